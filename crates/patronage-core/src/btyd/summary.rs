@@ -1,0 +1,294 @@
+//! `frequency, recency, T, monetary_value` per customer, with exactly the
+//! conventions of `lifetimes.utils.summary_data_from_transaction_data` and
+//! `calibration_and_holdout_data` (and pymc-marketing's `rfm_summary`):
+//!
+//! * transactions are bucketed into periods of `period` and summed per period;
+//! * `frequency` = number of purchase periods - 1 (repeat purchases);
+//! * `recency` = time from the first to the last purchase period, `T` = time
+//!   from the first purchase period to the observation end's period, both in
+//!   units of one period (days for `D`, weeks for `W`, calendar months for
+//!   `M`) divided by `freq_multiplier`;
+//! * `monetary_value` = mean spend of the repeat periods (0 without repeats).
+
+use rayon::prelude::*;
+
+use crate::calendar::Period;
+use crate::error::{DataError, ParamError, Result};
+use crate::groups::CustomerGroups;
+use crate::transactions::Transactions;
+
+/// Parameters of [`btyd_summary`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SummaryParams {
+    /// Period used to bucket transactions.
+    pub period: Period,
+    /// Divides every time quantity (`7` with `D` gives weeks counted from days).
+    pub freq_multiplier: f64,
+    /// Last day observed; transactions in later periods are ignored.
+    /// Defaults to the last transaction's day.
+    pub observation_end: Option<i64>,
+    /// End of the calibration period; when set, the summary describes the
+    /// calibration period and holdout columns describe the rest.
+    pub calibration_end: Option<i64>,
+}
+
+impl Default for SummaryParams {
+    fn default() -> Self {
+        SummaryParams {
+            period: Period::Day,
+            freq_multiplier: 1.0,
+            observation_end: None,
+            calibration_end: None,
+        }
+    }
+}
+
+/// What happened after the calibration end (lifetimes' `*_holdout` columns).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Holdout {
+    /// Distinct purchase periods in the holdout.
+    pub frequency: Vec<f64>,
+    /// Mean amount of the holdout transactions (per row), 0 without any.
+    pub monetary_value: Vec<f64>,
+    /// Length of the holdout in periods / `freq_multiplier` (the same for all).
+    pub duration: f64,
+}
+
+/// The summary table, one row per customer with a purchase in the
+/// (calibration) period, in customer-code order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BtydSummary {
+    /// Customer code of each row.
+    pub customer: Vec<i64>,
+    /// Repeat purchase periods.
+    pub frequency: Vec<f64>,
+    /// Time between the first and the last purchase period.
+    pub recency: Vec<f64>,
+    /// Time between the first purchase period and the end of observation.
+    pub t: Vec<f64>,
+    /// Mean spend of the repeat periods.
+    pub monetary_value: Vec<f64>,
+    /// Present when a calibration end was given.
+    pub holdout: Option<Holdout>,
+}
+
+struct Row {
+    customer: i64,
+    frequency: f64,
+    recency: f64,
+    t: f64,
+    monetary_value: f64,
+    holdout_frequency: f64,
+    holdout_monetary: f64,
+}
+
+/// Builds the summary; see the module documentation for the conventions.
+pub fn btyd_summary(tx: &Transactions<'_>, params: &SummaryParams) -> Result<BtydSummary> {
+    if !(params.freq_multiplier.is_finite() && params.freq_multiplier > 0.0) {
+        return Err(ParamError::new(
+            "freq_multiplier",
+            format!("must be positive, got {}", params.freq_multiplier),
+        )
+        .into());
+    }
+    let period = params.period;
+    let obs_end = params.observation_end.unwrap_or(tx.last_day());
+    if let Some(cal_end) = params.calibration_end {
+        if cal_end >= obs_end {
+            return Err(ParamError::new(
+                "calibration_end",
+                format!("must be before the observation end (day {obs_end}), got day {cal_end}"),
+            )
+            .into());
+        }
+    }
+    let obs_ord = period.ordinal(obs_end);
+    // Last period (ordinal) and last day that belong to the (calibration) summary.
+    let (end_ord, last_day_in) = match params.calibration_end {
+        Some(c) => (period.ordinal(c), c),
+        // lifetimes compares period starts: the whole period of the end is in.
+        None => (obs_ord, period.start_day(obs_ord + 1) - 1),
+    };
+    if tx.first_day() > last_day_in {
+        return Err(DataError::NothingLeft {
+            reason: "ignoring transactions after the observation end".into(),
+        }
+        .into());
+    }
+    let mult = params.freq_multiplier;
+    let groups = CustomerGroups::new(tx);
+    let rows: Vec<Row> = (0..groups.n_customers())
+        .into_par_iter()
+        .with_min_len(4096)
+        .filter_map(|c| {
+            let g = groups.get(c);
+            let n_in = g.partition_point(|e| e.day <= last_day_in);
+            if n_in == 0 {
+                return None;
+            }
+            let first_ord = period.ordinal(g[0].day);
+            let (mut n_periods, mut last_ord, mut repeat_spend) = (1usize, first_ord, 0.0);
+            for e in &g[1..n_in] {
+                let ord = period.ordinal(e.day);
+                if ord != first_ord {
+                    repeat_spend += e.amount;
+                }
+                if ord != last_ord {
+                    n_periods += 1;
+                    last_ord = ord;
+                }
+            }
+            let frequency = (n_periods - 1) as f64;
+            let (mut holdout_frequency, mut holdout_monetary) = (0.0, 0.0);
+            if params.calibration_end.is_some() {
+                let rest = &g[n_in..g.partition_point(|e| e.day <= obs_end)];
+                let mut prev = None;
+                for e in rest {
+                    let ord = period.ordinal(e.day);
+                    if prev != Some(ord) {
+                        holdout_frequency += 1.0;
+                        prev = Some(ord);
+                    }
+                    holdout_monetary += e.amount;
+                }
+                if !rest.is_empty() {
+                    holdout_monetary /= rest.len() as f64;
+                }
+            }
+            Some(Row {
+                customer: c as i64,
+                frequency,
+                recency: period.span(first_ord, last_ord) / mult,
+                t: period.span(first_ord, end_ord) / mult,
+                monetary_value: if n_periods > 1 {
+                    repeat_spend / frequency
+                } else {
+                    0.0
+                },
+                holdout_frequency,
+                holdout_monetary,
+            })
+        })
+        .collect();
+    let mut s = BtydSummary::default();
+    let mut holdout = params.calibration_end.map(|c| Holdout {
+        duration: period.span(period.ordinal(c), obs_ord) / mult,
+        ..Holdout::default()
+    });
+    for r in rows {
+        s.customer.push(r.customer);
+        s.frequency.push(r.frequency);
+        s.recency.push(r.recency);
+        s.t.push(r.t);
+        s.monetary_value.push(r.monetary_value);
+        if let Some(h) = holdout.as_mut() {
+            h.frequency.push(r.holdout_frequency);
+            h.monetary_value.push(r.holdout_monetary);
+        }
+    }
+    s.holdout = holdout;
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::days_from_civil;
+    use crate::ReturnsPolicy;
+    use approx::assert_relative_eq;
+
+    fn day(y: i64, m: u32, d: u32) -> i64 {
+        days_from_civil(y, m, d)
+    }
+
+    #[test]
+    fn daily_summary_by_hand() {
+        // customer 0: 1 Jan (two rows), 8 Jan, 22 Jan; customer 1: 15 Jan only.
+        let c = [0, 0, 0, 1, 0];
+        let d = [
+            day(2020, 1, 1),
+            day(2020, 1, 1),
+            day(2020, 1, 8),
+            day(2020, 1, 15),
+            day(2020, 1, 22),
+        ];
+        let a = [5.0, 5.0, 20.0, 7.0, 40.0];
+        let tx = Transactions::new(&c, &d, &a, 2, ReturnsPolicy::Net).unwrap();
+        let p = SummaryParams {
+            observation_end: Some(day(2020, 1, 31)),
+            ..Default::default()
+        };
+        let s = btyd_summary(&tx, &p).unwrap();
+        assert_eq!(s.frequency, vec![2.0, 0.0]);
+        assert_eq!(s.recency, vec![21.0, 0.0]);
+        assert_eq!(s.t, vec![30.0, 16.0]);
+        assert_eq!(s.monetary_value, vec![30.0, 0.0]);
+
+        // weekly periods counted in days / 7 ...
+        let p7 = SummaryParams {
+            freq_multiplier: 7.0,
+            ..p
+        };
+        let s = btyd_summary(&tx, &p7).unwrap();
+        assert_relative_eq!(s.t[0], 30.0 / 7.0);
+        // ... and W-SUN periods: 1 Jan 2020 is a Wednesday (week of Mon 30 Dec).
+        let pw = SummaryParams {
+            period: Period::Week,
+            ..p
+        };
+        let s = btyd_summary(&tx, &pw).unwrap();
+        assert_eq!(s.recency, vec![3.0, 0.0]);
+        assert_eq!(s.t, vec![4.0, 2.0]);
+    }
+
+    #[test]
+    fn calibration_and_holdout() {
+        let c = [0, 0, 0, 0, 1];
+        let d = [1, 3, 10, 10, 12];
+        let a = [1.0, 2.0, 3.0, 5.0, 9.0];
+        let tx = Transactions::new(&c, &d, &a, 2, ReturnsPolicy::Net).unwrap();
+        let p = SummaryParams {
+            calibration_end: Some(5),
+            observation_end: Some(20),
+            ..Default::default()
+        };
+        let s = btyd_summary(&tx, &p).unwrap();
+        assert_eq!(s.customer, vec![0]); // customer 1 starts after calibration
+        assert_eq!(
+            (s.frequency[0], s.recency[0], s.t[0], s.monetary_value[0]),
+            (1.0, 2.0, 4.0, 2.0)
+        );
+        let h = s.holdout.unwrap();
+        assert_eq!(h.frequency, vec![1.0]);
+        assert_eq!(h.monetary_value, vec![4.0]); // per row, like lifetimes
+        assert_eq!(h.duration, 15.0);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let tx = Transactions::new(&[0], &[5], &[1.0], 1, ReturnsPolicy::Net).unwrap();
+        let bad = SummaryParams {
+            freq_multiplier: 0.0,
+            ..Default::default()
+        };
+        assert!(
+            matches!(btyd_summary(&tx, &bad), Err(crate::Error::Param(e)) if e.name == "freq_multiplier")
+        );
+        let bad = SummaryParams {
+            calibration_end: Some(9),
+            observation_end: Some(9),
+            ..Default::default()
+        };
+        assert!(
+            matches!(btyd_summary(&tx, &bad), Err(crate::Error::Param(e)) if e.name == "calibration_end")
+        );
+        let early = SummaryParams {
+            observation_end: Some(1),
+            ..Default::default()
+        };
+        assert!(matches!(
+            btyd_summary(&tx, &early),
+            Err(crate::Error::Data(DataError::NothingLeft { .. }))
+        ));
+    }
+}

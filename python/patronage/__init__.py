@@ -1,0 +1,31 @@
+"""Patronage: customer analytics for CRM analysts.
+
+From a transaction log (customer id, date, amount) to RFM profiles and
+segments, k-means tiers, churn risk, BG/NBD "still alive" probabilities and
+customer lifetime value, and loyalty metrics. pandas in, pandas out; the heavy
+lifting runs in a compiled Rust core with the GIL released.
+
+>>> import patronage
+>>> from patronage.datasets import load_cdnow
+>>> rfm = patronage.rfm_table(load_cdnow())
+>>> len(rfm)
+23570
+"""
+
+from __future__ import annotations
+
+from . import datasets, exceptions
+from ._core import __version__
+from .btyd import btyd_summary
+from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
+
+__all__ = [
+    "__version__",
+    "datasets",
+    "exceptions",
+    "rfm_table",
+    "rfm_scores",
+    "segment_summary",
+    "SEGMENTS",
+    "btyd_summary",
+]

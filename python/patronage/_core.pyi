@@ -1,0 +1,45 @@
+"""Type stubs of the compiled module ``patronage._core`` (see crates/patronage-py)."""
+
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+SEGMENTS: List[str]
+SEGMENT_GRID: List[List[str]]
+
+_I64 = npt.NDArray[np.int64]
+_F64 = npt.NDArray[np.float64]
+_U8 = npt.NDArray[np.uint8]
+
+def factorize_int(ids: _I64) -> Tuple[_I64, _I64]: ...
+def rfm_table(
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, as_of: Optional[int] = None
+) -> Dict[str, np.ndarray]: ...
+def quantile_scores(values: _F64, bins: int, higher_is_better: bool) -> _U8: ...
+def fm_scores(f: _U8, m: _U8) -> _U8: ...
+def btyd_summary(
+    customer: _I64,
+    day: _I64,
+    amount: _F64,
+    n_customers: int,
+    returns: str,
+    freq: str,
+    freq_multiplier: float,
+    observation_end: Optional[int] = None,
+    calibration_end: Optional[int] = None,
+) -> Dict[str, object]: ...
+def simulate_transactions(
+    n_customers: int,
+    start_day: int,
+    acquisition_days: float,
+    observation_days: float,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    spend: str,
+    spend_params: Tuple[float, float, float],
+    seed: int,
+) -> Dict[str, np.ndarray]: ...

@@ -1,0 +1,244 @@
+"""pandas <-> numpy for transaction logs: column checks, id factorization,
+dates to day numbers, and error messages that name the user's column and row.
+
+Everything is vectorised; the caller's DataFrame is never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .exceptions import ColumnTypeError, DataError, MissingColumnError, ParameterError
+
+RETURNS_POLICIES = ("net", "drop", "error")
+
+
+def require_frame(obj: Any, name: str = "tx") -> pd.DataFrame:
+    """``obj`` if it is a DataFrame, else a TypeError naming the argument."""
+    if not isinstance(obj, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {type(obj).__name__}")
+    return obj
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str = "DataFrame") -> None:
+    """A MissingColumnError listing the columns found, if any is absent."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(repr, frame.columns))
+        raise MissingColumnError(
+            f"column {missing[0]!r} is not in the {what}; columns found: {found}", field=missing[0]
+        )
+
+
+def first_label(index: pd.Index, mask: np.ndarray) -> tuple[int, Any]:
+    """Position and index label of the first True in ``mask``."""
+    pos = int(np.flatnonzero(mask)[0])
+    return pos, index[pos]
+
+
+def finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric column as contiguous float64, rejecting NaN/inf with the row label."""
+    series = frame[column]
+    if not (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)):
+        raise ColumnTypeError(f"column {column!r} must be numeric, got dtype {series.dtype}", field=column)
+    values = np.ascontiguousarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
+    bad = ~np.isfinite(values)
+    if bad.any():
+        pos, label = first_label(frame.index, bad)
+        raise DataError(
+            f"column {column!r} is NaN or infinite at index label {label!r} (row {pos})",
+            field=column, row=pos, label=label,
+        )
+    return values
+
+
+def to_day(value: Any, name: str) -> int:
+    """A date-like parameter (str, date, datetime, Timestamp) as a day number."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{name}={value!r} is not a date: {exc}", name) from None
+    if ts is pd.NaT:
+        raise ParameterError(f"{name} must be a date, got NaT", name)
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return int(np.datetime64(ts.normalize().to_datetime64(), "D").astype(np.int64))
+
+
+def days_to_datetime(days: np.ndarray) -> np.ndarray:
+    """Day numbers as datetime64[ns]."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+
+
+@dataclass(frozen=True)
+class TransactionLog:
+    """A transaction log ready for the compiled core.
+
+    ``codes[i]`` indexes ``customers`` (the distinct ids, sorted where they
+    can be); ``days`` are days since 1970-01-01; ``amounts`` float64.
+    """
+
+    codes: np.ndarray
+    days: np.ndarray
+    amounts: np.ndarray
+    customers: pd.Index
+    index: pd.Index
+    columns: Mapping[str, str]
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customers)
+
+    def core_args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        return self.codes, self.days, self.amounts, self.n_customers
+
+    def customer_index(self, codes: np.ndarray) -> pd.Index:
+        """The customer ids of ``codes``, named like the user's id column."""
+        index = self.customers.take(codes)
+        index.name = self.columns["customer"]
+        return index
+
+    @contextlib.contextmanager
+    def labelled_errors(self) -> Iterator[None]:
+        """Re-raise core DataErrors with the user's column name and row label."""
+        try:
+            yield
+        except DataError as exc:
+            raise self._relabel(exc) from None
+
+    def _relabel(self, exc: DataError) -> DataError:
+        message = str(exc)
+        column = self.columns.get(exc.field or "", exc.field)
+        if exc.field and message.startswith(exc.field):
+            message = f"column {column!r}" + message[len(exc.field):]
+        label = None
+        if exc.row is not None and 0 <= exc.row < len(self.index):
+            label = self.index[exc.row]
+            message = message.replace(f"at row {exc.row}", f"at index label {label!r} (row {exc.row})")
+        return type(exc)(message, field=column, row=exc.row, label=label)
+
+
+def read_transactions(
+    tx: Any,
+    customer: str = "customer_id",
+    date: str = "date",
+    amount: Optional[str] = "amount",
+    returns: str = "net",
+) -> TransactionLog:
+    """Validate and convert a transaction DataFrame (see :func:`patronage.rfm_table`)."""
+    frame = require_frame(tx)
+    if returns not in RETURNS_POLICIES:
+        raise ParameterError(f"returns must be one of {RETURNS_POLICIES}, got {returns!r}", "returns")
+    needed = [customer, date] + ([amount] if amount is not None else [])
+    require_columns(frame, needed, "transaction log")
+    if len(frame) == 0:
+        raise DataError("the transaction log is empty (no rows)")
+    codes, customers = _factorize_ids(frame, customer)
+    days = _dates_to_days(frame, date)
+    amounts = _amounts(frame, amount)
+    columns = {"customer": customer, "date": date, "amount": amount if amount is not None else "amount"}
+    return TransactionLog(codes, days, amounts, customers, frame.index, columns)
+
+
+def _factorize_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+    series = frame[column]
+    null = series.isna().to_numpy()
+    if null.any():
+        pos, label = first_label(frame.index, null)
+        raise DataError(f"column {column!r} has a missing customer id at index label {label!r} (row {pos})",
+                        field=column, row=pos, label=label)
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = np.ascontiguousarray(series.cat.codes.to_numpy(), dtype=np.int64)
+        return codes, pd.Index(series.cat.categories)
+    if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        values = series.to_numpy()
+        if values.dtype != np.uint64 or values.max() <= np.iinfo(np.int64).max:
+            ids = np.ascontiguousarray(values, dtype=np.int64)
+            codes, uniques = _core.factorize_int(ids)
+            return codes, pd.Index(uniques.astype(values.dtype, copy=False))
+    try:
+        codes, uniques = pd.factorize(series, sort=True)
+    except TypeError:  # ids of mixed, unorderable types: keep first-seen order
+        codes, uniques = pd.factorize(series, sort=False)
+    return np.ascontiguousarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def _dates_to_days(frame: pd.DataFrame, column: str) -> np.ndarray:
+    series = frame[column]
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_localize(None)  # the customer's local calendar day
+    elif pd.api.types.is_datetime64_dtype(dtype):
+        pass
+    elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        raise ColumnTypeError(
+            f"column {column!r} must hold dates (datetime64, datetime.date or ISO strings), got dtype {dtype}; "
+            "for numbers like 19970101 use pd.to_datetime(tx[col].astype(str), format='%Y%m%d')",
+            field=column,
+        )
+    else:
+        series = _parse_dates(frame, column)
+    values = series.to_numpy()
+    nat = np.isnat(values)
+    if nat.any():
+        pos, label = first_label(frame.index, nat)
+        raise DataError(f"column {column!r} has a missing date (NaT) at index label {label!r} (row {pos})",
+                        field=column, row=pos, label=label)
+    return np.ascontiguousarray(values.astype("datetime64[D]").astype(np.int64))
+
+
+def _parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
+    series = frame[column]
+    null = series.isna().to_numpy()
+    if null.any():
+        pos, label = first_label(frame.index, null)
+        raise DataError(f"column {column!r} has a missing date at index label {label!r} (row {pos})",
+                        field=column, row=pos, label=label)
+    sample = series.iloc[0]
+    if isinstance(sample, (_dt.date, pd.Timestamp, np.datetime64)):
+        parsed = pd.to_datetime(series, errors="coerce")
+    else:
+        try:
+            parsed = pd.to_datetime(series, errors="coerce", format="ISO8601")
+        except (TypeError, ValueError) as exc:  # e.g. mixed time zone offsets
+            raise DataError(f"column {column!r} could not be parsed as dates: {exc}", field=column) from None
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_localize(None)
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        pos, label = first_label(frame.index, bad)
+        raise DataError(
+            f"column {column!r} has an unparseable date {series.iloc[pos]!r} at index label {label!r} (row {pos})",
+            field=column, row=pos, label=label,
+        )
+    return parsed
+
+
+def _amounts(frame: pd.DataFrame, column: Optional[str]) -> np.ndarray:
+    if column is None:
+        return np.zeros(len(frame))
+    series = frame[column]
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        raise ColumnTypeError(f"column {column!r} must be numeric amounts, got dtype {dtype}", field=column)
+    if not pd.api.types.is_numeric_dtype(dtype):
+        coerced = pd.to_numeric(series, errors="coerce")
+        bad = (coerced.isna() & series.notna()).to_numpy()
+        if bad.any() or dtype == object and series.isna().all():
+            pos, label = first_label(frame.index, bad) if bad.any() else (0, frame.index[0])
+            raise ColumnTypeError(
+                f"column {column!r} must be numeric, found {series.iloc[pos]!r} at index label {label!r} "
+                f"(row {pos}; dtype {dtype})",
+                field=column,
+            )
+        series = coerced
+    # NaN / inf are reported by the core with their row, relabelled by the caller.
+    return np.ascontiguousarray(series.to_numpy(dtype=np.float64, na_value=np.nan))

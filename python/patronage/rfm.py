@@ -1,0 +1,233 @@
+"""RFM: per-customer recency, frequency and monetary profiles, scores and segments."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._frame import days_to_datetime, finite_column, read_transactions, require_columns, require_frame, to_day
+from .exceptions import ParameterError
+
+__all__ = ["rfm_table", "rfm_scores", "segment_summary", "SEGMENTS", "DEFAULT_SEGMENT_MAP"]
+
+#: The named segments, best first.
+SEGMENTS: Tuple[str, ...] = tuple(_core.SEGMENTS)
+
+_GRID = _core.SEGMENT_GRID  # rows R = 5..1, columns FM = 1..5
+
+#: The default segment of each (R, FM) cell of the 5 x 5 grid.
+DEFAULT_SEGMENT_MAP: Mapping[Tuple[int, int], str] = {
+    (5 - i, j + 1): name for i, row in enumerate(_GRID) for j, name in enumerate(row)
+}
+
+_COLUMNS = [
+    "first_purchase", "last_purchase", "recency_days", "tenure_days", "n_orders", "n_transactions",
+    "total_spend", "avg_order_value", "mean_days_between_orders", "std_days_between_orders",
+    "n_returns", "returned_amount",
+]
+
+
+def rfm_table(
+    tx: pd.DataFrame,
+    customer: str = "customer_id",
+    date: str = "date",
+    amount: str = "amount",
+    *,
+    as_of: Any = None,
+    returns: str = "net",
+) -> pd.DataFrame:
+    """One RFM profile per customer from a transaction log.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        One row per transaction. Not modified.
+    customer, date, amount : str
+        Column names. Ids may be int, str or categorical; dates datetime64
+        (naive or tz-aware: the local calendar day counts), ``datetime.date``
+        or ISO strings; amounts numeric.
+    as_of : date-like, optional
+        The reference day for recency and tenure. Defaults to the day after the
+        last transaction; must not be earlier than the last transaction.
+    returns : {"net", "drop", "error"}
+        Negative amounts (returns). ``"net"``: a return is a transaction whose
+        amount is netted into the customer's spend (its day is an order day);
+        ``"drop"``: rows with negative amounts are ignored; ``"error"``: they
+        raise a :class:`~patronage.exceptions.DataError`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer id (sorted), with ``first_purchase``,
+        ``last_purchase`` (datetime64), ``recency_days`` (as_of - last
+        purchase), ``tenure_days`` (as_of - first purchase), ``n_orders``
+        (distinct purchase days), ``n_transactions`` (rows), ``total_spend``,
+        ``avg_order_value`` (total_spend / n_orders),
+        ``mean_days_between_orders`` and ``std_days_between_orders`` (gaps
+        between consecutive order days; NaN with one order, the std with fewer
+        than two gaps), ``n_returns`` and ``returned_amount`` (absolute).
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
+    ...                    "date": ["2024-01-01", "2024-01-11", "2024-01-05"],
+    ...                    "amount": [20.0, 30.0, 15.0]})
+    >>> rfm = patronage.rfm_table(tx)
+    >>> rfm[["recency_days", "n_orders", "total_spend", "mean_days_between_orders"]]
+                 recency_days  n_orders  total_spend  mean_days_between_orders
+    customer_id
+    1                       1         2         50.0                      10.0
+    2                       7         1         15.0                       NaN
+    """
+    log = read_transactions(tx, customer, date, amount, returns)
+    as_of_day = None if as_of is None else to_day(as_of, "as_of")
+    with log.labelled_errors():
+        cols = _core.rfm_table(*log.core_args(), returns, as_of_day)
+    index = log.customer_index(cols.pop("customer"))
+    cols["first_purchase"] = days_to_datetime(cols.pop("first_day"))
+    cols["last_purchase"] = days_to_datetime(cols.pop("last_day"))
+    return pd.DataFrame({name: cols[name] for name in _COLUMNS}, index=index)
+
+
+def rfm_scores(
+    rfm: pd.DataFrame,
+    bins: int = 5,
+    *,
+    recency: str = "recency_days",
+    frequency: str = "n_orders",
+    monetary: str = "total_spend",
+    segment_map: Optional[Mapping[Tuple[int, int], str]] = None,
+) -> pd.DataFrame:
+    """RFM scores 1..bins and named segments.
+
+    Each of R, F and M is ``ceil(bins * q)``, where ``q = (rank - 1/2) / n`` is
+    the midpoint percentile of the customer's rank and tied values share their
+    average rank. Ties therefore always share a score: when most customers
+    have one order they all get the same F score instead of being split at
+    random, and the bins never collapse or fail. R is reversed (a recent last
+    order scores high).
+
+    ``rfm_score`` is the three scores as a string (``"545"``; joined with
+    ``"-"`` when ``bins > 9``). ``FM`` is the mean of F and M rounded half up,
+    and ``segment`` comes from the (R, FM) cell of a 5 x 5 grid (scores on
+    other ``bins`` are rescaled with ``ceil(score * 5 / bins)``):
+
+    ====  ==============  ==================  ==================  ================  ================
+    R     FM = 1          FM = 2              FM = 3              FM = 4            FM = 5
+    ====  ==============  ==================  ==================  ================  ================
+    5     New Customers   Potential Loyalist  Potential Loyalist  Champions         Champions
+    4     Promising       Potential Loyalist  Potential Loyalist  Loyal             Champions
+    3     About to Sleep  About to Sleep      Need Attention      Loyal             Loyal
+    2     Hibernating     Hibernating         At Risk             At Risk           Cannot Lose Them
+    1     Lost            Lost                At Risk             Cannot Lose Them  Cannot Lose Them
+    ====  ==============  ==================  ==================  ================  ================
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        Usually the output of :func:`rfm_table`; not modified.
+    bins : int, default 5
+        Number of score levels (2..255).
+    recency, frequency, monetary : str
+        The columns scored.
+    segment_map : mapping of (R, FM) -> name, optional
+        Cells of the grid to rename; the others keep their default names.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``rfm`` with ``R``, ``F``, ``M``, ``FM``, ``rfm_score`` and
+        ``segment`` (categorical) added.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> rfm = pd.DataFrame({"recency_days": [3, 200, 40, 90, 10],
+    ...                     "n_orders": [12, 1, 3, 1, 6],
+    ...                     "total_spend": [900.0, 20.0, 150.0, 35.0, 400.0]})
+    >>> patronage.rfm_scores(rfm)[["R", "F", "M", "rfm_score", "segment"]]
+       R  F  M rfm_score         segment
+    0  5  5  5       555       Champions
+    1  1  1  1       111            Lost
+    2  3  3  3       333  Need Attention
+    3  2  1  2       212     Hibernating
+    4  4  4  4       444           Loyal
+    """
+    frame = require_frame(rfm, "rfm")
+    if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or not 2 <= bins <= 255:
+        raise ParameterError(f"bins must be an integer from 2 to 255, got {bins!r}", "bins")
+    require_columns(frame, [recency, frequency, monetary], "RFM table")
+    if len(frame) == 0:
+        raise ParameterError("rfm has no rows to score", "rfm")
+    names = dict(DEFAULT_SEGMENT_MAP)
+    if segment_map is not None:
+        unknown = [k for k in segment_map if k not in names]
+        if unknown:
+            raise ParameterError(f"segment_map keys must be (R, FM) pairs in 1..5, got {unknown[0]!r}",
+                                 "segment_map")
+        names.update(segment_map)
+    r = _core.quantile_scores(finite_column(frame, recency), int(bins), False)
+    f = _core.quantile_scores(finite_column(frame, frequency), int(bins), True)
+    m = _core.quantile_scores(finite_column(frame, monetary), int(bins), True)
+    fm = _core.fm_scores(f, m)
+    sep = "" if bins <= 9 else "-"
+    out = frame.copy()
+    out["R"], out["F"], out["M"], out["FM"] = r, f, m, fm
+    out["rfm_score"] = [f"{a}{sep}{b}{sep}{c}" for a, b, c in zip(r.tolist(), f.tolist(), m.tolist())]
+    grid = np.array([[names[(5 - i, j + 1)] for j in range(5)] for i in range(5)], dtype=object)
+    to5 = lambda s: np.clip(-(-s.astype(np.int64) * 5 // bins), 1, 5)  # noqa: E731  ceil(s * 5 / bins)
+    cells = grid[5 - to5(r), to5(fm) - 1]
+    categories = list(dict.fromkeys(list(SEGMENTS) + list(names.values())))
+    out["segment"] = pd.Categorical(cells, categories=categories)
+    return out
+
+
+def segment_summary(scored: pd.DataFrame, *, segment: str = "segment", recency: str = "recency_days",
+                    frequency: str = "n_orders", monetary: str = "total_spend") -> pd.DataFrame:
+    """Per segment: customers, revenue, their shares, and mean R, F and M.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        The output of :func:`rfm_scores` (any frame with the named columns).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by segment (in the order of the segment categories, empty
+        segments left out): ``customers``, ``share_of_customers``, ``revenue``,
+        ``share_of_revenue``, ``mean_recency_days``, ``mean_n_orders``,
+        ``mean_total_spend`` (the means are named after the columns used).
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> scored = pd.DataFrame({"segment": ["Champions", "Lost", "Champions"],
+    ...                        "recency_days": [2, 300, 4], "n_orders": [9, 1, 7],
+    ...                        "total_spend": [500.0, 20.0, 300.0]})
+    >>> patronage.segment_summary(scored)[["customers", "share_of_revenue"]]
+               customers  share_of_revenue
+    segment
+    Champions          2          0.97561
+    Lost               1          0.02439
+    """
+    frame = require_frame(scored, "scored")
+    require_columns(frame, [segment, recency, frequency, monetary], "scored RFM table")
+    revenue = finite_column(frame, monetary)
+    groups = frame.assign(**{monetary: revenue}).groupby(segment, observed=True, sort=True)
+    out = pd.DataFrame({
+        "customers": groups.size(),
+        "revenue": groups[monetary].sum(),
+        f"mean_{recency}": groups[recency].mean(),
+        f"mean_{frequency}": groups[frequency].mean(),
+        f"mean_{monetary}": groups[monetary].mean(),
+    })
+    out.insert(1, "share_of_customers", out["customers"] / len(frame))
+    total = revenue.sum()
+    out.insert(3, "share_of_revenue", out["revenue"] / total if total != 0 else np.nan)
+    out.index.name = segment
+    return out
