@@ -17,6 +17,26 @@ from __future__ import annotations
 from . import datasets, exceptions
 from ._core import __version__
 from .btyd import btyd_summary
+from .loyalty import (
+    DEFAULT_ACTIONS,
+    LIFECYCLE_STAGES,
+    QUADRANTS,
+    ParetoResult,
+    ces,
+    cohort_retention,
+    csat,
+    lifecycle_stages,
+    lifecycle_transitions,
+    loyalty_matrix,
+    nps,
+    pareto,
+    plot_cohort_retention,
+    plot_loyalty_matrix,
+    plot_pareto,
+    repurchase_rate,
+    retention,
+    winback_list,
+)
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
 __all__ = [
@@ -28,4 +48,22 @@ __all__ = [
     "segment_summary",
     "SEGMENTS",
     "btyd_summary",
+    "nps",
+    "csat",
+    "ces",
+    "repurchase_rate",
+    "retention",
+    "cohort_retention",
+    "pareto",
+    "ParetoResult",
+    "lifecycle_stages",
+    "lifecycle_transitions",
+    "LIFECYCLE_STAGES",
+    "loyalty_matrix",
+    "QUADRANTS",
+    "winback_list",
+    "DEFAULT_ACTIONS",
+    "plot_cohort_retention",
+    "plot_pareto",
+    "plot_loyalty_matrix",
 ]

@@ -43,3 +43,43 @@ def simulate_transactions(
     spend_params: Tuple[float, float, float],
     seed: int,
 ) -> Dict[str, np.ndarray]: ...
+
+# loyalty
+LIFECYCLE_NOT_ACQUIRED: int
+
+def nps_stats(scores: _F64, group: _I64, n_groups: int, confidence: float) -> Dict[str, np.ndarray]: ...
+def share_stats(
+    scores: _F64, group: _I64, n_groups: int, low: int, high: int, satisfied: List[int], confidence: float
+) -> Dict[str, np.ndarray]: ...
+def mean_stats(
+    scores: _F64, group: _I64, n_groups: int, low: int, high: int, confidence: float
+) -> Dict[str, np.ndarray]: ...
+def repurchase(
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, within: Optional[int] = None
+) -> Tuple[int, int, int]: ...
+def period_retention(
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, period: str
+) -> Dict[str, np.ndarray]: ...
+def cohort_retention(
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, period: str, metric: str,
+    normalize: bool,
+) -> Dict[str, np.ndarray]: ...
+def customer_spend(
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str
+) -> Tuple[_F64, npt.NDArray[np.bool_]]: ...
+def concentration(values: _F64) -> Tuple[npt.NDArray[np.uintp], _F64, float]: ...
+def lifecycle_stages(
+    customer: _I64,
+    day: _I64,
+    amount: _F64,
+    n_customers: int,
+    returns: str,
+    as_of: List[int],
+    new_days: int,
+    at_risk_factor: float,
+    lapsed_factor: float,
+    at_risk_days: Optional[float],
+    lapsed_days: Optional[float],
+    rhythm: str,
+    default_gap: Optional[float],
+) -> List[Dict[str, np.ndarray]]: ...

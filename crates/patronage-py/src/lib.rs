@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 mod btyd;
 mod datasets;
 mod error;
+mod loyalty;
 mod rfm;
 mod transactions;
 
@@ -23,5 +24,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rfm::register(m)?;
     btyd::register(m)?;
     datasets::register(m)?;
+    loyalty::register(m)?;
     Ok(())
 }

@@ -1,0 +1,190 @@
+//! The cohort x age retention matrix.
+
+use std::str::FromStr;
+
+use crate::calendar::{iso_date, Period};
+use crate::error::{DataError, Field, ParamError, Result};
+use crate::groups::CustomerGroups;
+use crate::loyalty::per_chunk;
+
+/// What a cohort cell measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CohortMetric {
+    /// Distinct customers of the cohort with an order at that age.
+    Customers,
+    /// Net revenue of the cohort at that age.
+    Revenue,
+}
+
+impl FromStr for CohortMetric {
+    type Err = ParamError;
+    fn from_str(s: &str) -> Result<Self, ParamError> {
+        match s {
+            "customers" => Ok(CohortMetric::Customers),
+            "revenue" => Ok(CohortMetric::Revenue),
+            other => Err(ParamError::new(
+                "metric",
+                format!("expected 'customers' or 'revenue', got {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Rows are acquisition cohorts (period of the first order), columns are ages
+/// in periods since that first period. Cells beyond the last period of the log
+/// have not been observed yet and are NaN; observed cells without activity are 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortMatrix {
+    /// First day of each cohort's period (cohorts without customers are left out).
+    pub cohort_start: Vec<i64>,
+    /// Customers acquired in each cohort.
+    pub cohort_size: Vec<i64>,
+    /// Number of age columns (`0..n_ages`).
+    pub n_ages: usize,
+    /// Row-major `cohorts x n_ages` values.
+    pub values: Vec<f64>,
+}
+
+/// Above this many cells the matrix is more likely a mistake (daily periods
+/// over decades) than something to look at.
+const MAX_CELLS: usize = 50_000_000;
+
+/// Builds the cohort matrix in one pass over the customer groups.
+///
+/// With `normalize`, customer cells are divided by the cohort size (so age 0
+/// is one) and revenue cells by the cohort's revenue at age 0; a cohort whose
+/// revenue at age 0 is not positive cannot be normalized and is an error.
+pub fn cohort_retention(
+    groups: &CustomerGroups,
+    period: Period,
+    metric: CohortMetric,
+    normalize: bool,
+    first_day: i64,
+    last_day: i64,
+) -> Result<CohortMatrix> {
+    let first = period.ordinal(first_day);
+    let last = period.ordinal(last_day);
+    let n = (last - first + 1) as usize;
+    if n.saturating_mul(n) > MAX_CELLS {
+        return Err(ParamError::new(
+            "period",
+            format!("{n} periods give a {n} x {n} matrix; use a coarser period"),
+        )
+        .into());
+    }
+    let chunks = per_chunk(
+        groups.n_customers(),
+        || (vec![0.0f64; n * n], vec![0i64; n]),
+        |acc, c| {
+            let g = groups.get(c);
+            let Some(head) = g.first() else {
+                return;
+            };
+            let cohort = (period.ordinal(head.day) - first) as usize;
+            acc.1[cohort] += 1;
+            let row = &mut acc.0[cohort * n..(cohort + 1) * n];
+            let mut prev = None;
+            for e in g {
+                let age = (period.ordinal(e.day) - first) as usize - cohort;
+                match metric {
+                    CohortMetric::Customers if prev != Some(age) => row[age] += 1.0,
+                    CohortMetric::Customers => {}
+                    CohortMetric::Revenue => row[age] += e.amount,
+                }
+                prev = Some(age);
+            }
+        },
+    );
+    let (mut cells, mut sizes) = (vec![0.0f64; n * n], vec![0i64; n]);
+    for (chunk_cells, chunk_sizes) in chunks {
+        cells.iter_mut().zip(chunk_cells).for_each(|(x, y)| *x += y);
+        sizes.iter_mut().zip(chunk_sizes).for_each(|(x, y)| *x += y);
+    }
+    let mut out = CohortMatrix {
+        cohort_start: Vec::new(),
+        cohort_size: Vec::new(),
+        n_ages: n,
+        values: Vec::new(),
+    };
+    for (k, &size) in sizes.iter().enumerate().filter(|(_, &s)| s > 0) {
+        let row = &cells[k * n..(k + 1) * n];
+        let denominator = match (normalize, metric) {
+            (false, _) => 1.0,
+            (true, CohortMetric::Customers) => size as f64,
+            (true, CohortMetric::Revenue) => row[0],
+        };
+        let start = period.start_day(first + k as i64);
+        if denominator.is_nan() || denominator <= 0.0 {
+            return Err(DataError::Invalid {
+                field: Field::Amount,
+                row: None,
+                reason: format!(
+                    "the cohort starting {} has a first-period revenue of {}, which cannot be \
+                     normalized; use normalize=False",
+                    iso_date(start),
+                    row[0]
+                ),
+            }
+            .into());
+        }
+        out.cohort_start.push(start);
+        out.cohort_size.push(size);
+        // ages beyond the last period have not been observed yet
+        let observed = n - k;
+        out.values.extend(row.iter().enumerate().map(|(age, &v)| {
+            if age < observed {
+                v / denominator
+            } else {
+                f64::NAN
+            }
+        }));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Error, ReturnsPolicy, Transactions};
+
+    #[test]
+    fn cohort_matrix_by_hand() {
+        // Daily periods 0..=2. Cohort 0: c0 (days 0, 0, 2), c1 (day 0).
+        // Cohort 1: c2 (days 1, 2). No cohort starts on day 2.
+        let c = [0, 0, 1, 2, 0, 2];
+        let d = [0, 0, 0, 1, 2, 2];
+        let a = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+        let tx = Transactions::new(&c, &d, &a, 3, ReturnsPolicy::Net).unwrap();
+        let g = CustomerGroups::new(&tx);
+        let m = cohort_retention(&g, Period::Day, CohortMetric::Customers, false, 0, 2).unwrap();
+        assert_eq!(m.cohort_start, vec![0, 1]);
+        assert_eq!(m.cohort_size, vec![2, 1]);
+        assert_eq!(&m.values[..3], &[2.0, 0.0, 1.0]);
+        assert_eq!(&m.values[3..5], &[1.0, 1.0]);
+        assert!(m.values[5].is_nan());
+        let m = cohort_retention(&g, Period::Day, CohortMetric::Revenue, true, 0, 2).unwrap();
+        assert_eq!(&m.values[..3], &[1.0, 0.0, 16.0 / 7.0]);
+        assert_eq!(&m.values[3..5], &[1.0, 4.0]);
+    }
+
+    #[test]
+    fn rejects_each_rule() {
+        let tx = Transactions::new(&[0, 0], &[0, 1], &[-1.0, 1.0], 1, ReturnsPolicy::Net).unwrap();
+        let g = CustomerGroups::new(&tx);
+        assert!(matches!(
+            cohort_retention(&g, Period::Day, CohortMetric::Revenue, true, 0, 1),
+            Err(Error::Data(DataError::Invalid {
+                field: Field::Amount,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            cohort_retention(&g, Period::Day, CohortMetric::Customers, true, 0, 100_000),
+            Err(Error::Param(ParamError { name: "period", .. }))
+        ));
+        assert!(matches!(
+            "x".parse::<CohortMetric>(),
+            Err(ParamError { name: "metric", .. })
+        ));
+    }
+}

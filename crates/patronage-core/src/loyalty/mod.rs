@@ -1,0 +1,52 @@
+//! Loyalty: survey metrics (NPS, CSAT, CES) with confidence intervals, and the
+//! behavioural loyalty read off the transaction log in one pass per customer:
+//! repurchase and period-over-period retention, the cohort x age matrix,
+//! revenue concentration (Pareto share, Lorenz curve, Gini) and lifecycle
+//! stages relative to each customer's own purchase rhythm.
+
+mod cohort;
+mod lifecycle;
+mod pareto;
+mod retention;
+mod stats;
+mod survey;
+
+pub use cohort::{cohort_retention, CohortMatrix, CohortMetric};
+pub use lifecycle::{
+    lifecycle_stages, LifecycleParams, LifecycleTable, Rhythm, Stage, ValidLifecycleParams,
+    NOT_ACQUIRED,
+};
+pub use pareto::{concentration, customer_spend, Concentration};
+pub use retention::{period_retention, repurchase, PeriodRetention, Repurchase};
+pub use stats::{normal_quantile, student_t_quantile};
+pub use survey::{
+    mean_stats, nps_stats, share_stats, tally, MeanStats, NpsStats, ShareStats, Tally,
+};
+
+use rayon::prelude::*;
+
+/// Runs `visit` over every customer code in a fixed number of contiguous chunks
+/// (a function of `n_customers` only, never of the thread count), each with its
+/// own accumulator, and returns the accumulators in chunk order. Summing them in
+/// that order keeps floating-point totals identical whatever the thread count.
+fn per_chunk<T, I, V>(n_customers: usize, init: I, visit: V) -> Vec<T>
+where
+    T: Send,
+    I: Fn() -> T + Sync,
+    V: Fn(&mut T, usize) + Sync,
+{
+    const MIN_CHUNK: usize = 4096;
+    const MAX_CHUNKS: usize = 32;
+    let n_chunks = n_customers.div_ceil(MIN_CHUNK).clamp(1, MAX_CHUNKS);
+    let size = n_customers.div_ceil(n_chunks).max(1);
+    (0..n_chunks)
+        .into_par_iter()
+        .map(|k| {
+            let mut acc = init();
+            for c in k * size..((k + 1) * size).min(n_customers) {
+                visit(&mut acc, c);
+            }
+            acc
+        })
+        .collect()
+}

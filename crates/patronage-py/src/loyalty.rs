@@ -1,0 +1,292 @@
+//! Loyalty: survey metrics, retention, cohorts, concentration, lifecycle stages.
+
+use ndarray::Array2;
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
+use patronage_core::calendar::Period;
+use patronage_core::groups::CustomerGroups;
+use patronage_core::loyalty::{self, CohortMetric, LifecycleParams, Rhythm, Tally};
+use patronage_core::{Error, ParamError};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::error::{detached, param_error};
+use crate::rfm::columns_dict;
+use crate::transactions::Columns;
+
+type I64Col<'py> = PyReadonlyArray1<'py, i64>;
+type F64Col<'py> = PyReadonlyArray1<'py, f64>;
+type Array1<'py, T> = Bound<'py, numpy::PyArray1<T>>;
+
+fn matrix<'py, T: numpy::Element>(
+    py: Python<'py>,
+    rows: usize,
+    cols: usize,
+    values: Vec<T>,
+) -> PyResult<Bound<'py, PyArray2<T>>> {
+    Array2::from_shape_vec((rows, cols), values)
+        .map(|a| a.into_pyarray(py))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+fn period_param(period: &str) -> PyResult<Period> {
+    period
+        .parse()
+        .map_err(|e: ParamError| param_error(ParamError::new("period", e.reason)))
+}
+
+fn tally_of(
+    py: Python<'_>,
+    scores: &F64Col<'_>,
+    group: &I64Col<'_>,
+    n_groups: usize,
+    low: i64,
+    high: i64,
+) -> PyResult<Tally> {
+    let (s, g) = (scores.as_array(), group.as_array());
+    match (s.as_slice(), g.as_slice()) {
+        (Some(s), Some(g)) => detached(py, || loyalty::tally(s, g, n_groups, low, high)),
+        _ => Err(PyValueError::new_err(
+            "scores and groups must be contiguous arrays",
+        )),
+    }
+}
+
+fn counts_matrix<'py>(py: Python<'py>, t: Tally) -> PyResult<Bound<'py, PyArray2<i64>>> {
+    matrix(py, t.n_groups(), t.n_levels, t.counts)
+}
+
+/// NPS per group of 0..10 answers (NaN = non-response).
+#[pyfunction]
+fn nps_stats<'py>(
+    py: Python<'py>,
+    scores: F64Col<'py>,
+    group: I64Col<'py>,
+    n_groups: usize,
+    confidence: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let t = tally_of(py, &scores, &group, n_groups, 0, 10)?;
+    let s = loyalty::nps_stats(&t, confidence).map_err(crate::error::to_py)?;
+    let d = columns_dict!(py, s; n, n_missing, promoters, passives, detractors, share_promoters,
+        share_passives, share_detractors, nps, se, ci_low, ci_high);
+    d.set_item("counts", counts_matrix(py, t)?)?;
+    Ok(d)
+}
+
+/// Share of answers in `satisfied` per group, with Wilson's interval.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn share_stats<'py>(
+    py: Python<'py>,
+    scores: F64Col<'py>,
+    group: I64Col<'py>,
+    n_groups: usize,
+    low: i64,
+    high: i64,
+    satisfied: Vec<i64>,
+    confidence: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let t = tally_of(py, &scores, &group, n_groups, low, high)?;
+    let s = loyalty::share_stats(&t, &satisfied, confidence).map_err(crate::error::to_py)?;
+    let d = columns_dict!(py, s; n, n_missing, n_yes, share, ci_low, ci_high);
+    d.set_item("counts", counts_matrix(py, t)?)?;
+    Ok(d)
+}
+
+/// Mean answer per group with a t interval.
+#[pyfunction]
+fn mean_stats<'py>(
+    py: Python<'py>,
+    scores: F64Col<'py>,
+    group: I64Col<'py>,
+    n_groups: usize,
+    low: i64,
+    high: i64,
+    confidence: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let t = tally_of(py, &scores, &group, n_groups, low, high)?;
+    let s = loyalty::mean_stats(&t, confidence).map_err(crate::error::to_py)?;
+    let d = columns_dict!(py, s; n, n_missing, mean, std, se, ci_low, ci_high);
+    d.set_item("counts", counts_matrix(py, t)?)?;
+    Ok(d)
+}
+
+/// `(customers, repeat_customers, censored)`.
+#[pyfunction]
+#[pyo3(signature = (customer, day, amount, n_customers, returns, within=None))]
+fn repurchase(
+    py: Python<'_>,
+    customer: I64Col<'_>,
+    day: I64Col<'_>,
+    amount: F64Col<'_>,
+    n_customers: usize,
+    returns: &str,
+    within: Option<i64>,
+) -> PyResult<(i64, i64, i64)> {
+    let cols = Columns::new(customer, day, amount);
+    let tx = cols.transactions(n_customers, returns)?;
+    let r = detached(py, || {
+        loyalty::repurchase(&CustomerGroups::new(&tx), within, tx.last_day())
+    })?;
+    Ok((r.customers, r.repeat_customers, r.censored))
+}
+
+/// Active / new / retained / returning customers per period.
+#[pyfunction]
+fn period_retention<'py>(
+    py: Python<'py>,
+    customer: I64Col<'py>,
+    day: I64Col<'py>,
+    amount: F64Col<'py>,
+    n_customers: usize,
+    returns: &str,
+    period: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let period = period_param(period)?;
+    let cols = Columns::new(customer, day, amount);
+    let tx = cols.transactions(n_customers, returns)?;
+    let r = detached(py, || {
+        Ok::<_, Error>(loyalty::period_retention(
+            &CustomerGroups::new(&tx),
+            period,
+            tx.first_day(),
+            tx.last_day(),
+        ))
+    })?;
+    Ok(columns_dict!(py, r; period_start, active, new, retained, returning))
+}
+
+/// The cohort x age matrix.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn cohort_retention<'py>(
+    py: Python<'py>,
+    customer: I64Col<'py>,
+    day: I64Col<'py>,
+    amount: F64Col<'py>,
+    n_customers: usize,
+    returns: &str,
+    period: &str,
+    metric: &str,
+    normalize: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let period = period_param(period)?;
+    let metric: CohortMetric = metric.parse().map_err(param_error)?;
+    let cols = Columns::new(customer, day, amount);
+    let tx = cols.transactions(n_customers, returns)?;
+    let m = detached(py, || {
+        let groups = CustomerGroups::new(&tx);
+        loyalty::cohort_retention(
+            &groups,
+            period,
+            metric,
+            normalize,
+            tx.first_day(),
+            tx.last_day(),
+        )
+    })?;
+    let rows = m.cohort_start.len();
+    let d = PyDict::new(py);
+    d.set_item("values", matrix(py, rows, m.n_ages, m.values)?)?;
+    d.set_item("cohort_start", m.cohort_start.into_pyarray(py))?;
+    d.set_item("cohort_size", m.cohort_size.into_pyarray(py))?;
+    Ok(d)
+}
+
+/// `(spend, has_rows)` per customer code.
+#[pyfunction]
+fn customer_spend<'py>(
+    py: Python<'py>,
+    customer: I64Col<'py>,
+    day: I64Col<'py>,
+    amount: F64Col<'py>,
+    n_customers: usize,
+    returns: &str,
+) -> PyResult<(Array1<'py, f64>, Array1<'py, bool>)> {
+    let cols = Columns::new(customer, day, amount);
+    let tx = cols.transactions(n_customers, returns)?;
+    let (spend, seen) = py.detach(|| loyalty::customer_spend(&tx));
+    Ok((spend.into_pyarray(py), seen.into_pyarray(py)))
+}
+
+/// `(order, top_share, gini)` of non-negative values.
+#[pyfunction]
+fn concentration<'py>(
+    py: Python<'py>,
+    values: F64Col<'py>,
+) -> PyResult<(Array1<'py, usize>, Array1<'py, f64>, f64)> {
+    let v = values.as_array().to_vec();
+    let c = detached(py, || loyalty::concentration(&v))?;
+    Ok((
+        c.order.into_pyarray(py),
+        c.top_share.into_pyarray(py),
+        c.gini,
+    ))
+}
+
+/// Lifecycle tables as of each day in `as_of` (one grouping pass for all).
+#[pyfunction]
+#[pyo3(signature = (customer, day, amount, n_customers, returns, as_of, new_days, at_risk_factor,
+    lapsed_factor, at_risk_days, lapsed_days, rhythm, default_gap))]
+#[allow(clippy::too_many_arguments)]
+fn lifecycle_stages<'py>(
+    py: Python<'py>,
+    customer: I64Col<'py>,
+    day: I64Col<'py>,
+    amount: F64Col<'py>,
+    n_customers: usize,
+    returns: &str,
+    as_of: Vec<i64>,
+    new_days: i64,
+    at_risk_factor: f64,
+    lapsed_factor: f64,
+    at_risk_days: Option<f64>,
+    lapsed_days: Option<f64>,
+    rhythm: &str,
+    default_gap: Option<f64>,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let rhythm: Rhythm = rhythm.parse().map_err(param_error)?;
+    let params = LifecycleParams {
+        new_days,
+        at_risk_factor,
+        lapsed_factor,
+        at_risk_days,
+        lapsed_days,
+        rhythm,
+        default_gap,
+    }
+    .check()
+    .map_err(param_error)?;
+    let cols = Columns::new(customer, day, amount);
+    let tx = cols.transactions(n_customers, returns)?;
+    let tables = detached(py, || {
+        let groups = CustomerGroups::new(&tx);
+        as_of
+            .iter()
+            .map(|&d| loyalty::lifecycle_stages(&groups, d, &params))
+            .collect::<Result<Vec<_>, Error>>()
+    })?;
+    tables
+        .into_iter()
+        .map(|t| {
+            Ok(
+                columns_dict!(py, t; stage, n_orders, days_since_last_order, typical_gap_days,
+                at_risk_after_days, lapsed_after_days),
+            )
+        })
+        .collect()
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(nps_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(share_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(mean_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(repurchase, m)?)?;
+    m.add_function(wrap_pyfunction!(period_retention, m)?)?;
+    m.add_function(wrap_pyfunction!(cohort_retention, m)?)?;
+    m.add_function(wrap_pyfunction!(customer_spend, m)?)?;
+    m.add_function(wrap_pyfunction!(concentration, m)?)?;
+    m.add_function(wrap_pyfunction!(lifecycle_stages, m)?)?;
+    m.add("LIFECYCLE_NOT_ACQUIRED", loyalty::NOT_ACQUIRED)?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+"""Plots of the loyalty module (matplotlib is imported only when a plot is drawn)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+
+def _axes(ax: Any) -> Any:
+    if ax is not None:
+        return ax
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("plotting needs matplotlib: pip install 'patronage[plot]'") from exc
+    _, ax = plt.subplots()
+    return ax
+
+
+def cohort_heatmap(matrix: pd.DataFrame, *, ax: Any, annotate: Optional[bool], cmap: str) -> Any:
+    values = matrix.to_numpy(dtype=np.float64)
+    ax = _axes(ax)
+    masked = np.ma.masked_invalid(values)
+    image = ax.imshow(masked, aspect="auto", cmap=cmap, interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax)
+    rows, cols = values.shape
+    if annotate is None:
+        annotate = rows <= 24 and cols <= 24
+    if annotate:
+        finite = values[np.isfinite(values)]
+        top = finite.max() if finite.size else 1.0
+        percent = finite.size and top <= 1.0 + 1e-9
+        for i in range(rows):
+            for j in range(cols):
+                v = values[i, j]
+                if np.isfinite(v):
+                    text = f"{v:.0%}" if percent else f"{v:,.0f}"
+                    ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                            color="white" if top and v > 0.6 * top else "black")
+    step = max(1, rows // 24)
+    ax.set_yticks(range(0, rows, step))
+    ax.set_yticklabels([str(x) for x in matrix.index[::step]])
+    ax.set_xlabel(f"{matrix.columns.name or 'age'} (periods since first order)")
+    ax.set_ylabel(matrix.index.name or "cohort")
+    ax.set_title("Cohort retention")
+    return ax
+
+
+def lorenz_plot(result: Any, *, ax: Any) -> Any:
+    ax = _axes(ax)
+    curve = result.lorenz
+    ax.plot(curve["share_of_customers"], curve["share_of_revenue"], label=f"Lorenz curve (Gini {result.gini:.2f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="equal spend")
+    x = 1.0 - result.top
+    ax.scatter([x], [1.0 - result.top_share], color="C3", zorder=3,
+               label=f"top {result.top:.0%} bring {result.top_share:.0%} of revenue")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("share of customers (lowest spend first)")
+    ax.set_ylabel("share of revenue")
+    ax.set_title("Revenue concentration")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def quadrant_plot(matrix: pd.DataFrame, *, ax: Any, satisfied_at: Optional[float], loyal_at: Optional[float],
+                  random_state: int) -> Any:
+    ax = _axes(ax)
+    rng = np.random.default_rng(random_state)
+    known = matrix["quadrant"].notna().to_numpy()
+    sat = matrix["satisfaction"].to_numpy(dtype=np.float64)[known]
+    loy = matrix["loyalty"].to_numpy(dtype=np.float64)[known]
+    quadrant = matrix["quadrant"].to_numpy()[known]
+
+    def spread(v: np.ndarray) -> float:
+        levels = np.unique(v)
+        return 0.15 * (np.min(np.diff(levels)) if len(levels) > 1 else 1.0)
+
+    jitter_x = rng.uniform(-1, 1, len(sat)) * spread(sat) if len(sat) else sat
+    jitter_y = rng.uniform(-1, 1, len(loy)) * spread(loy) if len(loy) else loy
+    colours = {"loyal": "C2", "vulnerable": "C1", "hostage": "C0", "defector": "C3"}
+    total = max(1, len(quadrant))
+    for name, colour in colours.items():
+        mask = quadrant == name
+        ax.scatter(sat[mask] + jitter_x[mask], loy[mask] + jitter_y[mask], s=8, alpha=0.5, color=colour,
+                   label=f"{name}: {mask.sum()} ({mask.sum() / total:.0%})")
+
+    def cut(explicit: Optional[float], values: np.ndarray, flags: np.ndarray) -> Optional[float]:
+        if explicit is not None:
+            return explicit
+        high, low = values[flags], values[~flags]
+        return (high.min() + low.max()) / 2 if len(high) and len(low) else None
+
+    satisfied = np.isin(quadrant, ["loyal", "vulnerable"])
+    loyal = np.isin(quadrant, ["loyal", "hostage"])
+    x_cut, y_cut = cut(satisfied_at, sat, satisfied), cut(loyal_at, loy, loyal)
+    if x_cut is not None:
+        ax.axvline(x_cut, color="grey", linestyle="--")
+    if y_cut is not None:
+        ax.axhline(y_cut, color="grey", linestyle="--")
+    ax.set_xlabel("satisfaction")
+    ax.set_ylabel("loyalty")
+    ax.set_title("Satisfaction x loyalty")
+    ax.legend(loc="best", fontsize=8)
+    return ax
