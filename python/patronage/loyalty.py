@@ -19,7 +19,6 @@ import pandas as pd
 from . import _core
 from ._frame import (
     days_to_datetime,
-    first_label,
     read_transactions,
     require_columns,
     require_frame,
@@ -62,6 +61,17 @@ DEFAULT_ACTIONS: Mapping[str, str] = {
 }
 
 _NOT_ACQUIRED = "not_acquired"
+
+
+def _plain(label: Any) -> Any:
+    """A numpy scalar label as its Python value, so messages read ``105``, not ``np.int64(105)``."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def first_label(index: pd.Index, mask: np.ndarray) -> Tuple[int, Any]:
+    """Position and (plain) index label of the first True in ``mask``."""
+    pos = int(np.flatnonzero(mask)[0])
+    return pos, _plain(index[pos])
 _PERIODS = ("D", "W", "M")
 
 
@@ -164,7 +174,7 @@ def _survey(kind: str, scores: Any, by: Any, column: Optional[str], low: int, hi
         if exc.row is None:
             raise
         pos = exc.row
-        label = series.index[pos]
+        label = _plain(series.index[pos])
         name = series.name if series.name is not None else "scores"
         raise DataError(f"{kind} answer {values[pos]:g} in {name!r} at index label {label!r} (row {pos}) is not "
                         f"an integer from {low} to {high}", field=str(name), row=pos, label=label) from None
@@ -687,7 +697,7 @@ def pareto(
             share_index = log.customer_index(codes)
             negative = values < 0
             if negative.any():
-                who = share_index[int(np.flatnonzero(negative)[0])]
+                who = _plain(share_index[int(np.flatnonzero(negative)[0])])
                 raise DataError(f"customer {who!r} has a negative net spend ({values[negative][0]:g}): returns "
                                 "exceed purchases; use returns='drop' to rank by purchases only", field=amount)
         elif spend in frame.columns:
@@ -704,8 +714,9 @@ def pareto(
     except DataError as exc:
         if exc.row is None:
             raise DataError("total spend is zero: there is no revenue to share") from None
-        raise DataError(f"spend of {share_index[exc.row]!r} is {values[exc.row]:g}: spend must be finite and "
-                        "non-negative", row=exc.row, label=share_index[exc.row]) from None
+        who = _plain(share_index[exc.row])
+        raise DataError(f"spend of {who!r} is {values[exc.row]:g}: spend must be finite and non-negative",
+                        row=exc.row, label=who) from None
     ranking = pd.DataFrame({"spend": values[order], "rank": np.arange(1, len(values) + 1),
                             "cumulative_share": top_share}, index=share_index.take(order))
     return ParetoResult(top=float(top), top_share=float(top_share[k - 1]), gini=float(gini),
@@ -720,7 +731,7 @@ def _spend_values(frame: pd.DataFrame, column: str) -> np.ndarray:
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         pos, label = first_label(frame.index, bad)
-        raise DataError(f"column {column!r} must be finite and non-negative, got {values[pos]!r} at index label "
+        raise DataError(f"column {column!r} must be finite and non-negative, got {values[pos]:g} at index label "
                         f"{label!r} (row {pos})", field=column, row=pos, label=label)
     return values
 
@@ -990,7 +1001,7 @@ def loyalty_matrix(
             loy = pd.Series(loy.to_numpy(), index=sat.index)
     for name, s in (("satisfaction", sat), ("loyalty", loy)):
         if s.index.has_duplicates:
-            raise DataError(f"{name} has duplicate index labels (e.g. {s.index[s.index.duplicated()][0]!r}); "
+            raise DataError(f"{name} has duplicate index labels (e.g. {_plain(s.index[s.index.duplicated()][0])!r}); "
                             "one value per customer is needed", field=name)
     if len(sat) == 0 or len(loy) == 0:
         raise DataError("satisfaction and loyalty must not be empty")
@@ -1137,7 +1148,7 @@ def winback_list(
     if len(frame) == 0:
         raise DataError("customers is empty: there is nobody to rank")
     if frame.index.has_duplicates:
-        raise DataError(f"customers has duplicate index labels (e.g. {frame.index[frame.index.duplicated()][0]!r}); "
+        raise DataError(f"customers has duplicate index labels (e.g. {_plain(frame.index[frame.index.duplicated()][0])!r}); "
                         "index it by customer id", field="customers")
     if (p_churn is None) == (p_alive is None):
         raise ParameterError("pass exactly one of p_churn and p_alive", "p_churn")
@@ -1145,13 +1156,13 @@ def winback_list(
     prob = _per_customer(p_churn if p_churn is not None else p_alive, frame, name)
     if ((prob < 0) | (prob > 1)).any():
         pos, label = first_label(frame.index, (prob < 0) | (prob > 1))
-        raise DataError(f"{name} must be a probability in [0, 1], got {prob[pos]!r} for customer {label!r}",
+        raise DataError(f"{name} must be a probability in [0, 1], got {prob[pos]:g} for customer {label!r}",
                         field=name, row=pos, label=label)
     p_lost = prob if p_churn is not None else 1.0 - prob
     worth = _per_customer(value, frame, "value")
     if (worth < 0).any():
         pos, label = first_label(frame.index, worth < 0)
-        raise DataError(f"value must be non-negative, got {worth[pos]!r} for customer {label!r}", field="value",
+        raise DataError(f"value must be non-negative, got {worth[pos]:g} for customer {label!r}", field="value",
                         row=pos, label=label)
     if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
         raise ParameterError(f"top must be a positive integer, got {top!r}", "top")
