@@ -311,13 +311,11 @@ def csat(
     """
     level = _check_confidence(confidence)
     low, high = _scale(scale)
-    try:
-        yes = sorted({int(v) for v in satisfied}) if not isinstance(satisfied, (str, bytes)) else None
-    except (TypeError, ValueError):
-        yes = None
-    if not yes or any(float(v) != int(v) for v in satisfied):
+    items = [] if isinstance(satisfied, (str, bytes)) or not np.iterable(satisfied) else list(satisfied)
+    if not items or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
         raise ParameterError(f"satisfied must be a non-empty collection of integer answers, got {satisfied!r}",
                              "satisfied")
+    yes = sorted({int(v) for v in items})
     out, index, single = _survey("CSAT", scores, by, column, low, high,
                                  lambda v, g, k: _core.share_stats(v, g, k, low, high, yes, level))
     out["n_satisfied"], out["csat"] = out["n_yes"], out["share"]
@@ -766,7 +764,8 @@ def _lifecycle_tables(log: Any, returns: str, as_of_days: Sequence[int], params:
 
 
 def _stage_categorical(codes: np.ndarray) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(LIFECYCLE_STAGES), ordered=True)
+    dtype = pd.CategoricalDtype(list(LIFECYCLE_STAGES), ordered=True)
+    return pd.Categorical.from_codes(codes.astype(np.int8), dtype=dtype)
 
 
 def lifecycle_stages(
@@ -848,14 +847,21 @@ def lifecycle_stages(
     as_of_day = int(log.days.max()) + 1 if as_of is None else to_day(as_of, "as_of")
     (table,) = _lifecycle_tables(log, returns, [as_of_day], params)
     stage = table.pop("stage")
-    acquired = np.flatnonzero(stage != _core.LIFECYCLE_NOT_ACQUIRED)
-    if len(acquired) == 0:
+    acquired = stage != _core.LIFECYCLE_NOT_ACQUIRED
+    if not acquired.any():
         raise DataError(f"no customer has an order on or before as_of ({as_of!r})", field=date)
-    out = pd.DataFrame({"stage": _stage_categorical(stage[acquired])}, index=log.customer_index(acquired))
+    if acquired.all():  # the usual case (default as_of): no gather needed
+        index = log.customers.copy()
+        index.name = log.columns["customer"]
+        pick = slice(None)
+    else:
+        pick = np.flatnonzero(acquired)
+        index = log.customer_index(pick)
+    columns = {"stage": _stage_categorical(stage[pick])}
     for name in ("n_orders", "days_since_last_order", "typical_gap_days", "at_risk_after_days",
                  "lapsed_after_days"):
-        out[name] = table[name][acquired]
-    return out
+        columns[name] = table[name][pick]
+    return pd.DataFrame(columns, index=index)
 
 
 def lifecycle_transitions(

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use crate::calendar::{iso_date, Period};
 use crate::error::{DataError, Field, ParamError, Result};
 use crate::groups::CustomerGroups;
-use crate::loyalty::per_chunk;
+use crate::loyalty::{per_chunk, PeriodIndexer};
 
 /// What a cohort cell measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +72,7 @@ pub fn cohort_retention(
         )
         .into());
     }
+    let index = PeriodIndexer::new(period, first_day, last_day);
     let chunks = per_chunk(
         groups.n_customers(),
         || (vec![0.0f64; n * n], vec![0i64; n]),
@@ -80,12 +81,12 @@ pub fn cohort_retention(
             let Some(head) = g.first() else {
                 return;
             };
-            let cohort = (period.ordinal(head.day) - first) as usize;
+            let cohort = index.position(head.day);
             acc.1[cohort] += 1;
             let row = &mut acc.0[cohort * n..(cohort + 1) * n];
             let mut prev = None;
             for e in g {
-                let age = (period.ordinal(e.day) - first) as usize - cohort;
+                let age = index.position(e.day) - cohort;
                 match metric {
                     CohortMetric::Customers if prev != Some(age) => row[age] += 1.0,
                     CohortMetric::Customers => {}

@@ -50,3 +50,54 @@ where
         })
         .collect()
 }
+
+/// Period positions of every day of the log, looked up instead of recomputed
+/// per transaction (a calendar-month ordinal costs a civil-date conversion).
+struct PeriodLookup {
+    first_day: i64,
+    /// `index[d - first_day]`: position of day `d`'s period from the first period.
+    index: Vec<u32>,
+}
+
+impl PeriodLookup {
+    /// Days beyond this span are computed directly instead (a table of 16 MB).
+    const MAX_DAYS: i64 = 4_000_000;
+
+    fn new(period: crate::calendar::Period, first_day: i64, last_day: i64) -> Option<Self> {
+        let span = last_day - first_day + 1;
+        if span > Self::MAX_DAYS {
+            return None;
+        }
+        let first = period.ordinal(first_day);
+        let index = (first_day..=last_day)
+            .map(|d| (period.ordinal(d) - first) as u32)
+            .collect();
+        Some(PeriodLookup { first_day, index })
+    }
+}
+
+/// Position of a day's period from the period of `first_day`.
+struct PeriodIndexer {
+    period: crate::calendar::Period,
+    first: i64,
+    lookup: Option<PeriodLookup>,
+}
+
+impl PeriodIndexer {
+    fn new(period: crate::calendar::Period, first_day: i64, last_day: i64) -> Self {
+        PeriodIndexer {
+            period,
+            first: period.ordinal(first_day),
+            lookup: PeriodLookup::new(period, first_day, last_day),
+        }
+    }
+
+    /// Position of `day`'s period (`day` within the log's span).
+    #[inline]
+    fn position(&self, day: i64) -> usize {
+        match &self.lookup {
+            Some(l) => l.index[(day - l.first_day) as usize] as usize,
+            None => (self.period.ordinal(day) - self.first) as usize,
+        }
+    }
+}

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::calendar::Period;
 use crate::error::{ParamError, Result};
 use crate::groups::CustomerGroups;
-use crate::loyalty::per_chunk;
+use crate::loyalty::{per_chunk, PeriodIndexer};
 
 /// Who came back for a second order.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,22 +85,23 @@ pub fn period_retention(
 ) -> PeriodRetention {
     let first = period.ordinal(first_day);
     let n = (period.ordinal(last_day) - first + 1) as usize;
+    let index = PeriodIndexer::new(period, first_day, last_day);
     // [active, new, retained, returning] per period
     let chunks = per_chunk(
         groups.n_customers(),
         || vec![[0i64; 4]; n],
         |acc, c| {
-            let mut prev: Option<i64> = None;
+            let mut prev: Option<usize> = None;
             for e in groups.get(c) {
-                let p = period.ordinal(e.day);
+                let p = index.position(e.day);
                 if prev == Some(p) {
                     continue;
                 }
-                let slot = &mut acc[(p - first) as usize];
+                let slot = &mut acc[p];
                 slot[0] += 1;
                 match prev {
                     None => slot[1] += 1,
-                    Some(q) if q == p - 1 => slot[2] += 1,
+                    Some(q) if q + 1 == p => slot[2] += 1,
                     Some(_) => slot[3] += 1,
                 }
                 prev = Some(p);
