@@ -40,7 +40,12 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str = "Da
 def first_label(index: pd.Index, mask: np.ndarray) -> tuple[int, Any]:
     """Position and index label of the first True in ``mask``."""
     pos = int(np.flatnonzero(mask)[0])
-    return pos, index[pos]
+    return pos, plain(index[pos])
+
+
+def plain(label: Any) -> Any:
+    """A numpy scalar as the Python scalar it holds (so messages read ``3``, not ``np.int64(3)``)."""
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -120,7 +125,7 @@ class TransactionLog:
             message = f"column {column!r}" + message[len(exc.field):]
         label = None
         if exc.row is not None and 0 <= exc.row < len(self.index):
-            label = self.index[exc.row]
+            label = plain(self.index[exc.row])
             message = message.replace(f"at row {exc.row}", f"at index label {label!r} (row {exc.row})")
         return type(exc)(message, field=column, row=exc.row, label=label)
 

@@ -113,9 +113,11 @@ pub const SEGMENT_GRID: [[&str; 5]; 5] = [
 ];
 
 /// The named segment of an (R, FM) pair scored on `bins` bins; scores are
-/// first rescaled to the 1..5 grid with `ceil(score * 5 / bins)`.
+/// first rescaled to the 1..5 grid by their bin's midpoint,
+/// `ceil((score - 1/2) * 5 / bins)`, so the lowest and highest bins always map
+/// to 1 and 5.
 pub fn segment_of(r: u8, fm: u8, bins: u8) -> &'static str {
-    let to5 = |s: u8| ((s as u32 * 5).div_ceil(bins as u32)).clamp(1, 5) as usize;
+    let to5 = |s: u8| ((2 * s as u32 - 1) * 5).div_ceil(2 * bins as u32).clamp(1, 5) as usize;
     SEGMENT_GRID[5 - to5(r)][to5(fm) - 1]
 }
 
@@ -162,8 +164,10 @@ mod tests {
         assert_eq!(segment_of(1, 5, 5), "Cannot Lose Them");
         assert_eq!(segment_of(5, 1, 5), "New Customers");
         assert_eq!(segment_of(3, 3, 5), "Need Attention");
-        // 10 bins: 10 -> 5, 1 -> 1
+        // 10 bins: 10 -> 5, 1 -> 1; 4 bins: 1 -> 1, 2 -> 2, 3 -> 4, 4 -> 5
         assert_eq!(segment_of(10, 10, 10), "Champions");
+        assert_eq!(segment_of(1, 1, 4), "Lost");
+        assert_eq!(segment_of(3, 2, 4), "Potential Loyalist");
         assert_eq!(fm_score(4, 5), 5);
         assert_eq!(fm_score(3, 4), 4);
         assert_eq!(fm_score(1, 2), 2);
