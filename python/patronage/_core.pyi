@@ -15,7 +15,13 @@ _U8 = npt.NDArray[np.uint8]
 
 def factorize_int(ids: _I64) -> Tuple[_I64, _I64]: ...
 def rfm_table(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, as_of: Optional[int] = None
+    customer: _I64,
+    day: _I64,
+    amount: _F64,
+    n_customers: int,
+    encoding: Tuple[int, int],
+    returns: str,
+    as_of: Optional[int] = None,
 ) -> Dict[str, np.ndarray]: ...
 def quantile_scores(values: _F64, bins: int, higher_is_better: bool) -> _U8: ...
 def fm_scores(f: _U8, m: _U8) -> _U8: ...
@@ -24,6 +30,7 @@ def btyd_summary(
     day: _I64,
     amount: _F64,
     n_customers: int,
+    encoding: Tuple[int, int],
     returns: str,
     freq: str,
     freq_multiplier: float,

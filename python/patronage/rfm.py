@@ -90,7 +90,8 @@ def rfm_table(
     index = log.customer_index(cols.pop("customer"))
     cols["first_purchase"] = days_to_datetime(cols.pop("first_day"))
     cols["last_purchase"] = days_to_datetime(cols.pop("last_day"))
-    return pd.DataFrame({name: cols[name] for name in _COLUMNS}, index=index)
+    # the arrays are fresh and ours: no consolidation copy
+    return pd.DataFrame({name: cols[name] for name in _COLUMNS}, index=index, copy=False)
 
 
 def rfm_scores(
