@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+__all__: List[str]
 SEGMENTS: List[str]
 SEGMENT_GRID: List[List[str]]
 
