@@ -6,7 +6,17 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
-__all__: List[str]
+__all__ = [
+    "SEGMENTS",
+    "SEGMENT_GRID",
+    "__version__",
+    "btyd_summary",
+    "factorize_int",
+    "fm_scores",
+    "quantile_scores",
+    "rfm_table",
+    "simulate_transactions",
+]
 SEGMENTS: List[str]
 SEGMENT_GRID: List[List[str]]
 
