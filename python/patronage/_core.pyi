@@ -6,6 +6,17 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+__all__ = [
+    "SEGMENTS",
+    "SEGMENT_GRID",
+    "__version__",
+    "btyd_summary",
+    "factorize_int",
+    "fm_scores",
+    "quantile_scores",
+    "rfm_table",
+    "simulate_transactions",
+]
 SEGMENTS: List[str]
 SEGMENT_GRID: List[List[str]]
 
@@ -15,7 +26,13 @@ _U8 = npt.NDArray[np.uint8]
 
 def factorize_int(ids: _I64) -> Tuple[_I64, _I64]: ...
 def rfm_table(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, as_of: Optional[int] = None
+    customer: _I64,
+    day: _I64,
+    amount: _F64,
+    n_customers: int,
+    encoding: Tuple[int, int],
+    returns: str,
+    as_of: Optional[int] = None,
 ) -> Dict[str, np.ndarray]: ...
 def quantile_scores(values: _F64, bins: int, higher_is_better: bool) -> _U8: ...
 def fm_scores(f: _U8, m: _U8) -> _U8: ...
@@ -24,6 +41,7 @@ def btyd_summary(
     day: _I64,
     amount: _F64,
     n_customers: int,
+    encoding: Tuple[int, int],
     returns: str,
     freq: str,
     freq_multiplier: float,

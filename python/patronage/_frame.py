@@ -40,7 +40,12 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str = "Da
 def first_label(index: pd.Index, mask: np.ndarray) -> tuple[int, Any]:
     """Position and index label of the first True in ``mask``."""
     pos = int(np.flatnonzero(mask)[0])
-    return pos, index[pos]
+    return pos, plain(index[pos])
+
+
+def plain(label: Any) -> Any:
+    """A numpy scalar as the Python scalar it holds (so messages read ``3``, not ``np.int64(3)``)."""
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -74,19 +79,23 @@ def to_day(value: Any, name: str) -> int:
 
 def days_to_datetime(days: np.ndarray) -> np.ndarray:
     """Day numbers as datetime64[ns]."""
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+    return (np.asarray(days, dtype=np.int64) * _UNITS_PER_DAY["ns"]).view("datetime64[ns]")
 
 
 @dataclass(frozen=True)
 class TransactionLog:
-    """A transaction log ready for the compiled core.
+    """A transaction log ready for the compiled core, without copying what need not be.
 
-    ``codes[i]`` indexes ``customers`` (the distinct ids, sorted where they
-    can be); ``days`` are days since 1970-01-01; ``amounts`` float64.
+    The code of row ``i`` is ``customers_raw[i] - customer_offset`` and indexes
+    ``customers`` (distinct ids, sorted where they can be); its day number is
+    ``dates[i] // day_divisor`` (``dates`` are often the DataFrame's own
+    datetime64 values viewed as int64). ``amounts`` are float64.
     """
 
-    codes: np.ndarray
-    days: np.ndarray
+    customers_raw: np.ndarray
+    customer_offset: int
+    dates: np.ndarray
+    day_divisor: int
     amounts: np.ndarray
     customers: pd.Index
     index: pd.Index
@@ -96,8 +105,10 @@ class TransactionLog:
     def n_customers(self) -> int:
         return len(self.customers)
 
-    def core_args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        return self.codes, self.days, self.amounts, self.n_customers
+    def core_args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple[int, int]]:
+        """``(customer, date, amount, n_customers, (customer_offset, day_divisor))`` for ``_core``."""
+        return (self.customers_raw, self.dates, self.amounts, self.n_customers,
+                (self.customer_offset, self.day_divisor))
 
     def customer_index(self, codes: np.ndarray) -> pd.Index:
         """The customer ids of ``codes``, named like the user's id column."""
@@ -120,7 +131,7 @@ class TransactionLog:
             message = f"column {column!r}" + message[len(exc.field):]
         label = None
         if exc.row is not None and 0 <= exc.row < len(self.index):
-            label = self.index[exc.row]
+            label = plain(self.index[exc.row])
             message = message.replace(f"at row {exc.row}", f"at index label {label!r} (row {exc.row})")
         return type(exc)(message, field=column, row=exc.row, label=label)
 
@@ -140,14 +151,21 @@ def read_transactions(
     require_columns(frame, needed, "transaction log")
     if len(frame) == 0:
         raise DataError("the transaction log is empty (no rows)")
-    codes, customers = _factorize_ids(frame, customer)
-    days = _dates_to_days(frame, date)
+    ids, offset, customers = _encode_ids(frame, customer)
+    dates, divisor = _encode_dates(frame, date)
     amounts = _amounts(frame, amount)
     columns = {"customer": customer, "date": date, "amount": amount if amount is not None else "amount"}
-    return TransactionLog(codes, days, amounts, customers, frame.index, columns)
+    return TransactionLog(ids, offset, dates, divisor, amounts, customers, frame.index, columns)
 
 
-def _factorize_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+def _encode_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int, pd.Index]:
+    """Customer values, the offset that turns them into codes, and the ids of the codes.
+
+    Integer ids in a range not much wider than the log are passed as they are
+    (code = id - smallest id: no factorization at all); other integers are
+    factorized in Rust, categoricals use their codes, anything else
+    ``pandas.factorize``.
+    """
     series = frame[column]
     null = series.isna().to_numpy()
     if null.any():
@@ -157,21 +175,33 @@ def _factorize_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Ind
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.ascontiguousarray(series.cat.codes.to_numpy(), dtype=np.int64)
-        return codes, pd.Index(series.cat.categories)
+        return codes, 0, pd.Index(series.cat.categories)
     if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         values = series.to_numpy()
-        if values.dtype != np.uint64 or values.max() <= np.iinfo(np.int64).max:
+        lo, hi = int(values.min()), int(values.max())
+        if hi <= np.iinfo(np.int64).max:
             ids = np.ascontiguousarray(values, dtype=np.int64)
+            if hi - lo < max(4 * len(ids), 1 << 16):
+                return ids, lo, pd.Index(np.arange(lo, hi + 1, dtype=np.int64).astype(values.dtype, copy=False))
             codes, uniques = _core.factorize_int(ids)
-            return codes, pd.Index(uniques.astype(values.dtype, copy=False))
+            return codes, 0, pd.Index(uniques.astype(values.dtype, copy=False))
     try:
         codes, uniques = pd.factorize(series, sort=True)
     except TypeError:  # ids of mixed, unorderable types: keep first-seen order
         codes, uniques = pd.factorize(series, sort=False)
-    return np.ascontiguousarray(codes, dtype=np.int64), pd.Index(uniques)
+    return np.ascontiguousarray(codes, dtype=np.int64), 0, pd.Index(uniques)
 
 
-def _dates_to_days(frame: pd.DataFrame, column: str) -> np.ndarray:
+_UNITS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
+                  "ns": 86_400_000_000_000}
+
+
+def _encode_dates(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
+    """The date column as int64 ticks (no copy for datetime64 columns) and ticks per day.
+
+    tz-aware dates count on their local calendar day. NaT is left for the core
+    to report with its row.
+    """
     series = frame[column]
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
@@ -187,12 +217,10 @@ def _dates_to_days(frame: pd.DataFrame, column: str) -> np.ndarray:
     else:
         series = _parse_dates(frame, column)
     values = series.to_numpy()
-    nat = np.isnat(values)
-    if nat.any():
-        pos, label = first_label(frame.index, nat)
-        raise DataError(f"column {column!r} has a missing date (NaT) at index label {label!r} (row {pos})",
-                        field=column, row=pos, label=label)
-    return np.ascontiguousarray(values.astype("datetime64[D]").astype(np.int64))
+    unit, count = np.datetime_data(values.dtype)
+    if unit not in _UNITS_PER_DAY:  # e.g. datetime64[W]: convert once
+        values, unit, count = values.astype("datetime64[D]"), "D", 1
+    return np.ascontiguousarray(values.view(np.int64)), _UNITS_PER_DAY[unit] // count
 
 
 def _parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:

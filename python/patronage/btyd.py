@@ -85,7 +85,7 @@ def btyd_summary(
     names = ["frequency", "recency", "T"] + (["monetary_value"] if amount is not None else [])
     cols["T"] = cols.pop("t")
     suffix = "_cal" if cal is not None else ""
-    out = pd.DataFrame({f"{n}{suffix}": cols[n] for n in names}, index=index)
+    out = pd.DataFrame({f"{n}{suffix}": cols[n] for n in names}, index=index, copy=False)
     if cal is not None:
         out["frequency_holdout"] = cols["frequency_holdout"]
         if amount is not None:

@@ -90,7 +90,8 @@ def rfm_table(
     index = log.customer_index(cols.pop("customer"))
     cols["first_purchase"] = days_to_datetime(cols.pop("first_day"))
     cols["last_purchase"] = days_to_datetime(cols.pop("last_day"))
-    return pd.DataFrame({name: cols[name] for name in _COLUMNS}, index=index)
+    # the arrays are fresh and ours: no consolidation copy
+    return pd.DataFrame({name: cols[name] for name in _COLUMNS}, index=index, copy=False)
 
 
 def rfm_scores(
@@ -114,7 +115,9 @@ def rfm_scores(
     ``rfm_score`` is the three scores as a string (``"545"``; joined with
     ``"-"`` when ``bins > 9``). ``FM`` is the mean of F and M rounded half up,
     and ``segment`` comes from the (R, FM) cell of a 5 x 5 grid (scores on
-    other ``bins`` are rescaled with ``ceil(score * 5 / bins)``):
+    other ``bins`` are rescaled by their bin's midpoint,
+    ``ceil((score - 1/2) * 5 / bins)``, so the lowest and highest bins map to
+    1 and 5):
 
     ====  ==============  ==================  ==================  ================  ================
     R     FM = 1          FM = 2              FM = 3              FM = 4            FM = 5
@@ -179,7 +182,7 @@ def rfm_scores(
     out["R"], out["F"], out["M"], out["FM"] = r, f, m, fm
     out["rfm_score"] = [f"{a}{sep}{b}{sep}{c}" for a, b, c in zip(r.tolist(), f.tolist(), m.tolist())]
     grid = np.array([[names[(5 - i, j + 1)] for j in range(5)] for i in range(5)], dtype=object)
-    to5 = lambda s: np.clip(-(-s.astype(np.int64) * 5 // bins), 1, 5)  # noqa: E731  ceil(s * 5 / bins)
+    to5 = lambda s: np.clip(-(-(2 * s.astype(np.int64) - 1) * 5 // (2 * bins)), 1, 5)  # noqa: E731
     cells = grid[5 - to5(r), to5(fm) - 1]
     categories = list(dict.fromkeys(list(SEGMENTS) + list(names.values())))
     out["segment"] = pd.Categorical(cells, categories=categories)

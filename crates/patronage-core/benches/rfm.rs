@@ -17,23 +17,13 @@ fn bench(c: &mut Criterion) {
         ..Default::default()
     })
     .expect("valid parameters");
-    let tx = Transactions::new(
-        &log.customer,
-        &log.day,
-        &log.amount,
-        200_000,
-        ReturnsPolicy::Net,
-    )
-    .expect("valid log");
+    let tx = Transactions::new(&log.customer, &log.day, &log.amount, 200_000, ReturnsPolicy::Net)
+        .expect("valid log");
     let mut g = c.benchmark_group(format!("{} transactions", log.customer.len()));
     g.sample_size(10);
     g.bench_function("rfm_table", |b| b.iter(|| rfm::rfm_table(&tx, None)));
-    g.bench_function("btyd_summary", |b| {
-        b.iter(|| btyd_summary(&tx, &SummaryParams::default()))
-    });
-    g.bench_function("factorize_i64", |b| {
-        b.iter(|| ids::factorize_i64(&log.customer))
-    });
+    g.bench_function("btyd_summary", |b| b.iter(|| btyd_summary(&tx, &SummaryParams::default())));
+    g.bench_function("factorize_i64", |b| b.iter(|| ids::factorize_i64(&log.customer)));
     g.finish();
 }
 

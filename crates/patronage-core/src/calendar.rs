@@ -24,10 +24,7 @@ impl FromStr for Period {
             "D" => Ok(Period::Day),
             "W" | "W-SUN" => Ok(Period::Week),
             "M" | "MS" | "ME" => Ok(Period::Month),
-            other => Err(ParamError::new(
-                "freq",
-                format!("expected 'D', 'W' or 'M', got {other:?}"),
-            )),
+            other => Err(ParamError::new("freq", format!("expected 'D', 'W' or 'M', got {other:?}"))),
         }
     }
 }
@@ -52,9 +49,7 @@ impl Period {
         match self {
             Period::Day => ord,
             Period::Week => ord * 7 - 3,
-            Period::Month => {
-                days_from_civil(ord.div_euclid(12), (ord.rem_euclid(12) + 1) as u32, 1)
-            }
+            Period::Month => days_from_civil(ord.div_euclid(12), (ord.rem_euclid(12) + 1) as u32, 1),
         }
     }
 
@@ -134,9 +129,6 @@ mod tests {
         let m = Period::Month;
         let d = days_from_civil(1997, 3, 17);
         assert_eq!(m.start_day(m.ordinal(d)), days_from_civil(1997, 3, 1));
-        assert_eq!(
-            m.span(m.ordinal(days_from_civil(1996, 12, 31)), m.ordinal(d)),
-            3.0
-        );
+        assert_eq!(m.span(m.ordinal(days_from_civil(1996, 12, 31)), m.ordinal(d)), 3.0);
     }
 }

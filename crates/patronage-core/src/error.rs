@@ -147,10 +147,7 @@ pub struct ParamError {
 impl ParamError {
     /// A parameter error for `name`.
     pub fn new(name: &'static str, reason: impl Into<String>) -> Self {
-        ParamError {
-            name,
-            reason: reason.into(),
-        }
+        ParamError { name, reason: reason.into() }
     }
 }
 

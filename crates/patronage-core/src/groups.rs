@@ -1,16 +1,22 @@
 //! Grouping a transaction log by customer, in time order.
 //!
-//! A counting sort by customer code (O(n), one scatter pass) followed by a
-//! per-customer sort by day that is skipped when the input was already in date
-//! order. Every per-customer computation (RFM, BTYD summaries, churn features,
-//! lifecycle) reads the groups instead of re-sorting the log.
+//! The customers are split into as many contiguous code ranges as there are
+//! worker threads. Each thread scans the whole log (sequential reads), keeps
+//! the rows of its own range and builds their compressed layout with a
+//! counting sort: one count pass, one scatter pass, then a per-customer sort
+//! by day that is skipped when the log was already in date order. All safe
+//! code, no shared writes, and the result does not depend on the number of
+//! threads (same-day rows keep their input order).
+//!
+//! Every per-customer computation (RFM, BTYD summaries, churn features,
+//! lifecycle) reads these groups instead of re-sorting the log.
 
 use rayon::prelude::*;
 
 use crate::transactions::Transactions;
 
 /// One transaction as seen inside its customer's group.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Entry {
     /// Day number (days since 1970-01-01).
     pub day: i64,
@@ -18,11 +24,19 @@ pub struct Entry {
     pub amount: f64,
 }
 
+/// The groups of one contiguous range of customer codes.
+#[derive(Debug, Clone)]
+struct Part {
+    offsets: Vec<usize>,
+    entries: Vec<Entry>,
+}
+
 /// The kept transactions of every customer, contiguous and sorted by day.
 #[derive(Debug, Clone)]
 pub struct CustomerGroups {
-    offsets: Vec<usize>,
-    entries: Vec<Entry>,
+    n_customers: usize,
+    part_size: usize,
+    parts: Vec<Part>,
 }
 
 impl CustomerGroups {
@@ -30,64 +44,99 @@ impl CustomerGroups {
     /// (stable: same-day rows keep their input order).
     pub fn new(tx: &Transactions<'_>) -> Self {
         let n_customers = tx.n_customers();
-        let (customer, day, amount) = (tx.customer(), tx.day(), tx.amount());
-        let mut offsets = vec![0usize; n_customers + 1];
-        for i in 0..tx.len() {
-            if tx.is_kept(i) {
-                offsets[customer[i] as usize + 1] += 1;
-            }
-        }
-        for c in 0..n_customers {
-            offsets[c + 1] += offsets[c];
-        }
-        let mut cursor = offsets[..n_customers].to_vec();
-        let mut entries = vec![
-            Entry {
-                day: 0,
-                amount: 0.0
-            };
-            offsets[n_customers]
-        ];
-        for i in 0..tx.len() {
-            if tx.is_kept(i) {
-                let slot = &mut cursor[customer[i] as usize];
-                entries[*slot] = Entry {
-                    day: day[i],
-                    amount: amount[i],
-                };
-                *slot += 1;
-            }
-        }
-        let mut groups = CustomerGroups { offsets, entries };
-        groups.sort_each_by_day();
-        groups
-    }
-
-    fn sort_each_by_day(&mut self) {
-        let mut slices = Vec::with_capacity(self.offsets.len() - 1);
-        let mut rest = self.entries.as_mut_slice();
-        for w in self.offsets.windows(2) {
-            let (head, tail) = rest.split_at_mut(w[1] - w[0]);
-            slices.push(head);
-            rest = tail;
-        }
-        slices.par_iter_mut().with_min_len(1024).for_each(|g| {
-            if !g.is_sorted_by_key(|e| e.day) {
-                g.sort_by_key(|e| e.day);
-            }
-        });
+        let n_parts = rayon::current_num_threads().clamp(1, n_customers.max(1));
+        let part_size = n_customers.div_ceil(n_parts).max(1);
+        let parts = (0..n_parts)
+            .into_par_iter()
+            .map(|p| {
+                let lo = p * part_size;
+                build_part(tx, lo, ((p + 1) * part_size).min(n_customers))
+            })
+            .collect();
+        CustomerGroups { n_customers, part_size, parts }
     }
 
     /// Number of customer codes (including customers with no kept rows).
     pub fn n_customers(&self) -> usize {
-        self.offsets.len() - 1
+        self.n_customers
     }
 
     /// The transactions of customer `c`, sorted by day.
     #[inline]
     pub fn get(&self, c: usize) -> &[Entry] {
-        &self.entries[self.offsets[c]..self.offsets[c + 1]]
+        let part = &self.parts[c / self.part_size];
+        let local = c % self.part_size;
+        &part.entries[part.offsets[local]..part.offsets[local + 1]]
     }
+}
+
+/// Rows of one bucket of customers, staged between the two scatter passes.
+#[derive(Clone, Copy, Default)]
+struct Staged {
+    local: u32,
+    day: i32,
+    amount: f64,
+}
+
+/// Customers per first-level bucket: a bucket's groups (a few hundred KiB)
+/// stay in cache while they are scattered.
+const BUCKET_SHIFT: u32 = 10;
+
+/// A two-level counting sort (MSD radix on the customer code): rows are first
+/// spread over buckets of 1,024 customers through a few hundred sequential
+/// write streams, then each bucket is scattered to its customers while it is
+/// in cache. A one-level scatter would miss the cache on almost every row.
+fn build_part(tx: &Transactions<'_>, lo: usize, hi: usize) -> Part {
+    let m = hi.saturating_sub(lo);
+    let drop_returns = tx.returns() == crate::ReturnsPolicy::Drop;
+    // The local code of row i, if the row is kept and belongs to this range.
+    let local = |i: usize| -> Option<usize> {
+        let c = tx.code(i).wrapping_sub(lo);
+        (c < m && !(drop_returns && tx.amount(i) < 0.0)).then_some(c)
+    };
+    let n_buckets = (m >> BUCKET_SHIFT) + 1;
+    let mut bucket_start = vec![0usize; n_buckets + 1];
+    for i in 0..tx.len() {
+        if let Some(c) = local(i) {
+            bucket_start[(c >> BUCKET_SHIFT) + 1] += 1;
+        }
+    }
+    for b in 0..n_buckets {
+        bucket_start[b + 1] += bucket_start[b];
+    }
+    let total = bucket_start[n_buckets];
+    let mut staged = vec![Staged::default(); total];
+    let mut cursor = bucket_start[..n_buckets].to_vec();
+    for i in 0..tx.len() {
+        if let Some(c) = local(i) {
+            let slot = &mut cursor[c >> BUCKET_SHIFT];
+            // days fit i32 for +/- 5.8 million years; checked where they enter
+            staged[*slot] = Staged { local: c as u32, day: tx.day(i) as i32, amount: tx.amount(i) };
+            *slot += 1;
+        }
+    }
+    let mut offsets = vec![0usize; m + 1];
+    for st in &staged {
+        offsets[st.local as usize + 1] += 1;
+    }
+    for c in 0..m {
+        offsets[c + 1] += offsets[c];
+    }
+    let mut entries = vec![Entry::default(); total];
+    let mut next = offsets[..m].to_vec();
+    for st in &staged {
+        let slot = &mut next[st.local as usize];
+        entries[*slot] = Entry { day: st.day as i64, amount: st.amount };
+        *slot += 1;
+    }
+    drop(staged);
+    for w in offsets.windows(2) {
+        let g = &mut entries[w[0]..w[1]];
+        if !g.is_sorted_by_key(|e| e.day) {
+            g.sort_by_key(|e| e.day);
+        }
+    }
+    Part { offsets, entries }
 }
 
 #[cfg(test)]
@@ -98,23 +147,23 @@ mod tests {
     #[test]
     fn groups_and_sorts() {
         let tx = Transactions::new(
-            &[1, 0, 1, 1, 2],
-            &[9, 3, 2, 5, 1],
-            &[1.0, 2.0, 3.0, -4.0, 5.0],
+            &[1, 0, 1, 1, 2, 1],
+            &[9, 3, 2, 5, 1, 2],
+            &[1.0, 2.0, 3.0, -4.0, 5.0, 6.0],
             4,
             ReturnsPolicy::Drop,
         )
         .unwrap();
-        let g = CustomerGroups::new(&tx);
-        assert_eq!(
-            g.get(0),
-            &[Entry {
-                day: 3,
-                amount: 2.0
-            }]
-        );
-        let days: Vec<i64> = g.get(1).iter().map(|e| e.day).collect();
-        assert_eq!(days, vec![2, 9]);
-        assert_eq!(g.get(3), &[]);
+        for threads in [1, 2, 3, 8] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let g = pool.install(|| CustomerGroups::new(&tx));
+            assert_eq!(g.n_customers(), 4);
+            assert_eq!(g.get(0), &[Entry { day: 3, amount: 2.0 }]);
+            // stable: the two day-2 rows keep their input order
+            let got: Vec<(i64, f64)> = g.get(1).iter().map(|e| (e.day, e.amount)).collect();
+            assert_eq!(got, vec![(2, 3.0), (2, 6.0), (9, 1.0)]);
+            assert_eq!(g.get(2), &[Entry { day: 1, amount: 5.0 }]);
+            assert_eq!(g.get(3), &[]);
+        }
     }
 }

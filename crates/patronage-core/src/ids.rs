@@ -22,10 +22,7 @@ pub struct Factorized {
 /// `pandas.factorize(ids, sort=True)`.
 pub fn factorize_i64(ids: &[i64]) -> Factorized {
     if ids.is_empty() {
-        return Factorized {
-            codes: vec![],
-            uniques: vec![],
-        };
+        return Factorized { codes: vec![], uniques: vec![] };
     }
     let (lo, hi) = ids
         .par_iter()
@@ -51,10 +48,7 @@ fn by_table(ids: &[i64], lo: i64, range: usize) -> Factorized {
             uniques.push(lo + offset as i64);
         }
     }
-    let codes = ids
-        .par_iter()
-        .map(|&x| code_of[(x - lo) as usize] as i64)
-        .collect();
+    let codes = ids.par_iter().map(|&x| code_of[(x - lo) as usize] as i64).collect();
     Factorized { codes, uniques }
 }
 
@@ -62,11 +56,7 @@ fn by_hash(ids: &[i64]) -> Factorized {
     let mut uniques = ids.to_vec();
     uniques.par_sort_unstable();
     uniques.dedup();
-    let code_of: HashMap<i64, i64> = uniques
-        .iter()
-        .enumerate()
-        .map(|(c, &x)| (x, c as i64))
-        .collect();
+    let code_of: HashMap<i64, i64> = uniques.iter().enumerate().map(|(c, &x)| (x, c as i64)).collect();
     let codes = ids.par_iter().map(|x| code_of[x]).collect();
     Factorized { codes, uniques }
 }

@@ -78,11 +78,7 @@ impl Default for SimulationParams {
             alpha: 4.414 * 7.0,
             a: 0.793,
             b: 2.426,
-            spend: Spend::Lognormal {
-                mean_log: 3.3,
-                sd_between: 0.5,
-                sd_within: 0.4,
-            },
+            spend: Spend::Lognormal { mean_log: 3.3, sd_between: 0.5, sd_within: 0.4 },
             seed: 0,
         }
     }
@@ -105,10 +101,7 @@ fn positive(name: &'static str, x: f64) -> Result<(), ParamError> {
     if x.is_finite() && x > 0.0 {
         Ok(())
     } else {
-        Err(ParamError::new(
-            name,
-            format!("must be positive and finite, got {x}"),
-        ))
+        Err(ParamError::new(name, format!("must be positive and finite, got {x}")))
     }
 }
 
@@ -127,17 +120,10 @@ fn check(p: &SimulationParams) -> Result<(), ParamError> {
         positive(name, x)?;
     }
     if p.acquisition_days > p.observation_days {
-        return Err(ParamError::new(
-            "acquisition_days",
-            "must not exceed observation_days",
-        ));
+        return Err(ParamError::new("acquisition_days", "must not exceed observation_days"));
     }
     match p.spend {
-        Spend::Lognormal {
-            mean_log,
-            sd_between,
-            sd_within,
-        } => {
+        Spend::Lognormal { mean_log, sd_between, sd_within } => {
             if !mean_log.is_finite() {
                 return Err(ParamError::new("mean_log", "must be finite"));
             }
@@ -157,10 +143,8 @@ fn check(p: &SimulationParams) -> Result<(), ParamError> {
 pub fn simulate_transactions(params: &SimulationParams) -> Result<SimulatedLog, ParamError> {
     check(params)?;
     let n_blocks = params.n_customers.div_ceil(BLOCK);
-    let blocks: Vec<SimulatedLog> = (0..n_blocks)
-        .into_par_iter()
-        .map(|b| simulate_block(params, b))
-        .collect();
+    let blocks: Vec<SimulatedLog> =
+        (0..n_blocks).into_par_iter().map(|b| simulate_block(params, b)).collect();
     let total = blocks.iter().map(|b| b.customer.len()).sum();
     let mut log = SimulatedLog {
         customer: Vec::with_capacity(total),
@@ -189,11 +173,7 @@ fn simulate_block(p: &SimulationParams, block: usize) -> SimulatedLog {
         let dropout: f64 = drop_dist.sample(&mut rng);
         let gaps = Exp::new(lambda).unwrap();
         let mut draw_amount: Box<dyn FnMut(&mut ChaCha8Rng) -> f64> = match p.spend {
-            Spend::Lognormal {
-                mean_log,
-                sd_between,
-                sd_within,
-            } => {
+            Spend::Lognormal { mean_log, sd_between, sd_within } => {
                 let level = Normal::new(mean_log, sd_between).unwrap().sample(&mut rng);
                 let within = Normal::new(level, sd_within).unwrap();
                 Box::new(move |rng| within.sample(rng).exp())
@@ -208,8 +188,7 @@ fn simulate_block(p: &SimulationParams, block: usize) -> SimulatedLog {
         loop {
             log.customer.push(c as i64);
             log.day.push(p.start_day + t.floor() as i64);
-            log.amount
-                .push((draw_amount(&mut rng) * 100.0).round().max(1.0) / 100.0);
+            log.amount.push((draw_amount(&mut rng) * 100.0).round().max(1.0) / 100.0);
             if rng.gen::<f64>() < dropout {
                 break;
             }
@@ -228,11 +207,7 @@ mod tests {
 
     #[test]
     fn deterministic_and_well_formed() {
-        let p = SimulationParams {
-            n_customers: 3000,
-            seed: 7,
-            ..Default::default()
-        };
+        let p = SimulationParams { n_customers: 3000, seed: 7, ..Default::default() };
         let a = simulate_transactions(&p).unwrap();
         let b = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
@@ -244,25 +219,16 @@ mod tests {
         assert!(a.customer.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*a.customer.last().unwrap(), 2999);
         assert!(a.amount.iter().all(|&x| x >= 0.01 && x.is_finite()));
-        assert!(a
-            .day
-            .iter()
-            .all(|&d| d >= p.start_day && d < p.start_day + 546));
+        assert!(a.day.iter().all(|&d| d >= p.start_day && d < p.start_day + 546));
         let other = simulate_transactions(&SimulationParams { seed: 8, ..p }).unwrap();
         assert_ne!(a, other);
     }
 
     #[test]
     fn rejects_bad_parameters() {
-        let bad = SimulationParams {
-            n_customers: 0,
-            ..Default::default()
-        };
+        let bad = SimulationParams { n_customers: 0, ..Default::default() };
         assert_eq!(simulate_transactions(&bad).unwrap_err().name, "n_customers");
-        let bad = SimulationParams {
-            r: -1.0,
-            ..Default::default()
-        };
+        let bad = SimulationParams { r: -1.0, ..Default::default() };
         assert_eq!(simulate_transactions(&bad).unwrap_err().name, "r");
     }
 }

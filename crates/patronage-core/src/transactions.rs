@@ -34,25 +34,52 @@ impl FromStr for ReturnsPolicy {
             "net" => Ok(ReturnsPolicy::Net),
             "drop" => Ok(ReturnsPolicy::Drop),
             "error" => Ok(ReturnsPolicy::Error),
-            other => Err(ParamError::new(
-                "returns",
-                format!("expected 'net', 'drop' or 'error', got {other:?}"),
-            )),
+            other => {
+                Err(ParamError::new("returns", format!("expected 'net', 'drop' or 'error', got {other:?}")))
+            }
         }
     }
 }
 
+/// How the raw customer and date columns encode codes and days, so that
+/// bindings can pass the user's columns without rewriting them.
+///
+/// The customer code of a row is `customer - customer_offset` (dense integer
+/// ids need no factorization: pass the smallest id); its day number is
+/// `date.div_euclid(day_divisor)` (pass nanoseconds since the epoch with a
+/// divisor of 86 400 000 000 000). `i64::MIN` in the date column is a missing
+/// date (numpy's NaT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoding {
+    /// Subtracted from every customer value to give its code.
+    pub customer_offset: i64,
+    /// Date values per day (1 when the dates already are day numbers).
+    pub day_divisor: i64,
+}
+
+impl Default for Encoding {
+    fn default() -> Self {
+        Encoding { customer_offset: 0, day_divisor: 1 }
+    }
+}
+
+/// Nanoseconds in a day: the divisor for numpy `datetime64[ns]` values.
+pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+
 /// A validated transaction log: one row per transaction, as three columns.
 ///
-/// Customers are dense codes `0..n_customers` (the binding factorizes the
-/// user's ids); days are whole days since 1970-01-01 (negative before).
+/// Customers are codes `0..n_customers` and dates are day numbers (days since
+/// 1970-01-01), after the [`Encoding`] is applied; read rows through
+/// [`Transactions::code`], [`Transactions::day`] and [`Transactions::amount`].
 #[derive(Debug, Clone, Copy)]
 pub struct Transactions<'a> {
     customer: &'a [i64],
-    day: &'a [i64],
+    date: &'a [i64],
     amount: &'a [f64],
     n_customers: usize,
     returns: ReturnsPolicy,
+    encoding: Encoding,
+    inv_divisor: f64,
     first_day: i64,
     last_day: i64,
 }
@@ -70,61 +97,51 @@ impl<'a> Transactions<'a> {
         n_customers: usize,
         returns: ReturnsPolicy,
     ) -> Result<Self, DataError> {
+        Self::with_encoding(customer, day, amount, n_customers, returns, Encoding::default())
+    }
+
+    /// [`Transactions::new`] for columns in another [`Encoding`]; also
+    /// rejects missing dates (`i64::MIN`).
+    pub fn with_encoding(
+        customer: &'a [i64],
+        date: &'a [i64],
+        amount: &'a [f64],
+        n_customers: usize,
+        returns: ReturnsPolicy,
+        encoding: Encoding,
+    ) -> Result<Self, DataError> {
+        if encoding.day_divisor < 1 {
+            return Err(DataError::Invalid {
+                field: Field::Date,
+                row: None,
+                reason: format!("day_divisor must be at least 1, got {}", encoding.day_divisor),
+            });
+        }
         let n = customer.len();
         if n == 0 {
             return Err(DataError::Empty);
         }
-        for (field, len) in [(Field::Date, day.len()), (Field::Amount, amount.len())] {
+        for (field, len) in [(Field::Date, date.len()), (Field::Amount, amount.len())] {
             if len != n {
-                return Err(DataError::LengthMismatch {
-                    field,
-                    got: len,
-                    expected: n,
-                });
+                return Err(DataError::LengthMismatch { field, got: len, expected: n });
             }
         }
-        let n_codes = n_customers as i64;
-        if let Some(row) = customer
-            .par_iter()
-            .position_first(|&c| c < 0 || c >= n_codes)
-        {
-            return Err(DataError::CodeOutOfRange {
-                field: Field::Customer,
-                row,
-                code: customer[row],
-                n_customers,
-            });
+        let scan = validate(customer, date, amount, n_customers, returns, encoding);
+        if let Some(err) = scan.error {
+            return Err(err);
         }
-        if let Some(row) = amount.par_iter().position_first(|a| !a.is_finite()) {
-            return Err(DataError::NonFinite {
-                field: Field::Amount,
-                row,
-            });
-        }
-        if returns == ReturnsPolicy::Error {
-            if let Some(row) = amount.par_iter().position_first(|&a| a < 0.0) {
-                return Err(DataError::NegativeAmount {
-                    field: Field::Amount,
-                    row,
-                });
-            }
-        }
-        let keep = |a: f64| returns != ReturnsPolicy::Drop || a >= 0.0;
-        let (first_day, last_day) = day
-            .par_iter()
-            .zip(amount.par_iter())
-            .filter(|(_, &a)| keep(a))
-            .map(|(&d, _)| (d, d))
-            .reduce(|| (i64::MAX, i64::MIN), |x, y| (x.0.min(y.0), x.1.max(y.1)));
+        let (first_day, last_day) =
+            (scan.first_raw.div_euclid(encoding.day_divisor), scan.last_raw.div_euclid(encoding.day_divisor));
         if first_day > last_day {
-            return Err(DataError::NothingLeft {
-                reason: "dropping returns (returns='drop')".into(),
-            });
+            return Err(DataError::NothingLeft { reason: "dropping returns (returns='drop')".into() });
         }
+        let inv_divisor = 1.0 / encoding.day_divisor as f64;
         Ok(Transactions {
             customer,
-            day,
+            date,
             amount,
+            encoding,
+            inv_divisor,
             n_customers,
             returns,
             first_day,
@@ -162,19 +179,40 @@ impl<'a> Transactions<'a> {
         self.last_day
     }
 
-    /// Customer code column.
-    pub fn customer(&self) -> &'a [i64] {
-        self.customer
+    /// Customer code of row `i`.
+    #[inline]
+    pub fn code(&self, i: usize) -> usize {
+        (self.customer[i] - self.encoding.customer_offset) as usize
     }
 
-    /// Day column.
-    pub fn day(&self) -> &'a [i64] {
-        self.day
+    /// Day number of row `i`.
+    #[inline]
+    pub fn day(&self, i: usize) -> i64 {
+        let (x, d) = (self.date[i], self.encoding.day_divisor);
+        if d == 1 {
+            return x;
+        }
+        // A 64-bit division costs ~40 cycles on a hot path; estimate the
+        // quotient with a float reciprocal and correct it exactly.
+        let mut q = (x as f64 * self.inv_divisor).floor() as i64;
+        let r = x.wrapping_sub(q.wrapping_mul(d));
+        if r < 0 {
+            q -= 1;
+        } else if r >= d {
+            q += 1;
+        }
+        q
     }
 
-    /// Amount column.
-    pub fn amount(&self) -> &'a [f64] {
-        self.amount
+    /// Amount of row `i`.
+    #[inline]
+    pub fn amount(&self, i: usize) -> f64 {
+        self.amount[i]
+    }
+
+    /// The encoding of the raw columns.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
     }
 
     /// Whether row `i` takes part in computations under the returns policy.
@@ -182,6 +220,74 @@ impl<'a> Transactions<'a> {
     pub fn is_kept(&self, i: usize) -> bool {
         self.returns != ReturnsPolicy::Drop || self.amount[i] >= 0.0
     }
+}
+
+/// What one validation pass over a chunk of rows found.
+struct Scan {
+    /// The first error (lowest row) in the chunk.
+    error: Option<DataError>,
+    first_raw: i64,
+    last_raw: i64,
+}
+
+impl Scan {
+    fn merge(self, later: Scan) -> Scan {
+        Scan {
+            error: self.error.or(later.error),
+            first_raw: self.first_raw.min(later.first_raw),
+            last_raw: self.last_raw.max(later.last_raw),
+        }
+    }
+}
+
+/// All row rules and the kept date span in one fused, parallel pass.
+fn validate(
+    customer: &[i64],
+    date: &[i64],
+    amount: &[f64],
+    n_customers: usize,
+    returns: ReturnsPolicy,
+    encoding: Encoding,
+) -> Scan {
+    const CHUNK: usize = 1 << 16;
+    let n_codes = n_customers as u64;
+    let empty = || Scan { error: None, first_raw: i64::MAX, last_raw: i64::MIN };
+    customer
+        .par_chunks(CHUNK)
+        .zip(date.par_chunks(CHUNK))
+        .zip(amount.par_chunks(CHUNK))
+        .enumerate()
+        .map(|(k, ((c, d), a))| {
+            let mut scan = empty();
+            for i in 0..c.len() {
+                let row = k * CHUNK + i;
+                let (code, amt) = (c[i].wrapping_sub(encoding.customer_offset), a[i]);
+                // a negative code wraps to a huge u64 and fails the same test
+                if code as u64 >= n_codes {
+                    scan.error =
+                        Some(DataError::CodeOutOfRange { field: Field::Customer, row, code, n_customers });
+                } else if d[i] == i64::MIN {
+                    scan.error = Some(DataError::Invalid {
+                        field: Field::Date,
+                        row: Some(row),
+                        reason: "is missing (NaT)".into(),
+                    });
+                } else if !amt.is_finite() {
+                    scan.error = Some(DataError::NonFinite { field: Field::Amount, row });
+                } else if amt < 0.0 && returns == ReturnsPolicy::Error {
+                    scan.error = Some(DataError::NegativeAmount { field: Field::Amount, row });
+                } else if amt >= 0.0 || returns != ReturnsPolicy::Drop {
+                    scan.first_raw = scan.first_raw.min(d[i]);
+                    scan.last_raw = scan.last_raw.max(d[i]);
+                    continue;
+                } else {
+                    continue;
+                }
+                break;
+            }
+            scan
+        })
+        .reduce(empty, Scan::merge)
 }
 
 #[cfg(test)]
@@ -192,17 +298,10 @@ mod tests {
     fn rejects_each_rule() {
         let c = [0, 1];
         let d = [1, 2];
-        assert!(matches!(
-            Transactions::new(&[], &[], &[], 0, ReturnsPolicy::Net),
-            Err(DataError::Empty)
-        ));
+        assert!(matches!(Transactions::new(&[], &[], &[], 0, ReturnsPolicy::Net), Err(DataError::Empty)));
         assert!(matches!(
             Transactions::new(&c, &[1], &[1.0, 2.0], 2, ReturnsPolicy::Net),
-            Err(DataError::LengthMismatch {
-                field: Field::Date,
-                got: 1,
-                expected: 2
-            })
+            Err(DataError::LengthMismatch { field: Field::Date, got: 1, expected: 2 })
         ));
         assert!(matches!(
             Transactions::new(&c, &d, &[1.0, 2.0], 1, ReturnsPolicy::Net),
@@ -210,10 +309,7 @@ mod tests {
         ));
         assert!(matches!(
             Transactions::new(&c, &d, &[1.0, f64::NAN], 2, ReturnsPolicy::Net),
-            Err(DataError::NonFinite {
-                field: Field::Amount,
-                row: 1
-            })
+            Err(DataError::NonFinite { field: Field::Amount, row: 1 })
         ));
         assert!(matches!(
             Transactions::new(&c, &d, &[-1.0, 2.0], 2, ReturnsPolicy::Error),
@@ -227,32 +323,64 @@ mod tests {
 
     #[test]
     fn span_follows_the_policy() {
-        let tx = Transactions::new(
-            &[0, 0, 1],
-            &[5, 9, 7],
-            &[1.0, -1.0, 2.0],
-            2,
-            ReturnsPolicy::Drop,
-        )
-        .unwrap();
+        let tx =
+            Transactions::new(&[0, 0, 1], &[5, 9, 7], &[1.0, -1.0, 2.0], 2, ReturnsPolicy::Drop).unwrap();
         assert_eq!((tx.first_day(), tx.last_day()), (5, 7));
-        let tx = Transactions::new(
-            &[0, 0, 1],
-            &[5, 9, 7],
-            &[1.0, -1.0, 2.0],
-            2,
-            ReturnsPolicy::Net,
-        )
-        .unwrap();
+        let tx = Transactions::new(&[0, 0, 1], &[5, 9, 7], &[1.0, -1.0, 2.0], 2, ReturnsPolicy::Net).unwrap();
         assert_eq!((tx.first_day(), tx.last_day()), (5, 9));
     }
 
     #[test]
-    fn parses_policy() {
-        assert_eq!(
-            "drop".parse::<ReturnsPolicy>().unwrap(),
-            ReturnsPolicy::Drop
+    fn encodings() {
+        let ns = [NANOS_PER_DAY * 3 + 5, -1, NANOS_PER_DAY * 3];
+        let tx = Transactions::with_encoding(
+            &[100, 101, 100],
+            &ns,
+            &[1.0, 2.0, 3.0],
+            2,
+            ReturnsPolicy::Net,
+            Encoding { customer_offset: 100, day_divisor: NANOS_PER_DAY },
+        )
+        .unwrap();
+        assert_eq!((tx.code(1), tx.day(0), tx.day(1)), (1, 3, -1)); // floor, not truncation
+                                                                    // the reciprocal shortcut is exact around midnight, far from the epoch too
+        let edges: Vec<i64> = [-106_000i64, -1, 0, 1, 20_000, 106_000]
+            .iter()
+            .flat_map(|&k| [k * NANOS_PER_DAY - 1, k * NANOS_PER_DAY, k * NANOS_PER_DAY + 1])
+            .filter(|x| *x > i64::MIN)
+            .collect();
+        let zeros = vec![0; edges.len()];
+        let ones = vec![1.0; edges.len()];
+        let enc = Encoding { customer_offset: 0, day_divisor: NANOS_PER_DAY };
+        let at_edges =
+            Transactions::with_encoding(&zeros, &edges, &ones, 1, ReturnsPolicy::Net, enc).unwrap();
+        for (i, &x) in edges.iter().enumerate() {
+            assert_eq!(at_edges.day(i), x.div_euclid(NANOS_PER_DAY), "{x}");
+        }
+        assert_eq!((tx.first_day(), tx.last_day()), (-1, 3));
+        let nat = Transactions::with_encoding(
+            &[0, 0],
+            &[5, i64::MIN],
+            &[1.0, 1.0],
+            1,
+            ReturnsPolicy::Net,
+            Encoding::default(),
         );
+        assert!(matches!(nat, Err(DataError::Invalid { field: Field::Date, row: Some(1), .. })));
+        let out = Transactions::with_encoding(
+            &[99],
+            &[5],
+            &[1.0],
+            1,
+            ReturnsPolicy::Net,
+            Encoding { customer_offset: 100, day_divisor: 1 },
+        );
+        assert!(matches!(out, Err(DataError::CodeOutOfRange { code: -1, .. })));
+    }
+
+    #[test]
+    fn parses_policy() {
+        assert_eq!("drop".parse::<ReturnsPolicy>().unwrap(), ReturnsPolicy::Drop);
         assert_eq!("nope".parse::<ReturnsPolicy>().unwrap_err().name, "returns");
     }
 }

@@ -12,7 +12,7 @@ use crate::rfm::columns_dict;
 use crate::transactions::Columns;
 
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, returns, freq, freq_multiplier, observation_end=None, calibration_end=None))]
+#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, freq, freq_multiplier, observation_end=None, calibration_end=None))]
 #[allow(clippy::too_many_arguments)]
 fn btyd_summary<'py>(
     py: Python<'py>,
@@ -20,6 +20,7 @@ fn btyd_summary<'py>(
     day: PyReadonlyArray1<'py, i64>,
     amount: PyReadonlyArray1<'py, f64>,
     n_customers: usize,
+    encoding: (i64, i64),
     returns: &str,
     freq: &str,
     freq_multiplier: f64,
@@ -28,13 +29,8 @@ fn btyd_summary<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let period: Period = freq.parse().map_err(param_error)?;
     let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, returns)?;
-    let params = SummaryParams {
-        period,
-        freq_multiplier,
-        observation_end,
-        calibration_end,
-    };
+    let tx = cols.transactions(n_customers, encoding, returns)?;
+    let params = SummaryParams { period, freq_multiplier, observation_end, calibration_end };
     let mut s = detached(py, || core_summary(&tx, &params))?;
     let holdout = s.holdout.take();
     let d = columns_dict!(py, s; customer, frequency, recency, t, monetary_value);

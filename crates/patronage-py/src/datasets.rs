@@ -28,11 +28,7 @@ fn simulate_transactions<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let (x, y, z) = spend_params;
     let spend = match spend {
-        "lognormal" => Spend::Lognormal {
-            mean_log: x,
-            sd_between: y,
-            sd_within: z,
-        },
+        "lognormal" => Spend::Lognormal { mean_log: x, sd_between: y, sd_within: z },
         "gamma-gamma" => Spend::GammaGamma { p: x, q: y, v: z },
         other => {
             return Err(param_error(ParamError::new(

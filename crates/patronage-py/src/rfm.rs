@@ -19,24 +19,24 @@ macro_rules! columns_dict {
 pub(crate) use columns_dict;
 
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, returns, as_of=None))]
+#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, as_of=None))]
+#[allow(clippy::too_many_arguments)]
 fn rfm_table<'py>(
     py: Python<'py>,
     customer: PyReadonlyArray1<'py, i64>,
     day: PyReadonlyArray1<'py, i64>,
     amount: PyReadonlyArray1<'py, f64>,
     n_customers: usize,
+    encoding: (i64, i64),
     returns: &str,
     as_of: Option<i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, returns)?;
+    let tx = cols.transactions(n_customers, encoding, returns)?;
     let t = detached(py, || rfm::rfm_table(&tx, as_of))?;
-    Ok(
-        columns_dict!(py, t; customer, first_day, last_day, recency_days, tenure_days, n_orders,
+    Ok(columns_dict!(py, t; customer, first_day, last_day, recency_days, tenure_days, n_orders,
         n_transactions, total_spend, avg_order_value, mean_days_between_orders,
-        std_days_between_orders, n_returns, returned_amount),
-    )
+        std_days_between_orders, n_returns, returned_amount))
 }
 
 /// Quantile scores 1..bins (see `patronage_core::rfm::quantile_scores`).
@@ -48,9 +48,7 @@ fn quantile_scores<'py>(
     higher_is_better: bool,
 ) -> PyResult<Bound<'py, PyArray1<u8>>> {
     let v = values.as_array().to_vec();
-    let s = detached(py, || {
-        rfm::quantile_scores(&v, bins, higher_is_better).map_err(Error::from)
-    })?;
+    let s = detached(py, || rfm::quantile_scores(&v, bins, higher_is_better).map_err(Error::from))?;
     Ok(s.into_pyarray(py))
 }
 
@@ -61,12 +59,8 @@ fn fm_scores<'py>(
     f: PyReadonlyArray1<'py, u8>,
     m: PyReadonlyArray1<'py, u8>,
 ) -> Bound<'py, PyArray1<u8>> {
-    let out: Vec<u8> = f
-        .as_array()
-        .iter()
-        .zip(m.as_array().iter())
-        .map(|(&f, &m)| rfm::fm_score(f, m))
-        .collect();
+    let out: Vec<u8> =
+        f.as_array().iter().zip(m.as_array().iter()).map(|(&f, &m)| rfm::fm_score(f, m)).collect();
     out.into_pyarray(py)
 }
 
@@ -75,12 +69,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(quantile_scores, m)?)?;
     m.add_function(wrap_pyfunction!(fm_scores, m)?)?;
     m.add("SEGMENTS", rfm::SEGMENTS.to_vec())?;
-    m.add(
-        "SEGMENT_GRID",
-        rfm::SEGMENT_GRID
-            .iter()
-            .map(|row| row.to_vec())
-            .collect::<Vec<_>>(),
-    )?;
+    m.add("SEGMENT_GRID", rfm::SEGMENT_GRID.iter().map(|row| row.to_vec()).collect::<Vec<_>>())?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Transaction columns in, validated [`Transactions`] out; id factorization.
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use patronage_core::transactions::Encoding;
 use patronage_core::{ids, ReturnsPolicy, Transactions};
 use pyo3::prelude::*;
 
@@ -19,27 +20,28 @@ impl<'py> Columns<'py> {
         day: PyReadonlyArray1<'py, i64>,
         amount: PyReadonlyArray1<'py, f64>,
     ) -> Self {
-        Columns {
-            customer,
-            day,
-            amount,
-        }
+        Columns { customer, day, amount }
     }
 
-    /// Validates the columns into core transactions (no copy).
-    pub fn transactions(&self, n_customers: usize, returns: &str) -> PyResult<Transactions<'_>> {
+    /// Validates the columns into core transactions (no copy). `encoding` is
+    /// `(customer_offset, day_divisor)`: see [`Encoding`].
+    pub fn transactions(
+        &self,
+        n_customers: usize,
+        encoding: (i64, i64),
+        returns: &str,
+    ) -> PyResult<Transactions<'_>> {
         let returns: ReturnsPolicy = returns.parse().map_err(param_error)?;
         let customer = contiguous(self.customer.as_slice(), "customer")?;
         let day = contiguous(self.day.as_slice(), "day")?;
         let amount = contiguous(self.amount.as_slice(), "amount")?;
-        Transactions::new(customer, day, amount, n_customers, returns).map_err(data_error)
+        let encoding = Encoding { customer_offset: encoding.0, day_divisor: encoding.1 };
+        Transactions::with_encoding(customer, day, amount, n_customers, returns, encoding).map_err(data_error)
     }
 }
 
 fn contiguous<'a, T>(r: Result<&'a [T], numpy::AsSliceError>, name: &str) -> PyResult<&'a [T]> {
-    r.map_err(|_| {
-        pyo3::exceptions::PyValueError::new_err(format!("{name} array is not contiguous"))
-    })
+    r.map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("{name} array is not contiguous")))
 }
 
 type I64Array<'py> = Bound<'py, PyArray1<i64>>;

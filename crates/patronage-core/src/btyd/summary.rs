@@ -160,21 +160,16 @@ pub fn btyd_summary(tx: &Transactions<'_>, params: &SummaryParams) -> Result<Bty
                 frequency,
                 recency: period.span(first_ord, last_ord) / mult,
                 t: period.span(first_ord, end_ord) / mult,
-                monetary_value: if n_periods > 1 {
-                    repeat_spend / frequency
-                } else {
-                    0.0
-                },
+                monetary_value: if n_periods > 1 { repeat_spend / frequency } else { 0.0 },
                 holdout_frequency,
                 holdout_monetary,
             })
         })
         .collect();
     let mut s = BtydSummary::default();
-    let mut holdout = params.calibration_end.map(|c| Holdout {
-        duration: period.span(period.ordinal(c), obs_ord) / mult,
-        ..Holdout::default()
-    });
+    let mut holdout = params
+        .calibration_end
+        .map(|c| Holdout { duration: period.span(period.ordinal(c), obs_ord) / mult, ..Holdout::default() });
     for r in rows {
         s.customer.push(r.customer);
         s.frequency.push(r.frequency);
@@ -205,19 +200,10 @@ mod tests {
     fn daily_summary_by_hand() {
         // customer 0: 1 Jan (two rows), 8 Jan, 22 Jan; customer 1: 15 Jan only.
         let c = [0, 0, 0, 1, 0];
-        let d = [
-            day(2020, 1, 1),
-            day(2020, 1, 1),
-            day(2020, 1, 8),
-            day(2020, 1, 15),
-            day(2020, 1, 22),
-        ];
+        let d = [day(2020, 1, 1), day(2020, 1, 1), day(2020, 1, 8), day(2020, 1, 15), day(2020, 1, 22)];
         let a = [5.0, 5.0, 20.0, 7.0, 40.0];
         let tx = Transactions::new(&c, &d, &a, 2, ReturnsPolicy::Net).unwrap();
-        let p = SummaryParams {
-            observation_end: Some(day(2020, 1, 31)),
-            ..Default::default()
-        };
+        let p = SummaryParams { observation_end: Some(day(2020, 1, 31)), ..Default::default() };
         let s = btyd_summary(&tx, &p).unwrap();
         assert_eq!(s.frequency, vec![2.0, 0.0]);
         assert_eq!(s.recency, vec![21.0, 0.0]);
@@ -225,17 +211,11 @@ mod tests {
         assert_eq!(s.monetary_value, vec![30.0, 0.0]);
 
         // weekly periods counted in days / 7 ...
-        let p7 = SummaryParams {
-            freq_multiplier: 7.0,
-            ..p
-        };
+        let p7 = SummaryParams { freq_multiplier: 7.0, ..p };
         let s = btyd_summary(&tx, &p7).unwrap();
         assert_relative_eq!(s.t[0], 30.0 / 7.0);
         // ... and W-SUN periods: 1 Jan 2020 is a Wednesday (week of Mon 30 Dec).
-        let pw = SummaryParams {
-            period: Period::Week,
-            ..p
-        };
+        let pw = SummaryParams { period: Period::Week, ..p };
         let s = btyd_summary(&tx, &pw).unwrap();
         assert_eq!(s.recency, vec![3.0, 0.0]);
         assert_eq!(s.t, vec![4.0, 2.0]);
@@ -247,17 +227,10 @@ mod tests {
         let d = [1, 3, 10, 10, 12];
         let a = [1.0, 2.0, 3.0, 5.0, 9.0];
         let tx = Transactions::new(&c, &d, &a, 2, ReturnsPolicy::Net).unwrap();
-        let p = SummaryParams {
-            calibration_end: Some(5),
-            observation_end: Some(20),
-            ..Default::default()
-        };
+        let p = SummaryParams { calibration_end: Some(5), observation_end: Some(20), ..Default::default() };
         let s = btyd_summary(&tx, &p).unwrap();
         assert_eq!(s.customer, vec![0]); // customer 1 starts after calibration
-        assert_eq!(
-            (s.frequency[0], s.recency[0], s.t[0], s.monetary_value[0]),
-            (1.0, 2.0, 4.0, 2.0)
-        );
+        assert_eq!((s.frequency[0], s.recency[0], s.t[0], s.monetary_value[0]), (1.0, 2.0, 4.0, 2.0));
         let h = s.holdout.unwrap();
         assert_eq!(h.frequency, vec![1.0]);
         assert_eq!(h.monetary_value, vec![4.0]); // per row, like lifetimes
@@ -267,28 +240,15 @@ mod tests {
     #[test]
     fn rejects_bad_parameters() {
         let tx = Transactions::new(&[0], &[5], &[1.0], 1, ReturnsPolicy::Net).unwrap();
-        let bad = SummaryParams {
-            freq_multiplier: 0.0,
-            ..Default::default()
-        };
+        let bad = SummaryParams { freq_multiplier: 0.0, ..Default::default() };
         assert!(
             matches!(btyd_summary(&tx, &bad), Err(crate::Error::Param(e)) if e.name == "freq_multiplier")
         );
-        let bad = SummaryParams {
-            calibration_end: Some(9),
-            observation_end: Some(9),
-            ..Default::default()
-        };
+        let bad = SummaryParams { calibration_end: Some(9), observation_end: Some(9), ..Default::default() };
         assert!(
             matches!(btyd_summary(&tx, &bad), Err(crate::Error::Param(e)) if e.name == "calibration_end")
         );
-        let early = SummaryParams {
-            observation_end: Some(1),
-            ..Default::default()
-        };
-        assert!(matches!(
-            btyd_summary(&tx, &early),
-            Err(crate::Error::Data(DataError::NothingLeft { .. }))
-        ));
+        let early = SummaryParams { observation_end: Some(1), ..Default::default() };
+        assert!(matches!(btyd_summary(&tx, &early), Err(crate::Error::Data(DataError::NothingLeft { .. }))));
     }
 }

@@ -11,16 +11,9 @@ use crate::error::ParamError;
 /// lands in one score instead of being split arbitrarily, and no bin edge can
 /// collapse. `higher_is_better = false` reverses the order (recency: fewer
 /// days since the last order scores higher).
-pub fn quantile_scores(
-    values: &[f64],
-    bins: u8,
-    higher_is_better: bool,
-) -> Result<Vec<u8>, ParamError> {
+pub fn quantile_scores(values: &[f64], bins: u8, higher_is_better: bool) -> Result<Vec<u8>, ParamError> {
     if bins < 2 {
-        return Err(ParamError::new(
-            "bins",
-            format!("must be at least 2, got {bins}"),
-        ));
+        return Err(ParamError::new("bins", format!("must be at least 2, got {bins}")));
     }
     if values.iter().any(|v| v.is_nan()) {
         return Err(ParamError::new("values", "contain NaN"));
@@ -75,47 +68,19 @@ pub const SEGMENTS: [&str; 11] = [
 
 /// The default segment map on a 5 x 5 grid: row = R score 5..1, column = FM score 1..5.
 pub const SEGMENT_GRID: [[&str; 5]; 5] = [
-    [
-        "New Customers",
-        "Potential Loyalist",
-        "Potential Loyalist",
-        "Champions",
-        "Champions",
-    ], // R = 5
-    [
-        "Promising",
-        "Potential Loyalist",
-        "Potential Loyalist",
-        "Loyal",
-        "Champions",
-    ], // R = 4
-    [
-        "About to Sleep",
-        "About to Sleep",
-        "Need Attention",
-        "Loyal",
-        "Loyal",
-    ], // R = 3
-    [
-        "Hibernating",
-        "Hibernating",
-        "At Risk",
-        "At Risk",
-        "Cannot Lose Them",
-    ], // R = 2
-    [
-        "Lost",
-        "Lost",
-        "At Risk",
-        "Cannot Lose Them",
-        "Cannot Lose Them",
-    ], // R = 1
+    ["New Customers", "Potential Loyalist", "Potential Loyalist", "Champions", "Champions"], // R = 5
+    ["Promising", "Potential Loyalist", "Potential Loyalist", "Loyal", "Champions"],         // R = 4
+    ["About to Sleep", "About to Sleep", "Need Attention", "Loyal", "Loyal"],                // R = 3
+    ["Hibernating", "Hibernating", "At Risk", "At Risk", "Cannot Lose Them"],                // R = 2
+    ["Lost", "Lost", "At Risk", "Cannot Lose Them", "Cannot Lose Them"],                     // R = 1
 ];
 
 /// The named segment of an (R, FM) pair scored on `bins` bins; scores are
-/// first rescaled to the 1..5 grid with `ceil(score * 5 / bins)`.
+/// first rescaled to the 1..5 grid by their bin's midpoint,
+/// `ceil((score - 1/2) * 5 / bins)`, so the lowest and highest bins always map
+/// to 1 and 5.
 pub fn segment_of(r: u8, fm: u8, bins: u8) -> &'static str {
-    let to5 = |s: u8| ((s as u32 * 5).div_ceil(bins as u32)).clamp(1, 5) as usize;
+    let to5 = |s: u8| ((2 * s as u32 - 1) * 5).div_ceil(2 * bins as u32).clamp(1, 5) as usize;
     SEGMENT_GRID[5 - to5(r)][to5(fm) - 1]
 }
 
@@ -127,14 +92,8 @@ mod tests {
     fn scores_by_average_rank() {
         // ranks 1..10 -> ceil(5 * (r - 0.5) / 10) = 1,1,2,2,3,3,4,4,5,5
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(
-            quantile_scores(&v, 5, true).unwrap(),
-            vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-        );
-        assert_eq!(
-            quantile_scores(&v, 5, false).unwrap(),
-            vec![5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
-        );
+        assert_eq!(quantile_scores(&v, 5, true).unwrap(), vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+        assert_eq!(quantile_scores(&v, 5, false).unwrap(), vec![5, 5, 4, 4, 3, 3, 2, 2, 1, 1]);
     }
 
     #[test]
@@ -142,10 +101,7 @@ mod tests {
         // seven ones (average rank 4 -> ceil(5 * 3.5 / 10) = 2), then ranks 8, 9, 10
         // (all-equal values land in the middle bin)
         let v = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 4.0];
-        assert_eq!(
-            quantile_scores(&v, 5, true).unwrap(),
-            vec![2, 2, 2, 2, 2, 2, 2, 4, 5, 5]
-        );
+        assert_eq!(quantile_scores(&v, 5, true).unwrap(), vec![2, 2, 2, 2, 2, 2, 2, 4, 5, 5]);
         assert_eq!(quantile_scores(&[3.0; 4], 5, true).unwrap(), vec![3; 4]);
     }
 
@@ -162,8 +118,10 @@ mod tests {
         assert_eq!(segment_of(1, 5, 5), "Cannot Lose Them");
         assert_eq!(segment_of(5, 1, 5), "New Customers");
         assert_eq!(segment_of(3, 3, 5), "Need Attention");
-        // 10 bins: 10 -> 5, 1 -> 1
+        // 10 bins: 10 -> 5, 1 -> 1; 4 bins: 1 -> 1, 2 -> 2, 3 -> 4, 4 -> 5
         assert_eq!(segment_of(10, 10, 10), "Champions");
+        assert_eq!(segment_of(1, 1, 4), "Lost");
+        assert_eq!(segment_of(3, 2, 4), "Potential Loyalist");
         assert_eq!(fm_score(4, 5), 5);
         assert_eq!(fm_score(3, 4), 4);
         assert_eq!(fm_score(1, 2), 2);

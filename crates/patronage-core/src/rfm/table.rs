@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use crate::error::{DataError, Result};
-use crate::groups::{CustomerGroups, Entry};
+use crate::groups::CustomerGroups;
 use crate::transactions::Transactions;
 
 /// One row per customer that has at least one kept transaction, in code order.
@@ -41,117 +41,212 @@ pub struct RfmTable {
     pub returned_amount: Vec<f64>,
 }
 
-/// Profile of one customer's day-sorted transactions.
+/// Running profile of one customer, fed transactions in day order.
+///
+/// Kept small (40 bytes) because the streaming pass touches one at random per
+/// row; returns, which are rare, live in [`Returns`]. The gap statistics need
+/// only the sum of squared gaps: the gaps themselves sum to `last - first`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Profile {
+struct Acc {
     first_day: i64,
     last_day: i64,
-    n_orders: i64,
-    n_transactions: i64,
+    n_orders: u32,
+    n_transactions: u32,
+    sum_sq_gaps: u64,
     total_spend: f64,
-    mean_gap: f64,
-    std_gap: f64,
-    n_returns: i64,
-    returned_amount: f64,
 }
 
-fn profile(g: &[Entry]) -> Profile {
-    let (mut n_orders, mut total, mut n_returns, mut returned) = (0i64, 0.0, 0i64, 0.0);
-    // Welford over the gaps between consecutive distinct days.
-    let (mut n_gaps, mut mean, mut m2) = (0i64, 0.0f64, 0.0f64);
-    let mut prev_day: Option<i64> = None;
-    for e in g {
-        total += e.amount;
-        if e.amount < 0.0 {
-            n_returns += 1;
-            returned -= e.amount;
-        }
-        if prev_day != Some(e.day) {
-            if let Some(p) = prev_day {
-                let gap = (e.day - p) as f64;
-                n_gaps += 1;
-                let delta = gap - mean;
-                mean += delta / n_gaps as f64;
-                m2 += delta * (gap - mean);
+/// Count and absolute sum of one customer's returns.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Returns {
+    n: u32,
+    amount: f64,
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        first_day: i64::MAX,
+        last_day: i64::MIN,
+        n_orders: 0,
+        n_transactions: 0,
+        sum_sq_gaps: 0,
+        total_spend: 0.0,
+    };
+
+    /// Adds one transaction; false (and no change) if it is earlier than the last one.
+    #[inline]
+    fn push(&mut self, day: i64, amount: f64, returns: &mut Returns) -> bool {
+        if self.n_transactions == 0 {
+            self.first_day = day;
+            self.last_day = day;
+            self.n_orders = 1;
+        } else if day != self.last_day {
+            if day < self.last_day {
+                return false;
             }
-            n_orders += 1;
-            prev_day = Some(e.day);
+            let gap = (day - self.last_day) as u64;
+            self.sum_sq_gaps += gap * gap;
+            self.n_orders += 1;
+            self.last_day = day;
+        }
+        self.n_transactions += 1;
+        self.total_spend += amount;
+        if amount < 0.0 {
+            returns.n += 1;
+            returns.amount -= amount;
+        }
+        true
+    }
+
+    /// Mean and sample standard deviation of the gaps between order days,
+    /// from exact integer sums: `var = (k Q - S^2) / (k (k - 1))`.
+    fn gap_stats(&self) -> (f64, f64) {
+        let k = self.n_orders as i128 - 1;
+        if k < 1 {
+            return (f64::NAN, f64::NAN);
+        }
+        let sum = (self.last_day - self.first_day) as i128;
+        let mean = sum as f64 / k as f64;
+        if k < 2 {
+            return (mean, f64::NAN);
+        }
+        let var = (k * self.sum_sq_gaps as i128 - sum * sum) as f64 / (k * (k - 1)) as f64;
+        (mean, var.sqrt())
+    }
+}
+
+impl RfmTable {
+    fn with_capacity(n: usize) -> Self {
+        RfmTable {
+            customer: Vec::with_capacity(n),
+            first_day: Vec::with_capacity(n),
+            last_day: Vec::with_capacity(n),
+            recency_days: Vec::with_capacity(n),
+            tenure_days: Vec::with_capacity(n),
+            n_orders: Vec::with_capacity(n),
+            n_transactions: Vec::with_capacity(n),
+            total_spend: Vec::with_capacity(n),
+            avg_order_value: Vec::with_capacity(n),
+            mean_days_between_orders: Vec::with_capacity(n),
+            std_days_between_orders: Vec::with_capacity(n),
+            n_returns: Vec::with_capacity(n),
+            returned_amount: Vec::with_capacity(n),
         }
     }
-    Profile {
-        first_day: g[0].day,
-        last_day: g[g.len() - 1].day,
-        n_orders,
-        n_transactions: g.len() as i64,
-        total_spend: total,
-        mean_gap: if n_gaps > 0 { mean } else { f64::NAN },
-        std_gap: if n_gaps > 1 {
-            (m2 / (n_gaps - 1) as f64).sqrt()
-        } else {
-            f64::NAN
-        },
-        n_returns,
-        returned_amount: returned,
+
+    fn push(&mut self, customer: i64, p: &Acc, r: &Returns, as_of: i64) {
+        let (mean_gap, std_gap) = p.gap_stats();
+        self.customer.push(customer);
+        self.first_day.push(p.first_day);
+        self.last_day.push(p.last_day);
+        self.recency_days.push(as_of - p.last_day);
+        self.tenure_days.push(as_of - p.first_day);
+        self.n_orders.push(p.n_orders as i64);
+        self.n_transactions.push(p.n_transactions as i64);
+        self.total_spend.push(p.total_spend);
+        self.avg_order_value.push(p.total_spend / p.n_orders as f64);
+        self.mean_days_between_orders.push(mean_gap);
+        self.std_days_between_orders.push(std_gap);
+        self.n_returns.push(r.n as i64);
+        self.returned_amount.push(r.amount);
+    }
+
+    fn append(&mut self, mut other: RfmTable) {
+        self.customer.append(&mut other.customer);
+        self.first_day.append(&mut other.first_day);
+        self.last_day.append(&mut other.last_day);
+        self.recency_days.append(&mut other.recency_days);
+        self.tenure_days.append(&mut other.tenure_days);
+        self.n_orders.append(&mut other.n_orders);
+        self.n_transactions.append(&mut other.n_transactions);
+        self.total_spend.append(&mut other.total_spend);
+        self.avg_order_value.append(&mut other.avg_order_value);
+        self.mean_days_between_orders.append(&mut other.mean_days_between_orders);
+        self.std_days_between_orders.append(&mut other.std_days_between_orders);
+        self.n_returns.append(&mut other.n_returns);
+        self.returned_amount.append(&mut other.returned_amount);
     }
 }
 
 /// Builds the RFM table. `as_of` (a day number) defaults to the day after the
 /// last kept transaction and must not be earlier than that transaction.
+///
+/// When every customer's rows are already in day order in the log (a log
+/// sorted by time, or by customer and time: the usual exports) the table is
+/// built in one streaming pass; otherwise the log is grouped first.
 pub fn rfm_table(tx: &Transactions<'_>, as_of: Option<i64>) -> Result<RfmTable> {
     let as_of = as_of.unwrap_or(tx.last_day() + 1);
     if as_of < tx.last_day() {
-        return Err(DataError::DateBeforeLastTransaction {
-            what: "as_of",
-            day: as_of,
-            last: tx.last_day(),
-        }
-        .into());
+        return Err(
+            DataError::DateBeforeLastTransaction { what: "as_of", day: as_of, last: tx.last_day() }.into()
+        );
     }
-    let groups = CustomerGroups::new(tx);
-    Ok(from_groups(&groups, as_of))
+    if let Some(table) = streaming(tx, as_of) {
+        return Ok(table);
+    }
+    Ok(from_groups(&CustomerGroups::new(tx), as_of))
+}
+
+/// One pass over the log, each thread owning a range of customer codes;
+/// `None` as soon as a customer's rows turn out not to be in day order.
+fn streaming(tx: &Transactions<'_>, as_of: i64) -> Option<RfmTable> {
+    let n_customers = tx.n_customers();
+    let n_parts = rayon::current_num_threads().clamp(1, n_customers.max(1));
+    let part_size = n_customers.div_ceil(n_parts).max(1);
+    let drop_returns = tx.returns() == crate::ReturnsPolicy::Drop;
+    let parts: Option<Vec<RfmTable>> = (0..n_parts)
+        .into_par_iter()
+        .map(|p| {
+            let lo = p * part_size;
+            let m = ((p + 1) * part_size).min(n_customers).saturating_sub(lo);
+            let mut acc = vec![Acc::EMPTY; m];
+            let mut returns = vec![Returns::default(); m];
+            for i in 0..tx.len() {
+                let c = tx.code(i).wrapping_sub(lo);
+                if c < m {
+                    let amount = tx.amount(i);
+                    let kept = !(drop_returns && amount < 0.0);
+                    if kept && !acc[c].push(tx.day(i), amount, &mut returns[c]) {
+                        return None;
+                    }
+                }
+            }
+            let n_rows = acc.iter().filter(|a| a.n_transactions > 0).count();
+            let mut t = RfmTable::with_capacity(n_rows);
+            for (c, (a, r)) in acc.iter().zip(&returns).enumerate() {
+                if a.n_transactions > 0 {
+                    t.push((lo + c) as i64, a, r, as_of);
+                }
+            }
+            Some(t)
+        })
+        .collect();
+    let mut parts = parts?.into_iter();
+    let mut table = parts.next().unwrap_or_default();
+    for t in parts {
+        table.append(t);
+    }
+    Some(table)
 }
 
 pub(crate) fn from_groups(groups: &CustomerGroups, as_of: i64) -> RfmTable {
-    let rows: Vec<(i64, Profile)> = (0..groups.n_customers())
+    let rows: Vec<(i64, Acc, Returns)> = (0..groups.n_customers())
         .into_par_iter()
         .with_min_len(4096)
         .filter_map(|c| {
             let g = groups.get(c);
-            (!g.is_empty()).then(|| (c as i64, profile(g)))
+            (!g.is_empty()).then(|| {
+                let (mut acc, mut returns) = (Acc::EMPTY, Returns::default());
+                for e in g {
+                    acc.push(e.day, e.amount, &mut returns); // groups are day-sorted: always accepted
+                }
+                (c as i64, acc, returns)
+            })
         })
         .collect();
-    let mut t = RfmTable::default();
-    let n = rows.len();
-    macro_rules! reserve { ($($f:ident),*) => { $( t.$f.reserve_exact(n); )* } }
-    reserve!(
-        customer,
-        first_day,
-        last_day,
-        recency_days,
-        tenure_days,
-        n_orders,
-        n_transactions,
-        total_spend,
-        avg_order_value,
-        mean_days_between_orders,
-        std_days_between_orders,
-        n_returns,
-        returned_amount
-    );
-    for (c, p) in rows {
-        t.customer.push(c);
-        t.first_day.push(p.first_day);
-        t.last_day.push(p.last_day);
-        t.recency_days.push(as_of - p.last_day);
-        t.tenure_days.push(as_of - p.first_day);
-        t.n_orders.push(p.n_orders);
-        t.n_transactions.push(p.n_transactions);
-        t.total_spend.push(p.total_spend);
-        t.avg_order_value.push(p.total_spend / p.n_orders as f64);
-        t.mean_days_between_orders.push(p.mean_gap);
-        t.std_days_between_orders.push(p.std_gap);
-        t.n_returns.push(p.n_returns);
-        t.returned_amount.push(p.returned_amount);
+    let mut t = RfmTable::with_capacity(rows.len());
+    for (c, acc, returns) in &rows {
+        t.push(*c, acc, returns, as_of);
     }
     t
 }
@@ -186,6 +281,31 @@ mod tests {
     }
 
     #[test]
+    fn streaming_and_grouped_paths_agree() {
+        // the same rows sorted by day (streaming path) and shuffled (grouped path)
+        let c = [0, 1, 0, 2, 1, 0, 2, 2];
+        let d = [1, 2, 3, 3, 5, 8, 9, 9];
+        let a = [1.0, 2.0, -1.5, 4.0, 5.0, 6.0, 7.0, 8.0];
+        let sorted = Transactions::new(&c, &d, &a, 3, ReturnsPolicy::Net).unwrap();
+        let fast = streaming(&sorted, 10).expect("in day order");
+        let perm = [5, 0, 7, 2, 4, 6, 1, 3];
+        let (c2, d2, a2): (Vec<i64>, Vec<i64>, Vec<f64>) = (
+            perm.iter().map(|&i| c[i]).collect(),
+            perm.iter().map(|&i| d[i]).collect(),
+            perm.iter().map(|&i| a[i]).collect(),
+        );
+        let shuffled = Transactions::new(&c2, &d2, &a2, 3, ReturnsPolicy::Net).unwrap();
+        assert!(streaming(&shuffled, 10).is_none());
+        // Debug formatting compares NaN (single-order customers) as equal
+        let same = |a: &RfmTable, b: &RfmTable| format!("{a:?}") == format!("{b:?}");
+        assert!(same(&rfm_table(&shuffled, Some(10)).unwrap(), &fast));
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            assert!(same(&pool.install(|| streaming(&sorted, 10)).unwrap(), &fast));
+        }
+    }
+
+    #[test]
     fn drop_policy_ignores_returns() {
         let tx = Transactions::new(&[0, 0], &[1, 5], &[4.0, -1.0], 1, ReturnsPolicy::Drop).unwrap();
         let t = rfm_table(&tx, None).unwrap();
@@ -199,10 +319,7 @@ mod tests {
         let tx = Transactions::new(&[0], &[5], &[1.0], 1, ReturnsPolicy::Net).unwrap();
         assert!(matches!(
             rfm_table(&tx, Some(4)),
-            Err(crate::Error::Data(DataError::DateBeforeLastTransaction {
-                what: "as_of",
-                ..
-            }))
+            Err(crate::Error::Data(DataError::DateBeforeLastTransaction { what: "as_of", .. }))
         ));
     }
 }

@@ -1,0 +1,192 @@
+"""rfm_table, rfm_scores and segment_summary against independent references."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import patronage
+from reference import rfm_reference
+
+INT_COLS = ["recency_days", "tenure_days", "n_orders", "n_transactions", "n_returns"]
+FLOAT_COLS = ["total_spend", "avg_order_value", "mean_days_between_orders", "std_days_between_orders",
+              "returned_amount"]
+
+
+def assert_matches_reference(got: pd.DataFrame, tx: pd.DataFrame, **kw) -> None:
+    want = rfm_reference(tx, **kw)
+    assert list(got.index) == list(want.index)
+    for c in INT_COLS:
+        np.testing.assert_array_equal(got[c].to_numpy(), want[c].to_numpy(dtype=np.int64), err_msg=c)
+    for c in FLOAT_COLS:
+        np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(dtype=float), rtol=1e-12, atol=1e-9,
+                                   err_msg=c)
+    for c in ["first_purchase", "last_purchase"]:
+        np.testing.assert_array_equal(got[c].to_numpy(), pd.to_datetime(want[c]).to_numpy(), err_msg=c)
+
+
+@st.composite
+def transaction_logs(draw):
+    n = draw(st.integers(1, 60))
+    n_customers = draw(st.integers(1, 8))
+    ids = draw(st.lists(st.integers(0, n_customers - 1), min_size=n, max_size=n))
+    days = draw(st.lists(st.integers(0, 40), min_size=n, max_size=n))  # many duplicate days
+    amounts = draw(st.lists(st.one_of(st.floats(0, 500, allow_nan=False),
+                                      st.floats(-100, 0, allow_nan=False, exclude_max=True)),
+                            min_size=n, max_size=n))
+    id_kind = draw(st.sampled_from(["int", "str", "category", "uint", "wide_int"]))
+    if id_kind == "str":
+        col = [f"c{i:03d}" for i in ids]
+    elif id_kind == "category":
+        col = pd.Categorical([f"k{i}" for i in ids])
+    elif id_kind == "uint":
+        col = np.array(ids, dtype=np.uint32)
+    elif id_kind == "wide_int":  # ids spread far apart: the hash path of the factorizer
+        col = np.array(ids, dtype=np.int64) * 10**15 - 5 * 10**15
+    else:
+        col = np.array(ids, dtype=np.int64) + 1000
+    date = pd.Timestamp("2023-12-20") + pd.to_timedelta(days, unit="D")
+    return pd.DataFrame({"customer_id": col, "date": date, "amount": amounts},
+                        index=pd.RangeIndex(100, 100 + n))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tx=transaction_logs(), returns=st.sampled_from(["net", "drop"]))
+def test_rfm_table_equals_pandas_reference(tx, returns):
+    if returns == "drop" and not (tx["amount"] >= 0).any():
+        return
+    before = tx.copy(deep=True)
+    got = patronage.rfm_table(tx, returns=returns)
+    pd.testing.assert_frame_equal(tx, before)  # the caller's frame is untouched
+    assert_matches_reference(got, tx, returns=returns)
+
+
+def test_hand_checked_profile():
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "a"],
+        "date": ["2024-03-01", "2024-03-01", "2024-03-05", "2024-03-04", "2024-03-11"],
+        "amount": [10.0, 2.0, 5.0, 7.0, -3.0],
+    })
+    rfm = patronage.rfm_table(tx, as_of="2024-03-13")
+    a = rfm.loc["a"]
+    assert (a.recency_days, a.tenure_days, a.n_orders, a.n_transactions) == (2, 12, 3, 4)
+    assert a.total_spend == pytest.approx(14.0)
+    assert a.avg_order_value == pytest.approx(14.0 / 3)
+    assert a.mean_days_between_orders == pytest.approx(5.0)  # gaps 4 and 6
+    assert a.std_days_between_orders == pytest.approx(np.sqrt(2.0))
+    assert (a.n_returns, a.returned_amount) == (1, 3.0)
+    assert rfm.loc["b", "recency_days"] == 9
+    assert rfm.index.name == "customer_id"
+    assert rfm["first_purchase"].dtype == "datetime64[ns]"
+    assert rfm["n_orders"].dtype == np.int64
+    dropped = patronage.rfm_table(tx, as_of="2024-03-13", returns="drop")
+    assert dropped.loc["a", "recency_days"] == 8 and dropped.loc["a", "total_spend"] == 17.0
+
+
+def test_date_flavours_agree():
+    days = ["2024-01-01", "2024-01-03", "2024-02-10"]
+    base = pd.DataFrame({"customer_id": [1, 1, 2], "date": pd.to_datetime(days), "amount": [1.0, 2.0, 3.0]})
+    want = patronage.rfm_table(base)
+    variants = {
+        "iso strings": days,
+        "datetime.date": [dt.date.fromisoformat(d) for d in days],
+        "with time of day": pd.to_datetime(days) + pd.Timedelta(hours=23, minutes=59),
+        "tz-aware (local day)": pd.to_datetime(days).tz_localize("America/New_York") + pd.Timedelta(hours=22),
+        "second resolution": pd.to_datetime(days).astype("datetime64[s]"),
+    }
+    for name, col in variants.items():
+        got = patronage.rfm_table(base.assign(date=col))
+        pd.testing.assert_frame_equal(got, want, obj=name)
+
+
+def test_nullable_and_categorical_ids_keep_their_labels():
+    tx = pd.DataFrame({"cid": pd.array([7, 3, 7], dtype="Int64"), "when": ["2024-01-01"] * 3,
+                       "value": pd.array([1, 2, 3], dtype="Int64")})
+    rfm = patronage.rfm_table(tx, customer="cid", date="when", amount="value")
+    assert list(rfm.index) == [3, 7] and rfm.index.name == "cid"
+    cat = pd.DataFrame({"customer_id": pd.Categorical(["z", "y", "z"], categories=["z", "y", "unused"]),
+                        "date": ["2024-01-01"] * 3, "amount": [1.0, 2.0, 3.0]})
+    rfm = patronage.rfm_table(cat)
+    assert list(rfm.index) == ["z", "y"]  # category order; unused categories have no row
+    assert list(rfm["total_spend"]) == [4.0, 2.0]
+
+
+def test_as_of_default_and_equal_to_last_day():
+    tx = pd.DataFrame({"customer_id": [1], "date": ["2024-05-05"], "amount": [9.0]})
+    assert patronage.rfm_table(tx)["recency_days"].iloc[0] == 1
+    assert patronage.rfm_table(tx, as_of="2024-05-05")["recency_days"].iloc[0] == 0
+
+
+def test_cdnow_full_log():
+    rfm = patronage.rfm_table(patronage.datasets.load_cdnow())
+    assert len(rfm) == 23570
+    assert rfm["n_transactions"].sum() == 69659
+    assert rfm["total_spend"].sum() == pytest.approx(2500315.63, abs=0.01)
+    assert rfm["last_purchase"].max() == pd.Timestamp("1998-06-30")
+
+
+# --- scores and segments ---------------------------------------------------------------------
+
+
+def test_scores_match_the_documented_rule():
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 20, 500).astype(float)
+    frame = pd.DataFrame({"recency_days": values, "n_orders": values, "total_spend": values})
+    scored = patronage.rfm_scores(frame, bins=5)
+    # independent: midpoint percentile of the average rank
+    q = (pd.Series(values).rank(method="average") - 0.5) / len(values)
+    want = np.clip(np.ceil(5 * q), 1, 5).astype(int)
+    np.testing.assert_array_equal(scored["F"], want)
+    np.testing.assert_array_equal(scored["M"], want)
+    want_r = np.clip(np.ceil(5 * ((pd.Series(-values).rank(method="average") - 0.5) / len(values))), 1, 5)
+    np.testing.assert_array_equal(scored["R"], want_r.astype(int))
+
+
+def test_heavy_ties_do_not_collapse():
+    # 80% one-order customers, like most shops
+    n_orders = np.r_[np.ones(800), np.arange(2, 202)]
+    frame = pd.DataFrame({"recency_days": np.arange(1000.0), "n_orders": n_orders,
+                          "total_spend": np.arange(1000.0)})
+    scored = patronage.rfm_scores(frame)
+    assert scored.loc[:799, "F"].nunique() == 1
+    assert scored.loc[:799, "F"].iloc[0] == 2  # midpoint 0.4 -> ceil(2.0)
+    assert set(scored["F"].iloc[800:]) == {5}
+    assert sorted(scored["R"].unique()) == [1, 2, 3, 4, 5]
+
+
+def test_segments_follow_the_documented_grid():
+    frame = pd.DataFrame({"recency_days": [1, 100, 100, 50], "n_orders": [10, 1, 10, 5],
+                          "total_spend": [10.0, 1.0, 10.0, 5.0]})
+    scored = patronage.rfm_scores(frame, bins=4)
+    # by hand: R = [4, 1, 1, 3], F = M = [3, 1, 3, 2], FM = [3, 1, 3, 2]; on the 5-grid
+    # (midpoints, ceil((s - 1/2) * 5 / 4)): R = [5, 1, 1, 4], FM = [4, 1, 4, 2]
+    assert list(scored["rfm_score"]) == ["433", "111", "133", "322"]
+    assert list(scored["segment"]) == ["Champions", "Lost", "Cannot Lose Them", "Potential Loyalist"]
+    renamed = patronage.rfm_scores(frame, bins=4, segment_map={(5, 4): "VIP"})
+    assert list(renamed["segment"]) == ["VIP", "Lost", "Cannot Lose Them", "Potential Loyalist"]
+
+
+def test_ten_bins_and_separator():
+    frame = pd.DataFrame({"recency_days": np.arange(20.0), "n_orders": np.arange(20.0),
+                          "total_spend": np.arange(20.0)})
+    scored = patronage.rfm_scores(frame, bins=10)
+    assert scored["rfm_score"].iloc[-1] == "1-10-10"
+    assert scored["segment"].iloc[-1] == "Cannot Lose Them"
+
+
+def test_segment_summary_adds_up():
+    rfm = patronage.rfm_table(patronage.datasets.simulate_transactions(3000, random_state=1))
+    scored = patronage.rfm_scores(rfm)
+    summary = patronage.segment_summary(scored)
+    assert summary["customers"].sum() == len(rfm)
+    assert summary["share_of_customers"].sum() == pytest.approx(1.0)
+    assert summary["share_of_revenue"].sum() == pytest.approx(1.0)
+    champions = scored[scored["segment"] == "Champions"]
+    assert summary.loc["Champions", "revenue"] == pytest.approx(champions["total_spend"].sum())
+    assert summary.loc["Champions", "mean_n_orders"] == pytest.approx(champions["n_orders"].mean())
+    assert set(summary.index) <= set(patronage.SEGMENTS)
