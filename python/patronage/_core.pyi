@@ -16,6 +16,16 @@ __all__ = [
     "quantile_scores",
     "rfm_table",
     "simulate_transactions",
+    "LIFECYCLE_NOT_ACQUIRED",
+    "nps_stats",
+    "share_stats",
+    "mean_stats",
+    "repurchase",
+    "period_retention",
+    "cohort_retention",
+    "customer_spend",
+    "concentration",
+    "lifecycle_stages",
 ]
 SEGMENTS: List[str]
 SEGMENT_GRID: List[List[str]]
@@ -73,17 +83,19 @@ def mean_stats(
     scores: _F64, group: _I64, n_groups: int, low: int, high: int, confidence: float
 ) -> Dict[str, np.ndarray]: ...
 def repurchase(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, within: Optional[int] = None
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, encoding: Tuple[int, int], returns: str,
+    within: Optional[int] = None
 ) -> Tuple[int, int, int]: ...
 def period_retention(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, period: str
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, encoding: Tuple[int, int], returns: str, period: str
 ) -> Dict[str, np.ndarray]: ...
 def cohort_retention(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str, period: str, metric: str,
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, encoding: Tuple[int, int], returns: str, period: str,
+    metric: str,
     normalize: bool,
 ) -> Dict[str, np.ndarray]: ...
 def customer_spend(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, returns: str
+    customer: _I64, day: _I64, amount: _F64, n_customers: int, encoding: Tuple[int, int], returns: str
 ) -> Tuple[_F64, npt.NDArray[np.bool_]]: ...
 def concentration(values: _F64) -> Tuple[npt.NDArray[np.uintp], _F64, float]: ...
 def lifecycle_stages(
@@ -91,8 +103,9 @@ def lifecycle_stages(
     day: _I64,
     amount: _F64,
     n_customers: int,
+    encoding: Tuple[int, int],
     returns: str,
-    as_of: List[int],
+    as_of: Optional[List[int]],
     new_days: int,
     at_risk_factor: float,
     lapsed_factor: float,

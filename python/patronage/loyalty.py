@@ -19,6 +19,8 @@ import pandas as pd
 from . import _core
 from ._frame import (
     days_to_datetime,
+    first_label,
+    plain,
     read_transactions,
     require_columns,
     require_frame,
@@ -61,17 +63,6 @@ DEFAULT_ACTIONS: Mapping[str, str] = {
 }
 
 _NOT_ACQUIRED = "not_acquired"
-
-
-def _plain(label: Any) -> Any:
-    """A numpy scalar label as its Python value, so messages read ``105``, not ``np.int64(105)``."""
-    return label.item() if isinstance(label, np.generic) else label
-
-
-def first_label(index: pd.Index, mask: np.ndarray) -> Tuple[int, Any]:
-    """Position and (plain) index label of the first True in ``mask``."""
-    pos = int(np.flatnonzero(mask)[0])
-    return pos, _plain(index[pos])
 _PERIODS = ("D", "W", "M")
 
 
@@ -174,7 +165,7 @@ def _survey(kind: str, scores: Any, by: Any, column: Optional[str], low: int, hi
         if exc.row is None:
             raise
         pos = exc.row
-        label = _plain(series.index[pos])
+        label = plain(series.index[pos])
         name = series.name if series.name is not None else "scores"
         raise DataError(f"{kind} answer {values[pos]:g} in {name!r} at index label {label!r} (row {pos}) is not "
                         f"an integer from {low} to {high}", field=str(name), row=pos, label=label) from None
@@ -695,7 +686,7 @@ def pareto(
             share_index = log.customer_index(codes)
             negative = values < 0
             if negative.any():
-                who = _plain(share_index[int(np.flatnonzero(negative)[0])])
+                who = plain(share_index[int(np.flatnonzero(negative)[0])])
                 raise DataError(f"customer {who!r} has a negative net spend ({values[negative][0]:g}): returns "
                                 "exceed purchases; use returns='drop' to rank by purchases only", field=amount)
         elif spend in frame.columns:
@@ -712,7 +703,7 @@ def pareto(
     except DataError as exc:
         if exc.row is None:
             raise DataError("total spend is zero: there is no revenue to share") from None
-        who = _plain(share_index[exc.row])
+        who = plain(share_index[exc.row])
         raise DataError(f"spend of {who!r} is {values[exc.row]:g}: spend must be finite and non-negative",
                         row=exc.row, label=who) from None
     ranking = pd.DataFrame({"spend": values[order], "rank": np.arange(1, len(values) + 1),
@@ -758,9 +749,9 @@ def _lifecycle_args(new_days: Any, at_risk_factor: Any, lapsed_factor: Any, at_r
             number(lapsed_days, "lapsed_days", True), rhythm, number(default_gap, "default_gap", True))
 
 
-def _lifecycle_tables(log: Any, returns: str, as_of_days: Sequence[int], params: tuple) -> list:
+def _lifecycle_tables(log: Any, returns: str, as_of_days: Optional[Sequence[int]], params: tuple) -> list:
     with log.labelled_errors():
-        return _core.lifecycle_stages(*log.core_args(), returns, list(as_of_days), *params)
+        return _core.lifecycle_stages(*log.core_args(), returns, as_of_days, *params)
 
 
 def _stage_categorical(codes: np.ndarray) -> pd.Categorical:
@@ -844,8 +835,8 @@ def lifecycle_stages(
     params = _lifecycle_args(new_days, at_risk_factor, lapsed_factor, at_risk_days, lapsed_days, rhythm,
                              default_gap)
     log = read_transactions(tx, customer, date, amount, returns)
-    as_of_day = int(log.days.max()) + 1 if as_of is None else to_day(as_of, "as_of")
-    (table,) = _lifecycle_tables(log, returns, [as_of_day], params)
+    as_of_days = None if as_of is None else [to_day(as_of, "as_of")]
+    (table,) = _lifecycle_tables(log, returns, as_of_days, params)
     stage = table.pop("stage")
     acquired = stage != _core.LIFECYCLE_NOT_ACQUIRED
     if not acquired.any():
@@ -1007,7 +998,7 @@ def loyalty_matrix(
             loy = pd.Series(loy.to_numpy(), index=sat.index)
     for name, s in (("satisfaction", sat), ("loyalty", loy)):
         if s.index.has_duplicates:
-            raise DataError(f"{name} has duplicate index labels (e.g. {_plain(s.index[s.index.duplicated()][0])!r}); "
+            raise DataError(f"{name} has duplicate index labels (e.g. {plain(s.index[s.index.duplicated()][0])!r}); "
                             "one value per customer is needed", field=name)
     if len(sat) == 0 or len(loy) == 0:
         raise DataError("satisfaction and loyalty must not be empty")
@@ -1154,7 +1145,7 @@ def winback_list(
     if len(frame) == 0:
         raise DataError("customers is empty: there is nobody to rank")
     if frame.index.has_duplicates:
-        raise DataError(f"customers has duplicate index labels (e.g. {_plain(frame.index[frame.index.duplicated()][0])!r}); "
+        raise DataError(f"customers has duplicate index labels (e.g. {plain(frame.index[frame.index.duplicated()][0])!r}); "
                         "index it by customer id", field="customers")
     if (p_churn is None) == (p_alive is None):
         raise ParameterError("pass exactly one of p_churn and p_alive", "p_churn")

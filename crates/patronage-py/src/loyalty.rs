@@ -30,9 +30,7 @@ fn matrix<'py, T: numpy::Element>(
 }
 
 fn period_param(period: &str) -> PyResult<Period> {
-    period
-        .parse()
-        .map_err(|e: ParamError| param_error(ParamError::new("period", e.reason)))
+    period.parse().map_err(|e: ParamError| param_error(ParamError::new("period", e.reason)))
 }
 
 fn tally_of(
@@ -46,9 +44,7 @@ fn tally_of(
     let (s, g) = (scores.as_array(), group.as_array());
     match (s.as_slice(), g.as_slice()) {
         (Some(s), Some(g)) => detached(py, || loyalty::tally(s, g, n_groups, low, high)),
-        _ => Err(PyValueError::new_err(
-            "scores and groups must be contiguous arrays",
-        )),
+        _ => Err(PyValueError::new_err("scores and groups must be contiguous arrays")),
     }
 }
 
@@ -113,38 +109,40 @@ fn mean_stats<'py>(
 
 /// `(customers, repeat_customers, censored)`.
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, returns, within=None))]
+#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, within=None))]
+#[allow(clippy::too_many_arguments)]
 fn repurchase(
     py: Python<'_>,
     customer: I64Col<'_>,
     day: I64Col<'_>,
     amount: F64Col<'_>,
     n_customers: usize,
+    encoding: (i64, i64),
     returns: &str,
     within: Option<i64>,
 ) -> PyResult<(i64, i64, i64)> {
     let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, returns)?;
-    let r = detached(py, || {
-        loyalty::repurchase(&CustomerGroups::new(&tx), within, tx.last_day())
-    })?;
+    let tx = cols.transactions(n_customers, encoding, returns)?;
+    let r = detached(py, || loyalty::repurchase(&CustomerGroups::new(&tx), within, tx.last_day()))?;
     Ok((r.customers, r.repeat_customers, r.censored))
 }
 
 /// Active / new / retained / returning customers per period.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 fn period_retention<'py>(
     py: Python<'py>,
     customer: I64Col<'py>,
     day: I64Col<'py>,
     amount: F64Col<'py>,
     n_customers: usize,
+    encoding: (i64, i64),
     returns: &str,
     period: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let period = period_param(period)?;
     let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, returns)?;
+    let tx = cols.transactions(n_customers, encoding, returns)?;
     let r = detached(py, || {
         Ok::<_, Error>(loyalty::period_retention(
             &CustomerGroups::new(&tx),
@@ -165,6 +163,7 @@ fn cohort_retention<'py>(
     day: I64Col<'py>,
     amount: F64Col<'py>,
     n_customers: usize,
+    encoding: (i64, i64),
     returns: &str,
     period: &str,
     metric: &str,
@@ -173,17 +172,10 @@ fn cohort_retention<'py>(
     let period = period_param(period)?;
     let metric: CohortMetric = metric.parse().map_err(param_error)?;
     let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, returns)?;
+    let tx = cols.transactions(n_customers, encoding, returns)?;
     let m = detached(py, || {
         let groups = CustomerGroups::new(&tx);
-        loyalty::cohort_retention(
-            &groups,
-            period,
-            metric,
-            normalize,
-            tx.first_day(),
-            tx.last_day(),
-        )
+        loyalty::cohort_retention(&groups, period, metric, normalize, tx.first_day(), tx.last_day())
     })?;
     let rows = m.cohort_start.len();
     let d = PyDict::new(py);
@@ -201,10 +193,11 @@ fn customer_spend<'py>(
     day: I64Col<'py>,
     amount: F64Col<'py>,
     n_customers: usize,
+    encoding: (i64, i64),
     returns: &str,
 ) -> PyResult<(Array1<'py, f64>, Array1<'py, bool>)> {
     let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, returns)?;
+    let tx = cols.transactions(n_customers, encoding, returns)?;
     let (spend, seen) = py.detach(|| loyalty::customer_spend(&tx));
     Ok((spend.into_pyarray(py), seen.into_pyarray(py)))
 }
@@ -217,16 +210,13 @@ fn concentration<'py>(
 ) -> PyResult<(Array1<'py, usize>, Array1<'py, f64>, f64)> {
     let v = values.as_array().to_vec();
     let c = detached(py, || loyalty::concentration(&v))?;
-    Ok((
-        c.order.into_pyarray(py),
-        c.top_share.into_pyarray(py),
-        c.gini,
-    ))
+    Ok((c.order.into_pyarray(py), c.top_share.into_pyarray(py), c.gini))
 }
 
-/// Lifecycle tables as of each day in `as_of` (one grouping pass for all).
+/// Lifecycle tables as of each day in `as_of` (one grouping pass for all;
+/// `None`: the day after the last transaction).
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, returns, as_of, new_days, at_risk_factor,
+#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, as_of, new_days, at_risk_factor,
     lapsed_factor, at_risk_days, lapsed_days, rhythm, default_gap))]
 #[allow(clippy::too_many_arguments)]
 fn lifecycle_stages<'py>(
@@ -235,8 +225,9 @@ fn lifecycle_stages<'py>(
     day: I64Col<'py>,
     amount: F64Col<'py>,
     n_customers: usize,
+    encoding: (i64, i64),
     returns: &str,
-    as_of: Vec<i64>,
+    as_of: Option<Vec<i64>>,
     new_days: i64,
     at_risk_factor: f64,
     lapsed_factor: f64,
@@ -258,10 +249,12 @@ fn lifecycle_stages<'py>(
     .check()
     .map_err(param_error)?;
     let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, returns)?;
+    let tx = cols.transactions(n_customers, encoding, returns)?;
     let tables = detached(py, || {
         let groups = CustomerGroups::new(&tx);
+        // default: the day after the last (kept) transaction, as in rfm_table
         as_of
+            .unwrap_or_else(|| vec![tx.last_day() + 1])
             .iter()
             .map(|&d| loyalty::lifecycle_stages(&groups, d, &params))
             .collect::<Result<Vec<_>, Error>>()
@@ -269,10 +262,8 @@ fn lifecycle_stages<'py>(
     tables
         .into_iter()
         .map(|t| {
-            Ok(
-                columns_dict!(py, t; stage, n_orders, days_since_last_order, typical_gap_days,
-                at_risk_after_days, lapsed_after_days),
-            )
+            Ok(columns_dict!(py, t; stage, n_orders, days_since_last_order, typical_gap_days,
+                at_risk_after_days, lapsed_after_days))
         })
         .collect()
 }

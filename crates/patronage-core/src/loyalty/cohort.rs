@@ -22,10 +22,9 @@ impl FromStr for CohortMetric {
         match s {
             "customers" => Ok(CohortMetric::Customers),
             "revenue" => Ok(CohortMetric::Revenue),
-            other => Err(ParamError::new(
-                "metric",
-                format!("expected 'customers' or 'revenue', got {other:?}"),
-            )),
+            other => {
+                Err(ParamError::new("metric", format!("expected 'customers' or 'revenue', got {other:?}")))
+            }
         }
     }
 }
@@ -101,12 +100,8 @@ pub fn cohort_retention(
         cells.iter_mut().zip(chunk_cells).for_each(|(x, y)| *x += y);
         sizes.iter_mut().zip(chunk_sizes).for_each(|(x, y)| *x += y);
     }
-    let mut out = CohortMatrix {
-        cohort_start: Vec::new(),
-        cohort_size: Vec::new(),
-        n_ages: n,
-        values: Vec::new(),
-    };
+    let mut out =
+        CohortMatrix { cohort_start: Vec::new(), cohort_size: Vec::new(), n_ages: n, values: Vec::new() };
     for (k, &size) in sizes.iter().enumerate().filter(|(_, &s)| s > 0) {
         let row = &cells[k * n..(k + 1) * n];
         let denominator = match (normalize, metric) {
@@ -174,18 +169,12 @@ mod tests {
         let g = CustomerGroups::new(&tx);
         assert!(matches!(
             cohort_retention(&g, Period::Day, CohortMetric::Revenue, true, 0, 1),
-            Err(Error::Data(DataError::Invalid {
-                field: Field::Amount,
-                ..
-            }))
+            Err(Error::Data(DataError::Invalid { field: Field::Amount, .. }))
         ));
         assert!(matches!(
             cohort_retention(&g, Period::Day, CohortMetric::Customers, true, 0, 100_000),
             Err(Error::Param(ParamError { name: "period", .. }))
         ));
-        assert!(matches!(
-            "x".parse::<CohortMetric>(),
-            Err(ParamError { name: "metric", .. })
-        ));
+        assert!(matches!("x".parse::<CohortMetric>(), Err(ParamError { name: "metric", .. })));
     }
 }

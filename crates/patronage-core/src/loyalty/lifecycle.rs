@@ -60,10 +60,7 @@ impl FromStr for Rhythm {
         match s {
             "median" => Ok(Rhythm::Median),
             "mean" => Ok(Rhythm::Mean),
-            other => Err(ParamError::new(
-                "rhythm",
-                format!("expected 'median' or 'mean', got {other:?}"),
-            )),
+            other => Err(ParamError::new("rhythm", format!("expected 'median' or 'mean', got {other:?}"))),
         }
     }
 }
@@ -111,19 +108,13 @@ impl LifecycleParams {
     /// Checks every rule, one [`ParamError`] per rule.
     pub fn check(self) -> Result<ValidLifecycleParams, ParamError> {
         if self.new_days < 0 {
-            return Err(ParamError::new(
-                "new_days",
-                format!("must be >= 0, got {}", self.new_days),
-            ));
+            return Err(ParamError::new("new_days", format!("must be >= 0, got {}", self.new_days)));
         }
         let positive = |name: &'static str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(ParamError::new(
-                    name,
-                    format!("must be a positive number, got {v}"),
-                ))
+                Err(ParamError::new(name, format!("must be a positive number, got {v}")))
             }
         };
         positive("at_risk_factor", self.at_risk_factor)?;
@@ -131,10 +122,7 @@ impl LifecycleParams {
         if self.lapsed_factor <= self.at_risk_factor {
             return Err(ParamError::new(
                 "lapsed_factor",
-                format!(
-                    "must exceed at_risk_factor ({}), got {}",
-                    self.at_risk_factor, self.lapsed_factor
-                ),
+                format!("must exceed at_risk_factor ({}), got {}", self.at_risk_factor, self.lapsed_factor),
             ));
         }
         for (name, v) in [
@@ -218,11 +206,7 @@ fn rhythm_of(g: &[Entry], rhythm: Rhythm, buf: &mut Vec<f64>) -> Option<Rhythmic
     }
     let k = buf.len();
     let last_gap = buf.last().copied().unwrap_or(f64::NAN);
-    let prior_gap = if k >= 2 {
-        typical(&mut buf[..k - 1], rhythm)
-    } else {
-        f64::NAN
-    };
+    let prior_gap = if k >= 2 { typical(&mut buf[..k - 1], rhythm) } else { f64::NAN };
     let typical_gap = typical(buf, rhythm);
     Some(Rhythmic {
         n_orders: k as i64 + 1,
@@ -260,12 +244,8 @@ pub fn lifecycle_stages(
     let fallback = match p.default_gap {
         Some(g) => g,
         None => {
-            let mut gaps: Vec<f64> = rhythms
-                .iter()
-                .flatten()
-                .map(|r| r.typical_gap)
-                .filter(|g| !g.is_nan())
-                .collect();
+            let mut gaps: Vec<f64> =
+                rhythms.iter().flatten().map(|r| r.typical_gap).filter(|g| !g.is_nan()).collect();
             median(&mut gaps)
         }
     };
@@ -273,9 +253,7 @@ pub fn lifecycle_stages(
     let needs_fallback = |r: &Rhythmic| {
         let fixed = p.at_risk_days.is_some() && p.lapsed_days.is_some();
         let is_new = as_of - r.first_day < p.new_days;
-        !fixed
-            && !is_new
-            && (r.typical_gap.is_nan() || (r.n_orders == 2 && p.lapsed_days.is_none()))
+        !fixed && !is_new && (r.typical_gap.is_nan() || (r.n_orders == 2 && p.lapsed_days.is_none()))
     };
     if fallback.is_nan() && rhythms.iter().flatten().any(needs_fallback) {
         return Err(DataError::Invalid {
@@ -298,11 +276,7 @@ pub fn lifecycle_stages(
             t.lapsed_after_days.push(f64::NAN);
             continue;
         };
-        let gap = if r.typical_gap.is_nan() {
-            fallback
-        } else {
-            r.typical_gap
-        };
+        let gap = if r.typical_gap.is_nan() { fallback } else { r.typical_gap };
         let at_risk = threshold(p.at_risk_days, p.at_risk_factor, gap);
         let lapsed = threshold(p.lapsed_days, p.lapsed_factor, gap);
         let since = as_of - r.last_day;
@@ -313,11 +287,7 @@ pub fn lifecycle_stages(
         } else if since as f64 > at_risk {
             Stage::AtRisk
         } else if r.n_orders >= 2 && {
-            let prior = if r.prior_gap.is_nan() {
-                fallback
-            } else {
-                r.prior_gap
-            };
+            let prior = if r.prior_gap.is_nan() { fallback } else { r.prior_gap };
             r.last_gap > threshold(p.lapsed_days, p.lapsed_factor, prior)
         } {
             Stage::Reactivated
@@ -385,14 +355,7 @@ mod tests {
         let orders: [&[i64]; 3] = [&[0, 1, 2, 160], &[0, 150], &[0, 100]];
         let t = stages(&orders, 200, p).unwrap();
         // 40 days since: at risk (fixed 30); 50: at risk; 100: lapsed
-        assert_eq!(
-            t.stage,
-            vec![
-                Stage::AtRisk as u8,
-                Stage::AtRisk as u8,
-                Stage::Lapsed as u8
-            ]
-        );
+        assert_eq!(t.stage, vec![Stage::AtRisk as u8, Stage::AtRisk as u8, Stage::Lapsed as u8]);
     }
 
     #[test]
@@ -402,10 +365,7 @@ mod tests {
             stages(&orders, 100, LifecycleParams::default()),
             Err(Error::Data(DataError::Invalid { .. }))
         ));
-        let p = LifecycleParams {
-            default_gap: Some(50.0),
-            ..LifecycleParams::default()
-        };
+        let p = LifecycleParams { default_gap: Some(50.0), ..LifecycleParams::default() };
         let t = stages(&orders, 100, p).unwrap();
         assert_eq!(t.stage, vec![Stage::Active as u8, Stage::Active as u8]);
     }
@@ -414,63 +374,14 @@ mod tests {
     fn each_rule_is_checked() {
         let bad = |p: LifecycleParams| p.check().unwrap_err().name;
         let d = LifecycleParams::default;
-        assert_eq!(
-            bad(LifecycleParams {
-                new_days: -1,
-                ..d()
-            }),
-            "new_days"
-        );
-        assert_eq!(
-            bad(LifecycleParams {
-                at_risk_factor: 0.0,
-                ..d()
-            }),
-            "at_risk_factor"
-        );
-        assert_eq!(
-            bad(LifecycleParams {
-                lapsed_factor: f64::NAN,
-                ..d()
-            }),
-            "lapsed_factor"
-        );
-        assert_eq!(
-            bad(LifecycleParams {
-                lapsed_factor: 1.5,
-                ..d()
-            }),
-            "lapsed_factor"
-        );
-        assert_eq!(
-            bad(LifecycleParams {
-                at_risk_days: Some(-1.0),
-                ..d()
-            }),
-            "at_risk_days"
-        );
-        assert_eq!(
-            bad(LifecycleParams {
-                default_gap: Some(0.0),
-                ..d()
-            }),
-            "default_gap"
-        );
-        let swapped = LifecycleParams {
-            at_risk_days: Some(9.0),
-            lapsed_days: Some(9.0),
-            ..d()
-        };
-        assert!(matches!(
-            swapped.check(),
-            Err(ParamError {
-                name: "lapsed_days",
-                ..
-            })
-        ));
-        assert!(matches!(
-            "x".parse::<Rhythm>(),
-            Err(ParamError { name: "rhythm", .. })
-        ));
+        assert_eq!(bad(LifecycleParams { new_days: -1, ..d() }), "new_days");
+        assert_eq!(bad(LifecycleParams { at_risk_factor: 0.0, ..d() }), "at_risk_factor");
+        assert_eq!(bad(LifecycleParams { lapsed_factor: f64::NAN, ..d() }), "lapsed_factor");
+        assert_eq!(bad(LifecycleParams { lapsed_factor: 1.5, ..d() }), "lapsed_factor");
+        assert_eq!(bad(LifecycleParams { at_risk_days: Some(-1.0), ..d() }), "at_risk_days");
+        assert_eq!(bad(LifecycleParams { default_gap: Some(0.0), ..d() }), "default_gap");
+        let swapped = LifecycleParams { at_risk_days: Some(9.0), lapsed_days: Some(9.0), ..d() };
+        assert!(matches!(swapped.check(), Err(ParamError { name: "lapsed_days", .. })));
+        assert!(matches!("x".parse::<Rhythm>(), Err(ParamError { name: "rhythm", .. })));
     }
 }

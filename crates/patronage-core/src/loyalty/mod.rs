@@ -13,15 +13,12 @@ mod survey;
 
 pub use cohort::{cohort_retention, CohortMatrix, CohortMetric};
 pub use lifecycle::{
-    lifecycle_stages, LifecycleParams, LifecycleTable, Rhythm, Stage, ValidLifecycleParams,
-    NOT_ACQUIRED,
+    lifecycle_stages, LifecycleParams, LifecycleTable, Rhythm, Stage, ValidLifecycleParams, NOT_ACQUIRED,
 };
 pub use pareto::{concentration, customer_spend, Concentration};
 pub use retention::{period_retention, repurchase, PeriodRetention, Repurchase};
 pub use stats::{normal_quantile, student_t_quantile};
-pub use survey::{
-    mean_stats, nps_stats, share_stats, tally, MeanStats, NpsStats, ShareStats, Tally,
-};
+pub use survey::{mean_stats, nps_stats, share_stats, tally, MeanStats, NpsStats, ShareStats, Tally};
 
 use rayon::prelude::*;
 
@@ -69,9 +66,7 @@ impl PeriodLookup {
             return None;
         }
         let first = period.ordinal(first_day);
-        let index = (first_day..=last_day)
-            .map(|d| (period.ordinal(d) - first) as u32)
-            .collect();
+        let index = (first_day..=last_day).map(|d| (period.ordinal(d) - first) as u32).collect();
         Some(PeriodLookup { first_day, index })
     }
 }

@@ -11,10 +11,11 @@ use crate::transactions::Transactions;
 pub fn customer_spend(tx: &Transactions<'_>) -> (Vec<f64>, Vec<bool>) {
     let mut spend = vec![0.0; tx.n_customers()];
     let mut seen = vec![false; tx.n_customers()];
-    for (i, (&c, &a)) in tx.customer().iter().zip(tx.amount()).enumerate() {
+    for i in 0..tx.len() {
         if tx.is_kept(i) {
-            spend[c as usize] += a;
-            seen[c as usize] = true;
+            let c = tx.code(i);
+            spend[c] += tx.amount(i);
+            seen[c] = true;
         }
     }
     (spend, seen)
@@ -41,20 +42,13 @@ pub fn concentration(values: &[f64]) -> Result<Concentration> {
         return Err(DataError::Empty.into());
     }
     if let Some(row) = values.iter().position(|v| !v.is_finite()) {
-        return Err(DataError::NonFinite {
-            field: Field::Amount,
-            row,
-        }
-        .into());
+        return Err(DataError::NonFinite { field: Field::Amount, row }.into());
     }
     if let Some(row) = values.iter().position(|&v| v < 0.0) {
         return Err(DataError::Invalid {
             field: Field::Amount,
             row: Some(row),
-            reason: format!(
-                "negative spend {} cannot be ranked on a Lorenz curve",
-                values[row]
-            ),
+            reason: format!("negative spend {} cannot be ranked on a Lorenz curve", values[row]),
         }
         .into());
     }
@@ -81,11 +75,7 @@ pub fn concentration(values: &[f64]) -> Result<Concentration> {
     }
     let nf = n as f64;
     let gini = 2.0 * weighted / (nf * total) - (nf + 1.0) / nf;
-    Ok(Concentration {
-        order,
-        top_share,
-        gini,
-    })
+    Ok(Concentration { order, top_share, gini })
 }
 
 #[cfg(test)]
@@ -107,10 +97,7 @@ mod tests {
 
     #[test]
     fn rejects_each_rule() {
-        assert!(matches!(
-            concentration(&[]),
-            Err(Error::Data(DataError::Empty))
-        ));
+        assert!(matches!(concentration(&[]), Err(Error::Data(DataError::Empty))));
         assert!(matches!(
             concentration(&[1.0, f64::NAN]),
             Err(Error::Data(DataError::NonFinite { row: 1, .. }))
@@ -119,25 +106,12 @@ mod tests {
             concentration(&[1.0, -1.0]),
             Err(Error::Data(DataError::Invalid { row: Some(1), .. }))
         ));
-        assert!(matches!(
-            concentration(&[0.0, 0.0]),
-            Err(Error::Data(DataError::Invalid { row: None, .. }))
-        ));
+        assert!(matches!(concentration(&[0.0, 0.0]), Err(Error::Data(DataError::Invalid { row: None, .. }))));
     }
 
     #[test]
     fn spend_per_customer() {
-        let tx = Transactions::new(
-            &[1, 0, 1],
-            &[0, 1, 2],
-            &[2.0, 3.0, -1.0],
-            3,
-            ReturnsPolicy::Net,
-        )
-        .unwrap();
-        assert_eq!(
-            customer_spend(&tx),
-            (vec![3.0, 1.0, 0.0], vec![true, true, false])
-        );
+        let tx = Transactions::new(&[1, 0, 1], &[0, 1, 2], &[2.0, 3.0, -1.0], 3, ReturnsPolicy::Net).unwrap();
+        assert_eq!(customer_spend(&tx), (vec![3.0, 1.0, 0.0], vec![true, true, false]));
     }
 }

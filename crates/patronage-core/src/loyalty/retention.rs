@@ -24,16 +24,10 @@ pub struct Repurchase {
 /// the second order must come at most `w` days after the first, and customers
 /// whose first order is less than `w` days before `end_day` (the last day of
 /// the log) are censored: they have not had the whole window yet.
-pub fn repurchase(
-    groups: &CustomerGroups,
-    within: Option<i64>,
-    end_day: i64,
-) -> Result<Repurchase> {
+pub fn repurchase(groups: &CustomerGroups, within: Option<i64>, end_day: i64) -> Result<Repurchase> {
     if let Some(w) = within {
         if w < 1 {
-            return Err(
-                ParamError::new("within", format!("must be at least 1 day, got {w}")).into(),
-            );
+            return Err(ParamError::new("within", format!("must be at least 1 day, got {w}")).into());
         }
     }
     let (customers, repeat, censored) = (0..groups.n_customers())
@@ -52,11 +46,7 @@ pub fn repurchase(
             }
         })
         .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-    Ok(Repurchase {
-        customers,
-        repeat_customers: repeat,
-        censored,
-    })
+    Ok(Repurchase { customers, repeat_customers: repeat, censored })
 }
 
 /// Customer counts per calendar period, from the first to the last period of
@@ -143,11 +133,7 @@ mod tests {
         let g = groups(&[0, 0, 1, 2, 0, 2], &[0, 0, 2, 3, 5, 40], 3);
         assert_eq!(
             repurchase(&g, None, 40).unwrap(),
-            Repurchase {
-                customers: 3,
-                repeat_customers: 2,
-                censored: 0
-            }
+            Repurchase { customers: 3, repeat_customers: 2, censored: 0 }
         );
         // 10-day window ending by day 40: all observed; c2's repeat is too late.
         let r = repurchase(&g, Some(10), 40).unwrap();
@@ -155,10 +141,7 @@ mod tests {
         // 38-day window: c1 (2 + 38 = 40) observed, c2 (3 + 38 > 40) censored.
         let r = repurchase(&g, Some(38), 40).unwrap();
         assert_eq!((r.customers, r.repeat_customers, r.censored), (2, 1, 1));
-        assert!(matches!(
-            repurchase(&g, Some(0), 40),
-            Err(Error::Param(ParamError { name: "within", .. }))
-        ));
+        assert!(matches!(repurchase(&g, Some(0), 40), Err(Error::Param(ParamError { name: "within", .. }))));
     }
 
     #[test]

@@ -26,12 +26,8 @@ pub fn normal_quantile(p: f64) -> f64 {
         4.374_664_141_464_968,
         2.938_163_982_698_783,
     ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
+    const D: [f64; 4] =
+        [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
     const P_LOW: f64 = 0.02425;
     let tail = |q: f64| {
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
@@ -77,15 +73,9 @@ pub fn student_t_quantile(two_tailed: f64, df: f64) -> f64 {
         c += (((0.05 * d * x - 5.0) * x - 7.0) * x - 2.0) * x + b;
         y = (((((0.4 * y + 6.3) * y + 36.0) * y + 94.5) / c - y - 3.0) / b + 1.0) * x;
         y = a * y * y;
-        y = if y > 0.002 {
-            y.exp() - 1.0
-        } else {
-            0.5 * y * y + y
-        };
+        y = if y > 0.002 { y.exp() - 1.0 } else { 0.5 * y * y + y };
     } else {
-        y = ((1.0 / (((n + 6.0) / (n * y) - 0.089 * d - 0.822) * (n + 2.0) * 3.0)
-            + 0.5 / (n + 4.0))
-            * y
+        y = ((1.0 / (((n + 6.0) / (n * y) - 0.089 * d - 0.822) * (n + 2.0) * 3.0) + 0.5 / (n + 4.0)) * y
             - 1.0)
             * (n + 1.0)
             / (n + 2.0)
@@ -101,22 +91,10 @@ mod tests {
 
     #[test]
     fn normal_quantiles_match_tables() {
-        assert_relative_eq!(
-            normal_quantile(0.975),
-            1.959_963_984_540_054,
-            epsilon = 1e-8
-        );
+        assert_relative_eq!(normal_quantile(0.975), 1.959_963_984_540_054, epsilon = 1e-8);
         assert_relative_eq!(normal_quantile(0.5), 0.0, epsilon = 1e-12);
-        assert_relative_eq!(
-            normal_quantile(0.005),
-            -2.575_829_303_548_901,
-            epsilon = 1e-8
-        );
-        assert_relative_eq!(
-            normal_quantile(0.9999),
-            3.719_016_485_455_68,
-            epsilon = 1e-7
-        );
+        assert_relative_eq!(normal_quantile(0.005), -2.575_829_303_548_901, epsilon = 1e-8);
+        assert_relative_eq!(normal_quantile(0.9999), 3.719_016_485_455_68, epsilon = 1e-7);
     }
 
     #[test]
@@ -134,10 +112,6 @@ mod tests {
             assert_relative_eq!(student_t_quantile(0.05, df), t, max_relative = 1e-4);
         }
         // scipy.stats.t.ppf(0.995, 5)
-        assert_relative_eq!(
-            student_t_quantile(0.01, 5.0),
-            4.032_142_983_557_536,
-            max_relative = 1e-4
-        );
+        assert_relative_eq!(student_t_quantile(0.01, 5.0), 4.032_142_983_557_536, max_relative = 1e-4);
     }
 }

@@ -77,12 +77,7 @@ pub fn tally(scores: &[f64], group: &[i64], n_groups: usize, low: i64, high: i64
         }
         counts[g * n_levels + (s as i64 - low) as usize] += 1;
     }
-    Ok(Tally {
-        low,
-        n_levels,
-        counts,
-        missing,
-    })
+    Ok(Tally { low, n_levels, counts, missing })
 }
 
 fn check_confidence(confidence: f64) -> Result<f64> {
@@ -236,28 +231,11 @@ pub fn mean_stats(t: &Tally, confidence: f64) -> Result<MeanStats> {
         let n: i64 = c.iter().sum();
         let nf = n as f64;
         let level = |j: usize| (t.low + j as i64) as f64;
-        let mean = c
-            .iter()
-            .enumerate()
-            .map(|(j, &k)| k as f64 * level(j))
-            .sum::<f64>()
-            / nf;
-        let ss: f64 = c
-            .iter()
-            .enumerate()
-            .map(|(j, &k)| k as f64 * (level(j) - mean).powi(2))
-            .sum();
-        let std = if n > 1 {
-            (ss / (nf - 1.0)).sqrt()
-        } else {
-            f64::NAN
-        };
+        let mean = c.iter().enumerate().map(|(j, &k)| k as f64 * level(j)).sum::<f64>() / nf;
+        let ss: f64 = c.iter().enumerate().map(|(j, &k)| k as f64 * (level(j) - mean).powi(2)).sum();
+        let std = if n > 1 { (ss / (nf - 1.0)).sqrt() } else { f64::NAN };
         let se = std / nf.sqrt();
-        let half = if n > 1 {
-            student_t_quantile(1.0 - confidence, nf - 1.0) * se
-        } else {
-            f64::NAN
-        };
+        let half = if n > 1 { student_t_quantile(1.0 - confidence, nf - 1.0) * se } else { f64::NAN };
         s.n.push(n);
         s.n_missing.push(t.missing[g]);
         s.mean.push(mean);
@@ -277,14 +255,7 @@ mod tests {
 
     #[test]
     fn tally_counts_and_missing() {
-        let t = tally(
-            &[0.0, 10.0, f64::NAN, 10.0, 7.0],
-            &[0, 0, 0, 1, 1],
-            2,
-            0,
-            10,
-        )
-        .unwrap();
+        let t = tally(&[0.0, 10.0, f64::NAN, 10.0, 7.0], &[0, 0, 0, 1, 1], 2, 0, 10).unwrap();
         assert_eq!(t.group(0)[0], 1);
         assert_eq!(t.group(0)[10], 1);
         assert_eq!(t.missing, vec![1, 0]);
@@ -309,23 +280,13 @@ mod tests {
             tally(&[1.0], &[0, 0], 1, 0, 10),
             Err(Error::Data(DataError::LengthMismatch { .. }))
         ));
-        assert!(matches!(
-            tally(&[1.0], &[0], 1, 5, 1),
-            Err(Error::Param(ParamError { name: "scale", .. }))
-        ));
+        assert!(matches!(tally(&[1.0], &[0], 1, 5, 1), Err(Error::Param(ParamError { name: "scale", .. }))));
     }
 
     #[test]
     fn nps_by_hand() {
         // 3 promoters, 1 passive, 2 detractors, 1 non-response: NPS = 100 * (3 - 2) / 6.
-        let t = tally(
-            &[10.0, 9.0, 9.0, 8.0, 6.0, 0.0, f64::NAN],
-            &[0; 7],
-            1,
-            0,
-            10,
-        )
-        .unwrap();
+        let t = tally(&[10.0, 9.0, 9.0, 8.0, 6.0, 0.0, f64::NAN], &[0; 7], 1, 0, 10).unwrap();
         let s = nps_stats(&t, 0.95).unwrap();
         assert_eq!((s.promoters[0], s.passives[0], s.detractors[0]), (3, 1, 2));
         assert_eq!((s.n[0], s.n_missing[0]), (6, 1));
@@ -337,13 +298,7 @@ mod tests {
             100.0 / 6.0 + 1.959_963_984_540_054 * 100.0 * var.sqrt(),
             epsilon = 1e-6
         );
-        assert!(matches!(
-            nps_stats(&t, 1.0),
-            Err(Error::Param(ParamError {
-                name: "confidence",
-                ..
-            }))
-        ));
+        assert!(matches!(nps_stats(&t, 1.0), Err(Error::Param(ParamError { name: "confidence", .. }))));
     }
 
     #[test]
@@ -356,10 +311,7 @@ mod tests {
         assert_relative_eq!(s.ci_high[0], 0.963_775_891_367_57, epsilon = 1e-8);
         assert!(matches!(
             share_stats(&t, &[6], 0.95),
-            Err(Error::Param(ParamError {
-                name: "satisfied",
-                ..
-            }))
+            Err(Error::Param(ParamError { name: "satisfied", .. }))
         ));
     }
 
@@ -369,11 +321,7 @@ mod tests {
         let s = mean_stats(&t, 0.95).unwrap();
         assert_relative_eq!(s.mean[0], 2.0);
         assert_relative_eq!(s.std[0], 1.0);
-        assert_relative_eq!(
-            s.ci_high[0],
-            2.0 + 4.302_652_729_749_464 / 3f64.sqrt(),
-            epsilon = 1e-6
-        );
+        assert_relative_eq!(s.ci_high[0], 2.0 + 4.302_652_729_749_464 / 3f64.sqrt(), epsilon = 1e-6);
         let one = mean_stats(&tally(&[4.0], &[0], 1, 1, 7).unwrap(), 0.95).unwrap();
         assert!(one.ci_low[0].is_nan() && one.mean[0] == 4.0);
     }
