@@ -216,3 +216,17 @@ def test_transaction_inputs_are_checked_and_not_modified(fn):
         fn(tx.assign(date=[20240101, 20240201, 20240115]))
     with pytest.raises(TypeError, match="DataFrame"):
         fn(tx.to_numpy())
+
+
+def test_parameter_errors_of_repurchase_and_retention():
+    tx = log([(1, "2024-01-01", 5.0), (1, "2024-02-01", 7.0)])
+    with pytest.raises(ParameterError, match="`within`: must be at least 1 day, got 0"):
+        patronage.repurchase_rate(tx, within=0)
+    with pytest.raises(ParameterError, match="within"):
+        patronage.repurchase_rate(tx, within="90 days")
+    with pytest.raises(ParameterError, match="whole number of days"):
+        patronage.repurchase_rate(tx, within=pd.Timedelta(hours=36))
+    with pytest.raises(ParameterError, match="period must be one of"):
+        patronage.retention(tx, period="Y")
+    with pytest.raises(ParameterError, match="returns"):
+        patronage.retention(tx, returns="keep")

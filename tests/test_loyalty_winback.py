@@ -171,3 +171,11 @@ def test_plots_draw_on_agg_and_return_axes():
         patronage.plot_pareto("not a result")
     with pytest.raises(MissingColumnError):
         patronage.plot_loyalty_matrix(pd.DataFrame({"x": [1]}))
+
+
+def test_loyalty_matrix_does_not_modify_its_inputs():
+    sat, loy = pd.Series([5.0, np.nan, 2.0]), pd.Series([1, 0, 3])
+    copies = sat.copy(), loy.copy()
+    patronage.loyalty_matrix(sat, loy)
+    pd.testing.assert_series_equal(sat, copies[0])
+    pd.testing.assert_series_equal(loy, copies[1])

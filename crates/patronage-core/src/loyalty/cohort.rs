@@ -44,9 +44,9 @@ pub struct CohortMatrix {
     pub values: Vec<f64>,
 }
 
-/// Above this many cells the matrix is more likely a mistake (daily periods
-/// over decades) than something to look at.
-const MAX_CELLS: usize = 50_000_000;
+/// Above this many cells (2,000 periods: daily periods over more than five
+/// years) the matrix is more likely a mistake than something to look at.
+const MAX_CELLS: usize = 4_000_000;
 
 /// Builds the cohort matrix in one pass over the customer groups.
 ///
@@ -74,6 +74,7 @@ pub fn cohort_retention(
     let index = PeriodIndexer::new(period, first_day, last_day);
     let chunks = per_chunk(
         groups.n_customers(),
+        n * n * 8 + n * 8,
         || (vec![0.0f64; n * n], vec![0i64; n]),
         |acc, c| {
             let g = groups.get(c);

@@ -23,10 +23,12 @@ pub use survey::{mean_stats, nps_stats, share_stats, tally, MeanStats, NpsStats,
 use rayon::prelude::*;
 
 /// Runs `visit` over every customer code in a fixed number of contiguous chunks
-/// (a function of `n_customers` only, never of the thread count), each with its
-/// own accumulator, and returns the accumulators in chunk order. Summing them in
-/// that order keeps floating-point totals identical whatever the thread count.
-fn per_chunk<T, I, V>(n_customers: usize, init: I, visit: V) -> Vec<T>
+/// (a function of `n_customers` and `accumulator_bytes` only, never of the
+/// thread count), each with its own accumulator, and returns the accumulators
+/// in chunk order. Summing them in that order keeps floating-point totals
+/// identical whatever the thread count. Large accumulators get fewer chunks so
+/// that all of them together stay within about 256 MB.
+fn per_chunk<T, I, V>(n_customers: usize, accumulator_bytes: usize, init: I, visit: V) -> Vec<T>
 where
     T: Send,
     I: Fn() -> T + Sync,
@@ -34,7 +36,9 @@ where
 {
     const MIN_CHUNK: usize = 4096;
     const MAX_CHUNKS: usize = 32;
-    let n_chunks = n_customers.div_ceil(MIN_CHUNK).clamp(1, MAX_CHUNKS);
+    const MEMORY: usize = 256 << 20;
+    let affordable = (MEMORY / accumulator_bytes.max(1)).clamp(1, MAX_CHUNKS);
+    let n_chunks = n_customers.div_ceil(MIN_CHUNK).clamp(1, affordable);
     let size = n_customers.div_ceil(n_chunks).max(1);
     (0..n_chunks)
         .into_par_iter()

@@ -79,6 +79,7 @@ pub fn period_retention(
     // [active, new, retained, returning] per period
     let chunks = per_chunk(
         groups.n_customers(),
+        n * 32,
         || vec![[0i64; 4]; n],
         |acc, c| {
             let mut prev: Option<usize> = None;
