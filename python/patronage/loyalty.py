@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -749,9 +749,12 @@ def _lifecycle_args(new_days: Any, at_risk_factor: Any, lapsed_factor: Any, at_r
             number(lapsed_days, "lapsed_days", True), rhythm, number(default_gap, "default_gap", True))
 
 
-def _lifecycle_tables(log: Any, returns: str, as_of_days: Optional[Sequence[int]], params: tuple) -> list:
+def _lifecycle_tables(log: Any, returns: str, as_of_days: Optional[List[int]], params: tuple) -> list:
+    new_days, at_risk_factor, lapsed_factor, at_risk_days, lapsed_days, rhythm, default_gap = params
+    customer, day, amount, n_customers, encoding = log.core_args()
     with log.labelled_errors():
-        return _core.lifecycle_stages(*log.core_args(), returns, as_of_days, *params)
+        return _core.lifecycle_stages(customer, day, amount, n_customers, encoding, returns, as_of_days, new_days,
+                                      at_risk_factor, lapsed_factor, at_risk_days, lapsed_days, rhythm, default_gap)
 
 
 def _stage_categorical(codes: np.ndarray) -> pd.Categorical:
@@ -841,10 +844,10 @@ def lifecycle_stages(
     acquired = stage != _core.LIFECYCLE_NOT_ACQUIRED
     if not acquired.any():
         raise DataError(f"no customer has an order on or before as_of ({as_of!r})", field=date)
+    pick: Any = slice(None)
     if acquired.all():  # the usual case (default as_of): no gather needed
         index = log.customers.copy()
         index.name = log.columns["customer"]
-        pick = slice(None)
     else:
         pick = np.flatnonzero(acquired)
         index = log.customer_index(pick)
