@@ -599,6 +599,13 @@ class ParetoResult:
         return float(self.ranking["cumulative_share"].iloc[_top_count(fraction, self.n_customers) - 1])
 
     @property
+    def shares(self) -> pd.Series:
+        """Revenue share of the top 1%, 5%, 10%, 20% and 50% of customers."""
+        fractions = [0.01, 0.05, 0.1, 0.2, 0.5]
+        return pd.Series([self.share_of_top(f) for f in fractions], name="share_of_revenue",
+                         index=pd.Index([f"top {f:.0%}" for f in fractions], name="customers"))
+
+    @property
     def lorenz(self) -> pd.DataFrame:
         """The Lorenz curve: ``share_of_customers`` (poorest first) vs ``share_of_revenue``, n + 1 points."""
         top = self.ranking["cumulative_share"].to_numpy()
@@ -615,8 +622,9 @@ class ParetoResult:
                 f"{self.top_share:.1%} of revenue, gini={self.gini:.3f})")
 
     def _repr_html_(self) -> str:
-        return (f"<b>Revenue concentration</b>: the top {self.top:.0%} of {self.n_customers:,} customers bring "
-                f"<b>{self.top_share:.1%}</b> of revenue; Gini coefficient {self.gini:.3f}.")
+        table = self.shares.map("{:.1%}".format).to_frame().to_html()
+        return (f"<p><b>Revenue concentration</b>: the top {self.top:.0%} of {self.n_customers:,} customers "
+                f"bring <b>{self.top_share:.1%}</b> of revenue; Gini coefficient {self.gini:.3f}.</p>{table}")
 
 
 def _top_count(fraction: Any, n: int) -> int:
@@ -659,8 +667,8 @@ def pareto(
     Returns
     -------
     ParetoResult
-        ``top_share``, ``gini``, ``ranking``, ``lorenz``, ``share_of_top(x)``
-        and ``plot()``.
+        ``top_share``, ``gini``, ``ranking``, ``lorenz``, ``shares`` (top 1%
+        to 50%), ``share_of_top(x)`` and ``plot()``.
 
     Examples
     --------
@@ -671,6 +679,14 @@ def pareto(
     (0.6778, 0.635)
     >>> result
     ParetoResult(top 20% of 23570 customers bring 67.8% of revenue, gini=0.635)
+    >>> result.shares.round(3)
+    customers
+    top 1%     0.159
+    top 5%     0.367
+    top 10%    0.509
+    top 20%    0.678
+    top 50%    0.896
+    Name: share_of_revenue, dtype: float64
     """
     share_index = None
     if isinstance(data, pd.Series):
