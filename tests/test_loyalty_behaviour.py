@@ -232,3 +232,14 @@ def test_parameter_errors_of_repurchase_and_retention():
         patronage.retention(tx, period="Y")
     with pytest.raises(ParameterError, match="returns"):
         patronage.retention(tx, returns="keep")
+
+
+def test_returns_policy_drop_ignores_negative_rows_everywhere():
+    tx = log([(1, "2024-01-05", 10.0), (2, "2024-02-07", 20.0), (1, "2024-04-01", -5.0)])
+    assert patronage.retention(tx).index.astype(str).tolist() == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert patronage.retention(tx, returns="drop").index.astype(str).tolist() == ["2024-01", "2024-02"]
+    assert patronage.cohort_retention(tx, returns="drop").shape == (2, 2)
+    assert patronage.repurchase_rate(tx, returns="drop")["repeat_customers"] == 0
+    assert patronage.repurchase_rate(tx)["repeat_customers"] == 1  # under "net" a return is an order day
+    with pytest.raises(DataError, match="negative"):
+        patronage.retention(tx, returns="error")

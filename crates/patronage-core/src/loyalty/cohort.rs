@@ -165,6 +165,34 @@ mod tests {
     }
 
     #[test]
+    fn revenue_sums_do_not_depend_on_the_thread_count() {
+        // 20,000 customers (several chunks), amounts whose sums depend on the order of addition
+        let n = 20_000usize;
+        let c: Vec<i64> = (0..3 * n as i64).map(|i| i % n as i64).collect();
+        let d: Vec<i64> = (0..3 * n as i64).map(|i| (i * 37) % 90 + (i % n as i64) % 30).collect();
+        let a: Vec<f64> = (0..3 * n).map(|i| 1.0 / (1.0 + i as f64) + 1e6 * (i % 7) as f64).collect();
+        let tx = Transactions::new(&c, &d, &a, n, ReturnsPolicy::Net).unwrap();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let g = CustomerGroups::new(&tx);
+                cohort_retention(
+                    &g,
+                    Period::Week,
+                    CohortMetric::Revenue,
+                    false,
+                    tx.first_day(),
+                    tx.last_day(),
+                )
+                .unwrap()
+            })
+        };
+        let one = run(1);
+        let bits = |m: &CohortMatrix| m.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&one), bits(&run(3)));
+    }
+
+    #[test]
     fn rejects_each_rule() {
         let tx = Transactions::new(&[0, 0], &[0, 1], &[-1.0, 1.0], 1, ReturnsPolicy::Net).unwrap();
         let g = CustomerGroups::new(&tx);
