@@ -138,12 +138,12 @@ def test_scores_match_the_documented_rule():
     values = rng.integers(0, 20, 500).astype(float)
     frame = pd.DataFrame({"recency_days": values, "n_orders": values, "total_spend": values})
     scored = patronage.rfm_scores(frame, bins=5)
-    # independent: midpoint percentile of the average rank
-    q = (pd.Series(values).rank(method="average") - 0.5) / len(values)
+    # independent: pandas' lowest rank of each tie block as a percentile
+    q = pd.Series(values).rank(method="min") / len(values)
     want = np.clip(np.ceil(5 * q), 1, 5).astype(int)
     np.testing.assert_array_equal(scored["F"], want)
     np.testing.assert_array_equal(scored["M"], want)
-    want_r = np.clip(np.ceil(5 * ((pd.Series(-values).rank(method="average") - 0.5) / len(values))), 1, 5)
+    want_r = np.clip(np.ceil(5 * pd.Series(-values).rank(method="min") / len(values)), 1, 5)
     np.testing.assert_array_equal(scored["R"], want_r.astype(int))
 
 
@@ -154,7 +154,7 @@ def test_heavy_ties_do_not_collapse():
                           "total_spend": np.arange(1000.0)})
     scored = patronage.rfm_scores(frame)
     assert scored.loc[:799, "F"].nunique() == 1
-    assert scored.loc[:799, "F"].iloc[0] == 2  # midpoint 0.4 -> ceil(2.0)
+    assert scored.loc[:799, "F"].iloc[0] == 1  # one-order customers: the lowest score
     assert set(scored["F"].iloc[800:]) == {5}
     assert sorted(scored["R"].unique()) == [1, 2, 3, 4, 5]
 

@@ -105,12 +105,12 @@ def rfm_scores(
 ) -> pd.DataFrame:
     """RFM scores 1..bins and named segments.
 
-    Each of R, F and M is ``ceil(bins * q)``, where ``q = (rank - 1/2) / n`` is
-    the midpoint percentile of the customer's rank and tied values share their
-    average rank. Ties therefore always share a score: when most customers
-    have one order they all get the same F score instead of being split at
-    random, and the bins never collapse or fail. R is reversed (a recent last
-    order scores high).
+    Each of R, F and M is ``ceil(bins * rank / n)``, where ``rank`` is the
+    lowest rank of the customer's value among the ``n`` customers (pandas'
+    ``rank(method="min")``). Distinct values fall into equal-frequency bins and
+    ties always share a score: when most customers have one order they all get
+    F = 1 instead of being split at random, and the bins never collapse or
+    fail. R is reversed (a recent last order scores high).
 
     ``rfm_score`` is the three scores as a string (``"545"``; joined with
     ``"-"`` when ``bins > 9``). ``FM`` is the mean of F and M rounded half up,

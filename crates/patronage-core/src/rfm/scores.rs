@@ -4,9 +4,10 @@ use rayon::prelude::*;
 
 use crate::error::ParamError;
 
-/// Scores each value 1..=`bins` by its percentile rank: `ceil(bins * q)` where
-/// `q = (rank - 1/2) / n` is the midpoint percentile of the value's rank, and
-/// `rank` is the average 1-based rank of its tie block. Equal values
+/// Scores each value 1..=`bins` by its percentile rank: `ceil(bins * rank / n)`
+/// where `rank` is the lowest 1-based rank of the value's tie block (pandas'
+/// `rank(method="min")`). Distinct values fall into equal-frequency bins; equal
+/// values
 /// always get equal scores, so a heavy tie (most customers with one order)
 /// lands in one score instead of being split arbitrarily, and no bin edge can
 /// collapse. `higher_is_better = false` reverses the order (recency: fewer
@@ -35,8 +36,8 @@ pub fn quantile_scores(values: &[f64], bins: u8, higher_is_better: bool) -> Resu
         while end < n && key(order[end]) == key(order[start]) {
             end += 1;
         }
-        // midpoint percentile of the tie block [start, end): (avg_rank - 1/2) / n
-        let q = (start + end) as f64 / (2 * n) as f64;
+        // lowest rank of the tie block [start, end), as a percentile
+        let q = (start + 1) as f64 / n as f64;
         let s = (bins as f64 * q).ceil().clamp(1.0, bins as f64) as u8;
         for &i in &order[start..end] {
             scores[i] = s;
@@ -90,7 +91,7 @@ mod tests {
 
     #[test]
     fn scores_by_average_rank() {
-        // ranks 1..10 -> ceil(5 * (r - 0.5) / 10) = 1,1,2,2,3,3,4,4,5,5
+        // ranks 1..10 -> ceil(5 * r / 10) = 1,1,2,2,3,3,4,4,5,5
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(quantile_scores(&v, 5, true).unwrap(), vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
         assert_eq!(quantile_scores(&v, 5, false).unwrap(), vec![5, 5, 4, 4, 3, 3, 2, 2, 1, 1]);
@@ -98,11 +99,11 @@ mod tests {
 
     #[test]
     fn ties_share_a_score() {
-        // seven ones (average rank 4 -> ceil(5 * 3.5 / 10) = 2), then ranks 8, 9, 10
-        // (all-equal values land in the middle bin)
+        // seven ones (lowest rank 1 -> ceil(5 * 1 / 10) = 1), then ranks 8, 9, 10
         let v = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile_scores(&v, 5, true).unwrap(), vec![2, 2, 2, 2, 2, 2, 2, 4, 5, 5]);
-        assert_eq!(quantile_scores(&[3.0; 4], 5, true).unwrap(), vec![3; 4]);
+        assert_eq!(quantile_scores(&v, 5, true).unwrap(), vec![1, 1, 1, 1, 1, 1, 1, 4, 5, 5]);
+        // four equal values: lowest rank 1 of 4 -> ceil(5 / 4) = 2
+        assert_eq!(quantile_scores(&[3.0; 4], 5, true).unwrap(), vec![2; 4]);
     }
 
     #[test]
