@@ -146,7 +146,10 @@ def _groups(series: pd.Series, by: Any, frame: Optional[pd.DataFrame]) -> Tuple[
         if values.ndim != 1 or len(values) != n:
             raise ParameterError(f"by must have one group per answer ({n}), got shape {values.shape}", "by")
         keys = pd.Series(values, index=series.index)
-    codes, uniques = pd.factorize(keys, sort=True)
+    try:
+        codes, uniques = pd.factorize(keys, sort=True)
+    except TypeError:  # groups of mixed, unorderable types: first-seen order
+        codes, uniques = pd.factorize(keys, sort=False)
     if (codes < 0).any():
         pos, label = first_label(series.index, codes < 0)
         raise DataError(f"by has a missing group at index label {label!r} (row {pos}); fill it (e.g. "
