@@ -201,8 +201,12 @@ def test_pareto_errors():
 
 # --------------------------------------------------------------------------- shared input checks
 
+def transitions(tx):
+    return patronage.lifecycle_transitions(tx, "2024-01-10", "2024-02-10")
+
+
 @pytest.mark.parametrize("fn", [patronage.repurchase_rate, patronage.retention, patronage.cohort_retention,
-                                patronage.pareto, patronage.lifecycle_stages])
+                                patronage.pareto, patronage.lifecycle_stages, transitions])
 def test_transaction_inputs_are_checked_and_not_modified(fn):
     tx = log([(1, "2024-01-01", 5.0), (1, "2024-02-01", 7.0), (2, "2024-01-15", 3.0)])
     copy = tx.copy()
