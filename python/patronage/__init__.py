@@ -17,6 +17,13 @@ from __future__ import annotations
 from . import datasets, exceptions
 from ._core import __version__
 from .btyd import btyd_summary
+from .churn import (
+    ChurnClassifier,
+    backtest,
+    choose_threshold,
+    churn_dataset,
+    churn_report,
+)
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
 __all__ = [
@@ -28,4 +35,9 @@ __all__ = [
     "segment_summary",
     "SEGMENTS",
     "btyd_summary",
+    "churn_dataset",
+    "ChurnClassifier",
+    "choose_threshold",
+    "churn_report",
+    "backtest",
 ]

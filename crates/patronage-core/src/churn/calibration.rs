@@ -74,7 +74,13 @@ impl Calibrator {
             while pooled.len() > 1 {
                 let k = pooled.len();
                 let (cur, prev) = (pooled[k - 1], pooled[k - 2]);
-                let mean = |p: (f64, f64, usize)| if p.1 > 0.0 { p.0 / p.1 } else { f64::NEG_INFINITY };
+                let mean = |p: (f64, f64, usize)| {
+                    if p.1 > 0.0 {
+                        p.0 / p.1
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                };
                 if mean(prev) >= mean(cur) {
                     pooled[k - 2] = (prev.0 + cur.0, prev.1 + cur.1, prev.2 + cur.2);
                     pooled.pop();
@@ -184,7 +190,10 @@ mod tests {
     fn isotonic_pools_violators() {
         // y by ascending score: 0, 1, 0, 1 -> pooled 0, .5, .5, 1
         let cal = Calibrator::isotonic(&[0.1, 0.2, 0.3, 0.4], &[0.0, 1.0, 0.0, 1.0], None).unwrap();
-        assert_eq!(cal.transform(&[0.1, 0.2, 0.3, 0.4]), vec![0.0, 0.5, 0.5, 1.0]);
+        assert_eq!(
+            cal.transform(&[0.1, 0.2, 0.3, 0.4]),
+            vec![0.0, 0.5, 0.5, 1.0]
+        );
         // interpolated between 0.1 (0) and 0.2 (0.5), clipped outside
         assert_relative_eq!(cal.transform(&[0.15])[0], 0.25);
         assert_eq!(cal.transform(&[-5.0, 5.0]), vec![0.0, 1.0]);
@@ -199,7 +208,12 @@ mod tests {
         let (hi, lo) = (5.0 / 6.0, 1.0 / 6.0);
         let t: Vec<f64> = y.iter().map(|&v| if v > 0.5 { hi } else { lo }).collect();
         let g0: f64 = p.iter().zip(&t).map(|(p, t)| p - t).sum();
-        let g1: f64 = p.iter().zip(&t).zip(&s).map(|((p, t), s)| (p - t) * s).sum();
+        let g1: f64 = p
+            .iter()
+            .zip(&t)
+            .zip(&s)
+            .map(|((p, t), s)| (p - t) * s)
+            .sum();
         assert_relative_eq!(g0, 0.0, epsilon = 1e-8);
         assert_relative_eq!(g1, 0.0, epsilon = 1e-8);
     }

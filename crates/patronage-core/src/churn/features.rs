@@ -336,9 +336,14 @@ mod tests {
     #[test]
     fn horizon_is_half_open() {
         // a purchase exactly at cutoff + horizon counts; one day later does not
-        let tx =
-            Transactions::new(&[0, 0, 1, 1], &[0, 5, 0, 6], &[1.0; 4], 2, ReturnsPolicy::Net)
-                .unwrap();
+        let tx = Transactions::new(
+            &[0, 0, 1, 1],
+            &[0, 5, 0, 6],
+            &[1.0; 4],
+            2,
+            ReturnsPolicy::Net,
+        )
+        .unwrap();
         let ds = churn_dataset(&tx, &params(0, 5)).unwrap();
         assert_eq!(ds.label, vec![0, 1]);
     }

@@ -259,10 +259,13 @@ impl Grower<'_> {
             })
             .collect();
         // the first feature wins ties: deterministic
-        candidates.into_iter().flatten().fold(None, |acc, s| match acc {
-            Some(a) if a.gain >= s.gain => Some(a),
-            _ => Some(s),
-        })
+        candidates
+            .into_iter()
+            .flatten()
+            .fold(None, |acc, s| match acc {
+                Some(a) if a.gain >= s.gain => Some(a),
+                _ => Some(s),
+            })
     }
 
     fn can_split(&self, leaf_rows: usize, depth: usize) -> bool {
@@ -507,18 +510,16 @@ impl GbmModel {
         check_features_with(&x, self.n_features, true)?;
         const CHUNK: usize = 1024;
         let mut out = vec![self.baseline; x.nrows()];
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(ch, dst)| {
-                let rows = x.slice(s![ch * CHUNK..ch * CHUNK + dst.len(), ..]);
-                let mut buf = vec![0.0; self.n_features];
-                for (d, row) in dst.iter_mut().zip(rows.rows()) {
-                    buf.iter_mut().zip(row).for_each(|(b, v)| *b = *v);
-                    for tree in &self.trees {
-                        *d += tree.predict_row(&buf);
-                    }
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(ch, dst)| {
+            let rows = x.slice(s![ch * CHUNK..ch * CHUNK + dst.len(), ..]);
+            let mut buf = vec![0.0; self.n_features];
+            for (d, row) in dst.iter_mut().zip(rows.rows()) {
+                buf.iter_mut().zip(row).for_each(|(b, v)| *b = *v);
+                for tree in &self.trees {
+                    *d += tree.predict_row(&buf);
                 }
-            });
+            }
+        });
         Ok(out)
     }
 
@@ -618,7 +619,10 @@ mod tests {
         assert!(acc > 0.95, "accuracy {acc}");
         // the noise feature only picks up leftover splits
         assert!(m.feature_importances[2] < 0.2);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         let m1 = pool.install(|| GbmModel::fit(&params, x.view(), &y, None).unwrap());
         assert_eq!(m, m1);
     }

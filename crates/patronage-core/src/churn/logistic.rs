@@ -312,7 +312,11 @@ impl LogisticModel {
 
     /// Coefficients per unit of each original feature.
     pub fn coef_unscaled(&self) -> Vec<f64> {
-        self.coef.iter().zip(&self.scale).map(|(c, s)| c / s).collect()
+        self.coef
+            .iter()
+            .zip(&self.scale)
+            .map(|(c, s)| c / s)
+            .collect()
     }
 
     /// Intercept for the original (unscaled) features.
@@ -331,21 +335,19 @@ impl LogisticModel {
         check_features(&x, self.mean.len())?;
         let inv_scale: Vec<f64> = self.scale.iter().map(|s| 1.0 / s).collect();
         let mut out = vec![0.0; x.nrows()];
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(ch, dst)| {
-                let rows = x.slice(s![ch * CHUNK..ch * CHUNK + dst.len(), ..]);
-                for (d, row) in dst.iter_mut().zip(rows.rows()) {
-                    *d = self.intercept
-                        + row
-                            .iter()
-                            .zip(&self.mean)
-                            .zip(&inv_scale)
-                            .zip(&self.coef)
-                            .map(|(((v, m), is), c)| (v - m) * is * c)
-                            .sum::<f64>();
-                }
-            });
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(ch, dst)| {
+            let rows = x.slice(s![ch * CHUNK..ch * CHUNK + dst.len(), ..]);
+            for (d, row) in dst.iter_mut().zip(rows.rows()) {
+                *d = self.intercept
+                    + row
+                        .iter()
+                        .zip(&self.mean)
+                        .zip(&inv_scale)
+                        .zip(&self.coef)
+                        .map(|(((v, m), is), c)| (v - m) * is * c)
+                        .sum::<f64>();
+            }
+        });
         Ok(out)
     }
 
@@ -389,7 +391,11 @@ mod tests {
         assert!(m.converged);
         let logit = |p: f64| (p / (1.0 - p)).ln();
         assert_relative_eq!(m.intercept_unscaled(), logit(0.25), epsilon = 1e-6);
-        assert_relative_eq!(m.coef_unscaled()[0], logit(0.75) - logit(0.25), epsilon = 1e-6);
+        assert_relative_eq!(
+            m.coef_unscaled()[0],
+            logit(0.75) - logit(0.25),
+            epsilon = 1e-6
+        );
         let p = m.predict_proba(x.view()).unwrap();
         assert_relative_eq!(p[0], 0.25, epsilon = 1e-8);
         assert_relative_eq!(p[7], 0.75, epsilon = 1e-8);
