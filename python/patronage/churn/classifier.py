@@ -36,6 +36,31 @@ def _float_param(name: str, value: Any) -> float:
     return float(value)
 
 
+def _conversion_warning() -> type:
+    """scikit-learn's DataConversionWarning when scikit-learn is in use, else UserWarning."""
+    import sys
+
+    exc = getattr(sys.modules.get("sklearn.exceptions"), "DataConversionWarning", None)
+    return exc if isinstance(exc, type) else UserWarning
+
+
+def _not_fitted_error() -> type:
+    """Our NotFittedError; when scikit-learn is in use, a subclass that is also
+    scikit-learn's, so ``except sklearn.exceptions.NotFittedError`` catches it."""
+    import sys
+
+    sk = getattr(sys.modules.get("sklearn.exceptions"), "NotFittedError", None)
+    if not isinstance(sk, type):
+        return NotFittedError
+    global _BOTH_NOT_FITTED
+    if _BOTH_NOT_FITTED is None:
+        _BOTH_NOT_FITTED = type("NotFittedError", (NotFittedError, sk), {"__module__": NotFittedError.__module__})
+    return _BOTH_NOT_FITTED
+
+
+_BOTH_NOT_FITTED: Optional[type] = None
+
+
 def _seed(random_state: Any) -> int:
     """``None`` -> 0: every result of this estimator is deterministic."""
     if random_state is None:
@@ -78,14 +103,14 @@ class ChurnClassifier(ParamsMixin):
         Weights per class (``"balanced"``: ``n / (2 n_class)``), multiplied
         into ``sample_weight``.
     calibration : None, "isotonic" or "platt"
-        Calibrate probabilities on out-of-fold scores of ``cv`` stratified
+        Calibrate probabilities on out-of-fold scores of ``calibration_cv``
         folds; the final model is then refitted on all rows.
     impute : None, "median", "mean", "zero" or "native"
         Missing (NaN) numeric features: ``None`` raises a DataError naming the
         column and row; the statistics are learned in ``fit``; ``"native"``
         (gbm only) gives missing values their own bin.
     threshold : float, default 0.5
-        ``predict`` says "churn" when the churn probability is >= threshold
+        ``predict`` says "churn" when the churn probability is above it
         (see :func:`choose_threshold`).
     random_state : None or int
         Seeds the calibration folds and the gbm bin sample (None = 0, so
@@ -96,8 +121,8 @@ class ChurnClassifier(ParamsMixin):
         Logistic: stop when the largest Newton step is below it.
     learning_rate, max_leaf_nodes, max_depth, min_samples_leaf, l2_regularization, max_bins
         GBM parameters, defaults as scikit-learn's (0.1, 31, None, 20, 0, 255).
-    cv : int, default 3
-        Folds for calibration.
+    calibration_cv : int, default 3
+        Stratified folds for calibration.
 
     Examples
     --------
@@ -133,7 +158,7 @@ class ChurnClassifier(ParamsMixin):
         min_samples_leaf: int = 20,
         l2_regularization: float = 0.0,
         max_bins: int = 255,
-        cv: int = 3,
+        calibration_cv: int = 3,
     ) -> None:
         self.model = model
         self.C = C
@@ -150,7 +175,7 @@ class ChurnClassifier(ParamsMixin):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.max_bins = max_bins
-        self.cv = cv
+        self.calibration_cv = calibration_cv
 
     # ------------------------------------------------------------------ params
     def _check_params(self) -> None:
@@ -164,7 +189,7 @@ class ChurnClassifier(ParamsMixin):
         if not 0.0 <= threshold <= 1.0:
             raise ParameterError(f"threshold must be in [0, 1], got {self.threshold!r}", "threshold")
         _int_param("max_iter", self.max_iter, 1)
-        _int_param("cv", self.cv, 2)
+        _int_param("calibration_cv", self.calibration_cv, 2)
         if self.model == "gbm":
             for name in ("max_leaf_nodes", "min_samples_leaf", "max_bins"):
                 _int_param(name, getattr(self, name), 1)
@@ -202,13 +227,13 @@ class ChurnClassifier(ParamsMixin):
                 raise ValueError(f"Expected a 2D array, got {arr.ndim}D (shape {arr.shape}). Reshape your data "
                                  "with array.reshape(-1, 1) for one feature or array.reshape(1, -1) for one sample.")
             if arr.dtype.kind == "c":
-                raise ValueError("Complex data is not supported")
+                raise ValueError("Complex data not supported")
             frame = pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])])
             has_names = False
         if fitting:
             if frame.shape[0] == 0 or frame.shape[1] == 0:
                 raise ValueError(f"Found array with {frame.shape[0]} sample(s) and {frame.shape[1]} feature(s) "
-                                 "while a minimum of 1 is required.")
+                                 f"(shape={frame.shape}) while a minimum of 1 is required.")
             self._fit_has_names = has_names
             return frame
         self._check_fitted()
@@ -253,6 +278,8 @@ class ChurnClassifier(ParamsMixin):
                                 "y = y.loc[X.index]", field="y")
         values = np.asarray(y)
         if values.ndim == 2 and values.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected; it was raveled",
+                          _conversion_warning(), stacklevel=3)
             values = values.ravel()
         if values.ndim != 1:
             raise ValueError(f"y must be 1-D labels, got shape {values.shape}")
@@ -268,8 +295,9 @@ class ChurnClassifier(ParamsMixin):
         classes = np.unique(values)
         if len(classes) > 2:
             kind = "continuous" if values.dtype.kind == "f" and np.any(values != np.round(values)) else "multiclass"
-            raise DataError(f"Unknown label type: {kind}. ChurnClassifier needs binary labels (two classes), got "
-                            f"{len(classes)}: {classes[:5].tolist()}", field="y")
+            raise DataError(f"Only binary classification is supported. The type of the target is {kind}. "
+                            f"Unknown label type: {kind}; ChurnClassifier needs two classes, got {len(classes)}: "
+                            f"{classes[:5].tolist()}", field="y")
         if len(classes) < 2:
             raise DataError(f"y has only one class ({classes.tolist()}); a churn model needs both churners and "
                             "non-churners", field="y")
@@ -286,6 +314,8 @@ class ChurnClassifier(ParamsMixin):
                 raise ValueError(f"sample_weight has shape {w.shape}, expected ({len(y01)},)")
             if not np.all(np.isfinite(w)) or np.any(w < 0):
                 raise ValueError("sample_weight must be finite and non-negative")
+            if not np.any(w > 0):
+                raise ValueError("sample weights are all zero: there is nothing to fit")
         cw = self.class_weight
         if cw is not None:
             if cw == "balanced":
@@ -340,12 +370,13 @@ class ChurnClassifier(ParamsMixin):
         folds = np.empty(len(y), dtype=np.int64)
         for cls in (0.0, 1.0):
             idx = np.flatnonzero(y == cls)
-            if len(idx) < self.cv:
-                raise DataError(f"calibration with cv={self.cv} needs at least {self.cv} rows of each class; "
+            if len(idx) < self.calibration_cv:
+                raise DataError(f"calibration with calibration_cv={self.calibration_cv} needs at least "
+                                f"{self.calibration_cv} rows of each class; "
                                 f"class {self.classes_[int(cls)]!r} has {len(idx)}", field="y")
-            folds[rng.permutation(idx)] = np.arange(len(idx)) % self.cv
+            folds[rng.permutation(idx)] = np.arange(len(idx)) % self.calibration_cv
         scores = np.empty(len(y))
-        for k in range(self.cv):
+        for k in range(self.calibration_cv):
             test = folds == k
             train = ~test
             part = self._fit_core(np.ascontiguousarray(X[train]), y[train], None if w is None else w[train])
@@ -355,7 +386,7 @@ class ChurnClassifier(ParamsMixin):
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+            raise _not_fitted_error()(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                                  "appropriate arguments before using this estimator.")
 
     def _design_matrix(self, X: Any) -> np.ndarray:
@@ -364,6 +395,7 @@ class ChurnClassifier(ParamsMixin):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of churn (``classes_[1]``) from the model, before calibration."""
+        self._check_fitted()
         return self.model_.decision_function(self._design_matrix(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -376,9 +408,9 @@ class ChurnClassifier(ParamsMixin):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
-        """``classes_[1]`` where the churn probability is >= ``threshold``, else ``classes_[0]``."""
+        """``classes_[1]`` where the churn probability is above ``threshold``, else ``classes_[0]``."""
         p = self.predict_proba(X)[:, 1]
-        return self.classes_[(p >= float(self.threshold)).astype(np.int64)]
+        return self.classes_[(p > float(self.threshold)).astype(np.int64)]
 
     def churn_probability(self, X: Any) -> pd.Series:
         """P(churn) per row as a Series indexed like ``X`` (a DataFrame's index or 0..n-1)."""
@@ -542,9 +574,10 @@ def choose_threshold(
 ) -> float:
     """A churn-probability threshold chosen by an explicit business rule.
 
-    * ``rule="top_share"``: contact the ``share`` of customers most at risk;
-      the threshold is the probability of the ``ceil(share * n)``-th highest
-      score (customers tied with it are contacted too).
+    * ``rule="top_share"``: contact the ``share`` of customers most at risk:
+      the threshold lies halfway between the ``ceil(share * n)``-th highest
+      probability and the next lower distinct one (customers tied with the
+      k-th are contacted too).
     * ``rule="max_profit"``: contact a customer when the expected gain of the
       contact exceeds its cost, ``p * success_rate * customer_value >
       contact_cost``, which maximises the expected profit of the campaign:
@@ -559,14 +592,15 @@ def choose_threshold(
     Returns
     -------
     float
-        Use with ``clf.set_params(threshold=t)`` or ``proba >= t``.
+        Contact the customers with ``proba > t`` (what ``predict`` does after
+        ``clf.set_params(threshold=t)``).
 
     Examples
     --------
     >>> import patronage
     >>> p = [0.9, 0.1, 0.4, 0.7, 0.2, 0.3, 0.05, 0.6, 0.15, 0.35]
     >>> patronage.choose_threshold(p, "top_share", share=0.2)
-    0.7
+    0.65
     >>> patronage.choose_threshold(p, "max_profit", contact_cost=10, customer_value=200, success_rate=0.25)
     0.2
     """
@@ -579,8 +613,12 @@ def choose_threshold(
         share_f = _float_param("share", share)
         if not 0.0 < share_f <= 1.0:
             raise ParameterError(f"share must be in (0, 1], got {share!r}", "share")
-        k = int(np.ceil(share_f * values.size - 1e-9))
-        return float(np.sort(values)[::-1][max(k, 1) - 1])
+        k = max(int(np.ceil(share_f * values.size - 1e-9)), 1)
+        desc = np.sort(values)[::-1]
+        lower = desc[k:][desc[k:] < desc[k - 1]]
+        if lower.size == 0:  # everyone is at least as risky as the k-th: contact all
+            return float(np.nextafter(desc[-1], -np.inf))
+        return float((desc[k - 1] + lower[0]) / 2)
     if rule == "max_profit":
         if contact_cost is None or customer_value is None:
             raise ParameterError("rule='max_profit' needs contact_cost and customer_value", "contact_cost")
@@ -593,5 +631,5 @@ def choose_threshold(
             raise ParameterError(f"customer_value must be > 0, got {customer_value!r}", "customer_value")
         if not 0 < rate <= 1:
             raise ParameterError(f"success_rate must be in (0, 1], got {success_rate!r}", "success_rate")
-        return cost / (rate * value)
+        return cost / (rate * value)  # contact when p * rate * value > cost
     raise ParameterError(f"rule must be 'top_share' or 'max_profit', got {rule!r}", "rule")
