@@ -10,7 +10,7 @@ import pandas as pd
 from .. import _core
 from .._frame import read_transactions, require_frame, to_day
 from ..exceptions import DataError, ParameterError
-from ._encode import is_numeric, numeric_values, one_hot, sorted_categories
+from ._encode import is_numeric, one_hot, sorted_categories
 
 #: The feature columns of :func:`churn_dataset`, in order (see its docstring).
 CHURN_FEATURES: Tuple[str, ...] = tuple(_core.CHURN_FEATURES)
@@ -20,7 +20,7 @@ def to_days(value: Any, name: str) -> int:
     """A duration (``"90D"``, ``"13W"``, int days, timedelta) as whole days."""
     if isinstance(value, bool):
         raise ParameterError(f"{name} must be a duration like '90D' or a number of days, got {value!r}", name)
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.timedelta64):
         return int(value)
     try:
         delta = pd.Timedelta(value)
@@ -139,6 +139,7 @@ def encode_attributes(attributes: Any, index: pd.Index) -> pd.DataFrame:
     frame = require_frame(attributes, "attributes")
     if not frame.index.is_unique:
         dup = frame.index[frame.index.duplicated()][0]
+        dup = dup.item() if isinstance(dup, np.generic) else dup
         raise DataError(f"attributes has more than one row for customer {dup!r}; its index must be unique")
     clash = [c for c in frame.columns if c in CHURN_FEATURES]
     if clash:
@@ -148,8 +149,8 @@ def encode_attributes(attributes: Any, index: pd.Index) -> pd.DataFrame:
     parts = {}
     for name in aligned.columns:
         series = aligned[name]
-        if is_numeric(series) or (series.isna().all() and is_numeric(frame[name])):
-            parts[str(name)] = numeric_values(series)
+        if is_numeric(frame[name]):  # the dtype before alignment added missing rows
+            parts[str(name)] = series.astype(np.float64).to_numpy()
         else:
             cats = sorted_categories(series)
             encoded = one_hot(series, cats)
