@@ -36,7 +36,7 @@ def sorted_categories(series: pd.Series) -> List[Any]:
 
 def one_hot(series: pd.Series, categories: List[Any]) -> np.ndarray:
     """Indicator columns; missing and unseen values get all zeros."""
-    codes = pd.Categorical(series, categories=categories).codes
+    codes = pd.Index(categories).get_indexer(series)  # -1: missing or unseen
     out = np.zeros((len(series), len(categories)))
     rows = np.flatnonzero(codes >= 0)
     out[rows, codes[rows]] = 1.0

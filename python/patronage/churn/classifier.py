@@ -100,8 +100,9 @@ class ChurnClassifier(ParamsMixin):
     C : float, default 1.0
         Inverse L2 strength of the logistic model.
     class_weight : None, "balanced" or dict
-        Weights per class (``"balanced"``: ``n / (2 n_class)``), multiplied
-        into ``sample_weight``.
+        Weights per class, multiplied into ``sample_weight``
+        (``"balanced"``: ``total / (2 total_class)`` with totals of
+        ``sample_weight``, so both classes weigh the same, as scikit-learn).
     calibration : None, "isotonic" or "platt"
         Calibrate probabilities on out-of-fold scores of ``calibration_cv``
         folds; the final model is then refitted on all rows.
@@ -318,9 +319,10 @@ class ChurnClassifier(ParamsMixin):
                 raise ValueError("sample weights are all zero: there is nothing to fit")
         cw = self.class_weight
         if cw is not None:
-            if cw == "balanced":
-                n_pos = y01.sum()
-                per = {1: len(y01) / (2 * n_pos), 0: len(y01) / (2 * (len(y01) - n_pos))}
+            if cw == "balanced":  # each class gets half of the total (sample-weighted) mass
+                base = np.ones_like(y01) if w is None else w
+                n_pos, total = float(base @ y01), float(base.sum())
+                per = {1: total / (2 * n_pos), 0: total / (2 * (total - n_pos))}
             else:
                 unknown = [k for k in cw if k not in set(self.classes_.tolist())]
                 if unknown:
