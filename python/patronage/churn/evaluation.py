@@ -40,11 +40,11 @@ def binary_inputs(y_true: Any, proba: Any) -> Tuple[np.ndarray, np.ndarray]:
     bad = ~np.isin(y, (0.0, 1.0))
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise DataError(f"y_true must hold 0/1 labels, got {y[pos]!r} at row {pos}", field="y_true", row=pos)
+        raise DataError(f"y_true must hold 0/1 labels, got {float(y[pos])!r} at row {pos}", field="y_true", row=pos)
     bad = ~((p >= 0) & (p <= 1))
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise DataError(f"proba must be probabilities in [0, 1], got {p[pos]!r} at row {pos}", field="proba",
+        raise DataError(f"proba must be probabilities in [0, 1], got {float(p[pos])!r} at row {pos}", field="proba",
                         row=pos)
     return np.ascontiguousarray(y), np.ascontiguousarray(p)
 
