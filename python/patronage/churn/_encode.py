@@ -89,21 +89,29 @@ class Design:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The design matrix (C-contiguous float64); NaN/inf rules enforced."""
-        parts = []
+        for col, name in zip(self.columns, frame.columns):
+            if col.kind == "numeric" and not is_numeric(frame[name]):
+                raise ColumnTypeError(
+                    f"column {col.name!r} was numeric at fit time, got dtype {frame[name].dtype}", field=col.name)
+        plain = all(c.kind == "numeric" for c in self.columns) and all(
+            isinstance(dt, np.dtype) for dt in frame.dtypes)
+        if plain:  # the common case: one conversion, one finiteness pass, no per-column copies
+            values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+            if np.isfinite(values).all():
+                return values
+        out = np.empty((len(frame), len(self.names_out())))
+        j = 0
         for col, name in zip(self.columns, frame.columns):
             series = frame[name]
             if col.kind == "numeric":
-                if not is_numeric(series):
-                    raise ColumnTypeError(
-                        f"column {col.name!r} was numeric at fit time, got dtype {series.dtype}", field=col.name)
                 values = numeric_values(series)
                 self._check_values(values, col, frame.index)
-                if col.fill is not None:
-                    values = np.where(np.isnan(values), col.fill, values)
-                parts.append(values[:, None])
+                out[:, j] = values if col.fill is None else np.where(np.isnan(values), col.fill, values)
+                j += 1
             else:
-                parts.append(one_hot(series, col.categories))
-        return np.ascontiguousarray(np.hstack(parts) if parts else np.zeros((len(frame), 0)))
+                out[:, j:j + len(col.categories)] = one_hot(series, col.categories)
+                j += len(col.categories)
+        return out
 
     def _check_values(self, values: np.ndarray, col: Column, index: pd.Index) -> None:
         inf = np.isinf(values)

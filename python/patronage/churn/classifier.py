@@ -229,7 +229,7 @@ class ChurnClassifier(ParamsMixin):
                                  "with array.reshape(-1, 1) for one feature or array.reshape(1, -1) for one sample.")
             if arr.dtype.kind == "c":
                 raise ValueError("Complex data not supported")
-            frame = pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])])
+            frame = pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])], copy=False)
             has_names = False
         if fitting:
             if frame.shape[0] == 0 or frame.shape[1] == 0:
@@ -383,7 +383,7 @@ class ChurnClassifier(ParamsMixin):
             train = ~test
             part = self._fit_core(np.ascontiguousarray(X[train]), y[train], None if w is None else w[train])
             scores[test] = part.decision_function(np.ascontiguousarray(X[test]))
-        return _core.Calibrator.fit(self.calibration, scores, y, w)
+        return _core.Calibrator.fit(str(self.calibration), scores, y, w)
 
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
@@ -507,7 +507,7 @@ class ChurnClassifier(ParamsMixin):
     def __setstate__(self, state: Dict[str, Any]) -> None:
         if state.get("format_version") != _FORMAT_VERSION:
             raise ValueError(f"unsupported ChurnClassifier pickle format {state.get('format_version')!r}")
-        self.__init__(**state["params"])
+        ChurnClassifier.__init__(self, **state["params"])
         if "fitted" in state:
             self._restore(state["fitted"])
 
@@ -546,7 +546,12 @@ class ChurnClassifier(ParamsMixin):
         return hasattr(self, "model_")
 
     def __sklearn_tags__(self) -> Any:
-        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags  # lazy: not a dependency
+        from sklearn.utils import (  # type: ignore[import-untyped]  # lazy: not a dependency
+            ClassifierTags,
+            InputTags,
+            Tags,
+            TargetTags,
+        )
 
         return Tags(
             estimator_type="classifier",

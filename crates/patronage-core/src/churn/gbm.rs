@@ -8,9 +8,11 @@
 //!   `min_samples_leaf`, `max_depth` and an L2 penalty on leaf values. At every
 //!   split the missing values go to whichever side gains more (to the larger
 //!   child when the node had none).
-//! * Histograms are built per feature in parallel (rayon), each by one thread
-//!   in row order, and the larger child's histogram is the parent's minus the
-//!   smaller child's: results do not depend on the thread count.
+//! * Bins are stored row-major (one byte per feature), so a histogram pass
+//!   reads each row's bins, gradient and hessian once. Rows are cut into
+//!   fixed chunks histogrammed in parallel (rayon) and the partial histograms
+//!   are added in chunk order, so results do not depend on the thread count.
+//!   The larger child's histogram is the parent's minus the smaller child's.
 
 use ndarray::{s, ArrayView2};
 use rand::seq::index::sample;
@@ -28,6 +30,10 @@ pub const MISSING_BIN: u8 = 255;
 const N_HIST: usize = 256;
 const BIN_SAMPLE: usize = 200_000;
 const MIN_HESSIAN: f64 = 1e-3;
+/// Rows per histogram chunk (fixed: the sums must not depend on the thread count).
+const HIST_CHUNK: usize = 16_384;
+/// One feature's histogram.
+type Hist = [Bin; N_HIST];
 
 /// Bin edges of one feature: `bin(x)` = number of edges `< x`.
 fn bin_edges(values: &mut Vec<f64>, max_bins: usize) -> Vec<f64> {
@@ -105,6 +111,20 @@ pub struct Tree {
     pub nodes: Vec<Node>,
 }
 
+impl Node {
+    /// A leaf (its value is set once the tree is grown).
+    fn leaf() -> Node {
+        Node {
+            feature: 0,
+            threshold: 0.0,
+            missing_left: false,
+            left: 0,
+            right: 0,
+            value: 0.0,
+        }
+    }
+}
+
 impl Tree {
     fn predict_row(&self, row: &[f64]) -> f64 {
         let mut node = &self.nodes[0];
@@ -151,16 +171,20 @@ struct Leaf {
     end: usize,
     depth: usize,
     total: Bin,
-    hist: Vec<Bin>,
+    hist: Vec<Hist>,
     split: Option<Split>,
 }
 
 struct Grower<'a> {
-    bins: &'a [Vec<u8>],
+    /// Row-major bins: row `i` is `bins[i * n_features..(i + 1) * n_features]`.
+    bins: &'a [u8],
+    /// The same bins column-major (for partitioning by one feature).
+    columns: &'a [Vec<u8>],
+    n_features: usize,
     n_bins: &'a [usize],
     edges: &'a [Vec<f64>],
-    g: &'a [f64],
-    h: &'a [f64],
+    /// Gradient and hessian of each row, side by side (one load per row).
+    gh: &'a [[f64; 2]],
     params: &'a GbmParams,
     partition: Vec<u32>,
     scratch: Vec<u32>,
@@ -172,54 +196,61 @@ fn score(b: &Bin, l2: f64) -> f64 {
 
 impl Grower<'_> {
     fn n_features(&self) -> usize {
-        self.bins.len()
+        self.n_features
     }
 
     /// Histograms of rows `partition[start..end]` (the root: every row, in order).
-    fn histogram(&self, start: usize, end: usize, root: bool) -> Vec<Bin> {
+    fn histogram(&self, start: usize, end: usize, root: bool) -> Vec<Hist> {
+        let p = self.n_features;
         let idx = &self.partition[start..end];
-        // gather the gradients once so the per-feature loops read them in order
-        let (g, h): (Vec<f64>, Vec<f64>) = if root {
-            (Vec::new(), Vec::new())
-        } else {
-            idx.iter()
-                .map(|&i| (self.g[i as usize], self.h[i as usize]))
-                .unzip()
+        let n_chunks = (end - start).div_ceil(HIST_CHUNK).max(1);
+        let add_row = |hist: &mut [Hist], i: usize| {
+            let [gi, hi] = self.gh[i];
+            for (hf, &b) in hist.iter_mut().zip(&self.bins[i * p..(i + 1) * p]) {
+                let bin = &mut hf[b as usize];
+                bin.g += gi;
+                bin.h += hi;
+                bin.n += 1;
+            }
         };
-        let per_feature: Vec<Vec<Bin>> = (0..self.n_features())
-            .into_par_iter()
-            .map(|f| {
-                let mut hist = vec![Bin::default(); N_HIST];
-                let col = &self.bins[f];
-                if root {
-                    for ((&b, &gi), &hi) in col.iter().zip(self.g).zip(self.h) {
-                        let bin = &mut hist[b as usize];
-                        bin.g += gi;
-                        bin.h += hi;
-                        bin.n += 1;
-                    }
-                } else {
-                    for ((&i, &gi), &hi) in idx.iter().zip(&g).zip(&h) {
-                        let bin = &mut hist[col[i as usize] as usize];
-                        bin.g += gi;
-                        bin.h += hi;
-                        bin.n += 1;
-                    }
-                }
-                hist
-            })
-            .collect();
-        per_feature.concat()
+        let chunk = |c: usize| {
+            let mut hist = vec![[Bin::default(); N_HIST]; p];
+            let lo = start + c * HIST_CHUNK;
+            let hi = (lo + HIST_CHUNK).min(end);
+            if root {
+                (lo..hi).for_each(|i| add_row(&mut hist, i));
+            } else {
+                idx[lo - start..hi - start]
+                    .iter()
+                    .for_each(|&i| add_row(&mut hist, i as usize));
+            }
+            hist
+        };
+        let partials: Vec<Vec<Hist>> = if n_chunks == 1 {
+            vec![chunk(0)]
+        } else {
+            (0..n_chunks).into_par_iter().map(chunk).collect()
+        };
+        let mut parts = partials.into_iter();
+        let mut total = parts
+            .next()
+            .unwrap_or_else(|| vec![[Bin::default(); N_HIST]; p]);
+        for part in parts {
+            for (t, q) in total.iter_mut().zip(&part) {
+                t.iter_mut().zip(q).for_each(|(a, b)| a.add(b));
+            }
+        }
+        total
     }
 
-    fn best_split(&self, hist: &[Bin], total: &Bin) -> Option<Split> {
+    fn best_split(&self, hist: &[Hist], total: &Bin) -> Option<Split> {
         let l2 = self.params.l2_regularization;
         let min_leaf = self.params.min_samples_leaf as u32;
         let parent = score(total, l2);
+        // sequential: 256 bins per feature is too little work to share out
         let candidates: Vec<Option<Split>> = (0..self.n_features())
-            .into_par_iter()
             .map(|f| {
-                let hf = &hist[f * N_HIST..(f + 1) * N_HIST];
+                let hf = &hist[f];
                 let missing = hf[MISSING_BIN as usize];
                 let nb = self.n_bins[f];
                 let mut best: Option<Split> = None;
@@ -273,47 +304,61 @@ impl Grower<'_> {
             && self.params.max_depth.is_none_or(|d| depth < d)
     }
 
-    /// Stable partition of `partition[start..end]` by the split; returns the middle.
+    /// Stable partition of `partition[start..end]` by the split; returns the
+    /// middle. Fixed chunks are split in parallel and written back in order.
     fn partition_rows(&mut self, start: usize, end: usize, split: &Split) -> usize {
-        let col = &self.bins[split.feature];
-        let goes_left = |b: u8| {
+        const PART_CHUNK: usize = 65_536;
+        let col = &self.columns[split.feature];
+        let goes_left = |i: u32| {
+            let b = col[i as usize];
             if b == MISSING_BIN {
                 split.missing_left
             } else {
                 b <= split.bin
             }
         };
-        self.scratch.clear();
-        let mut write = start;
-        for k in start..end {
-            let i = self.partition[k];
-            if goes_left(col[i as usize]) {
-                self.partition[write] = i;
-                write += 1;
-            } else {
-                self.scratch.push(i);
+        let rows = &mut self.partition[start..end];
+        if rows.len() <= PART_CHUNK {
+            self.scratch.clear();
+            let mut write = 0;
+            for k in 0..rows.len() {
+                let i = rows[k];
+                if goes_left(i) {
+                    rows[write] = i;
+                    write += 1;
+                } else {
+                    self.scratch.push(i);
+                }
             }
+            rows[write..].copy_from_slice(&self.scratch);
+            return start + write;
         }
-        self.partition[write..end].copy_from_slice(&self.scratch);
-        write
+        let parts: Vec<(Vec<u32>, Vec<u32>)> = rows
+            .par_chunks(PART_CHUNK)
+            .map(|chunk| chunk.iter().partition(|&&i| goes_left(i)))
+            .collect();
+        let mut write = 0;
+        for (left, _) in &parts {
+            rows[write..write + left.len()].copy_from_slice(left);
+            write += left.len();
+        }
+        let mid = write;
+        for (_, right) in &parts {
+            rows[write..write + right.len()].copy_from_slice(right);
+            write += right.len();
+        }
+        start + mid
     }
 
     /// Grows one tree; adds `value` of each leaf to `raw` of its rows.
     fn grow(&mut self, raw: &mut [f64], importances: &mut [f64]) -> Tree {
-        let n = self.g.len();
+        let n = self.gh.len();
         self.partition.clear();
         self.partition.extend(0..n as u32);
         let hist = self.histogram(0, n, true);
         let mut total = Bin::default();
-        hist[..N_HIST].iter().for_each(|b| total.add(b));
-        let mut nodes = vec![Node {
-            feature: 0,
-            threshold: 0.0,
-            missing_left: false,
-            left: 0,
-            right: 0,
-            value: 0.0,
-        }];
+        hist[0].iter().for_each(|b| total.add(b));
+        let mut nodes = vec![Node::leaf()];
         let mut root = Leaf {
             node: 0,
             start: 0,
@@ -353,11 +398,7 @@ impl Grower<'_> {
                 right: right_id as u32,
                 value: 0.0,
             };
-            nodes.extend([nodes[0].clone(), nodes[0].clone()].map(|mut nd| {
-                nd.left = 0;
-                nd.right = 0;
-                nd
-            }));
+            nodes.extend([Node::leaf(), Node::leaf()]);
             let right_total = leaf.total.minus(&split.left);
             let left_small = mid - leaf.start <= leaf.end - mid;
             let small = if left_small {
@@ -365,11 +406,11 @@ impl Grower<'_> {
             } else {
                 self.histogram(mid, leaf.end, false)
             };
-            let large: Vec<Bin> = leaf
+            let large: Vec<Hist> = leaf
                 .hist
                 .iter()
                 .zip(&small)
-                .map(|(p, c)| p.minus(c))
+                .map(|(hp, hc)| std::array::from_fn(|b| hp[b].minus(&hc[b])))
                 .collect();
             let (left_hist, right_hist) = if left_small {
                 (small, large)
@@ -453,9 +494,22 @@ impl GbmModel {
                 bin_edges(&mut values, params.max_bins)
             })
             .collect();
-        let bins: Vec<Vec<u8>> = (0..p)
+        // row-major bins, filled by fixed row chunks in parallel
+        const BIN_CHUNK: usize = 4096;
+        let mut bins = vec![0u8; n * p];
+        bins.par_chunks_mut(BIN_CHUNK * p)
+            .enumerate()
+            .for_each(|(c, out)| {
+                for (r, row_bins) in out.chunks_mut(p).enumerate() {
+                    let row = x.row(c * BIN_CHUNK + r);
+                    for ((b, &v), e) in row_bins.iter_mut().zip(row.iter()).zip(&edges) {
+                        *b = bin_of(e, v);
+                    }
+                }
+            });
+        let columns: Vec<Vec<u8>> = (0..p)
             .into_par_iter()
-            .map(|f| x.column(f).iter().map(|&v| bin_of(&edges[f], v)).collect())
+            .map(|f| bins.iter().skip(f).step_by(p).copied().collect())
             .collect();
         let n_bins: Vec<usize> = edges.iter().map(|e| e.len() + 1).collect();
 
@@ -464,27 +518,26 @@ impl GbmModel {
         let prior = (pos / total).clamp(1e-12, 1.0 - 1e-12);
         let baseline = (prior / (1.0 - prior)).ln();
         let mut raw = vec![baseline; n];
-        let (mut g, mut h) = (vec![0.0; n], vec![0.0; n]);
+        let mut gh = vec![[0.0f64; 2]; n];
         let mut importances = vec![0.0; p];
         let mut trees = Vec::with_capacity(params.max_iter);
         let (mut partition, mut scratch) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for _ in 0..params.max_iter {
-            g.par_iter_mut()
-                .zip(h.par_iter_mut())
+            gh.par_iter_mut()
                 .zip(raw.par_iter())
                 .zip(y.par_iter().zip(w.par_iter()))
                 .with_min_len(8192)
-                .for_each(|(((gi, hi), &r), (&yi, &wi))| {
+                .for_each(|((d, &r), (&yi, &wi))| {
                     let p = sigmoid(r);
-                    *gi = wi * (p - yi);
-                    *hi = wi * p * (1.0 - p);
+                    *d = [wi * (p - yi), wi * p * (1.0 - p)];
                 });
             let mut grower = Grower {
                 bins: &bins,
+                columns: &columns,
+                n_features: p,
                 n_bins: &n_bins,
                 edges: &edges,
-                g: &g,
-                h: &h,
+                gh: &gh,
                 params,
                 partition,
                 scratch,

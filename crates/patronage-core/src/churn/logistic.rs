@@ -87,7 +87,9 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 struct Problem<'a> {
-    x: ArrayView2<'a, f64>,
+    /// Row-major `n x p` features.
+    x: &'a [f64],
+    p: usize,
     y: &'a [f64],
     w: &'a [f64],
     mean: &'a [f64],
@@ -104,18 +106,28 @@ struct Partial {
 
 impl Problem<'_> {
     fn k(&self) -> usize {
-        self.x.ncols() + 1
+        self.p + 1
+    }
+
+    fn n(&self) -> usize {
+        self.x.len() / self.p
     }
 
     fn chunks(&self) -> usize {
-        self.x.nrows().div_ceil(CHUNK)
+        self.n().div_ceil(CHUNK)
     }
 
     /// Fills `xt` with `[1, standardised row]`.
     fn design_row(&self, i: usize, xt: &mut [f64]) {
         xt[0] = 1.0;
-        for (j, v) in self.x.row(i).iter().enumerate() {
-            xt[j + 1] = (v - self.mean[j]) * self.inv_scale[j];
+        let row = &self.x[i * self.p..(i + 1) * self.p];
+        for (((t, v), m), s) in xt[1..]
+            .iter_mut()
+            .zip(row)
+            .zip(self.mean)
+            .zip(&self.inv_scale)
+        {
+            *t = (v - m) * s;
         }
     }
 
@@ -130,7 +142,7 @@ impl Problem<'_> {
             .into_par_iter()
             .map(|ch| {
                 let mut xt = vec![0.0; k];
-                let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.x.nrows()));
+                let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
                 (lo..hi)
                     .map(|i| {
                         self.design_row(i, &mut xt);
@@ -155,7 +167,7 @@ impl Problem<'_> {
                     hess: vec![0.0; k * k],
                 };
                 let mut xt = vec![0.0; k];
-                let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.x.nrows()));
+                let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
                 for i in lo..hi {
                     self.design_row(i, &mut xt);
                     let z: f64 = xt.iter().zip(beta).map(|(a, b)| a * b).sum();
@@ -164,12 +176,12 @@ impl Problem<'_> {
                     part.loss += wi * (softplus(z) - self.y[i] * z);
                     let r = wi * (p - self.y[i]);
                     let h = wi * p * (1.0 - p);
-                    for a in 0..k {
-                        part.grad[a] += r * xt[a];
-                        let ha = h * xt[a];
-                        let row = &mut part.hess[a * k..a * k + k];
-                        for b in a..k {
-                            row[b] += ha * xt[b];
+                    for (a, &xa) in xt.iter().enumerate() {
+                        part.grad[a] += r * xa;
+                        let ha = h * xa;
+                        let row = &mut part.hess[a * k + a..a * k + k];
+                        for (hb, xb) in row.iter_mut().zip(&xt[a..]) {
+                            *hb += ha * xb;
                         }
                     }
                 }
@@ -262,8 +274,10 @@ impl LogisticModel {
         params.check()?;
         let w = check_training(&x, y, sample_weight)?;
         let (mean, scale) = standardisation(&x, &w);
+        let x = x.as_standard_layout(); // no copy for C-contiguous input
         let problem = Problem {
-            x: x.view(),
+            x: x.as_slice().unwrap_or_default(),
+            p: x.ncols(),
             y,
             w: &w,
             mean: &mean,
@@ -399,6 +413,22 @@ mod tests {
         let p = m.predict_proba(x.view()).unwrap();
         assert_relative_eq!(p[0], 0.25, epsilon = 1e-8);
         assert_relative_eq!(p[7], 0.75, epsilon = 1e-8);
+    }
+
+    /// Partial sums are added in chunk order: one thread or many, same bits.
+    #[test]
+    fn same_result_on_any_thread_count() {
+        let n = 3 * CHUNK + 17;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| ((i * 31 + j * 7) % 97) as f64 / 9.0);
+        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 5 < 2))).collect();
+        let params = LogisticParams::default();
+        let many = LogisticModel::fit(&params, x.view(), &y, None).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let one = pool.install(|| LogisticModel::fit(&params, x.view(), &y, None).unwrap());
+        assert_eq!(many, one);
     }
 
     /// The penalised optimum: gradient `w + C X^T (p - y) = 0` holds.
