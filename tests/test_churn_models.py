@@ -245,3 +245,28 @@ def test_bad_parameters(params, parameter):
     with pytest.raises(ParameterError) as info:
         clf.fit(X, y)
     assert info.value.parameter == parameter
+
+
+def test_same_answer_on_one_thread(tmp_path):
+    """Rayon's thread count does not change a single bit of the fitted models (70k rows: the
+    parallel histogram and partition paths run)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "fit.py"
+    script.write_text(
+        "import numpy as np, sys\n"
+        "sys.path.insert(0, %r)\n"
+        "from test_churn_models import blobs\n"
+        "import patronage\n"
+        "X, y = blobs(70_000, seed=5)\n"
+        "out = [patronage.ChurnClassifier(m, max_iter=20).fit(X, y).predict_proba(X)[:, 1] for m in ('logistic', 'gbm')]\n"
+        "np.save(sys.argv[1], np.vstack(out))\n" % str(Path(__file__).parent)
+    )
+    path = tmp_path / "one.npy"
+    env = {**__import__("os").environ, "RAYON_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(script), str(path)], check=True, env=env)
+    X, y = blobs(70_000, seed=5)
+    here = np.vstack([patronage.ChurnClassifier(m, max_iter=20).fit(X, y).predict_proba(X)[:, 1]
+                      for m in ("logistic", "gbm")])
+    np.testing.assert_array_equal(np.load(path), here)

@@ -292,27 +292,36 @@ impl LogisticModel {
         let mut beta = vec![0.0; k];
         beta[0] = (prior / (1.0 - prior)).ln();
         let (mut n_iter, mut converged) = (0, false);
+        let (mut obj, mut grad, mut hess) = problem.derivatives(&beta);
         while n_iter < params.max_iter {
             n_iter += 1;
-            let (obj, grad, hess) = problem.derivatives(&beta);
             let step = newton_step(&hess, &grad);
             let slope: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
-            // backtracking (Armijo) line search; Newton's full step is almost always taken
-            let mut t = 1.0;
-            let mut candidate: Vec<f64>;
+            let largest = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+            if largest < params.tol {
+                beta.iter_mut().zip(&step).for_each(|(b, s)| *b -= s);
+                converged = true;
+                break;
+            }
+            // Newton's full step is almost always accepted: evaluate the
+            // derivatives there directly (one pass), backtrack (Armijo) if not.
+            let full: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - s).collect();
+            let at_full = problem.derivatives(&full);
+            if at_full.0 <= obj - 1e-4 * slope {
+                beta = full;
+                (obj, grad, hess) = at_full;
+                continue;
+            }
+            let mut t = 0.5;
             loop {
-                candidate = beta.iter().zip(&step).map(|(b, s)| b - t * s).collect();
+                let candidate: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - t * s).collect();
                 if problem.objective(&candidate) <= obj - 1e-4 * t * slope || t < 1e-10 {
+                    beta = candidate;
                     break;
                 }
                 t *= 0.5;
             }
-            let largest = step.iter().fold(0.0f64, |m, s| m.max((t * s).abs()));
-            beta = candidate;
-            if largest < params.tol {
-                converged = true;
-                break;
-            }
+            (obj, grad, hess) = problem.derivatives(&beta);
         }
         Ok(LogisticModel {
             mean,
