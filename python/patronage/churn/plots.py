@@ -1,6 +1,14 @@
 """Plots of churn models (matplotlib imported only when a plot is drawn).
 
 Each function draws on ``ax`` (or a new figure) and returns the Axes.
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from patronage.churn import plot_roc
+>>> ax = plot_roc([0, 1, 1, 0, 1], [0.2, 0.9, 0.6, 0.4, 0.3])
+>>> ax.get_title(), ax.get_legend().get_texts()[0].get_text()
+('ROC curve', 'model (AUC 0.833)')
+>>> import matplotlib.pyplot as plt; plt.close("all")
 """
 
 from __future__ import annotations

@@ -305,9 +305,11 @@ impl LogisticModel {
             }
             // Newton's full step is almost always accepted: evaluate the
             // derivatives there directly (one pass), backtrack (Armijo) if not.
+            // Near the optimum the objective's change drowns in rounding: allow it.
+            let slack = 1e-12 * obj.abs();
             let full: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - s).collect();
             let at_full = problem.derivatives(&full);
-            if at_full.0 <= obj - 1e-4 * slope {
+            if at_full.0 <= obj - 1e-4 * slope + slack {
                 beta = full;
                 (obj, grad, hess) = at_full;
                 continue;
@@ -315,11 +317,18 @@ impl LogisticModel {
             let mut t = 0.5;
             loop {
                 let candidate: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - t * s).collect();
-                if problem.objective(&candidate) <= obj - 1e-4 * t * slope || t < 1e-10 {
+                if problem.objective(&candidate) <= obj - 1e-4 * t * slope + slack {
                     beta = candidate;
                     break;
                 }
                 t *= 0.5;
+                if t * largest < params.tol {
+                    break; // no decrease measurable any more: beta is the optimum
+                }
+            }
+            if t * largest < params.tol {
+                converged = true;
+                break;
             }
             (obj, grad, hess) = problem.derivatives(&beta);
         }
