@@ -122,6 +122,8 @@ class ChurnClassifier(ParamsMixin):
         Logistic: stop when the largest Newton step is below it.
     learning_rate, max_leaf_nodes, max_depth, min_samples_leaf, l2_regularization, max_bins
         GBM parameters, defaults as scikit-learn's (0.1, 31, None, 20, 0, 255).
+        There is no early stopping: exactly ``max_iter`` trees are grown
+        (scikit-learn's ``early_stopping=False``).
     calibration_cv : int, default 3
         Stratified folds for calibration.
 
