@@ -4,6 +4,7 @@ determinism and bad input."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -270,3 +271,15 @@ def test_same_answer_on_one_thread(tmp_path):
     here = np.vstack([patronage.ChurnClassifier(m, max_iter=20).fit(X, y).predict_proba(X)[:, 1]
                       for m in ("logistic", "gbm")])
     np.testing.assert_array_equal(np.load(path), here)
+
+
+def test_corrupt_json_is_rejected_not_a_panic():
+    X, y = blobs(300)
+    doc = json.loads(patronage.ChurnClassifier("gbm", max_iter=3).fit(X, y).to_json())
+    model = json.loads(doc["fitted"]["model"])
+    model["trees"][0]["nodes"][0]["left"] = 10_000
+    doc["fitted"]["model"] = json.dumps(model)
+    with pytest.raises(ValueError, match="child index out of order or range"):
+        patronage.ChurnClassifier.from_json(json.dumps(doc))
+    with pytest.raises(ValueError, match="not a ChurnClassifier JSON document"):
+        patronage.ChurnClassifier.from_json("{}")

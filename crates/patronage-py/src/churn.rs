@@ -18,9 +18,35 @@ fn weights(w: &Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<Vec<f64>>> 
     Ok(w.as_ref().map(|w| w.as_array().to_vec()))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> PyResult<T> {
-    serde_json::from_str(s)
-        .map_err(|e| PyValueError::new_err(format!("not a valid {what} JSON: {e}")))
+/// A model deserialised and checked (so a hand-edited document cannot make prediction panic).
+trait Checked: serde::de::DeserializeOwned {
+    fn check(&self) -> Result<(), String>;
+}
+
+impl Checked for LogisticModel {
+    fn check(&self) -> Result<(), String> {
+        self.check_structure()
+    }
+}
+
+impl Checked for GbmModel {
+    fn check(&self) -> Result<(), String> {
+        self.check_structure()
+    }
+}
+
+impl Checked for Calibrator {
+    fn check(&self) -> Result<(), String> {
+        self.check_structure()
+    }
+}
+
+fn from_json<T: Checked>(s: &str, what: &str) -> PyResult<T> {
+    let v: T = serde_json::from_str(s)
+        .map_err(|e| PyValueError::new_err(format!("not a valid {what} JSON: {e}")))?;
+    v.check()
+        .map_err(|e| PyValueError::new_err(format!("inconsistent {what} JSON: {e}")))?;
+    Ok(v)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {

@@ -157,6 +157,16 @@ impl Calibrator {
         Ok(Calibrator::Platt { a, b })
     }
 
+    /// Checks a deserialised calibrator (isotonic points: same, non-zero count).
+    pub fn check_structure(&self) -> std::result::Result<(), String> {
+        match self {
+            Calibrator::Isotonic { x, y } if x.is_empty() || x.len() != y.len() => {
+                Err("isotonic x and y must be non-empty and of equal length".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The calibrated probability of each score.
     pub fn transform(&self, score: &[f64]) -> Vec<f64> {
         match self {

@@ -558,6 +558,37 @@ impl GbmModel {
         })
     }
 
+    /// Checks a deserialised model: children after their parent and in
+    /// range, features in range (so prediction cannot index out of bounds or loop).
+    pub fn check_structure(&self) -> std::result::Result<(), String> {
+        if self.feature_importances.len() != self.n_features {
+            return Err("feature_importances does not have n_features values".into());
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.nodes.is_empty() {
+                return Err(format!("tree {t} has no nodes"));
+            }
+            for (k, node) in tree.nodes.iter().enumerate() {
+                if node.left == 0 {
+                    continue;
+                }
+                let (l, r) = (node.left as usize, node.right as usize);
+                if l <= k || r <= k || l >= tree.nodes.len() || r >= tree.nodes.len() {
+                    return Err(format!(
+                        "tree {t}, node {k}: child index out of order or range"
+                    ));
+                }
+                if node.feature as usize >= self.n_features {
+                    return Err(format!(
+                        "tree {t}, node {k}: feature {} out of range",
+                        node.feature
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Log-odds of the positive class for each row of `x` (NaN allowed).
     pub fn decision_function(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
         check_features_with(&x, self.n_features, true)?;

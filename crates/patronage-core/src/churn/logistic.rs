@@ -342,6 +342,15 @@ impl LogisticModel {
         })
     }
 
+    /// Checks a deserialised model: one mean, scale and coefficient per feature.
+    pub fn check_structure(&self) -> std::result::Result<(), String> {
+        let p = self.coef.len();
+        if self.mean.len() != p || self.scale.len() != p {
+            return Err("mean, scale and coef must have the same length".into());
+        }
+        Ok(())
+    }
+
     /// Coefficients per unit of each original feature.
     pub fn coef_unscaled(&self) -> Vec<f64> {
         self.coef
