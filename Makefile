@@ -35,6 +35,7 @@ bench: dev ## the benchmarks against the peers (pandas, polars, scikit-learn, li
 	$(PY) -m pip install --quiet polars
 	$(PY) benches/bench_rfm.py
 	$(PY) benches/bench_loyalty.py
+	$(PY) benches/bench_churn.py
 
 clean: ## remove build products and the virtual environment
 	cargo clean

@@ -37,6 +37,13 @@ from .loyalty import (
     retention,
     winback_list,
 )
+from .churn import (
+    ChurnClassifier,
+    backtest,
+    choose_threshold,
+    churn_dataset,
+    churn_report,
+)
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
 __all__ = [
@@ -66,4 +73,9 @@ __all__ = [
     "plot_cohort_retention",
     "plot_pareto",
     "plot_loyalty_matrix",
+    "churn_dataset",
+    "ChurnClassifier",
+    "choose_threshold",
+    "churn_report",
+    "backtest",
 ]

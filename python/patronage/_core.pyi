@@ -26,6 +26,12 @@ __all__ = [
     "customer_spend",
     "concentration",
     "lifecycle_stages",
+    "CHURN_FEATURES",
+    "Calibrator",
+    "GbmModel",
+    "LogisticModel",
+    "binary_metrics",
+    "churn_dataset",
 ]
 SEGMENTS: List[str]
 SEGMENT_GRID: List[List[str]]
@@ -114,3 +120,83 @@ def lifecycle_stages(
     rhythm: str,
     default_gap: Optional[float],
 ) -> List[Dict[str, np.ndarray]]: ...
+
+# --- churn ---------------------------------------------------------------------------------
+from typing import final  # noqa: E402  (stub only)
+
+CHURN_FEATURES: List[str]
+
+def churn_dataset(
+    customer: _I64,
+    day: _I64,
+    amount: _F64,
+    n_customers: int,
+    encoding: Tuple[int, int],
+    returns: str,
+    cutoff: int,
+    horizon_days: int,
+    window_days: Optional[int] = None,
+    observation_end: Optional[int] = None,
+) -> Dict[str, np.ndarray]: ...
+def binary_metrics(y: _F64, proba: _F64) -> Tuple[float, float, float, float]: ...
+
+@final
+class LogisticModel:
+    @staticmethod
+    def fit(
+        x: npt.NDArray[np.float64], y: _F64, sample_weight: Optional[_F64], c: float, max_iter: int, tol: float
+    ) -> LogisticModel: ...
+    def decision_function(self, x: npt.NDArray[np.float64]) -> _F64: ...
+    @property
+    def coef(self) -> _F64: ...
+    @property
+    def coef_unscaled(self) -> _F64: ...
+    @property
+    def intercept(self) -> float: ...
+    @property
+    def intercept_unscaled(self) -> float: ...
+    @property
+    def mean(self) -> _F64: ...
+    @property
+    def scale(self) -> _F64: ...
+    @property
+    def n_iter(self) -> int: ...
+    @property
+    def converged(self) -> bool: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(s: str) -> LogisticModel: ...
+
+@final
+class GbmModel:
+    @staticmethod
+    def fit(
+        x: npt.NDArray[np.float64],
+        y: _F64,
+        sample_weight: Optional[_F64],
+        max_iter: int,
+        learning_rate: float,
+        max_leaf_nodes: int,
+        max_depth: Optional[int],
+        min_samples_leaf: int,
+        l2_regularization: float,
+        max_bins: int,
+        seed: int,
+    ) -> GbmModel: ...
+    def decision_function(self, x: npt.NDArray[np.float64]) -> _F64: ...
+    @property
+    def feature_importances(self) -> _F64: ...
+    @property
+    def n_trees(self) -> int: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(s: str) -> GbmModel: ...
+
+@final
+class Calibrator:
+    @staticmethod
+    def fit(method: str, score: _F64, y: _F64, sample_weight: Optional[_F64]) -> Calibrator: ...
+    def transform(self, score: _F64) -> _F64: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(s: str) -> Calibrator: ...

@@ -9,6 +9,7 @@
 use pyo3::prelude::*;
 
 mod btyd;
+mod churn;
 mod datasets;
 mod error;
 mod loyalty;
@@ -23,6 +24,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     transactions::register(m)?;
     rfm::register(m)?;
     btyd::register(m)?;
+    churn::register(m)?;
     datasets::register(m)?;
     loyalty::register(m)?;
     Ok(())

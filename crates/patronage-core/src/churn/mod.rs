@@ -1,0 +1,19 @@
+//! Churn prediction: leakage-free labels and features from a transaction log
+//! ([`churn_dataset`]), two models ([`LogisticModel`], Newton-fitted L2
+//! logistic regression, and [`GbmModel`], histogram gradient boosting),
+//! probability calibration ([`Calibrator`]) and scikit-learn-exact metrics
+//! ([`metrics`]).
+
+mod calibration;
+mod data;
+mod features;
+mod gbm;
+mod logistic;
+pub mod metrics;
+mod params;
+
+pub use calibration::Calibrator;
+pub use features::{churn_dataset, ChurnDataset, ChurnDatasetParams, FEATURE_NAMES};
+pub use gbm::{GbmModel, Node, Tree, MISSING_BIN};
+pub use logistic::LogisticModel;
+pub use params::{GbmParams, LogisticParams};

@@ -1,0 +1,22 @@
+"""Churn prediction: leakage-free labels and features, logistic and gradient-
+boosted models, calibration, thresholds, honest evaluation and plots."""
+
+from .classifier import ChurnClassifier
+from .dataset import CHURN_FEATURES, churn_dataset
+from .evaluation import ChurnReport, backtest, churn_report
+from .plots import plot_calibration, plot_feature_effects, plot_gains, plot_roc
+from .threshold import choose_threshold
+
+__all__ = [
+    "CHURN_FEATURES",
+    "churn_dataset",
+    "ChurnClassifier",
+    "choose_threshold",
+    "ChurnReport",
+    "churn_report",
+    "backtest",
+    "plot_roc",
+    "plot_gains",
+    "plot_calibration",
+    "plot_feature_effects",
+]

@@ -1,0 +1,161 @@
+"""Leakage-free churn labels and features from a transaction log."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from .. import _core
+from .._frame import read_transactions, require_frame, to_day
+from ..exceptions import DataError, ParameterError
+from ._encode import is_numeric, one_hot, sorted_categories
+
+#: The feature columns of :func:`churn_dataset`, in order (see its docstring).
+CHURN_FEATURES: Tuple[str, ...] = tuple(_core.CHURN_FEATURES)
+
+
+def to_days(value: Any, name: str) -> int:
+    """A duration (``"90D"``, ``"13W"``, int days, timedelta) as whole days."""
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} must be a duration like '90D' or a number of days, got {value!r}", name)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.timedelta64):
+        return int(value)
+    try:
+        delta = pd.Timedelta(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{name}={value!r} is not a duration like '90D': {exc}", name) from None
+    if delta is pd.NaT:
+        raise ParameterError(f"{name} must be a duration, got NaT", name)
+    days = delta / pd.Timedelta(days=1)
+    if days != int(days):
+        raise ParameterError(f"{name} must be a whole number of days, got {value!r}", name)
+    return int(days)
+
+
+def churn_dataset(
+    tx: pd.DataFrame,
+    *,
+    cutoff: Any,
+    horizon: Any = "90D",
+    window: Any = None,
+    attributes: Optional[pd.DataFrame] = None,
+    customer: str = "customer_id",
+    date: str = "date",
+    amount: Optional[str] = "amount",
+    returns: str = "net",
+    observation_end: Any = None,
+) -> Tuple[pd.DataFrame, pd.Series]:
+    """Churn features at ``cutoff`` and labels over the following ``horizon``.
+
+    Features use only transactions on or before ``cutoff``; the label is 1
+    (churned) when the customer makes no purchase (a transaction with a
+    non-negative amount) in ``(cutoff, cutoff + horizon]``. Only customers with
+    a transaction on or before the cutoff are included. Changing or deleting
+    any transaction after the cutoff cannot change ``X``. Computed in the
+    compiled core in one pass over the log.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        The transaction log (dtypes and ``returns`` as in
+        :func:`patronage.rfm_table`). Not modified.
+    cutoff : date-like
+        The last day whose transactions feed the features (inclusive). Must
+        lie within the data.
+    horizon : str, int or timedelta, default "90D"
+        The label window, in whole days (``"90D"``, ``"13W"``, ``90``); must
+        be positive and end on or before ``observation_end``.
+    window : same as horizon, optional
+        Length of the trend windows (default: ``horizon``).
+    attributes : DataFrame, optional
+        Customer attributes indexed by customer id (unique). Numeric and
+        boolean columns are used as they are; other columns are one-hot
+        encoded as ``"column=value"`` (one indicator per value seen among the
+        customers of ``X``). Missing values: a customer without a row, or with
+        NaN in a numeric column, gets NaN (fit :class:`ChurnClassifier` with
+        ``impute=`` or ``model="gbm", impute="native"``); a missing category
+        gets all-zero indicators.
+    customer, date, amount : str
+        Column names of ``tx``.
+    returns : {"net", "drop", "error"}
+        Negative amounts (see :func:`patronage.rfm_table`).
+    observation_end : date-like, optional
+        The last day the log covers (default: its last transaction).
+
+    Returns
+    -------
+    X : DataFrame
+        Indexed by customer id, columns :data:`CHURN_FEATURES` then the
+        encoded attributes, all float64:
+
+        ``recency_days`` (cutoff - last order), ``frequency`` (orders =
+        distinct transaction days), ``monetary`` (net spend),
+        ``avg_order_value``, ``tenure_days`` (cutoff - first order),
+        ``gap_mean_days`` / ``gap_std_days`` (gaps between order days; with one
+        order the mean is ``tenure_days`` and the std 0), ``recency_to_gap``
+        (``recency_days / max(gap_mean_days, 1)``), ``orders_recent`` /
+        ``orders_previous`` (orders in ``(cutoff - window, cutoff]`` and the
+        window before), ``order_trend`` (``(recent - previous) / (recent +
+        previous)``, 0 when both are 0), ``spend_recent`` / ``spend_previous``
+        / ``spend_trend`` (the same for spend), ``return_share`` (returned /
+        (gross purchases + returned)), ``single_order`` (1 with one order).
+    y : Series
+        ``churned`` (int 0/1), same index.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 1],
+    ...                    "date": ["2024-01-01", "2024-01-11", "2024-01-05", "2024-02-01"],
+    ...                    "amount": [20.0, 30.0, 15.0, 10.0]})
+    >>> X, y = patronage.churn_dataset(tx, cutoff="2024-01-15", horizon="17D")
+    >>> X[["recency_days", "frequency", "monetary", "gap_mean_days"]]
+                 recency_days  frequency  monetary  gap_mean_days
+    customer_id
+    1                     4.0        2.0      50.0           10.0
+    2                    10.0        1.0      15.0           10.0
+    >>> y.tolist()
+    [0, 1]
+    """
+    log = read_transactions(tx, customer, date, amount, returns)
+    cutoff_day = to_day(cutoff, "cutoff")
+    horizon_days = to_days(horizon, "horizon")
+    window_days = None if window is None else to_days(window, "window")
+    end_day = None if observation_end is None else to_day(observation_end, "observation_end")
+    with log.labelled_errors():
+        out = _core.churn_dataset(*log.core_args(), returns, cutoff_day, horizon_days, window_days, end_day)
+    index = log.customer_index(out["customer"])
+    X = pd.DataFrame(out["features"], index=index, columns=list(CHURN_FEATURES))
+    y = pd.Series(out["label"], index=index, name="churned")
+    if attributes is not None:
+        X = pd.concat([X, encode_attributes(attributes, index)], axis=1)
+    return X, y
+
+
+def encode_attributes(attributes: Any, index: pd.Index) -> pd.DataFrame:
+    """Attributes aligned to ``index``: numeric as is, other columns one-hot."""
+    frame = require_frame(attributes, "attributes")
+    if not frame.index.is_unique:
+        dup = frame.index[frame.index.duplicated()][0]
+        dup = dup.item() if isinstance(dup, np.generic) else dup
+        raise DataError(f"attributes has more than one row for customer {dup!r}; its index must be unique")
+    clash = [c for c in frame.columns if c in CHURN_FEATURES]
+    if clash:
+        raise ParameterError(f"attributes column {clash[0]!r} has the name of a churn feature; rename it",
+                             "attributes")
+    aligned = frame.reindex(index)
+    parts = {}
+    for name in aligned.columns:
+        series = aligned[name]
+        if is_numeric(frame[name]):  # the dtype before alignment added missing rows
+            parts[str(name)] = series.astype(np.float64).to_numpy()
+        else:
+            cats = sorted_categories(series)
+            encoded = one_hot(series, cats)
+            for j, cat in enumerate(cats):
+                parts[f"{name}={cat}"] = encoded[:, j]
+    return pd.DataFrame(parts, index=index)
+
+

@@ -1,0 +1,111 @@
+"""Plots of churn models (matplotlib imported only when a plot is drawn).
+
+Each function draws on ``ax`` (or a new figure) and returns the Axes.
+
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from patronage.churn import plot_roc
+>>> ax = plot_roc([0, 1, 1, 0, 1], [0.2, 0.9, 0.6, 0.4, 0.3])
+>>> ax.get_title(), ax.get_legend().get_texts()[0].get_text()
+('ROC curve', 'model (AUC 0.833)')
+>>> import matplotlib.pyplot as plt; plt.close("all")
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from ..exceptions import ParameterError
+from .classifier import ChurnClassifier
+from .evaluation import binary_inputs, calibration_table
+
+
+def _axes(ax: Any) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt  # lazy: plotting is optional
+
+    return plt.subplots()[1]
+
+
+def roc_points(y: np.ndarray, p: np.ndarray) -> tuple:
+    """False and true positive rates at each distinct threshold (from (0, 0))."""
+    order = np.argsort(-p, kind="stable")
+    ys, ps = y[order], p[order]
+    last = np.r_[np.flatnonzero(np.diff(ps) != 0), len(ps) - 1]
+    tp = np.cumsum(ys)[last]
+    fp = (last + 1) - tp
+    return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
+
+
+def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = None) -> Any:
+    """ROC curve with its AUC in the legend, and the chance diagonal."""
+    from .evaluation import churn_report
+
+    y, p = binary_inputs(y_true, proba)
+    fpr, tpr = roc_points(y, p)
+    auc = churn_report(y, p).roc_auc
+    ax = _axes(ax)
+    ax.plot(fpr, tpr, label=f"{label or 'model'} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None) -> Any:
+    """Cumulative gains (share of churners found vs share contacted) or lift."""
+    if kind not in ("gains", "lift"):
+        raise ParameterError(f"kind must be 'gains' or 'lift', got {kind!r}", "kind")
+    y, p = binary_inputs(y_true, proba)
+    order = np.argsort(-p, kind="stable")
+    share = np.arange(1, len(y) + 1) / len(y)
+    found = np.cumsum(y[order]) / max(y.sum(), 1)
+    ax = _axes(ax)
+    if kind == "gains":
+        ax.plot(np.r_[0, share], np.r_[0, found], label="model")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random")
+        ax.set(ylabel="share of churners found", title="Cumulative gains")
+    else:
+        ax.plot(share, found / share, label="model")
+        ax.axhline(1.0, linestyle="--", color="grey", label="random")
+        ax.set(ylabel="cumulative lift", title="Lift")
+    ax.set_xlabel("share of customers contacted (riskiest first)")
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = None) -> Any:
+    """Observed churn rate against mean predicted probability per bin."""
+    y, p = binary_inputs(y_true, proba)
+    table = calibration_table(y, p, n_bins)
+    ax = _axes(ax)
+    ax.plot(table["mean_predicted"], table["observed_rate"], marker="o", label="model")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    ax.set(xlabel="mean predicted churn probability", ylabel="observed churn rate", title="Calibration")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = None) -> Any:
+    """The strongest features: log odds ratios per standard deviation (logistic)
+    or split-gain importances (gbm), as horizontal bars."""
+    if not isinstance(model, ChurnClassifier):
+        raise ParameterError(f"model must be a fitted ChurnClassifier, got {type(model).__name__}", "model")
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ParameterError(f"top must be a positive integer, got {top!r}", "top")
+    if model.model == "logistic":
+        effects = model.standardized_coef_
+        xlabel = "log odds ratio per standard deviation"
+    else:
+        effects = model.feature_importances_
+        xlabel = "share of split gain"
+    chosen = effects.reindex(effects.abs().sort_values(ascending=False).index[:top])[::-1]
+    ax = _axes(ax)
+    colors = ["tab:red" if v > 0 else "tab:blue" for v in chosen.to_numpy()]
+    ax.barh(chosen.index.astype(str), chosen.to_numpy(), color=colors)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set(xlabel=xlabel, title="Top feature effects on churn")
+    return ax
