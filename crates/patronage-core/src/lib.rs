@@ -31,6 +31,7 @@ pub mod calendar;
 pub mod error;
 pub mod groups;
 pub mod ids;
+pub mod optim;
 pub mod rfm;
 pub mod simulate;
 pub mod transactions;
