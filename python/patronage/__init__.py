@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from . import datasets, exceptions
 from ._core import __version__
-from .btyd import btyd_summary
+from .btyd import BetaGeo, GammaGamma, btyd_summary, customer_lifetime_value, value_at_risk
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
 __all__ = [
@@ -28,4 +28,8 @@ __all__ = [
     "segment_summary",
     "SEGMENTS",
     "btyd_summary",
+    "BetaGeo",
+    "GammaGamma",
+    "customer_lifetime_value",
+    "value_at_risk",
 ]

@@ -377,18 +377,20 @@ impl ValidBetaGeoParams {
             theta,
             1e-4,
         );
+        // se(p) = p se(ln p), in the data's time unit
+        let natural = [p[0], p[1] / scale, p[2], p[3]];
         let standard_errors = spd_inverse(&hess, 4)
             .map(|cov| {
                 (0..4)
-                    .map(|i| p[i] * cov[i * 4 + i].sqrt())
+                    .map(|i| natural[i] * cov[i * 4 + i].sqrt())
                     .collect::<Vec<_>>()
             })
             .filter(|se| se.iter().all(|v| v.is_finite()));
         Ok(BetaGeo {
-            r: p[0],
-            alpha: p[1] / scale,
-            a: p[2],
-            b: p[3],
+            r: natural[0],
+            alpha: natural[1],
+            a: natural[2],
+            b: natural[3],
             fit: Some(FitInfo {
                 log_likelihood,
                 standard_errors,
