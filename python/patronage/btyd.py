@@ -376,8 +376,8 @@ class BetaGeo(_Model):
     >>> summary = patronage.btyd_summary(tx, freq="D", freq_multiplier=7)  # weeks
     >>> bg = patronage.BetaGeo().fit(summary)
     >>> bg.params_.round(2).to_dict()
-    {'r': 0.24, 'alpha': 4.34, 'a': 0.74, 'b': 2.22}
-    >>> bg.p_alive(summary).between(0, 1).all()
+    {'r': 0.26, 'alpha': 4.92, 'a': 1.09, 'b': 3.28}
+    >>> bool(bg.p_alive(summary).between(0, 1).all())
     True
     """
 
@@ -554,7 +554,7 @@ class GammaGamma(_Model):
     >>> summary = patronage.btyd_summary(tx, freq="D", freq_multiplier=7)
     >>> gg = patronage.GammaGamma().fit(summary)
     >>> gg.params_.round(1).to_dict()
-    {'p': 6.2, 'q': 3.9, 'v': 16.3}
+    {'p': 5.7, 'q': 3.8, 'v': 18.3}
     >>> spend = gg.expected_average_spend(summary)  # population mean for non-repeaters
     """
 
