@@ -1,10 +1,12 @@
 //! Smooth unconstrained minimisation: L-BFGS with a strong-Wolfe line search
 //! (Nocedal & Wright, *Numerical Optimization*, algorithms 7.4, 3.5 and 3.6),
-//! and a central-difference Hessian of an analytic gradient.
+//! a damped Newton method for objectives with an analytic Hessian, and a
+//! central-difference Hessian of an analytic gradient.
 //!
 //! Small and dependency-free, for the low-dimensional likelihoods of the
 //! models (BG/NBD, Gamma-Gamma, ...): the objective is a closure that returns
-//! `f(x)` and writes the gradient into its second argument.
+//! `f(x)` and writes the gradient into its second argument (and, for
+//! [`newton`], the row-major Hessian into its third).
 //!
 //! ```
 //! use patronage_core::optim::{minimize, LbfgsParams};
@@ -340,6 +342,115 @@ fn two_loop(g: &[f64], s_hist: &[Vec<f64>], y_hist: &[Vec<f64>]) -> Vec<f64> {
     q
 }
 
+/// Most step length (max-norm) of one Newton step: far steps on a
+/// log-parameter scale overflow `exp` and are rarely right.
+const MAX_NEWTON_STEP: f64 = 5.0;
+
+/// Minimises `f` by Newton's method with Levenberg damping (the Hessian is
+/// shifted by `μI` until it is positive definite) and Armijo backtracking.
+/// `f(x, grad, hess)` returns the objective and writes the gradient and the
+/// row-major `n x n` Hessian. Converges quadratically near the minimum, so a
+/// few evaluations suffice where L-BFGS needs tens. Same stopping rules and
+/// report as [`minimize`].
+pub fn newton<F>(mut f: F, x0: &[f64], params: &LbfgsParams) -> Minimum
+where
+    F: FnMut(&[f64], &mut [f64], &mut [f64]) -> f64,
+{
+    let n = x0.len();
+    let mut evaluations = 0;
+    let mut eval = |x: &[f64], evaluations: &mut usize| {
+        let (mut g, mut h) = (vec![0.0; n], vec![0.0; n * n]);
+        *evaluations += 1;
+        let fx = f(x, &mut g, &mut h);
+        (fx, g, h)
+    };
+    let mut x = x0.to_vec();
+    let (mut fx, mut g, mut h) = eval(&x, &mut evaluations);
+    let result = |x: Vec<f64>, f: f64, grad: Vec<f64>, iterations, evaluations, status| Minimum {
+        x,
+        f,
+        grad,
+        iterations,
+        evaluations,
+        status,
+    };
+    if !finite(fx, &g) || h.iter().any(|v| !v.is_finite()) {
+        return result(x, fx, g, 0, evaluations, Status::NonFiniteStart);
+    }
+    for iter in 0..params.max_iter {
+        if max_abs(&g) <= params.gtol {
+            return result(x, fx, g, iter, evaluations, Status::GradientTolerance);
+        }
+        let scale = (0..n)
+            .fold(0.0f64, |m, i| m.max(h[i * n + i].abs()))
+            .max(1e-12);
+        let mut mu = 0.0;
+        let mut accepted = None;
+        for _ in 0..30 {
+            let Some(mut d) = damped_newton_step(&h, &g, mu, n) else {
+                mu = if mu == 0.0 { 1e-8 * scale } else { mu * 10.0 };
+                continue;
+            };
+            let len = max_abs(&d);
+            if len > MAX_NEWTON_STEP {
+                d.iter_mut().for_each(|v| *v *= MAX_NEWTON_STEP / len);
+            }
+            let slope = dot(&g, &d);
+            let mut step = 1.0;
+            for _ in 0..30 {
+                let xt: Vec<f64> = x.iter().zip(&d).map(|(x, d)| x + step * d).collect();
+                let (ft, gt, ht) = eval(&xt, &mut evaluations);
+                if finite(ft, &gt)
+                    && ht.iter().all(|v| v.is_finite())
+                    && ft <= fx + C1 * step * slope
+                {
+                    accepted = Some((xt, ft, gt, ht));
+                    break;
+                }
+                step *= 0.5;
+            }
+            if accepted.is_some() {
+                break;
+            }
+            // No acceptable step along this direction: lean towards gradient descent.
+            mu = if mu == 0.0 { 1e-4 * scale } else { mu * 100.0 };
+        }
+        let Some((xt, ft, gt, ht)) = accepted else {
+            return result(x, fx, g, iter, evaluations, Status::LineSearchFailed);
+        };
+        let decrease = fx - ft;
+        (x, fx, g, h) = (xt, ft, gt, ht);
+        if max_abs(&g) <= params.gtol {
+            return result(x, fx, g, iter + 1, evaluations, Status::GradientTolerance);
+        }
+        if decrease <= params.ftol * fx.abs().max(1.0) {
+            return result(x, fx, g, iter + 1, evaluations, Status::ObjectiveTolerance);
+        }
+    }
+    result(
+        x,
+        fx,
+        g,
+        params.max_iter,
+        evaluations,
+        Status::MaxIterations,
+    )
+}
+
+/// `-(H + μI)⁻¹ g`, or `None` when `H + μI` is not positive definite.
+fn damped_newton_step(h: &[f64], g: &[f64], mu: f64, n: usize) -> Option<Vec<f64>> {
+    let mut a = h.to_vec();
+    for i in 0..n {
+        a[i * n + i] += mu;
+    }
+    let inv = spd_inverse(&a, n)?;
+    Some(
+        (0..n)
+            .map(|i| -(0..n).map(|j| inv[i * n + j] * g[j]).sum::<f64>())
+            .collect(),
+    )
+}
+
 /// The Hessian at `x` by central differences of the analytic gradient
 /// (step `h` per coordinate), symmetrised; row-major `n x n`.
 pub fn hessian_from_gradient<G>(mut grad: G, x: &[f64], h: f64) -> Vec<f64>
@@ -464,6 +575,33 @@ mod tests {
         let m = minimize(rosen, &[-1.2, 1.0], &p);
         assert_eq!(m.status, Status::MaxIterations);
         assert!(!m.converged());
+    }
+
+    #[test]
+    fn newton_converges_in_few_evaluations() {
+        // Rosenbrock with its analytic Hessian
+        let f = |x: &[f64], g: &mut [f64], h: &mut [f64]| {
+            g[0] = -2.0 * (1.0 - x[0]) - 400.0 * x[0] * (x[1] - x[0] * x[0]);
+            g[1] = 200.0 * (x[1] - x[0] * x[0]);
+            h[0] = 2.0 - 400.0 * x[1] + 1200.0 * x[0] * x[0];
+            h[1] = -400.0 * x[0];
+            h[2] = -400.0 * x[0];
+            h[3] = 200.0;
+            (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2)
+        };
+        let m = newton(f, &[-1.2, 1.0], &LbfgsParams::default());
+        assert!(m.converged(), "{:?}", m.status);
+        assert_relative_eq!(m.x[0], 1.0, epsilon = 1e-8);
+        assert!(m.evaluations < 60, "{}", m.evaluations);
+        // a non-convex start (negative-definite Hessian) is damped, not followed uphill
+        let g2 = |x: &[f64], g: &mut [f64], h: &mut [f64]| {
+            g[0] = 4.0 * x[0].powi(3) - 2.0 * x[0];
+            h[0] = 12.0 * x[0] * x[0] - 2.0;
+            x[0].powi(4) - x[0] * x[0]
+        };
+        let m = newton(g2, &[0.1], &LbfgsParams::default());
+        assert!(m.converged());
+        assert_relative_eq!(m.x[0].abs(), 0.5f64.sqrt(), epsilon = 1e-8);
     }
 
     #[test]

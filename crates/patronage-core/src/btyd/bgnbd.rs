@@ -31,9 +31,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{RfmData, FREQUENCY};
-use super::special::{digamma, hyp2f1, ln_beta, ln_gamma};
+use super::mle::{maximise, standard_errors, Evaluation};
+use super::special::{digamma, hyp2f1, ln_beta, ln_gamma, trigamma};
 use crate::error::{DataError, ParamError, Result};
-use crate::optim::{hessian_from_gradient, minimize, spd_inverse, LbfgsParams, Status};
+use crate::optim::Status;
 
 /// Rows per parallel chunk of the likelihood (fixed: the summation order
 /// must not depend on the thread count).
@@ -149,14 +150,32 @@ fn positive(name: &'static str, v: f64) -> Result<f64, ParamError> {
     }
 }
 
-/// Weighted, de-duplicated `(x, t_x, T)` rows; frequencies indexed into the
-/// distinct values.
+/// Weighted, de-duplicated `(x, t_x, T)` rows. Frequencies, recencies and
+/// ages index tables of their distinct values, so that the `lnΓ`/digamma
+/// terms and the logarithms `ln(α + t)` are computed once per distinct value.
 struct Patterns {
     x_index: Vec<u32>,
-    t_x: Vec<f64>,
-    t: Vec<f64>,
+    tx_index: Vec<u32>,
+    t_index: Vec<u32>,
     w: Vec<f64>,
     xs: Vec<f64>,
+    txs: Vec<f64>,
+    ts: Vec<f64>,
+}
+
+/// Dense codes of `values` in first-seen order, and the distinct values.
+fn distinct(values: impl Iterator<Item = f64>) -> (Vec<u32>, Vec<f64>) {
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    let mut uniques = Vec::new();
+    let codes = values
+        .map(|v| {
+            *seen.entry(v.to_bits()).or_insert_with(|| {
+                uniques.push(v);
+                (uniques.len() - 1) as u32
+            })
+        })
+        .collect();
+    (codes, uniques)
 }
 
 impl Patterns {
@@ -178,21 +197,22 @@ impl Patterns {
                 }
             }
         }
-        let mut xs: Vec<f64> = rows.iter().map(|r| r.0).collect();
-        xs.sort_by(f64::total_cmp);
-        xs.dedup();
-        let index_of: HashMap<u64, u32> = xs
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (x.to_bits(), i as u32))
-            .collect();
+        let (x_index, xs) = distinct(rows.iter().map(|r| r.0));
+        let (tx_index, txs) = distinct(rows.iter().map(|r| r.1 * scale));
+        let (t_index, ts) = distinct(rows.iter().map(|r| r.2 * scale));
         Patterns {
-            x_index: rows.iter().map(|r| index_of[&r.0.to_bits()]).collect(),
-            t_x: rows.iter().map(|r| r.1 * scale).collect(),
-            t: rows.iter().map(|r| r.2 * scale).collect(),
+            x_index,
+            tx_index,
+            t_index,
             w: rows.iter().map(|r| r.3).collect(),
             xs,
+            txs,
+            ts,
         }
+    }
+
+    fn total_weight(&self) -> f64 {
+        self.w.iter().sum()
     }
 }
 
@@ -204,17 +224,46 @@ struct PerFrequency {
     db: f64,
     ln_a4: f64,
     inv_b4: f64,
+    // second derivatives of the frequency-only part
+    h_rr: f64,
+    h_aa: f64,
+    h_bb: f64,
 }
 
-/// `Σ w ll` and its gradient in `(r, α, a, b)`, on the (scaled) patterns.
-fn log_likelihood_and_grad(p: &Patterns, params: [f64; 4]) -> (f64, [f64; 4]) {
-    let [r, alpha, a, b] = params;
+/// Symmetric 4x4 index pairs accumulated for the Hessian.
+const PAIRS: [(usize, usize); 10] = [
+    (0, 0),
+    (0, 1),
+    (0, 2),
+    (0, 3),
+    (1, 1),
+    (1, 2),
+    (1, 3),
+    (2, 2),
+    (2, 3),
+    (3, 3),
+];
+
+/// `Σ w ll`, its gradient and (if asked) Hessian in `(r, α, a, b)`, on the
+/// (scaled) patterns. See the module docs for the summation order.
+fn evaluate(p: &Patterns, params: &[f64], want_hess: bool) -> Evaluation {
+    let (r, alpha, a, b) = (params[0], params[1], params[2], params[3]);
     let (lg_r, lg_b, lg_ab, ln_alpha) = (ln_gamma(r), ln_gamma(b), ln_gamma(a + b), alpha.ln());
     let (psi_r, psi_b, psi_ab) = (digamma(r), digamma(b), digamma(a + b));
+    let (tri_r, tri_b, tri_ab) = if want_hess {
+        (trigamma(r), trigamma(b), trigamma(a + b))
+    } else {
+        (0.0, 0.0, 0.0)
+    };
     let table: Vec<PerFrequency> =
         p.xs.iter()
             .map(|&x| {
                 let (psi_bx, psi_abx) = (digamma(b + x), digamma(a + b + x));
+                let (tri_rx, tri_bx, tri_abx) = if want_hess {
+                    (trigamma(r + x), trigamma(b + x), trigamma(a + b + x))
+                } else {
+                    (0.0, 0.0, 0.0)
+                };
                 PerFrequency {
                     c: ln_gamma(r + x) - lg_r + r * ln_alpha + lg_ab + ln_gamma(b + x)
                         - lg_b
@@ -228,23 +277,34 @@ fn log_likelihood_and_grad(p: &Patterns, params: [f64; 4]) -> (f64, [f64; 4]) {
                         0.0
                     },
                     inv_b4: if x > 0.0 { 1.0 / (b + x - 1.0) } else { 0.0 },
+                    h_rr: tri_rx - tri_r,
+                    h_aa: tri_ab - tri_abx,
+                    h_bb: tri_ab + tri_bx - tri_b - tri_abx,
                 }
             })
             .collect();
+    // ln(α + t) and 1/(α + t) per distinct recency and age
+    let logs = |v: &[f64]| -> Vec<(f64, f64)> {
+        v.iter()
+            .map(|&t| ((alpha + t).ln(), 1.0 / (alpha + t)))
+            .collect()
+    };
+    let (tx_tab, t_tab) = (logs(&p.txs), logs(&p.ts));
     let n = p.w.len();
-    let sums: Vec<[f64; 5]> = (0..n.div_ceil(CHUNK))
+    // [ll, grad(4), hess pairs(10)]
+    let sums: Vec<[f64; 15]> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
-            let mut acc = [0.0; 5];
+            let mut acc = [0.0; 15];
             for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
                 let xi = p.x_index[i] as usize;
                 let (x, pf, w) = (p.xs[xi], &table[xi], p.w[i]);
                 let rx = r + x;
-                let (at, atx) = (alpha + p.t[i], alpha + p.t_x[i]);
-                let ln_t = at.ln();
+                let (ln_t, inv_t) = t_tab[p.t_index[i] as usize];
                 let a3 = -rx * ln_t;
-                let (lse, w4, ln_tx) = if x > 0.0 {
-                    let ln_tx = atx.ln();
+                let g3 = [-ln_t, -rx * inv_t, 0.0, 0.0];
+                let (lse, w4, g4, inv_tx) = if x > 0.0 {
+                    let (ln_tx, inv_tx) = tx_tab[p.tx_index[i] as usize];
                     let a4 = pf.ln_a4 - rx * ln_tx;
                     let e = (-(a3 - a4).abs()).exp();
                     let share_of_max = 1.0 / (1.0 + e);
@@ -253,27 +313,58 @@ fn log_likelihood_and_grad(p: &Patterns, params: [f64; 4]) -> (f64, [f64; 4]) {
                     } else {
                         e * share_of_max
                     };
-                    (a3.max(a4) + e.ln_1p(), w4, ln_tx)
+                    let g4 = [-ln_tx, -rx * inv_tx, 1.0 / a, -pf.inv_b4];
+                    (a3.max(a4) + e.ln_1p(), w4, g4, inv_tx)
                 } else {
-                    (a3, 0.0, 0.0)
+                    (a3, 0.0, [0.0; 4], 0.0)
                 };
                 let w3 = 1.0 - w4;
                 acc[0] += w * (pf.c + lse);
-                acc[1] += w * (pf.dr - w3 * ln_t - w4 * ln_tx);
-                acc[2] += w * (r / alpha - rx * (w3 / at + if x > 0.0 { w4 / atx } else { 0.0 }));
-                acc[3] += w * (pf.da + w4 / a);
-                acc[4] += w * (pf.db - w4 * pf.inv_b4);
+                let ga = [pf.dr, r / alpha, pf.da, pf.db];
+                for k in 0..4 {
+                    acc[1 + k] += w * (ga[k] + w3 * g3[k] + w4 * g4[k]);
+                }
+                if want_hess {
+                    // H = H_A + w3 H_a3 + w4 H_a4 + w3 w4 (g3 - g4)(g3 - g4)^T
+                    let mut h = [[0.0; 4]; 4];
+                    h[0][0] = pf.h_rr;
+                    h[0][1] = 1.0 / alpha - w3 * inv_t - w4 * inv_tx;
+                    h[1][1] =
+                        -r / (alpha * alpha) + rx * (w3 * inv_t * inv_t + w4 * inv_tx * inv_tx);
+                    h[2][2] = pf.h_aa - w4 / (a * a);
+                    h[2][3] = pf.h_aa;
+                    h[3][3] = pf.h_bb + w4 * pf.inv_b4 * pf.inv_b4;
+                    let mix = w3 * w4;
+                    for (k, &(u, v)) in PAIRS.iter().enumerate() {
+                        let outer = mix * (g3[u] - g4[u]) * (g3[v] - g4[v]);
+                        acc[5 + k] += w * (h[u][v] + outer);
+                    }
+                }
             }
             acc
         })
         .collect();
-    let mut total = [0.0; 5];
+    let mut total = [0.0; 15];
     for s in &sums {
         for (t, v) in total.iter_mut().zip(s) {
             *t += v;
         }
     }
-    (total[0], [total[1], total[2], total[3], total[4]])
+    let hess = if want_hess {
+        let mut h = vec![0.0; 16];
+        for (k, &(u, v)) in PAIRS.iter().enumerate() {
+            h[u * 4 + v] = total[5 + k];
+            h[v * 4 + u] = total[5 + k];
+        }
+        h
+    } else {
+        Vec::new()
+    };
+    Evaluation {
+        ll: total[0],
+        grad: total[1..5].to_vec(),
+        hess,
+    }
 }
 
 /// Starting points `(r, α, a, b)`, time scaled so that max T = 1.
@@ -285,11 +376,13 @@ const STARTS: [[f64; 4]; 4] = [
 ];
 
 impl ValidBetaGeoParams {
-    /// Maximum-likelihood fit. Tries up to four starting points until one
-    /// converges and keeps the best; a fit that did not converge is
-    /// returned with `converged == false` (see [`BetaGeo::fit_info`]), an
-    /// error only when no start gave finite parameters. Data without any
-    /// repeat purchase is rejected (the likelihood has no maximum).
+    /// Maximum-likelihood fit (damped Newton on the log-parameters with the
+    /// analytic Hessian, L-BFGS as fallback). Tries up to five starting
+    /// points until one converges and keeps the best; a fit that did not
+    /// converge is returned with `converged == false` (see
+    /// [`BetaGeo::fit_info`]), an error only when no start gave finite
+    /// parameters. Data without any repeat purchase is rejected (the
+    /// likelihood has no maximum).
     pub fn fit(&self, data: &RfmData<'_>) -> Result<BetaGeo> {
         let BetaGeoParams {
             penalizer,
@@ -306,48 +399,29 @@ impl ValidBetaGeoParams {
             }
             .into());
         }
+        // Time in units of the largest T (as lifetimes): α near 1, and the
+        // penalizer means the same as lifetimes' penalizer_coef.
         let scale = 1.0 / max_t;
         let patterns = Patterns::new(data, scale);
-        let total_w: f64 = patterns.w.iter().sum();
-        let objective = |theta: &[f64], g: &mut [f64]| -> f64 {
-            let p = [
-                theta[0].exp(),
-                theta[1].exp(),
-                theta[2].exp(),
-                theta[3].exp(),
-            ];
-            let (ll, grad) = log_likelihood_and_grad(&patterns, p);
-            let mut pen = 0.0;
-            for i in 0..4 {
-                pen += p[i] * p[i];
-                g[i] = p[i] * (-grad[i] / total_w + 2.0 * penalizer * p[i]);
-            }
-            -ll / total_w + penalizer * pen
-        };
-        let lbfgs = LbfgsParams {
-            max_iter,
-            gtol: tol,
-            ..LbfgsParams::default()
-        };
-        let mut best: Option<crate::optim::Minimum> = None;
-        let (mut evaluations, mut starts) = (0, 0);
-        for start in STARTS {
-            starts += 1;
-            let m = minimize(objective, &start.map(f64::ln), &lbfgs);
-            evaluations += m.evaluations;
-            let finite =
-                m.f.is_finite() && m.x.iter().all(|v| v.exp().is_finite() && v.exp() > 0.0);
-            let better = best.as_ref().is_none_or(|b| {
-                (m.converged() && !b.converged()) || (m.converged() == b.converged() && m.f < b.f)
-            });
-            if finite && better {
-                best = Some(m);
-            }
-            if best.as_ref().is_some_and(|b| b.converged()) {
-                break;
-            }
+        let total_w = patterns.total_weight();
+        // First start: the Poisson-gamma rate r/α matching the mean purchase rate.
+        let (mut sum_x, mut sum_t) = (0.0, 0.0);
+        for i in 0..patterns.w.len() {
+            sum_x += patterns.w[i] * patterns.xs[patterns.x_index[i] as usize];
+            sum_t += patterns.w[i] * patterns.ts[patterns.t_index[i] as usize];
         }
-        let Some(best) = best else {
+        let moment_alpha = (sum_t / sum_x.max(1e-12)).clamp(1e-6, 1e6);
+        let starts: Vec<Vec<f64>> = std::iter::once(vec![1.0, moment_alpha, 1.0, 1.0])
+            .chain(STARTS.iter().map(|s| s.to_vec()))
+            .collect();
+        let Some(best) = maximise(
+            |p, h| evaluate(&patterns, p, h),
+            total_w,
+            penalizer,
+            &starts,
+            max_iter,
+            tol,
+        ) else {
             return Err(DataError::Invalid {
                 field: FREQUENCY,
                 row: None,
@@ -355,37 +429,13 @@ impl ValidBetaGeoParams {
             }
             .into());
         };
-        let theta = &best.x;
-        let p = [
-            theta[0].exp(),
-            theta[1].exp(),
-            theta[2].exp(),
-            theta[3].exp(),
-        ];
+        let p = &best.params;
         // Back to the data's time unit: α scales with time; ll changes by Σ w x ln(scale).
         let sum_wx: f64 = (0..patterns.w.len())
             .map(|i| patterns.w[i] * patterns.xs[patterns.x_index[i] as usize])
             .sum();
-        let (ll_scaled, _) = log_likelihood_and_grad(&patterns, p);
-        let log_likelihood = ll_scaled + sum_wx * scale.ln();
-        // Covariance of the log-parameters (invariant to the time scale), delta method.
-        let hess = hessian_from_gradient(
-            |th, g| {
-                objective(th, g);
-                g.iter_mut().for_each(|v| *v *= total_w);
-            },
-            theta,
-            1e-4,
-        );
-        // se(p) = p se(ln p), in the data's time unit
+        let log_likelihood = evaluate(&patterns, p, false).ll + sum_wx * scale.ln();
         let natural = [p[0], p[1] / scale, p[2], p[3]];
-        let standard_errors = spd_inverse(&hess, 4)
-            .map(|cov| {
-                (0..4)
-                    .map(|i| natural[i] * cov[i * 4 + i].sqrt())
-                    .collect::<Vec<_>>()
-            })
-            .filter(|se| se.iter().all(|v| v.is_finite()));
         Ok(BetaGeo {
             r: natural[0],
             alpha: natural[1],
@@ -393,16 +443,16 @@ impl ValidBetaGeoParams {
             b: natural[3],
             fit: Some(FitInfo {
                 log_likelihood,
-                standard_errors,
+                standard_errors: standard_errors(&natural, best.log_cov.as_deref()),
                 n_customers: total_w,
                 n_patterns: patterns.w.len(),
                 penalizer,
-                converged: best.converged(),
-                status: best.status,
-                iterations: best.iterations,
-                evaluations,
-                gradient_norm: best.grad_norm(),
-                starts,
+                converged: best.minimum.converged(),
+                status: best.minimum.status,
+                iterations: best.minimum.iterations,
+                evaluations: best.evaluations,
+                gradient_norm: best.minimum.grad_norm(),
+                starts: best.starts,
             }),
         })
     }
@@ -432,8 +482,7 @@ impl BetaGeo {
 
     /// The log-likelihood of `data` under this model (paper eq. 6, weighted).
     pub fn log_likelihood(&self, data: &RfmData<'_>) -> f64 {
-        let patterns = Patterns::new(data, 1.0);
-        log_likelihood_and_grad(&patterns, self.params()).0
+        evaluate(&Patterns::new(data, 1.0), &self.params(), false).ll
     }
 
     /// `ln P(alive)`-odds pieces: `ln(a/(b+x-1)) + (r+x) ln((α+T)/(α+t_x))`.
@@ -462,12 +511,18 @@ impl BetaGeo {
     }
 
     /// `E[X(T, T+t)]` for one history; `None` if the series fails.
+    pub(crate) fn expected_one(&self, t: f64, x: f64, t_x: f64, age: f64) -> Option<f64> {
+        let value = self.expected_if_alive(t, x, age)? * self.p_alive_one(x, t_x, age);
+        value.is_finite().then_some(value)
+    }
+
+    /// `E[X(T, T+t) | alive at T]`, which depends on `(x, T)` only.
     ///
     /// Paper eq. 10 with Euler's transformation of its ₂F₁, which cancels the
     /// `((α+T)/(α+T+t))^(r+x)` factor: the expectation becomes
     /// `(a+b+x-1)/(a-1) [1 - (1-z)^(a-1) ₂F₁(a+b-1-r, a-1; a+b+x-1; z)] P(alive)`
     /// with `z = t/(α+T+t)`, whose series terms stay small for any `x`.
-    pub(crate) fn expected_one(&self, t: f64, x: f64, t_x: f64, age: f64) -> Option<f64> {
+    pub(crate) fn expected_if_alive(&self, t: f64, x: f64, age: f64) -> Option<f64> {
         if t == 0.0 {
             return Some(0.0);
         }
@@ -478,8 +533,13 @@ impl BetaGeo {
         // 1 - e^u F, written to keep precision when both terms are near 1
         let u = (a - 1.0) * ln_one_minus_z;
         let bracket = -u.exp_m1() + u.exp() * (1.0 - f);
-        let value = (a + b + x - 1.0) / (a - 1.0) * bracket * self.p_alive_one(x, t_x, age);
+        let value = (a + b + x - 1.0) / (a - 1.0) * bracket;
         value.is_finite().then_some(value.max(0.0))
+    }
+
+    /// `P(alive)` of one history.
+    pub(crate) fn p_alive_of(&self, x: f64, t_x: f64, age: f64) -> f64 {
+        self.p_alive_one(x, t_x, age)
     }
 
     /// Expected repeat purchases of each customer in the next `t` time
@@ -612,24 +672,27 @@ mod tests {
         assert!(matches!(BetaGeo::new(1.0, 1.0, 1.0, f64::INFINITY), Err(e) if e.name == "b"));
     }
 
-    /// The analytic gradient against central differences of the likelihood.
+    /// The analytic gradient and Hessian against central differences.
     #[test]
-    fn gradient_matches_finite_differences() {
+    fn derivatives_match_finite_differences() {
         let x = [0.0, 1.0, 3.0, 7.0, 120.0];
         let tx = [0.0, 0.4, 2.0, 5.0, 30.0];
         let t = [1.0, 3.0, 6.0, 9.0, 31.0];
         let data = RfmData::new(&x, &tx, &t, Some(&[1.0, 2.0, 1.0, 0.5, 1.0])).unwrap();
         let pat = Patterns::new(&data, 1.0);
         let p = [0.7, 2.3, 0.9, 2.1];
-        let (_, g) = log_likelihood_and_grad(&pat, p);
+        let e = evaluate(&pat, &p, true);
         for k in 0..4 {
             let h = 1e-6 * p[k];
             let (mut up, mut dn) = (p, p);
             up[k] += h;
             dn[k] -= h;
-            let num = (log_likelihood_and_grad(&pat, up).0 - log_likelihood_and_grad(&pat, dn).0)
-                / (2.0 * h);
-            assert_relative_eq!(g[k], num, max_relative = 1e-6);
+            let (eu, ed) = (evaluate(&pat, &up, false), evaluate(&pat, &dn, false));
+            assert_relative_eq!(e.grad[k], (eu.ll - ed.ll) / (2.0 * h), max_relative = 1e-6);
+            for j in 0..4 {
+                let num = (eu.grad[j] - ed.grad[j]) / (2.0 * h);
+                assert_relative_eq!(e.hess[j * 4 + k], num, max_relative = 1e-5, epsilon = 1e-7);
+            }
         }
     }
 

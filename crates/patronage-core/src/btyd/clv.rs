@@ -9,6 +9,7 @@
 //! purchases over the next `t` units and `E[Z]` the conditional expected
 //! average spend.
 
+use hashbrown::HashMap;
 use rayon::prelude::*;
 
 use super::bgnbd::BetaGeo;
@@ -78,23 +79,45 @@ pub fn customer_lifetime_value(
     let discounts: Vec<f64> = (1..=params.horizon)
         .map(|k| (1.0 + params.discount_rate).powi(k as i32).recip())
         .collect();
-    (0..history.len())
-        .into_par_iter()
-        .with_min_len(256)
+    // E[X(t)] = E[X(t) | alive](x, T) P(alive)(x, t_x, T): the discounted sum
+    // of the first factor is computed once per distinct (x, T).
+    let mut keys: HashMap<[u64; 2], u32> = HashMap::new();
+    let mut distinct: Vec<(f64, f64, usize)> = Vec::new();
+    let key_of: Vec<u32> = (0..history.len())
         .map(|i| {
+            *keys
+                .entry([f[i].to_bits(), age[i].to_bits()])
+                .or_insert_with(|| {
+                    distinct.push((f[i], age[i], i));
+                    (distinct.len() - 1) as u32
+                })
+        })
+        .collect();
+    let discounted: Vec<f64> = distinct
+        .par_iter()
+        .with_min_len(64)
+        .map(|&(x, t, row)| {
             let mut prev = 0.0;
             let mut value = 0.0;
             for (k, disc) in discounts.iter().enumerate() {
-                let t = (k + 1) as f64 * params.units_per_month;
+                let horizon = (k + 1) as f64 * params.units_per_month;
                 let cum = purchases
-                    .expected_one(t, f[i], rec[i], age[i])
-                    .ok_or_else(|| super::bgnbd::series_failed(i))?;
+                    .expected_if_alive(horizon, x, t)
+                    .ok_or_else(|| super::bgnbd::series_failed(row))?;
                 value += (cum - prev) * disc;
                 prev = cum;
             }
-            Ok(params.margin * avg_spend[i] * value)
+            Ok(value)
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((0..history.len())
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|i| {
+            let alive = purchases.p_alive_of(f[i], rec[i], age[i]);
+            params.margin * avg_spend[i] * alive * discounted[key_of[i] as usize]
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use super::bgnbd::{check_common, FitInfo, CHUNK};
 use super::data::{SpendData, MONETARY};
-use super::special::{digamma, ln_gamma};
+use super::mle::{maximise, standard_errors, Evaluation};
+use super::special::{digamma, ln_gamma, trigamma};
 use crate::error::{DataError, ParamError, Result};
-use crate::optim::{hessian_from_gradient, minimize, spd_inverse, LbfgsParams};
 
 /// Parameters of the Gamma-Gamma fit. Defaults: `penalizer` 0, `max_iter`
 /// 1000, `tol` 1e-9.
@@ -121,28 +121,37 @@ impl Buyers {
     }
 }
 
-/// `Σ w ll` and its gradient in `(p, q, v)`.
-fn log_likelihood_and_grad(d: &Buyers, params: [f64; 3]) -> (f64, [f64; 3]) {
-    let [p, q, v] = params;
+/// `Σ w ll`, its gradient and (if asked) Hessian in `(p, q, v)`.
+fn evaluate(d: &Buyers, params: &[f64], want_hess: bool) -> Evaluation {
+    let (p, q, v) = (params[0], params[1], params[2]);
     let (lg_q, psi_q, ln_v) = (ln_gamma(q), digamma(q), v.ln());
-    // per distinct x: lnΓ(px+q) - lnΓ(px), ψ(px+q), ψ(px), ln x
-    let table: Vec<[f64; 4]> =
+    let tri_q = if want_hess { trigamma(q) } else { 0.0 };
+    // per distinct x: lnΓ(px+q) - lnΓ(px), ψ(px+q), ψ(px), ln x, ψ₁(px+q), ψ₁(px)
+    let table: Vec<[f64; 6]> =
         d.xs.iter()
             .map(|&x| {
                 let px = p * x;
+                let (t1, t2) = if want_hess {
+                    (trigamma(px + q), trigamma(px))
+                } else {
+                    (0.0, 0.0)
+                };
                 [
                     ln_gamma(px + q) - ln_gamma(px),
                     digamma(px + q),
                     digamma(px),
                     x.ln(),
+                    t1,
+                    t2,
                 ]
             })
             .collect();
     let n = d.w.len();
-    let sums: Vec<[f64; 4]> = (0..n.div_ceil(CHUNK))
+    // [ll, grad(3), hess pp pq pv qq qv vv]
+    let sums: Vec<[f64; 10]> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
-            let mut acc = [0.0; 4];
+            let mut acc = [0.0; 10];
             for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
                 let xi = d.x_index[i] as usize;
                 let (x, t, w) = (d.xs[xi], &table[xi], d.w[i]);
@@ -155,23 +164,43 @@ fn log_likelihood_and_grad(d: &Buyers, params: [f64; 3]) -> (f64, [f64; 3]) {
                 acc[1] += w * x * (t[1] - t[2] + d.ln_m[i] + t[3] - ln_xm_v);
                 acc[2] += w * (t[1] - psi_q + ln_v - ln_xm_v);
                 acc[3] += w * (q / v - (px + q) / xm_v);
+                if want_hess {
+                    let inv = 1.0 / xm_v;
+                    acc[4] += w * x * x * (t[4] - t[5]);
+                    acc[5] += w * x * t[4];
+                    acc[6] -= w * x * inv;
+                    acc[7] += w * (t[4] - tri_q);
+                    acc[8] += w * (1.0 / v - inv);
+                    acc[9] += w * (-q / (v * v) + (px + q) * inv * inv);
+                }
             }
             acc
         })
         .collect();
-    let mut total = [0.0; 4];
+    let mut total = [0.0; 10];
     for s in &sums {
         for (t, v) in total.iter_mut().zip(s) {
             *t += v;
         }
     }
-    (total[0], [total[1], total[2], total[3]])
+    let hess = if want_hess {
+        let [_, _, _, _, pp, pq, pv, qq, qv, vv] = total;
+        vec![pp, pq, pv, pq, qq, qv, pv, qv, vv]
+    } else {
+        Vec::new()
+    };
+    Evaluation {
+        ll: total[0],
+        grad: total[1..4].to_vec(),
+        hess,
+    }
 }
 
 impl ValidGammaGammaParams {
     /// Maximum-likelihood fit on the rows with `frequency > 0` (the others
-    /// are ignored). Errors when there is no repeat buyer; a fit that did not
-    /// converge is returned with `converged == false`.
+    /// are ignored), by damped Newton on the log-parameters (L-BFGS as
+    /// fallback, several starts). Errors when there is no repeat buyer; a
+    /// fit that did not converge is returned with `converged == false`.
     pub fn fit(&self, data: &SpendData<'_>) -> Result<GammaGamma> {
         let GammaGammaParams {
             penalizer,
@@ -193,48 +222,21 @@ impl ValidGammaGammaParams {
             .map(|i| buyers.w[i] * buyers.m[i])
             .sum::<f64>()
             / total_w;
-        let objective = |theta: &[f64], g: &mut [f64]| -> f64 {
-            let p = [theta[0].exp(), theta[1].exp(), theta[2].exp()];
-            let (ll, grad) = log_likelihood_and_grad(&buyers, p);
-            let mut pen = 0.0;
-            for i in 0..3 {
-                pen += p[i] * p[i];
-                g[i] = p[i] * (-grad[i] / total_w + 2.0 * penalizer * p[i]);
-            }
-            -ll / total_w + penalizer * pen
-        };
-        let ln_mean = mean_m.ln();
         // E[z] = p v / (q - 1): the first start matches the observed mean.
         let starts = [
-            [0.0, 2f64.ln(), ln_mean],
-            [0.0, 0.0, 0.0],
-            [5f64.ln(), 3f64.ln(), ln_mean + 2f64.ln()],
-            [-(2f64.ln()), 10f64.ln(), ln_mean + 20f64.ln()],
+            vec![1.0, 2.0, mean_m],
+            vec![1.0, 1.0, 1.0],
+            vec![5.0, 3.0, 2.0 * mean_m],
+            vec![0.5, 10.0, 20.0 * mean_m],
         ];
-        let lbfgs = LbfgsParams {
+        let Some(best) = maximise(
+            |p, h| evaluate(&buyers, p, h),
+            total_w,
+            penalizer,
+            &starts,
             max_iter,
-            gtol: tol,
-            ..LbfgsParams::default()
-        };
-        let mut best: Option<crate::optim::Minimum> = None;
-        let (mut evaluations, mut n_starts) = (0, 0);
-        for start in starts {
-            n_starts += 1;
-            let m = minimize(objective, &start, &lbfgs);
-            evaluations += m.evaluations;
-            let finite =
-                m.f.is_finite() && m.x.iter().all(|v| v.exp().is_finite() && v.exp() > 0.0);
-            let better = best.as_ref().is_none_or(|b| {
-                (m.converged() && !b.converged()) || (m.converged() == b.converged() && m.f < b.f)
-            });
-            if finite && better {
-                best = Some(m);
-            }
-            if best.as_ref().is_some_and(|b| b.converged()) {
-                break;
-            }
-        }
-        let Some(best) = best else {
+            tol,
+        ) else {
             return Err(DataError::Invalid {
                 field: MONETARY,
                 row: None,
@@ -242,41 +244,24 @@ impl ValidGammaGammaParams {
             }
             .into());
         };
-        let theta = &best.x;
-        let p = [theta[0].exp(), theta[1].exp(), theta[2].exp()];
-        let (log_likelihood, _) = log_likelihood_and_grad(&buyers, p);
-        let hess = hessian_from_gradient(
-            |th, g| {
-                objective(th, g);
-                g.iter_mut().for_each(|v| *v *= total_w);
-            },
-            theta,
-            1e-4,
-        );
-        let standard_errors = spd_inverse(&hess, 3)
-            .map(|cov| {
-                (0..3)
-                    .map(|i| p[i] * cov[i * 3 + i].sqrt())
-                    .collect::<Vec<_>>()
-            })
-            .filter(|se| se.iter().all(|v| v.is_finite()));
+        let p = &best.params;
         Ok(GammaGamma {
             p: p[0],
             q: p[1],
             v: p[2],
             frequency_spend_correlation: buyers.correlation(),
             fit: Some(FitInfo {
-                log_likelihood,
-                standard_errors,
+                log_likelihood: evaluate(&buyers, p, false).ll,
+                standard_errors: standard_errors(p, best.log_cov.as_deref()),
                 n_customers: total_w,
                 n_patterns: buyers.w.len(),
                 penalizer,
-                converged: best.converged(),
-                status: best.status,
-                iterations: best.iterations,
-                evaluations,
-                gradient_norm: best.grad_norm(),
-                starts: n_starts,
+                converged: best.minimum.converged(),
+                status: best.minimum.status,
+                iterations: best.minimum.iterations,
+                evaluations: best.evaluations,
+                gradient_norm: best.minimum.grad_norm(),
+                starts: best.starts,
             }),
         })
     }
@@ -321,7 +306,7 @@ impl GammaGamma {
     /// The log-likelihood of the repeat buyers in `data` (rows with
     /// frequency 0 contribute nothing).
     pub fn log_likelihood(&self, data: &SpendData<'_>) -> f64 {
-        log_likelihood_and_grad(&Buyers::new(data), self.params()).0
+        evaluate(&Buyers::new(data), &self.params(), false).ll
     }
 
     /// The population mean spend per transaction, `p v / (q - 1)`; an error
@@ -387,23 +372,25 @@ mod tests {
     }
 
     #[test]
-    fn gradient_matches_finite_differences() {
+    fn derivatives_match_finite_differences() {
         let x = [1.0, 2.0, 5.0, 0.0, 3.0];
         let m = [10.0, 22.5, 13.0, 0.0, 40.0];
         let data = SpendData::new(&x, &m, None).unwrap();
         let buyers = Buyers::new(&data);
         assert_eq!(buyers.w.len(), 4);
         let p = [2.5, 3.1, 12.0];
-        let (_, g) = log_likelihood_and_grad(&buyers, p);
+        let e = evaluate(&buyers, &p, true);
         for k in 0..3 {
             let h = 1e-6 * p[k];
             let (mut up, mut dn) = (p, p);
             up[k] += h;
             dn[k] -= h;
-            let num = (log_likelihood_and_grad(&buyers, up).0
-                - log_likelihood_and_grad(&buyers, dn).0)
-                / (2.0 * h);
-            assert_relative_eq!(g[k], num, max_relative = 1e-6);
+            let (eu, ed) = (evaluate(&buyers, &up, false), evaluate(&buyers, &dn, false));
+            assert_relative_eq!(e.grad[k], (eu.ll - ed.ll) / (2.0 * h), max_relative = 1e-6);
+            for j in 0..3 {
+                let num = (eu.grad[j] - ed.grad[j]) / (2.0 * h);
+                assert_relative_eq!(e.hess[j * 3 + k], num, max_relative = 1e-5, epsilon = 1e-7);
+            }
         }
     }
 

@@ -6,6 +6,7 @@ mod bgnbd;
 mod clv;
 pub mod data;
 mod gamma_gamma;
+mod mle;
 pub mod special;
 mod summary;
 

@@ -51,6 +51,30 @@ pub fn digamma(x: f64) -> f64 {
     x.ln() - 0.5 * inv - series + shift
 }
 
+/// The trigamma function `ψ₁(x) = d² ln Γ(x) / dx²` for `x > 0`.
+pub fn trigamma(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return f64::NAN;
+    }
+    let mut x = x;
+    let mut shift = 0.0;
+    while x < SHIFT_TO {
+        shift += 1.0 / (x * x);
+        x += 1.0;
+    }
+    let inv = 1.0 / x;
+    let inv2 = inv * inv;
+    // 1/x + 1/(2x²) + Σ B_2k / x^(2k+1)
+    let series = inv
+        + 0.5 * inv2
+        + inv
+            * inv2
+            * (1.0 / 6.0
+                - inv2
+                    * (1.0 / 30.0 - inv2 * (1.0 / 42.0 - inv2 * (1.0 / 30.0 - inv2 * 5.0 / 66.0))));
+    series + shift
+}
+
 /// `ln B(a, b)`.
 pub fn ln_beta(a: f64, b: f64) -> f64 {
     ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
@@ -129,6 +153,21 @@ mod tests {
         let x = 3.7;
         let d = (ln_gamma(x + 1e-5) - ln_gamma(x - 1e-5)) / 2e-5;
         assert_relative_eq!(digamma(x), d, max_relative = 1e-8);
+    }
+
+    #[test]
+    fn trigamma_known_values() {
+        let pi2 = std::f64::consts::PI * std::f64::consts::PI;
+        assert_relative_eq!(trigamma(1.0), pi2 / 6.0, max_relative = 1e-14);
+        assert_relative_eq!(trigamma(0.5), pi2 / 2.0, max_relative = 1e-14);
+        let x = 2.3;
+        let d = (digamma(x + 1e-5) - digamma(x - 1e-5)) / 2e-5;
+        assert_relative_eq!(trigamma(x), d, max_relative = 1e-8);
+        assert_relative_eq!(
+            trigamma(50.0),
+            0.020_201_333_226_697_13,
+            max_relative = 1e-13
+        ); // scipy polygamma(1, 50)
     }
 
     #[test]
