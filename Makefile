@@ -34,6 +34,7 @@ test: lint test-rust test-python ## every test: lint, Rust, Python
 bench: dev ## the benchmarks against the peers (pandas, polars, scikit-learn, lifetimes)
 	$(PY) -m pip install --quiet polars
 	$(PY) benches/bench_rfm.py
+	$(PY) benches/bench_btyd.py  # lifetimes runs in LIFETIMES_PYTHON (see the script)
 
 clean: ## remove build products and the virtual environment
 	cargo clean

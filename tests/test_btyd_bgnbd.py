@@ -270,3 +270,15 @@ def test_persistence_and_estimator_protocol(fitted, cdnow) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         repr(fitted)
+
+
+def test_large_fits_warm_started_on_a_subsample_reach_the_same_optimum() -> None:
+    # > 40k distinct rows: Newton starts on a systematic subsample; the optimum must not depend on it
+    tx = simulate_transactions(120_000, spend="gamma-gamma", random_state=21)
+    summary = patronage.btyd_summary(tx, freq="D")
+    reordered = summary.iloc[::-1]
+    for model in (patronage.BetaGeo, patronage.GammaGamma):
+        a, b = model().fit(summary), model().fit(reordered)
+        assert a.fit_info_["n_patterns"] > 40_000 and a.fit_info_["converged"]
+        np.testing.assert_allclose(a.params_, b.params_, rtol=1e-7)
+        assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-12)

@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{RfmData, FREQUENCY};
-use super::mle::{maximise, standard_errors, Evaluation};
+use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation};
 use super::special::{digamma, hyp2f1, ln_beta, ln_gamma, trigamma};
 use crate::error::{DataError, ParamError, Result};
 use crate::optim::Status;
@@ -164,7 +164,7 @@ struct Patterns {
 }
 
 /// Dense codes of `values` in first-seen order, and the distinct values.
-fn distinct(values: impl Iterator<Item = f64>) -> (Vec<u32>, Vec<f64>) {
+pub(crate) fn distinct(values: impl Iterator<Item = f64>) -> (Vec<u32>, Vec<f64>) {
     let mut seen: HashMap<u64, u32> = HashMap::new();
     let mut uniques = Vec::new();
     let codes = values
@@ -178,41 +178,106 @@ fn distinct(values: impl Iterator<Item = f64>) -> (Vec<u32>, Vec<f64>) {
     (codes, uniques)
 }
 
+/// [`distinct`] for whole numbers (frequencies): a direct lookup table
+/// instead of hashing when the largest value is moderate.
+pub(crate) fn distinct_whole(values: &[f64]) -> (Vec<u32>, Vec<f64>) {
+    let max = values.iter().fold(0.0f64, |m, &v| m.max(v));
+    if max > (1u32 << 24) as f64 {
+        return distinct(values.iter().copied());
+    }
+    let mut slot = vec![u32::MAX; max as usize + 1];
+    let mut uniques = Vec::new();
+    let codes = values
+        .iter()
+        .map(|&v| {
+            let s = &mut slot[v as usize];
+            if *s == u32::MAX {
+                *s = uniques.len() as u32;
+                uniques.push(v);
+            }
+            *s
+        })
+        .collect();
+    (codes, uniques)
+}
+
 impl Patterns {
     fn new(data: &RfmData<'_>, scale: f64) -> Self {
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        let mut seen: HashMap<[u64; 3], usize> = HashMap::with_capacity(1024);
-        let mut rows: Vec<(f64, f64, f64, f64)> = Vec::new();
-        for i in 0..data.len() {
-            let w = data.weight(i);
-            if w == 0.0 {
-                continue;
+        let n = data.len();
+        let (x_code, xs) = distinct_whole(data.frequency());
+        let (tx_code, txs) = distinct(data.recency().iter().copied());
+        let (t_code, ts) = distinct(data.t().iter().copied());
+        let (n_tx, n_t) = (txs.len(), ts.len());
+        let key =
+            |i: usize| (x_code[i] as usize * n_tx + tx_code[i] as usize) * n_t + t_code[i] as usize;
+        // Merge equal (x, t_x, T) rows: a dense slot table over the code
+        // space when it is small (times in whole days or weeks), else a hash map.
+        let space = (xs.len() as u128) * (n_tx as u128) * (n_t as u128);
+        let mut p = Patterns {
+            x_index: Vec::new(),
+            tx_index: Vec::new(),
+            t_index: Vec::new(),
+            w: Vec::new(),
+            xs,
+            txs: txs.iter().map(|v| v * scale).collect(),
+            ts: ts.iter().map(|v| v * scale).collect(),
+        };
+        let push = |p: &mut Patterns, i: usize, w: f64| {
+            p.x_index.push(x_code[i]);
+            p.tx_index.push(tx_code[i]);
+            p.t_index.push(t_code[i]);
+            p.w.push(w);
+            (p.w.len() - 1) as u32
+        };
+        if space <= (4 * n as u128).clamp(1 << 20, 1 << 25) {
+            let mut slot = vec![u32::MAX; space as usize];
+            for i in 0..n {
+                let w = data.weight(i);
+                if w == 0.0 {
+                    continue;
+                }
+                let s = &mut slot[key(i)];
+                if *s == u32::MAX {
+                    *s = push(&mut p, i, w);
+                } else {
+                    p.w[*s as usize] += w;
+                }
             }
-            let key = [f[i].to_bits(), rec[i].to_bits(), age[i].to_bits()];
-            match seen.get(&key) {
-                Some(&j) => rows[j].3 += w,
-                None => {
-                    seen.insert(key, rows.len());
-                    rows.push((f[i], rec[i], age[i], w));
+        } else {
+            let mut seen: HashMap<usize, u32> = HashMap::new();
+            for i in 0..n {
+                let w = data.weight(i);
+                if w == 0.0 {
+                    continue;
+                }
+                match seen.get(&key(i)) {
+                    Some(&j) => p.w[j as usize] += w,
+                    None => {
+                        let j = push(&mut p, i, w);
+                        seen.insert(key(i), j);
+                    }
                 }
             }
         }
-        let (x_index, xs) = distinct(rows.iter().map(|r| r.0));
-        let (tx_index, txs) = distinct(rows.iter().map(|r| r.1 * scale));
-        let (t_index, ts) = distinct(rows.iter().map(|r| r.2 * scale));
-        Patterns {
-            x_index,
-            tx_index,
-            t_index,
-            w: rows.iter().map(|r| r.3).collect(),
-            xs,
-            txs,
-            ts,
-        }
+        p
     }
 
     fn total_weight(&self) -> f64 {
         self.w.iter().sum()
+    }
+
+    /// Every `stride`-th pattern (a systematic subsample for warm starts).
+    fn every(&self, stride: usize) -> Patterns {
+        let pick = |v: &[u32]| v.iter().step_by(stride).copied().collect();
+        Patterns {
+            x_index: pick(&self.x_index),
+            tx_index: pick(&self.tx_index),
+            t_index: pick(&self.t_index),
+            w: self.w.iter().step_by(stride).copied().collect(),
+            xs: self.xs.clone(),
+            txs: self.txs.clone(),
+            ts: self.ts.clone(),
+        }
     }
 }
 
@@ -414,6 +479,17 @@ impl ValidBetaGeoParams {
         let starts: Vec<Vec<f64>> = std::iter::once(vec![1.0, moment_alpha, 1.0, 1.0])
             .chain(STARTS.iter().map(|s| s.to_vec()))
             .collect();
+        let sample = warm_stride(patterns.w.len()).map(|k| patterns.every(k));
+        let sample_w = sample.as_ref().map_or(0.0, |s| s.total_weight());
+        let (starts, warm_evaluations) = with_warm_start(
+            sample
+                .as_ref()
+                .map(|s| move |p: &[f64], h| evaluate(s, p, h)),
+            sample_w,
+            penalizer,
+            &starts,
+            max_iter,
+        );
         let Some(best) = maximise(
             |p, h| evaluate(&patterns, p, h),
             total_w,
@@ -450,7 +526,7 @@ impl ValidBetaGeoParams {
                 converged: best.minimum.converged(),
                 status: best.minimum.status,
                 iterations: best.minimum.iterations,
-                evaluations: best.evaluations,
+                evaluations: best.evaluations + warm_evaluations,
                 gradient_norm: best.minimum.grad_norm(),
                 starts: best.starts,
             }),

@@ -21,9 +21,10 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::bgnbd::distinct_whole;
 use super::bgnbd::{check_common, FitInfo, CHUNK};
 use super::data::{SpendData, MONETARY};
-use super::mle::{maximise, standard_errors, Evaluation};
+use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation};
 use super::special::{digamma, ln_gamma, trigamma};
 use crate::error::{DataError, ParamError, Result};
 
@@ -88,18 +89,25 @@ impl Buyers {
         let rows: Vec<usize> = (0..data.len())
             .filter(|&i| f[i] > 0.0 && data.weight(i) > 0.0)
             .collect();
-        let mut xs: Vec<f64> = rows.iter().map(|&i| f[i]).collect();
-        xs.sort_by(f64::total_cmp);
-        xs.dedup();
+        let (x_index, xs) = distinct_whole(&rows.iter().map(|&i| f[i]).collect::<Vec<_>>());
         Buyers {
-            x_index: rows
-                .iter()
-                .map(|&i| xs.partition_point(|&x| x < f[i]) as u32)
-                .collect(),
+            x_index,
             ln_m: rows.iter().map(|&i| m[i].ln()).collect(),
             m: rows.iter().map(|&i| m[i]).collect(),
             w: rows.iter().map(|&i| data.weight(i)).collect(),
             xs,
+        }
+    }
+
+    /// Every `stride`-th row (a systematic subsample for warm starts).
+    fn every(&self, stride: usize) -> Buyers {
+        let pick = |v: &[f64]| v.iter().step_by(stride).copied().collect();
+        Buyers {
+            x_index: self.x_index.iter().step_by(stride).copied().collect(),
+            ln_m: pick(&self.ln_m),
+            m: pick(&self.m),
+            w: pick(&self.w),
+            xs: self.xs.clone(),
         }
     }
 
@@ -229,6 +237,17 @@ impl ValidGammaGammaParams {
             vec![5.0, 3.0, 2.0 * mean_m],
             vec![0.5, 10.0, 20.0 * mean_m],
         ];
+        let sample = warm_stride(buyers.w.len()).map(|k| buyers.every(k));
+        let sample_w = sample.as_ref().map_or(0.0, |s| s.w.iter().sum());
+        let (starts, warm_evaluations) = with_warm_start(
+            sample
+                .as_ref()
+                .map(|s| move |p: &[f64], h| evaluate(s, p, h)),
+            sample_w,
+            penalizer,
+            &starts,
+            max_iter,
+        );
         let Some(best) = maximise(
             |p, h| evaluate(&buyers, p, h),
             total_w,
@@ -259,7 +278,7 @@ impl ValidGammaGammaParams {
                 converged: best.minimum.converged(),
                 status: best.minimum.status,
                 iterations: best.minimum.iterations,
-                evaluations: best.evaluations,
+                evaluations: best.evaluations + warm_evaluations,
                 gradient_norm: best.minimum.grad_norm(),
                 starts: best.starts,
             }),

@@ -138,6 +138,43 @@ where
     })
 }
 
+/// Rows above which a fit is first run on a systematic subsample.
+pub(crate) const WARM_START_ROWS: usize = 40_000;
+/// Rows of that subsample (about).
+const WARM_SAMPLE_ROWS: usize = 20_000;
+
+/// The subsample stride for `n` rows, if the data is large enough to warm
+/// start: Newton's early iterations then run on `n / stride` rows and the
+/// full data only needs the last, quadratically converging ones.
+pub(crate) fn warm_stride(n: usize) -> Option<usize> {
+    (n > WARM_START_ROWS).then_some(n / WARM_SAMPLE_ROWS)
+}
+
+/// Starting points for the full fit: the subsample's optimum (if any) first.
+pub(crate) fn with_warm_start<L>(
+    sample: Option<L>,
+    sample_w: f64,
+    penalizer: f64,
+    starts: &[Vec<f64>],
+    max_iter: usize,
+) -> (Vec<Vec<f64>>, usize)
+where
+    L: Fn(&[f64], bool) -> Evaluation,
+{
+    let Some(ll) = sample else {
+        return (starts.to_vec(), 0);
+    };
+    match maximise(ll, sample_w, penalizer, starts, max_iter, 1e-6) {
+        Some(m) => (
+            std::iter::once(m.params)
+                .chain(starts.iter().cloned())
+                .collect(),
+            m.evaluations,
+        ),
+        None => (starts.to_vec(), 0),
+    }
+}
+
 /// Standard errors `p_i sqrt(cov_ii)` of natural parameters from the
 /// covariance of their logarithms (delta method).
 pub(crate) fn standard_errors(natural: &[f64], log_cov: Option<&[f64]>) -> Option<Vec<f64>> {
