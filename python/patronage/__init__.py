@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from . import datasets, exceptions
 from ._core import __version__
-from .btyd import BetaGeo, GammaGamma, btyd_summary, customer_lifetime_value, value_at_risk
+from .btyd import (BetaGeo, GammaGamma, ModifiedBetaGeo, btyd_summary, customer_lifetime_value,
+                   value_at_risk)
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "SEGMENTS",
     "btyd_summary",
     "BetaGeo",
+    "ModifiedBetaGeo",
     "GammaGamma",
     "customer_lifetime_value",
     "value_at_risk",

@@ -17,7 +17,8 @@ from . import _core
 from ._frame import finite_column, read_transactions, require_columns, to_day
 from .exceptions import ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError
 
-__all__ = ["btyd_summary", "BetaGeo", "GammaGamma", "customer_lifetime_value", "value_at_risk"]
+__all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "GammaGamma", "customer_lifetime_value",
+           "value_at_risk"]
 
 
 def btyd_summary(
@@ -384,6 +385,7 @@ class BetaGeo(_Model):
     _core_class = _core.BetaGeoModel
     _param_index = ("r", "alpha", "a", "b")
     _title = "BG/NBD"
+    _modified = False
 
     def __init__(self, penalizer: float = 0.0, *, max_iter: int = 1000, tol: float = 1e-9) -> None:
         self.penalizer = penalizer
@@ -394,8 +396,8 @@ class BetaGeo(_Model):
     def from_params(cls, r: float, alpha: float, a: float, b: float) -> "BetaGeo":
         """A model with known parameters (e.g. published estimates), ready to predict."""
         obj = cls()
-        obj._set_model(_core.BetaGeoModel.from_params(*(_number(v, n) for v, n in
-                                                          zip((r, alpha, a, b), cls._param_index))))
+        values = (_number(v, n) for v, n in zip((r, alpha, a, b), cls._param_index))
+        obj._set_model(_core.BetaGeoModel.from_params(*values, modified=cls._modified))
         return obj
 
     def fit(self, summary: Any, weights: Any = None) -> "BetaGeo":
@@ -420,7 +422,7 @@ class BetaGeo(_Model):
         w = cols.weights(weights, summary)
         with cols.labelled_errors():
             model = _core.BetaGeoModel.fit(cols["frequency"], cols["recency"], cols["T"], w,
-                                           penalizer, max_iter, tol)
+                                           penalizer, max_iter, tol, self._modified)
         self._set_model(model)
         self._warn_fit()
         return self
@@ -515,6 +517,27 @@ class BetaGeo(_Model):
         from ._btyd_plot import holdout_purchases
         self._require_fitted()
         return holdout_purchases(self, summary, max_frequency, ax)
+
+
+class ModifiedBetaGeo(BetaGeo):
+    """The modified BG/NBD (MBG/NBD) of Batislam, Denizel & Filiztekin (2007).
+
+    As :class:`BetaGeo`, except that a customer may also drop out right after
+    the first purchase, so customers without repeat purchases are not
+    certainly alive (their P(alive) is below 1). Same parameters, attributes
+    and methods; the definitions of lifetimes' ``ModifiedBetaGeoFitter``.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> mbg = patronage.ModifiedBetaGeo.from_params(r=0.25, alpha=4.4, a=0.8, b=2.4)
+    >>> new = pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [38.86]})
+    >>> round(float(mbg.p_alive(new).iloc[0]), 4)
+    0.6288
+    """
+
+    _modified = True
+    _title = "MBG/NBD"
 
 
 class GammaGamma(_Model):

@@ -131,7 +131,7 @@ struct PyBetaGeo {
 #[pymethods]
 impl PyBetaGeo {
     #[staticmethod]
-    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-9))]
+    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-9, modified=false))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -142,9 +142,11 @@ impl PyBetaGeo {
         penalizer: f64,
         max_iter: usize,
         tol: f64,
+        modified: bool,
     ) -> PyResult<Self> {
         let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
         let params = BetaGeoParams {
+            modified,
             penalizer,
             max_iter,
             tol,
@@ -157,9 +159,20 @@ impl PyBetaGeo {
     }
 
     #[staticmethod]
-    fn from_params(r: f64, alpha: f64, a: f64, b: f64) -> PyResult<Self> {
-        let inner = BetaGeo::new(r, alpha, a, b).map_err(param_error)?;
+    #[pyo3(signature = (r, alpha, a, b, modified=false))]
+    fn from_params(r: f64, alpha: f64, a: f64, b: f64, modified: bool) -> PyResult<Self> {
+        let inner = if modified {
+            BetaGeo::new_modified(r, alpha, a, b)
+        } else {
+            BetaGeo::new(r, alpha, a, b)
+        }
+        .map_err(param_error)?;
         Ok(PyBetaGeo { inner })
+    }
+
+    #[getter]
+    fn modified(&self) -> bool {
+        self.inner.is_modified()
     }
 
     #[staticmethod]

@@ -41,9 +41,13 @@ use crate::optim::Status;
 pub(crate) const CHUNK: usize = 4096;
 
 /// Parameters of the BG/NBD fit. Defaults: `penalizer` 0, `max_iter` 1000,
-/// `tol` 1e-9.
+/// `tol` 1e-9, `modified` false.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BetaGeoParams {
+    /// Fit the modified BG/NBD (Batislam, Denizel & Filiztekin 2007): a
+    /// customer may also drop out right after the first purchase, so
+    /// customers without repeats are not certainly alive.
+    pub modified: bool,
     /// L2 penalty `penalizer * (r² + (α/max T)² + a² + b²)` added to the mean
     /// negative log-likelihood, exactly as lifetimes' `penalizer_coef`
     /// (which measures α in units of the largest `T`).
@@ -58,6 +62,7 @@ pub struct BetaGeoParams {
 impl Default for BetaGeoParams {
     fn default() -> Self {
         BetaGeoParams {
+            modified: false,
             penalizer: 0.0,
             max_iter: 1000,
             tol: 1e-9,
@@ -132,6 +137,9 @@ pub struct FitInfo {
 /// [`BetaGeo::new`] from known parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BetaGeo {
+    /// The modified BG/NBD (MBG/NBD) rather than the BG/NBD.
+    #[serde(default)]
+    modified: bool,
     r: f64,
     alpha: f64,
     a: f64,
@@ -287,6 +295,8 @@ struct PerFrequency {
     dr: f64,
     da: f64,
     db: f64,
+    /// Whether the dropout branch (`A_4`) is present.
+    mixed: bool,
     ln_a4: f64,
     inv_b4: f64,
     // second derivatives of the frequency-only part
@@ -311,7 +321,10 @@ const PAIRS: [(usize, usize); 10] = [
 
 /// `Σ w ll`, its gradient and (if asked) Hessian in `(r, α, a, b)`, on the
 /// (scaled) patterns. See the module docs for the summation order.
-fn evaluate(p: &Patterns, params: &[f64], want_hess: bool) -> Evaluation {
+fn evaluate(p: &Patterns, params: &[f64], want_hess: bool, modified: bool) -> Evaluation {
+    // MBG/NBD: the beta terms count one more purchase (dropout is possible
+    // after the first one too) and the dropout branch applies to everyone.
+    let shift = if modified { 1.0 } else { 0.0 };
     let (r, alpha, a, b) = (params[0], params[1], params[2], params[3]);
     let (lg_r, lg_b, lg_ab, ln_alpha) = (ln_gamma(r), ln_gamma(b), ln_gamma(a + b), alpha.ln());
     let (psi_r, psi_b, psi_ab) = (digamma(r), digamma(b), digamma(a + b));
@@ -323,25 +336,28 @@ fn evaluate(p: &Patterns, params: &[f64], want_hess: bool) -> Evaluation {
     let table: Vec<PerFrequency> =
         p.xs.iter()
             .map(|&x| {
-                let (psi_bx, psi_abx) = (digamma(b + x), digamma(a + b + x));
+                let xs = x + shift;
+                let mixed = x > 0.0 || modified;
+                let (psi_bx, psi_abx) = (digamma(b + xs), digamma(a + b + xs));
                 let (tri_rx, tri_bx, tri_abx) = if want_hess {
-                    (trigamma(r + x), trigamma(b + x), trigamma(a + b + x))
+                    (trigamma(r + x), trigamma(b + xs), trigamma(a + b + xs))
                 } else {
                     (0.0, 0.0, 0.0)
                 };
                 PerFrequency {
-                    c: ln_gamma(r + x) - lg_r + r * ln_alpha + lg_ab + ln_gamma(b + x)
+                    c: ln_gamma(r + x) - lg_r + r * ln_alpha + lg_ab + ln_gamma(b + xs)
                         - lg_b
-                        - ln_gamma(a + b + x),
+                        - ln_gamma(a + b + xs),
                     dr: digamma(r + x) - psi_r + ln_alpha,
                     da: psi_ab - psi_abx,
                     db: psi_ab + psi_bx - psi_b - psi_abx,
-                    ln_a4: if x > 0.0 {
-                        (a / (b + x - 1.0)).ln()
+                    mixed,
+                    ln_a4: if mixed {
+                        (a / (b + xs - 1.0)).ln()
                     } else {
                         0.0
                     },
-                    inv_b4: if x > 0.0 { 1.0 / (b + x - 1.0) } else { 0.0 },
+                    inv_b4: if mixed { 1.0 / (b + xs - 1.0) } else { 0.0 },
                     h_rr: tri_rx - tri_r,
                     h_aa: tri_ab - tri_abx,
                     h_bb: tri_ab + tri_bx - tri_b - tri_abx,
@@ -368,7 +384,7 @@ fn evaluate(p: &Patterns, params: &[f64], want_hess: bool) -> Evaluation {
                 let (ln_t, inv_t) = t_tab[p.t_index[i] as usize];
                 let a3 = -rx * ln_t;
                 let g3 = [-ln_t, -rx * inv_t, 0.0, 0.0];
-                let (lse, w4, g4, inv_tx) = if x > 0.0 {
+                let (lse, w4, g4, inv_tx) = if pf.mixed {
                     let (ln_tx, inv_tx) = tx_tab[p.tx_index[i] as usize];
                     let a4 = pf.ln_a4 - rx * ln_tx;
                     let e = (-(a3 - a4).abs()).exp();
@@ -450,6 +466,7 @@ impl ValidBetaGeoParams {
     /// likelihood has no maximum).
     pub fn fit(&self, data: &RfmData<'_>) -> Result<BetaGeo> {
         let BetaGeoParams {
+            modified,
             penalizer,
             max_iter,
             tol,
@@ -484,14 +501,14 @@ impl ValidBetaGeoParams {
         let (starts, warm_evaluations) = with_warm_start(
             sample
                 .as_ref()
-                .map(|s| move |p: &[f64], h| evaluate(s, p, h)),
+                .map(|s| move |p: &[f64], h| evaluate(s, p, h, modified)),
             sample_w,
             penalizer,
             &starts,
             max_iter,
         );
         let Some(best) = maximise(
-            |p, h| evaluate(&patterns, p, h),
+            |p, h| evaluate(&patterns, p, h, modified),
             total_w,
             penalizer,
             &starts,
@@ -510,9 +527,10 @@ impl ValidBetaGeoParams {
         let sum_wx: f64 = (0..patterns.w.len())
             .map(|i| patterns.w[i] * patterns.xs[patterns.x_index[i] as usize])
             .sum();
-        let log_likelihood = evaluate(&patterns, p, false).ll + sum_wx * scale.ln();
+        let log_likelihood = evaluate(&patterns, p, false, modified).ll + sum_wx * scale.ln();
         let natural = [p[0], p[1] / scale, p[2], p[3]];
         Ok(BetaGeo {
+            modified,
             r: natural[0],
             alpha: natural[1],
             a: natural[2],
@@ -538,12 +556,26 @@ impl BetaGeo {
     /// A model with known parameters (all positive and finite).
     pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<Self, ParamError> {
         Ok(BetaGeo {
+            modified: false,
             r: positive("r", r)?,
             alpha: positive("alpha", alpha)?,
             a: positive("a", a)?,
             b: positive("b", b)?,
             fit: None,
         })
+    }
+
+    /// A modified BG/NBD (MBG/NBD) model with known parameters.
+    pub fn new_modified(r: f64, alpha: f64, a: f64, b: f64) -> Result<Self, ParamError> {
+        Ok(BetaGeo {
+            modified: true,
+            ..BetaGeo::new(r, alpha, a, b)?
+        })
+    }
+
+    /// Whether this is the modified BG/NBD.
+    pub fn is_modified(&self) -> bool {
+        self.modified
     }
 
     /// `[r, alpha, a, b]`.
@@ -558,17 +590,23 @@ impl BetaGeo {
 
     /// The log-likelihood of `data` under this model (paper eq. 6, weighted).
     pub fn log_likelihood(&self, data: &RfmData<'_>) -> f64 {
-        evaluate(&Patterns::new(data, 1.0), &self.params(), false).ll
+        evaluate(
+            &Patterns::new(data, 1.0),
+            &self.params(),
+            false,
+            self.modified,
+        )
+        .ll
     }
 
     /// `ln P(alive)`-odds pieces: `ln(a/(b+x-1)) + (r+x) ln((α+T)/(α+t_x))`.
     fn log_dead_odds(&self, x: f64, t_x: f64, t: f64) -> f64 {
-        (self.a / (self.b + x - 1.0)).ln()
+        (self.a / (self.b + x - 1.0 + if self.modified { 1.0 } else { 0.0 })).ln()
             + (self.r + x) * ((self.alpha + t) / (self.alpha + t_x)).ln()
     }
 
     fn p_alive_one(&self, x: f64, t_x: f64, t: f64) -> f64 {
-        if x == 0.0 {
+        if x == 0.0 && !self.modified {
             1.0
         } else {
             1.0 / (1.0 + self.log_dead_odds(x, t_x, t).exp())
@@ -602,7 +640,9 @@ impl BetaGeo {
         if t == 0.0 {
             return Some(0.0);
         }
-        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        let (r, alpha, a) = (self.r, self.alpha, self.a);
+        // MBG/NBD: the same expression with b + 1 (Batislam et al. 2007)
+        let b = if self.modified { self.b + 1.0 } else { self.b };
         let z = t / (alpha + age + t);
         let ln_one_minus_z = ((alpha + age) / (alpha + age + t)).ln();
         let f = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)?;
@@ -655,16 +695,24 @@ impl BetaGeo {
         let ln_p = (alpha / (alpha + t)).ln(); // NBD "success" probability
         let ln_q = (t / (alpha + t)).ln();
         let ln_bab = ln_beta(a, b);
-        let first =
-            (ln_beta(a, b + nf) - ln_bab + ln_gamma(r + nf) - ln_gamma(r) - ln_gamma(nf + 1.0)
-                + r * ln_p
-                + nf * ln_q)
-                .exp();
-        if n == 0 {
+        // MBG/NBD: one more dropout opportunity (b + 1 in the beta terms, and a
+        // dropout right after the first purchase counts for n = 0)
+        let shift = if self.modified { 1.0 } else { 0.0 };
+        let first = (ln_beta(a, b + nf + shift) - ln_bab + ln_gamma(r + nf)
+            - ln_gamma(r)
+            - ln_gamma(nf + 1.0)
+            + r * ln_p
+            + nf * ln_q)
+            .exp();
+        if n == 0 && !self.modified {
             return Ok(first);
         }
-        let second =
-            (ln_beta(a + 1.0, b + nf - 1.0) - ln_bab).exp() * nbd_upper_tail(r, ln_p, ln_q, n);
+        let tail = if n == 0 {
+            1.0
+        } else {
+            nbd_upper_tail(r, ln_p, ln_q, n)
+        };
+        let second = (ln_beta(a + 1.0, b + nf - 1.0 + shift) - ln_bab).exp() * tail;
         Ok(first + second)
     }
 }
@@ -757,17 +805,27 @@ mod tests {
         let data = RfmData::new(&x, &tx, &t, Some(&[1.0, 2.0, 1.0, 0.5, 1.0])).unwrap();
         let pat = Patterns::new(&data, 1.0);
         let p = [0.7, 2.3, 0.9, 2.1];
-        let e = evaluate(&pat, &p, true);
-        for k in 0..4 {
-            let h = 1e-6 * p[k];
-            let (mut up, mut dn) = (p, p);
-            up[k] += h;
-            dn[k] -= h;
-            let (eu, ed) = (evaluate(&pat, &up, false), evaluate(&pat, &dn, false));
-            assert_relative_eq!(e.grad[k], (eu.ll - ed.ll) / (2.0 * h), max_relative = 1e-6);
-            for j in 0..4 {
-                let num = (eu.grad[j] - ed.grad[j]) / (2.0 * h);
-                assert_relative_eq!(e.hess[j * 4 + k], num, max_relative = 1e-5, epsilon = 1e-7);
+        for modified in [false, true] {
+            let e = evaluate(&pat, &p, true, modified);
+            for k in 0..4 {
+                let h = 1e-6 * p[k];
+                let (mut up, mut dn) = (p, p);
+                up[k] += h;
+                dn[k] -= h;
+                let (eu, ed) = (
+                    evaluate(&pat, &up, false, modified),
+                    evaluate(&pat, &dn, false, modified),
+                );
+                assert_relative_eq!(e.grad[k], (eu.ll - ed.ll) / (2.0 * h), max_relative = 1e-6);
+                for j in 0..4 {
+                    let num = (eu.grad[j] - ed.grad[j]) / (2.0 * h);
+                    assert_relative_eq!(
+                        e.hess[j * 4 + k],
+                        num,
+                        max_relative = 1e-5,
+                        epsilon = 1e-7
+                    );
+                }
             }
         }
     }

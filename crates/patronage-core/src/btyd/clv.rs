@@ -196,4 +196,67 @@ mod tests {
         .unwrap();
         assert!(d[0] < clv[0] && d[0] > clv[0] / 1.01f64.powi(9));
     }
+
+    /// Same seed, same answer whatever the thread count (fixed-size chunks,
+    /// summed in order).
+    #[test]
+    fn fits_and_clv_do_not_depend_on_the_thread_count() {
+        use crate::btyd::{btyd_summary, BetaGeoParams, GammaGammaParams, SummaryParams};
+        use crate::simulate::{simulate_transactions, SimulationParams, Spend};
+        use crate::{ReturnsPolicy, Transactions};
+        let sim = SimulationParams {
+            n_customers: 20_000,
+            spend: Spend::GammaGamma {
+                p: 6.25,
+                q: 3.74,
+                v: 15.44,
+            },
+            seed: 3,
+            ..Default::default()
+        };
+        let log = simulate_transactions(&sim).unwrap();
+        let tx = Transactions::new(
+            &log.customer,
+            &log.day,
+            &log.amount,
+            20_000,
+            ReturnsPolicy::Net,
+        )
+        .unwrap();
+        let s = btyd_summary(&tx, &SummaryParams::default()).unwrap();
+        let run = || {
+            let hist = RfmData::new(&s.frequency, &s.recency, &s.t, None).unwrap();
+            let bg = BetaGeoParams::default()
+                .check()
+                .unwrap()
+                .fit(&hist)
+                .unwrap();
+            let spend = SpendData::new(&s.frequency, &s.monetary_value, None).unwrap();
+            let gg = GammaGammaParams::default()
+                .check()
+                .unwrap()
+                .fit(&spend)
+                .unwrap();
+            let p = ClvParams {
+                horizon: 12,
+                units_per_month: 30.0,
+                discount_rate: 0.01,
+                margin: 1.0,
+            };
+            let clv = customer_lifetime_value(&bg, &gg, &hist, &s.monetary_value, &p).unwrap();
+            (bg, gg, clv)
+        };
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(run);
+        let three = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap()
+            .install(run);
+        assert!(s.frequency.len() > 2 * super::super::bgnbd::CHUNK);
+        assert_eq!(one, three);
+    }
 }
