@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{RfmData, FREQUENCY};
 use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation};
-use super::special::{digamma, hyp2f1, ln_beta, ln_gamma, trigamma};
+use super::special::{digamma, hyp2f1_excess_over_b, ln_beta, ln_gamma, trigamma};
 use crate::error::{DataError, ParamError, Result};
 use crate::optim::Status;
 
@@ -635,7 +635,8 @@ impl BetaGeo {
     /// Paper eq. 10 with Euler's transformation of its ₂F₁, which cancels the
     /// `((α+T)/(α+T+t))^(r+x)` factor: the expectation becomes
     /// `(a+b+x-1)/(a-1) [1 - (1-z)^(a-1) ₂F₁(a+b-1-r, a-1; a+b+x-1; z)] P(alive)`
-    /// with `z = t/(α+T+t)`, whose series terms stay small for any `x`.
+    /// with `z = t/(α+T+t)`, whose series terms stay small for any `x`; the
+    /// `1/(a-1)` is folded into the series (see below), so `a = 1` is fine.
     pub(crate) fn expected_if_alive(&self, t: f64, x: f64, age: f64) -> Option<f64> {
         if t == 0.0 {
             return Some(0.0);
@@ -645,11 +646,17 @@ impl BetaGeo {
         let b = if self.modified { self.b + 1.0 } else { self.b };
         let z = t / (alpha + age + t);
         let ln_one_minus_z = ((alpha + age) / (alpha + age + t)).ln();
-        let f = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)?;
-        // 1 - e^u F, written to keep precision when both terms are near 1
-        let u = (a - 1.0) * ln_one_minus_z;
-        let bracket = -u.exp_m1() + u.exp() * (1.0 - f);
-        let value = (a + b + x - 1.0) / (a - 1.0) * bracket;
+        // [1 - (1-z)^B F] / B with B = a - 1 and F = 1 + B G, as
+        // -expm1(B ln(1-z)) / B - (1-z)^B G: no division by a - 1, exact at a = 1.
+        let big_b = a - 1.0;
+        let g = hyp2f1_excess_over_b(a + b - 1.0 - r, big_b, a + b + x - 1.0, z)?;
+        let u = big_b * ln_one_minus_z;
+        let first = if big_b == 0.0 {
+            -ln_one_minus_z
+        } else {
+            -u.exp_m1() / big_b
+        };
+        let value = (a + b + x - 1.0) * (first - u.exp() * g);
         value.is_finite().then_some(value.max(0.0))
     }
 
@@ -878,6 +885,23 @@ mod tests {
         assert!(model.log_likelihood(&data).is_finite());
         // an active heavy buyer buys at about his own rate x / T
         assert_relative_eq!(e[2] / 52.0, 900.0 / 5000.0, max_relative = 0.05);
+    }
+
+    #[test]
+    fn expectation_is_continuous_at_a_equal_one() {
+        let data = RfmData::new(&[3.0, 0.0], &[20.0, 0.0], &[40.0, 40.0], None).unwrap();
+        let at = |a: f64| {
+            BetaGeo::new(0.5, 4.0, a, 2.5)
+                .unwrap()
+                .expected_purchases(30.0, &data)
+                .unwrap()
+        };
+        let (lo, one, hi) = (at(1.0 - 1e-7), at(1.0), at(1.0 + 1e-7));
+        for i in 0..2 {
+            assert!(one[i].is_finite() && one[i] > 0.0);
+            assert_relative_eq!(one[i], lo[i], max_relative = 1e-6);
+            assert_relative_eq!(one[i], hi[i], max_relative = 1e-6);
+        }
     }
 
     #[test]

@@ -110,6 +110,29 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
     None
 }
 
+/// `(₂F₁(a, b; c; z) - 1) / b`, by the same series without its first term:
+/// exact for `b = 0` and free of the cancellation in `F - 1` for small `z`.
+/// Same domain as [`hyp2f1`].
+pub fn hyp2f1_excess_over_b(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
+    if !(0.0..1.0).contains(&z) || c.is_nan() || c <= 0.0 || !a.is_finite() || !b.is_finite() {
+        return None;
+    }
+    // k-th term divided by b: (a)_k (b+1)_(k-1) / ((c)_k k!) z^k
+    let mut term = a * z / c;
+    let mut sum = term;
+    for k in 1..HYP2F1_MAX_TERMS {
+        let kf = k as f64;
+        term *= (a + kf) * (b + kf) / ((c + kf) * (kf + 1.0)) * z;
+        sum += term;
+        if term == 0.0
+            || (kf > (a.abs() + b.abs()) && term.abs() * z / (1.0 - z) <= 1e-16 * sum.abs())
+        {
+            return sum.is_finite().then_some(sum);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +210,17 @@ mod tests {
         );
         assert!(hyp2f1(1.0, 1.0, 2.0, 1.0).is_none());
         assert!(hyp2f1(1.0, 1.0, -0.5, 0.5).is_none());
+        let (a, b, c, z) = (1.7, 0.3, 2.9, 0.45);
+        assert_relative_eq!(
+            hyp2f1_excess_over_b(a, b, c, z).unwrap(),
+            (hyp2f1(a, b, c, z).unwrap() - 1.0) / b,
+            max_relative = 1e-12
+        );
+        // b -> 0: d/db 2F1 at b = 0 is sum (a)_k (k-1)! / ((c)_k k!) z^k; for a = c it is -ln(1-z)
+        assert_relative_eq!(
+            hyp2f1_excess_over_b(2.0, 0.0, 2.0, z).unwrap(),
+            -(1.0 - z).ln(),
+            max_relative = 1e-13
+        );
     }
 }
