@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from . import datasets, exceptions
 from ._core import __version__
-from .btyd import (BetaGeo, GammaGamma, ModifiedBetaGeo, btyd_summary, customer_lifetime_value,
+from .btyd import (BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, btyd_summary, customer_lifetime_value,
                    value_at_risk)
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
@@ -31,6 +31,7 @@ __all__ = [
     "btyd_summary",
     "BetaGeo",
     "ModifiedBetaGeo",
+    "ParetoNBD",
     "GammaGamma",
     "customer_lifetime_value",
     "value_at_risk",

@@ -17,8 +17,8 @@ from . import _core
 from ._frame import finite_column, read_transactions, require_columns, to_day
 from .exceptions import ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError
 
-__all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "GammaGamma", "customer_lifetime_value",
-           "value_at_risk"]
+__all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
+           "customer_lifetime_value", "value_at_risk"]
 
 
 def btyd_summary(
@@ -540,6 +540,65 @@ class ModifiedBetaGeo(BetaGeo):
     _title = "MBG/NBD"
 
 
+class ParetoNBD(BetaGeo):
+    """The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
+
+    While alive a customer buys at rate ``lambda ~ Gamma(r, alpha)``; lifetimes
+    are exponential with rate ``mu ~ Gamma(s, beta)`` (dropout at any time, not
+    only after purchases). Fitted by maximum likelihood (Fader, Hardie & Lee's
+    2005 note, with a stable hypergeometric evaluation) using L-BFGS with a
+    numerical gradient, so it is slower than :class:`BetaGeo`; ``tol``
+    defaults to 1e-7. Provides ``p_alive``, ``expected_purchases``,
+    ``expected_purchases_new_customer`` and ``log_likelihood`` (no
+    ``probability_of_n_purchases``, and :func:`customer_lifetime_value` takes
+    a BG/NBD model).
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> pnbd = patronage.ParetoNBD.from_params(r=0.55, alpha=10.58, s=0.61, beta=11.67)
+    >>> one = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86]})
+    >>> round(float(pnbd.expected_purchases(one, 39).iloc[0]), 3)
+    1.45
+    """
+
+    _core_class = _core.ParetoNbdModel
+    _param_index = ("r", "alpha", "s", "beta")
+    _title = "Pareto/NBD"
+
+    def __init__(self, penalizer: float = 0.0, *, max_iter: int = 1000, tol: float = 1e-7) -> None:
+        super().__init__(penalizer, max_iter=max_iter, tol=tol)
+
+    @classmethod
+    def from_params(cls, r: float, alpha: float, s: float, beta: float) -> "ParetoNBD":  # type: ignore[override]
+        """A model with known parameters (e.g. published estimates), ready to predict."""
+        obj = cls()
+        values = (_number(v, n) for v, n in zip((r, alpha, s, beta), cls._param_index))
+        obj._set_model(_core.ParetoNbdModel.from_params(*values))
+        return obj
+
+    def fit(self, summary: Any, weights: Any = None) -> "ParetoNBD":
+        """Fit on ``frequency, recency, T`` (or their ``_cal`` columns); see :meth:`BetaGeo.fit`."""
+        penalizer = _number(self.penalizer, "penalizer")
+        max_iter, tol = _count(self.max_iter, "max_iter"), _number(self.tol, "tol")
+        cols = _Columns(summary, _BG_COLUMNS, "summary")
+        w = cols.weights(weights, summary)
+        with cols.labelled_errors():
+            model = _core.ParetoNbdModel.fit(cols["frequency"], cols["recency"], cols["T"], w,
+                                             penalizer, max_iter, tol)
+        self._set_model(model)
+        self._warn_fit()
+        return self
+
+    def probability_of_n_purchases(self, t: float, n: Any) -> Any:
+        """Not available for the Pareto/NBD in this version."""
+        raise NotImplementedError("probability_of_n_purchases is implemented for BetaGeo and ModifiedBetaGeo")
+
+    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+        """Not available (needs :meth:`probability_of_n_purchases`)."""
+        raise NotImplementedError("plot_period_transactions is implemented for BetaGeo and ModifiedBetaGeo")
+
+
 class GammaGamma(_Model):
     """The Gamma-Gamma model of spend per transaction (Fader & Hardie 2013).
 
@@ -722,8 +781,9 @@ def customer_lifetime_value(
     >>> bool((clv >= 0).all()), clv.index.equals(summary.index)
     (True, True)
     """
-    if not isinstance(bg, BetaGeo) or not isinstance(gg, GammaGamma):
-        raise TypeError("customer_lifetime_value needs a BetaGeo and a GammaGamma model, got "
+    if not isinstance(bg, BetaGeo) or isinstance(bg, ParetoNBD) or not isinstance(gg, GammaGamma):
+        raise TypeError("customer_lifetime_value needs a BetaGeo (or ModifiedBetaGeo) and a GammaGamma "
+                        "model, got "
                         f"{type(bg).__name__} and {type(gg).__name__}")
     bg_core, gg_core = bg._require_fitted(), gg._require_fitted()
     units = _units_per_month(freq)

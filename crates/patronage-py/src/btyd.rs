@@ -7,7 +7,8 @@
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use patronage_core::btyd::{
     btyd_summary as core_summary, customer_lifetime_value as core_clv, BetaGeo, BetaGeoParams,
-    ClvParams, FitInfo, GammaGamma, GammaGammaParams, RfmData, SpendData, SummaryParams,
+    ClvParams, FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams, RfmData,
+    SpendData, SummaryParams,
 };
 use patronage_core::calendar::Period;
 use patronage_core::Error;
@@ -357,6 +358,117 @@ impl PyGammaGamma {
     }
 }
 
+/// A Pareto/NBD model (fitted or from known parameters).
+#[pyclass(module = "patronage._core", name = "ParetoNbdModel", frozen)]
+struct PyParetoNbd {
+    inner: ParetoNbd,
+}
+
+#[pymethods]
+impl PyParetoNbd {
+    #[staticmethod]
+    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-7))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit(
+        py: Python<'_>,
+        frequency: F64<'_>,
+        recency: F64<'_>,
+        t: F64<'_>,
+        weights: Option<F64<'_>>,
+        penalizer: f64,
+        max_iter: usize,
+        tol: f64,
+    ) -> PyResult<Self> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
+        let params = ParetoNbdParams {
+            penalizer,
+            max_iter,
+            tol,
+        };
+        let inner = detached(py, || {
+            let valid = params.check()?;
+            valid.fit(&rfm.data()?)
+        })?;
+        Ok(PyParetoNbd { inner })
+    }
+
+    #[staticmethod]
+    fn from_params(r: f64, alpha: f64, s: f64, beta: f64) -> PyResult<Self> {
+        let inner = ParetoNbd::new(r, alpha, s, beta).map_err(param_error)?;
+        Ok(PyParetoNbd { inner })
+    }
+
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        let inner: ParetoNbd = serde_json::from_str(text).map_err(json_error)?;
+        let [r, alpha, s, beta] = inner.params();
+        ParetoNbd::new(r, alpha, s, beta).map_err(param_error)?;
+        Ok(PyParetoNbd { inner })
+    }
+
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner).map_err(json_error)
+    }
+
+    #[getter]
+    fn params(&self) -> (f64, f64, f64, f64) {
+        let [r, alpha, s, beta] = self.inner.params();
+        (r, alpha, s, beta)
+    }
+
+    fn fit_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        fit_info_dict(py, self.inner.fit_info())
+    }
+
+    #[pyo3(signature = (frequency, recency, t, weights=None))]
+    fn log_likelihood(
+        &self,
+        py: Python<'_>,
+        frequency: F64<'_>,
+        recency: F64<'_>,
+        t: F64<'_>,
+        weights: Option<F64<'_>>,
+    ) -> PyResult<f64> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
+        detached(py, || self.inner.log_likelihood(&rfm.data()?))
+    }
+
+    fn p_alive<'py>(
+        &self,
+        py: Python<'py>,
+        frequency: F64<'py>,
+        recency: F64<'py>,
+        t: F64<'py>,
+    ) -> PyResult<F64Out<'py>> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
+        let out = detached(py, || self.inner.p_alive(&rfm.data()?))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    fn expected_purchases<'py>(
+        &self,
+        py: Python<'py>,
+        horizon: f64,
+        frequency: F64<'py>,
+        recency: F64<'py>,
+        t: F64<'py>,
+    ) -> PyResult<F64Out<'py>> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
+        let out = detached(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    fn expected_purchases_new_customer<'py>(
+        &self,
+        py: Python<'py>,
+        t: F64<'py>,
+    ) -> PyResult<F64Out<'py>> {
+        let t = slice(&t, "t")?;
+        let out = detached(py, || self.inner.expected_purchases_new_customer(t))?;
+        Ok(out.into_pyarray(py))
+    }
+}
+
 /// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`).
 #[pyfunction]
 #[pyo3(signature = (bg, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin))]
@@ -392,5 +504,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(customer_lifetime_value, m)?)?;
     m.add_class::<PyBetaGeo>()?;
     m.add_class::<PyGammaGamma>()?;
+    m.add_class::<PyParetoNbd>()?;
     Ok(())
 }
