@@ -175,7 +175,10 @@ def test_weights_equal_repeated_rows_and_accept_arrays() -> None:
     counts = np.array([40, 12, 5, 7, 30, 2])
     expanded = rows.loc[rows.index.repeat(counts)]
     a = patronage.BetaGeo().fit(expanded)
-    b = patronage.BetaGeo().fit(rows.assign(n=counts), weights="n")
+    weighted = rows.assign(n=counts)
+    before = weighted.copy()
+    b = patronage.BetaGeo().fit(weighted, weights="n")
+    pd.testing.assert_frame_equal(weighted, before)  # fit leaves the caller's frame alone
     c = patronage.BetaGeo().fit(rows.to_numpy(), weights=counts)
     np.testing.assert_allclose(a.params_, b.params_, rtol=1e-6)
     np.testing.assert_allclose(b.params_, c.params_, rtol=1e-12)
