@@ -161,7 +161,7 @@ fn positive(name: &'static str, v: f64) -> Result<f64, ParamError> {
 /// Weighted, de-duplicated `(x, t_x, T)` rows. Frequencies, recencies and
 /// ages index tables of their distinct values, so that the `lnΓ`/digamma
 /// terms and the logarithms `ln(α + t)` are computed once per distinct value.
-struct Patterns {
+pub(crate) struct Patterns {
     x_index: Vec<u32>,
     tx_index: Vec<u32>,
     t_index: Vec<u32>,
@@ -210,7 +210,7 @@ pub(crate) fn distinct_whole(values: &[f64]) -> (Vec<u32>, Vec<f64>) {
 }
 
 impl Patterns {
-    fn new(data: &RfmData<'_>, scale: f64) -> Self {
+    pub(crate) fn new(data: &RfmData<'_>, scale: f64) -> Self {
         let n = data.len();
         let (x_code, xs) = distinct_whole(data.frequency());
         let (tx_code, txs) = distinct(data.recency().iter().copied());
@@ -272,6 +272,19 @@ impl Patterns {
 
     fn total_weight(&self) -> f64 {
         self.w.iter().sum()
+    }
+
+    /// The merged rows as `(x, t_x, T, weight)` columns (times scaled).
+    pub(crate) fn columns(&self) -> [Vec<f64>; 4] {
+        let n = self.w.len();
+        [
+            (0..n).map(|i| self.xs[self.x_index[i] as usize]).collect(),
+            (0..n)
+                .map(|i| self.txs[self.tx_index[i] as usize])
+                .collect(),
+            (0..n).map(|i| self.ts[self.t_index[i] as usize]).collect(),
+            self.w.clone(),
+        ]
     }
 
     /// Every `stride`-th pattern (a systematic subsample for warm starts).

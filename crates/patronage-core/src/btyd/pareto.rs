@@ -13,12 +13,12 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bgnbd::{check_common, FitInfo, CHUNK};
+use super::bgnbd::{check_common, FitInfo, Patterns, CHUNK};
 use super::data::{RfmData, FREQUENCY};
-use super::mle::standard_errors;
+use super::mle::{standard_errors, warm_stride};
 use super::special::{hyp2f1, ln_gamma};
 use crate::error::{DataError, ParamError, Result};
-use crate::optim::{hessian_from_gradient, minimize, spd_inverse, LbfgsParams};
+use crate::optim::{hessian_from_gradient, minimize, spd_inverse, LbfgsParams, Minimum};
 
 /// Parameters of the Pareto/NBD fit. Defaults: `penalizer` 0, `max_iter`
 /// 1000, `tol` 1e-7 (the gradient is numerical).
@@ -111,24 +111,107 @@ fn ln_likelihood_parts(params: [f64; 4], x: f64, t_x: f64, t: f64) -> Option<(f6
     Some((a1 + lse, alive, dead))
 }
 
-/// `Σ w ll` over the (scaled) data; `None` where the series fails.
-fn total_log_likelihood(data: &RfmData<'_>, scale: f64, params: [f64; 4]) -> Option<f64> {
-    let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-    let n = data.len();
-    let sums: Vec<Option<f64>> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let mut acc = 0.0;
-            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                let w = data.weight(i);
-                if w > 0.0 {
-                    acc += w * ln_likelihood_parts(params, f[i], rec[i] * scale, age[i] * scale)?.0;
+/// Weighted `(x, t_x, T)` rows (equal rows merged, times scaled).
+struct Rows {
+    x: Vec<f64>,
+    t_x: Vec<f64>,
+    t: Vec<f64>,
+    w: Vec<f64>,
+}
+
+impl Rows {
+    fn merged(data: &RfmData<'_>, scale: f64) -> Rows {
+        let [x, t_x, t, w] = Patterns::new(data, scale).columns();
+        Rows { x, t_x, t, w }
+    }
+
+    /// Every `stride`-th row (a systematic subsample for warm starts).
+    fn every(&self, stride: usize) -> Rows {
+        let pick = |v: &[f64]| v.iter().step_by(stride).copied().collect();
+        Rows {
+            x: pick(&self.x),
+            t_x: pick(&self.t_x),
+            t: pick(&self.t),
+            w: pick(&self.w),
+        }
+    }
+
+    /// `Σ w ll`; `None` where the series fails.
+    fn log_likelihood(&self, params: [f64; 4]) -> Option<f64> {
+        let n = self.w.len();
+        let sums: Vec<Option<f64>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut acc = 0.0;
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    acc += self.w[i]
+                        * ln_likelihood_parts(params, self.x[i], self.t_x[i], self.t[i])?.0;
                 }
-            }
-            Some(acc)
-        })
-        .collect();
-    sums.into_iter().sum()
+                Some(acc)
+            })
+            .collect();
+        sums.into_iter().sum()
+    }
+}
+
+/// L-BFGS with central-difference gradients from each start until one
+/// converges; the best result.
+fn fit_rows(
+    rows: &Rows,
+    penalizer: f64,
+    starts: &[[f64; 4]],
+    lbfgs: &LbfgsParams,
+) -> (Option<Minimum>, usize, usize) {
+    let total_w: f64 = rows.w.iter().sum();
+    let value = |theta: &[f64]| -> f64 {
+        let p = [
+            theta[0].exp(),
+            theta[1].exp(),
+            theta[2].exp(),
+            theta[3].exp(),
+        ];
+        match rows.log_likelihood(p) {
+            Some(ll) => -ll / total_w + penalizer * p.iter().map(|v| v * v).sum::<f64>(),
+            None => f64::NAN,
+        }
+    };
+    let mut best: Option<Minimum> = None;
+    let (mut evaluations, mut tried) = (0, 0);
+    for start in starts {
+        tried += 1;
+        let m = minimize(
+            |t, g| numerical_gradient(&value, t, g),
+            &start.map(f64::ln),
+            lbfgs,
+        );
+        evaluations += m.evaluations;
+        let finite = m.f.is_finite() && m.x.iter().all(|v| v.exp().is_finite() && v.exp() > 0.0);
+        let better = best.as_ref().is_none_or(|b| {
+            (m.converged() && !b.converged()) || (m.converged() == b.converged() && m.f < b.f)
+        });
+        if finite && better {
+            best = Some(m);
+        }
+        if best.as_ref().is_some_and(|b| b.converged()) {
+            break;
+        }
+    }
+    (best, evaluations, tried)
+}
+
+/// `f(θ)` and its central-difference gradient.
+fn numerical_gradient(value: &impl Fn(&[f64]) -> f64, theta: &[f64], g: &mut [f64]) -> f64 {
+    const H: f64 = 1e-5;
+    let mut th = theta.to_vec();
+    for k in 0..theta.len() {
+        th[k] = theta[k] + H;
+        let up = value(&th);
+        th[k] = theta[k] - H;
+        let dn = value(&th);
+        th[k] = theta[k];
+        g[k] = (up - dn) / (2.0 * H);
+    }
+    value(theta)
 }
 
 /// Starting points `(r, α, s, β)`, time scaled so that max T = 1.
@@ -159,55 +242,29 @@ impl ValidParetoNbdParams {
             .into());
         }
         let scale = 1.0 / max_t;
-        let total_w: f64 = (0..data.len()).map(|i| data.weight(i)).sum();
-        let value = |theta: &[f64]| -> f64 {
-            let p = [
-                theta[0].exp(),
-                theta[1].exp(),
-                theta[2].exp(),
-                theta[3].exp(),
-            ];
-            match total_log_likelihood(data, scale, p) {
-                Some(ll) => -ll / total_w + penalizer * p.iter().map(|v| v * v).sum::<f64>(),
-                None => f64::NAN,
-            }
-        };
-        let objective = |theta: &[f64], g: &mut [f64]| -> f64 {
-            const H: f64 = 1e-5;
-            let mut th = theta.to_vec();
-            for k in 0..4 {
-                th[k] = theta[k] + H;
-                let up = value(&th);
-                th[k] = theta[k] - H;
-                let dn = value(&th);
-                th[k] = theta[k];
-                g[k] = (up - dn) / (2.0 * H);
-            }
-            value(theta)
-        };
+        let rows = Rows::merged(data, scale);
+        let total_w: f64 = rows.w.iter().sum();
         let lbfgs = LbfgsParams {
             max_iter,
             gtol: tol,
             ..LbfgsParams::default()
         };
-        let mut best: Option<crate::optim::Minimum> = None;
-        let (mut evaluations, mut starts) = (0, 0);
-        for start in STARTS {
-            starts += 1;
-            let m = minimize(objective, &start.map(f64::ln), &lbfgs);
-            evaluations += m.evaluations;
-            let finite =
-                m.f.is_finite() && m.x.iter().all(|v| v.exp().is_finite() && v.exp() > 0.0);
-            let better = best.as_ref().is_none_or(|b| {
-                (m.converged() && !b.converged()) || (m.converged() == b.converged() && m.f < b.f)
-            });
-            if finite && better {
-                best = Some(m);
-            }
-            if best.as_ref().is_some_and(|b| b.converged()) {
-                break;
+        // Large data: the first iterations on a systematic subsample.
+        let mut starts: Vec<[f64; 4]> = STARTS.to_vec();
+        let mut evaluations = 0;
+        if let Some(stride) = warm_stride(rows.w.len()) {
+            let warm = LbfgsParams {
+                gtol: tol.max(1e-5),
+                ..lbfgs
+            };
+            let (found, evals, _) = fit_rows(&rows.every(stride), penalizer, &STARTS, &warm);
+            evaluations += evals;
+            if let Some(m) = found {
+                starts.insert(0, [m.x[0].exp(), m.x[1].exp(), m.x[2].exp(), m.x[3].exp()]);
             }
         }
+        let (best, evals, starts) = fit_rows(&rows, penalizer, &starts, &lbfgs);
+        evaluations += evals;
         let Some(best) = best else {
             return Err(DataError::Invalid {
                 field: FREQUENCY,
@@ -226,10 +283,20 @@ impl ValidParetoNbdParams {
             fit: None,
         };
         let log_likelihood = model.log_likelihood(data).unwrap_or(f64::NAN);
+        let value = |theta: &[f64]| -> f64 {
+            let p = [
+                theta[0].exp(),
+                theta[1].exp(),
+                theta[2].exp(),
+                theta[3].exp(),
+            ];
+            rows.log_likelihood(p).map_or(f64::NAN, |ll| {
+                -ll + total_w * penalizer * p.iter().map(|v| v * v).sum::<f64>()
+            })
+        };
         let hess = hessian_from_gradient(
             |th, g| {
-                objective(th, g);
-                g.iter_mut().for_each(|v| *v *= total_w);
+                numerical_gradient(&value, th, g);
             },
             &best.x,
             1e-3,
@@ -240,7 +307,7 @@ impl ValidParetoNbdParams {
                 log_likelihood,
                 standard_errors: standard_errors(&natural, log_cov.as_deref()),
                 n_customers: total_w,
-                n_patterns: data.len(),
+                n_patterns: rows.w.len(),
                 penalizer,
                 converged: best.converged(),
                 status: best.status,
@@ -286,7 +353,9 @@ impl ParetoNbd {
 
     /// The log-likelihood of `data` (note eq. 22, weighted).
     pub fn log_likelihood(&self, data: &RfmData<'_>) -> Result<f64> {
-        total_log_likelihood(data, 1.0, self.params()).ok_or_else(|| series_failed(None))
+        Rows::merged(data, 1.0)
+            .log_likelihood(self.params())
+            .ok_or_else(|| series_failed(None))
     }
 
     /// `P(alive at T)` of one history.
