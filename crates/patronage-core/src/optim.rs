@@ -423,7 +423,9 @@ where
         if max_abs(&g) <= params.gtol {
             return result(x, fx, g, iter + 1, evaluations, Status::GradientTolerance);
         }
-        if decrease <= params.ftol * fx.abs().max(1.0) {
+        // A stalled objective counts only near a stationary point: a heavily
+        // damped step can also decrease f very little.
+        if decrease <= params.ftol * fx.abs().max(1.0) && max_abs(&g) <= params.gtol.sqrt() {
             return result(x, fx, g, iter + 1, evaluations, Status::ObjectiveTolerance);
         }
     }
