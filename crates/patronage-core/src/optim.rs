@@ -87,6 +87,8 @@ pub struct Minimum {
     pub evaluations: usize,
     /// Why it stopped.
     pub status: Status,
+    /// The Hessian there (row-major), when the method computes it ([`newton`]).
+    pub hessian: Option<Vec<f64>>,
 }
 
 impl Minimum {
@@ -258,6 +260,7 @@ where
         iterations,
         evaluations,
         status,
+        hessian: None,
     };
     if !finite(cur.f, &cur.g) {
         return done(cur, 0, obj.evaluations, Status::NonFiniteStart);
@@ -366,20 +369,24 @@ where
     };
     let mut x = x0.to_vec();
     let (mut fx, mut g, mut h) = eval(&x, &mut evaluations);
-    let result = |x: Vec<f64>, f: f64, grad: Vec<f64>, iterations, evaluations, status| Minimum {
-        x,
-        f,
-        grad,
-        iterations,
-        evaluations,
-        status,
-    };
+    let result =
+        |x: Vec<f64>, f: f64, grad: Vec<f64>, h: Vec<f64>, iterations, evaluations, status| {
+            Minimum {
+                x,
+                f,
+                grad,
+                iterations,
+                evaluations,
+                status,
+                hessian: Some(h),
+            }
+        };
     if !finite(fx, &g) || h.iter().any(|v| !v.is_finite()) {
-        return result(x, fx, g, 0, evaluations, Status::NonFiniteStart);
+        return result(x, fx, g, h, 0, evaluations, Status::NonFiniteStart);
     }
     for iter in 0..params.max_iter {
         if max_abs(&g) <= params.gtol {
-            return result(x, fx, g, iter, evaluations, Status::GradientTolerance);
+            return result(x, fx, g, h, iter, evaluations, Status::GradientTolerance);
         }
         let scale = (0..n)
             .fold(0.0f64, |m, i| m.max(h[i * n + i].abs()))
@@ -416,23 +423,40 @@ where
             mu = if mu == 0.0 { 1e-4 * scale } else { mu * 100.0 };
         }
         let Some((xt, ft, gt, ht)) = accepted else {
-            return result(x, fx, g, iter, evaluations, Status::LineSearchFailed);
+            return result(x, fx, g, h, iter, evaluations, Status::LineSearchFailed);
         };
         let decrease = fx - ft;
         (x, fx, g, h) = (xt, ft, gt, ht);
         if max_abs(&g) <= params.gtol {
-            return result(x, fx, g, iter + 1, evaluations, Status::GradientTolerance);
+            return result(
+                x,
+                fx,
+                g,
+                h,
+                iter + 1,
+                evaluations,
+                Status::GradientTolerance,
+            );
         }
         // A stalled objective counts only near a stationary point: a heavily
         // damped step can also decrease f very little.
         if decrease <= params.ftol * fx.abs().max(1.0) && max_abs(&g) <= params.gtol.sqrt() {
-            return result(x, fx, g, iter + 1, evaluations, Status::ObjectiveTolerance);
+            return result(
+                x,
+                fx,
+                g,
+                h,
+                iter + 1,
+                evaluations,
+                Status::ObjectiveTolerance,
+            );
         }
     }
     result(
         x,
         fx,
         g,
+        h,
         params.max_iter,
         evaluations,
         Status::MaxIterations,

@@ -540,7 +540,7 @@ impl ValidBetaGeoParams {
         let sum_wx: f64 = (0..patterns.w.len())
             .map(|i| patterns.w[i] * patterns.xs[patterns.x_index[i] as usize])
             .sum();
-        let log_likelihood = evaluate(&patterns, p, false, modified).ll + sum_wx * scale.ln();
+        let log_likelihood = best.log_likelihood + sum_wx * scale.ln();
         let natural = [p[0], p[1] / scale, p[2], p[3]];
         Ok(BetaGeo {
             modified,

@@ -3,7 +3,21 @@
 //! Columns are reported through [`Field::Feature`] with the positions below
 //! so that bindings can name the user's own column.
 
+use rayon::prelude::*;
+
 use crate::error::{DataError, Field, Result};
+
+/// A non-negative whole number (NaN fails), without a `trunc` call.
+fn is_count(x: f64) -> bool {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every float above is whole
+    x >= 0.0 && (x >= EXACT || (x as u64) as f64 == x)
+}
+
+/// Whether every row passes `ok`, checked in parallel; the caller then
+/// re-scans sequentially only to name the first bad row.
+fn all_rows(n: usize, ok: impl Fn(usize) -> bool + Sync + Send) -> bool {
+    (0..n).into_par_iter().with_min_len(1 << 14).all(ok)
+}
 
 /// `frequency` (repeat purchases, `x`).
 pub const FREQUENCY: Field = Field::Feature(0);
@@ -46,7 +60,7 @@ fn check_frequency(frequency: &[f64]) -> Result<()> {
             }
             .into());
         }
-        if x < 0.0 || x.fract() != 0.0 {
+        if !is_count(x) {
             return Err(invalid(
                 FREQUENCY,
                 i,
@@ -113,8 +127,26 @@ impl<'a> RfmData<'a> {
         }
         check_len(RECENCY, recency.len(), n)?;
         check_len(AGE, t.len(), n)?;
-        check_frequency(frequency)?;
-        for (i, ((&x, &tx), &age)) in frequency.iter().zip(recency).zip(t).enumerate() {
+        let fast = all_rows(n, |i| {
+            let (x, tx, age) = (frequency[i], recency[i], t[i]);
+            x.is_finite()
+                && is_count(x)
+                && tx.is_finite()
+                && age.is_finite()
+                && 0.0 <= tx
+                && tx <= age
+                && (x > 0.0 || tx == 0.0)
+        });
+        if !fast {
+            check_frequency(frequency)?;
+        }
+        for (i, ((&x, &tx), &age)) in frequency
+            .iter()
+            .zip(recency)
+            .zip(t)
+            .enumerate()
+            .filter(|_| !fast)
+        {
             if !tx.is_finite() {
                 return Err(DataError::NonFinite {
                     field: RECENCY,
@@ -222,8 +254,19 @@ impl<'a> SpendData<'a> {
             return Err(DataError::Empty.into());
         }
         check_len(MONETARY, monetary_value.len(), n)?;
-        check_frequency(frequency)?;
-        for (i, (&x, &m)) in frequency.iter().zip(monetary_value).enumerate() {
+        let fast = all_rows(n, |i| {
+            let (x, m) = (frequency[i], monetary_value[i]);
+            x.is_finite() && is_count(x) && m.is_finite() && (x == 0.0 || m > 0.0)
+        });
+        if !fast {
+            check_frequency(frequency)?;
+        }
+        for (i, (&x, &m)) in frequency
+            .iter()
+            .zip(monetary_value)
+            .enumerate()
+            .filter(|_| !fast)
+        {
             if !m.is_finite() {
                 return Err(DataError::NonFinite {
                     field: MONETARY,

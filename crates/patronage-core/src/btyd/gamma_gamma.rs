@@ -92,7 +92,11 @@ impl Buyers {
         let (x_index, xs) = distinct_whole(&rows.iter().map(|&i| f[i]).collect::<Vec<_>>());
         Buyers {
             x_index,
-            ln_m: rows.iter().map(|&i| m[i].ln()).collect(),
+            ln_m: rows
+                .par_iter()
+                .with_min_len(CHUNK)
+                .map(|&i| m[i].ln())
+                .collect(),
             m: rows.iter().map(|&i| m[i]).collect(),
             w: rows.iter().map(|&i| data.weight(i)).collect(),
             xs,
@@ -270,7 +274,7 @@ impl ValidGammaGammaParams {
             v: p[2],
             frequency_spend_correlation: buyers.correlation(),
             fit: Some(FitInfo {
-                log_likelihood: evaluate(&buyers, p, false).ll,
+                log_likelihood: best.log_likelihood,
                 standard_errors: standard_errors(p, best.log_cov.as_deref()),
                 n_customers: total_w,
                 n_patterns: buyers.w.len(),

@@ -23,6 +23,8 @@ pub(crate) struct Evaluation {
 pub(crate) struct Maximum {
     /// Natural parameters at the optimum.
     pub params: Vec<f64>,
+    /// `Σ w ll` there (unpenalised).
+    pub log_likelihood: f64,
     /// The optimiser's report of the kept start.
     pub minimum: Minimum,
     /// Objective evaluations over all starts.
@@ -125,12 +127,24 @@ where
         }
     }
     let minimum = best?;
-    let (mut g, mut h) = (vec![0.0; n], vec![0.0; n * n]);
-    objective(&ll, total_w, penalizer, &minimum.x, &mut g, &mut h);
+    // Newton leaves the Hessian at its last point; L-BFGS does not.
+    let mut h = match &minimum.hessian {
+        Some(h) => h.clone(),
+        None => {
+            let (mut g, mut h) = (vec![0.0; n], vec![0.0; n * n]);
+            objective(&ll, total_w, penalizer, &minimum.x, &mut g, &mut h);
+            h
+        }
+    };
     h.iter_mut().for_each(|v| *v *= total_w);
+    let params: Vec<f64> = minimum.x.iter().map(|t| t.exp()).collect();
+    // Σ w ll from the objective, without one more pass over the data
+    let log_likelihood =
+        -(minimum.f - penalizer * params.iter().map(|p| p * p).sum::<f64>()) * total_w;
     let log_cov = spd_inverse(&h, n).filter(|c| c.iter().all(|v| v.is_finite()));
     Some(Maximum {
-        params: minimum.x.iter().map(|t| t.exp()).collect(),
+        params,
+        log_likelihood,
         minimum,
         evaluations,
         starts: tried,
