@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from . import datasets, exceptions
 from ._core import __version__
-from .btyd import btyd_summary
 from .loyalty import (
     DEFAULT_ACTIONS,
     LIFECYCLE_STAGES,
@@ -44,6 +43,8 @@ from .churn import (
     churn_dataset,
     churn_report,
 )
+from .btyd import (BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, btyd_summary, customer_lifetime_value,
+                   value_at_risk)
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
 __all__ = [
@@ -78,4 +79,10 @@ __all__ = [
     "choose_threshold",
     "churn_report",
     "backtest",
+    "BetaGeo",
+    "ModifiedBetaGeo",
+    "ParetoNBD",
+    "GammaGamma",
+    "customer_lifetime_value",
+    "value_at_risk",
 ]

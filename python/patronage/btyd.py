@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import contextlib
+import html
+import inspect
+import json
+import re
+import warnings
+from typing import Any, Dict, Iterator, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 
 from . import _core
-from ._frame import read_transactions, to_day
-from .exceptions import ParameterError
+from ._frame import finite_column, read_transactions, require_columns, to_day
+from .exceptions import ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError
 
-__all__ = ["btyd_summary"]
+__all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
+           "customer_lifetime_value", "value_at_risk"]
 
 
 def btyd_summary(
@@ -92,3 +100,720 @@ def btyd_summary(
             out["monetary_value_holdout"] = cols["monetary_value_holdout"]
         out["duration_holdout"] = float(cols["duration_holdout"])
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Models: BG/NBD, Gamma-Gamma, customer lifetime value
+# --------------------------------------------------------------------------------------------
+
+#: Time units of the summary per month, as in lifetimes' ``customer_lifetime_value``.
+UNITS_PER_MONTH = {"D": 30.0, "W": 4.345, "M": 1.0, "H": 30.0 * 24.0}
+
+#: |Pearson correlation| between frequency and monetary value (repeat buyers) above which
+#: :class:`GammaGamma` warns that its independence assumption is doubtful. Fader & Hardie's
+#: CDNOW example has 0.11 and is deemed fine; 0.3 is the usual "moderate" cut-off.
+CORRELATION_THRESHOLD = 0.3
+
+_FORMAT = 1
+_BG_COLUMNS = ("frequency", "recency", "T")
+_GG_COLUMNS = ("frequency", "monetary_value")
+
+
+class _Params:
+    """scikit-learn's ``get_params``/``set_params`` from the ``__init__`` signature."""
+
+    @classmethod
+    def _param_names(cls) -> list:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self"]
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The constructor arguments, as given."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "_Params":
+        """Set constructor arguments (validated at the next ``fit``); returns self."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ParameterError(f"{type(self).__name__} has no parameter {name!r}; valid: {valid}", name)
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class _Columns:
+    """The model columns taken from a summary (DataFrame or 2-D array), as float64."""
+
+    def __init__(self, data: Any, names: Sequence[str], what: str) -> None:
+        self.names = list(names)
+        if isinstance(data, pd.DataFrame):
+            self.index = data.index
+            self.labels = [self._find(data, n, what) for n in names]
+            self.arrays = [finite_column(data, c) for c in self.labels]
+        elif isinstance(data, (pd.Series, str, bytes)) or data is None:
+            raise TypeError(f"{what} must be a DataFrame (e.g. from btyd_summary) or a 2-D array with "
+                            f"columns {self.names}, got {type(data).__name__}")
+        else:
+            values = np.asarray(data)
+            if values.ndim != 2 or values.shape[1] != len(names):
+                raise DataError(f"{what} as an array must be 2-D with {len(names)} columns "
+                                f"({', '.join(names)}), got shape {values.shape}")
+            if not (np.issubdtype(values.dtype, np.number) and values.dtype != np.bool_):
+                raise ColumnTypeError(f"{what} must be numeric, got dtype {values.dtype}")
+            frame = pd.DataFrame(values.astype(np.float64), columns=list(names))
+            self.index = frame.index
+            self.labels = list(names)
+            self.arrays = [finite_column(frame, c) for c in names]
+        if len(self.index) == 0:
+            raise DataError(f"{what} is empty")
+
+    @staticmethod
+    def _find(frame: pd.DataFrame, name: str, what: str) -> str:
+        for candidate in (name, f"{name}_cal"):
+            if candidate in frame.columns:
+                return candidate
+        require_columns(frame, [name], what)
+        return name  # pragma: no cover (require_columns raised)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[self.names.index(name)]
+
+    def weights(self, weights: Any, data: Any) -> Optional[np.ndarray]:
+        """``weights`` as float64: None, a column name of ``data`` or an array of its length."""
+        if weights is None:
+            return None
+        if isinstance(weights, str):
+            if not isinstance(data, pd.DataFrame):
+                raise ParameterError("weights given as a column name needs a DataFrame", "weights")
+            require_columns(data, [weights], "summary")
+            return finite_column(data, weights)
+        w = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if len(w) != len(self.index):
+            raise ParameterError(f"weights has {len(w)} values for {len(self.index)} rows", "weights")
+        return finite_column(pd.DataFrame({"weights": w}, index=self.index), "weights")
+
+    @contextlib.contextmanager
+    def labelled_errors(self) -> Iterator[None]:
+        """Core data errors (about "feature j", row i) renamed to the user's column and label."""
+        try:
+            yield
+        except DataError as exc:
+            match = re.fullmatch(r"feature (\d+)", exc.field or "")
+            if match is None:
+                raise
+            pos = int(match.group(1))
+            names = {4: "weights", **dict(zip([_CORE_FIELDS[n] for n in self.names], self.labels))}
+            column = names.get(pos, exc.field)
+            reason = re.sub(r"^feature \d+:? ?", "", str(exc))
+            reason = re.sub(r" at row \d+$", "", reason)
+            label = None
+            if exc.row is not None and exc.row < len(self.index):
+                label = self.index[exc.row]
+                reason += f" at index label {label!r} (row {exc.row})"
+            raise DataError(f"column {column!r}: {reason}", field=column, row=exc.row, label=label) from None
+
+
+# Positions of the core's `Field::Feature(j)` (crates/patronage-core/src/btyd/data.rs).
+_CORE_FIELDS = {"frequency": 0, "recency": 1, "T": 2, "monetary_value": 3}
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name} must be a number, got {value!r}", name)
+    return float(value)
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterError(f"{name} must be a positive integer, got {value!r}", name)
+    return int(value)
+
+
+class _Model(_Params):
+    """What BetaGeo and GammaGamma share: fitting diagnostics, persistence, display."""
+
+    _core_class: Any = None
+    _param_index: tuple = ()
+    _title = ""
+
+    def _require_fitted(self) -> Any:
+        model = getattr(self, "_model", None)
+        if model is None:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit() first")
+        return model
+
+    def _set_model(self, model: Any) -> None:
+        self._model = model
+        self.params_ = pd.Series(model.params, index=list(self._param_index), dtype=float, name="coef")
+        info = model.fit_info()
+        self.fit_info_ = info
+        if info is None:  # from known parameters
+            self.standard_errors_ = pd.Series(np.nan, index=self.params_.index, name="se(coef)")
+            self.log_likelihood_ = np.nan
+            self.n_customers_ = 0.0
+            return
+        se = info["standard_errors"]
+        self.standard_errors_ = pd.Series(se if se is not None else np.nan, index=self.params_.index,
+                                          dtype=float, name="se(coef)")
+        self.log_likelihood_ = float(info["log_likelihood"])
+        self.n_customers_ = float(info["n_customers"])
+
+    def _warn_fit(self) -> None:
+        info = self.fit_info_
+        if not info["converged"]:
+            warnings.warn(ConvergenceWarning(
+                f"{type(self).__name__} did not converge (status {info['status']!r} after "
+                f"{info['iterations']} iterations, {info['starts']} start(s), gradient norm "
+                f"{info['gradient_norm']:.3g}); the estimates "
+                f"{ {k: round(float(v), 6) for k, v in self.params_.items()} } are the best "
+                "found. Try a larger max_iter or a small penalizer."), stacklevel=3)
+        if info["standard_errors"] is None:
+            warnings.warn(ConvergenceWarning(
+                f"{type(self).__name__}: the Hessian at the estimates is not positive definite, so the "
+                "standard errors are NaN (the estimates may sit on a flat ridge)."), stacklevel=3)
+
+    def summary(self) -> pd.DataFrame:
+        """Estimates with standard errors and 95 % Wald intervals (log-likelihood in ``attrs``)."""
+        self._require_fitted()
+        coef, se = self.params_, self.standard_errors_
+        out = pd.DataFrame({"coef": coef, "se(coef)": se, "lower 95% bound": coef - 1.959964 * se,
+                            "upper 95% bound": coef + 1.959964 * se})
+        out.attrs["log_likelihood"] = self.log_likelihood_
+        out.attrs["n_customers"] = self.n_customers_
+        return out
+
+    def _repr_html_(self) -> str:
+        if getattr(self, "_model", None) is None:
+            return f"<p>{html.escape(repr(self))} (not fitted)</p>"
+        head = (f"<p><b>{self._title}</b> {html.escape(repr(self))}<br>log-likelihood "
+                f"{self.log_likelihood_:.4f}, customers {self.n_customers_:g}")
+        if self.fit_info_ is not None:
+            head += f", converged {self.fit_info_['converged']} ({self.fit_info_['status']})"
+        return head + "</p>" + self.summary().to_html(float_format=lambda v: f"{v:.4f}")
+
+    # persistence: the core's serde JSON (parameters + fit metadata, no data)
+    def to_json(self) -> str:
+        """The fitted model as JSON (constructor arguments, estimates, fit diagnostics; no data)."""
+        model = self._require_fitted()
+        return json.dumps({"format": _FORMAT, "class": type(self).__name__, "params": self.get_params(),
+                           "model": json.loads(model.to_json())})
+
+    @classmethod
+    def from_json(cls, text: str) -> Any:
+        """Rebuild a model written by :meth:`to_json`."""
+        try:
+            doc = json.loads(text)
+            ok = doc.get("format") == _FORMAT and doc.get("class") == cls.__name__
+        except (TypeError, ValueError, AttributeError):
+            ok = False
+        if not ok:
+            raise DataError(f"not a {cls.__name__} JSON document (format {_FORMAT})")
+        obj = cls(**doc["params"])
+        obj._set_model(cls._core_class.from_json(json.dumps(doc["model"])))
+        return obj
+
+    def __getstate__(self) -> Dict[str, Any]:
+        model = getattr(self, "_model", None)
+        return {"format": _FORMAT, "params": self.get_params(),
+                "model": None if model is None else model.to_json()}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        if state.get("format") != _FORMAT:
+            raise DataError(f"cannot unpickle {type(self).__name__} format {state.get('format')!r}")
+        for k, v in state["params"].items():
+            setattr(self, k, v)
+        if state["model"] is not None:
+            self._set_model(self._core_class.from_json(state["model"]))
+
+
+class BetaGeo(_Model):
+    """The BG/NBD model of repeat purchasing and dropout (Fader, Hardie & Lee 2005).
+
+    While alive a customer buys as a Poisson process with rate
+    ``lambda ~ Gamma(r, alpha)``; after each purchase they leave for good with
+    probability ``p ~ Beta(a, b)``. Fitted by maximum likelihood (L-BFGS on the
+    log-parameters with the analytic gradient, several starts if needed) on a
+    :func:`btyd_summary` table; ``alpha`` is in the summary's time unit.
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty ``penalizer * (r**2 + (alpha / max T)**2 + a**2 + b**2)`` added
+        to the mean negative log-likelihood, as lifetimes' ``penalizer_coef``.
+    max_iter : int, default 1000
+        Most L-BFGS iterations per starting point.
+    tol : float, default 1e-9
+        Gradient tolerance of the optimiser.
+
+    Attributes
+    ----------
+    params_ : Series
+        ``r, alpha, a, b``.
+    standard_errors_ : Series
+        From the inverse Hessian of the (penalised) negative log-likelihood.
+    log_likelihood_ : float
+        The log-likelihood at the estimates (the paper's, eq. 6).
+    n_customers_ : float
+        Customers fitted (sum of the weights).
+    fit_info_ : dict
+        Optimiser diagnostics: ``converged``, ``status``, ``iterations``,
+        ``evaluations``, ``gradient_norm``, ``starts``, ``n_patterns``.
+
+    Notes
+    -----
+    A fit that does not converge keeps the best estimates found and emits a
+    :class:`~patronage.exceptions.ConvergenceWarning` with the diagnostics; it
+    never returns NaN parameters.
+
+    Examples
+    --------
+    >>> import patronage
+    >>> from patronage.datasets import simulate_transactions
+    >>> tx = simulate_transactions(3000, random_state=7)
+    >>> summary = patronage.btyd_summary(tx, freq="D", freq_multiplier=7)  # weeks
+    >>> bg = patronage.BetaGeo().fit(summary)
+    >>> bg.params_.round(2).to_dict()
+    {'r': 0.26, 'alpha': 4.92, 'a': 1.09, 'b': 3.28}
+    >>> bool(bg.p_alive(summary).between(0, 1).all())
+    True
+    """
+
+    _core_class = _core.BetaGeoModel
+    _param_index = ("r", "alpha", "a", "b")
+    _title = "BG/NBD"
+    _modified = False
+
+    def __init__(self, penalizer: float = 0.0, *, max_iter: int = 1000, tol: float = 1e-9) -> None:
+        self.penalizer = penalizer
+        self.max_iter = max_iter
+        self.tol = tol
+
+    @classmethod
+    def from_params(cls, r: float, alpha: float, a: float, b: float) -> "BetaGeo":
+        """A model with known parameters (e.g. published estimates), ready to predict."""
+        obj = cls()
+        values = (_number(v, n) for v, n in zip((r, alpha, a, b), cls._param_index))
+        obj._set_model(_core.BetaGeoModel.from_params(*values, modified=cls._modified))
+        return obj
+
+    def fit(self, summary: Any, weights: Any = None) -> "BetaGeo":
+        """Fit on ``frequency, recency, T`` (or their ``_cal`` columns).
+
+        Parameters
+        ----------
+        summary : DataFrame or array of shape (n, 3)
+            A :func:`btyd_summary` table, or columns frequency, recency, T.
+            Not modified.
+        weights : None, str or array, optional
+            Number of customers each row stands for (a column name or values).
+
+        Returns
+        -------
+        BetaGeo
+            ``self``, fitted.
+        """
+        penalizer = _number(self.penalizer, "penalizer")
+        max_iter, tol = _count(self.max_iter, "max_iter"), _number(self.tol, "tol")
+        cols = _Columns(summary, _BG_COLUMNS, "summary")
+        w = cols.weights(weights, summary)
+        with cols.labelled_errors():
+            model = _core.BetaGeoModel.fit(cols["frequency"], cols["recency"], cols["T"], w,
+                                           penalizer, max_iter, tol, self._modified)
+        self._set_model(model)
+        self._warn_fit()
+        return self
+
+    def _history(self, summary: Any) -> _Columns:
+        self._require_fitted()
+        return _Columns(summary, _BG_COLUMNS, "summary")
+
+    def log_likelihood(self, summary: Any, weights: Any = None) -> float:
+        """The BG/NBD log-likelihood of ``summary`` under the fitted parameters (paper eq. 6)."""
+        cols = self._history(summary)
+        w = cols.weights(weights, summary)
+        with cols.labelled_errors():
+            return float(self._model.log_likelihood(cols["frequency"], cols["recency"], cols["T"], w))
+
+    def p_alive(self, summary: Any) -> pd.Series:
+        """P(still a customer at T | history); 1 for customers without a repeat purchase.
+
+        Returns
+        -------
+        Series
+            Named ``p_alive``, indexed like ``summary``.
+        """
+        cols = self._history(summary)
+        with cols.labelled_errors():
+            values = self._model.p_alive(cols["frequency"], cols["recency"], cols["T"])
+        return pd.Series(values, index=cols.index, name="p_alive")
+
+    def expected_purchases(self, summary: Any, t: float) -> pd.Series:
+        """Expected repeat purchases of each customer in the next ``t`` time units (paper eq. 10).
+
+        Returns
+        -------
+        Series
+            Named ``expected_purchases``, indexed like ``summary``.
+        """
+        t = _number(t, "t")
+        cols = self._history(summary)
+        with cols.labelled_errors():
+            values = self._model.expected_purchases(t, cols["frequency"], cols["recency"], cols["T"])
+        return pd.Series(values, index=cols.index, name="expected_purchases")
+
+    def expected_purchases_new_customer(self, t: Any) -> Any:
+        """Expected repeat purchases of a newly acquired customer in ``(0, t]`` (paper eq. 9).
+
+        ``t`` a number gives a float, an array gives a Series indexed by ``t``.
+        """
+        self._require_fitted()
+        scalar = np.ndim(t) == 0
+        times = np.ascontiguousarray(np.atleast_1d(np.asarray(t, dtype=np.float64)))
+        values = self._model.expected_purchases_new_customer(times)
+        if scalar:
+            return float(values[0])
+        return pd.Series(values, index=pd.Index(times, name="t"), name="expected_purchases")
+
+    def probability_of_n_purchases(self, t: float, n: Any) -> Any:
+        """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases in ``(0, t]``
+        (paper eq. 8). ``n`` an integer gives a float, a sequence a Series indexed by ``n``."""
+        self._require_fitted()
+        t = _number(t, "t")
+        scalar = np.ndim(n) == 0
+        ns = np.atleast_1d(np.asarray(n))
+        if not np.issubdtype(ns.dtype, np.integer) or (ns < 0).any():
+            raise ParameterError(f"n must be non-negative integers, got {n!r}", "n")
+        values = [self._model.probability_of_n_purchases(t, int(k)) for k in ns]
+        if scalar:
+            return values[0]
+        return pd.Series(values, index=pd.Index(ns, name="n"), name="probability")
+
+    # plots (matplotlib imported lazily)
+    def plot_p_alive_matrix(self, summary: Any = None, *, max_frequency: Optional[int] = None,
+                            max_recency: Optional[float] = None, ax: Any = None) -> Any:
+        """Heat map of P(alive) over frequency x recency for customers of age ``max_recency``.
+
+        Defaults come from ``summary`` (largest frequency and T); without it give both
+        limits. Returns the matplotlib Axes.
+        """
+        from ._btyd_plot import p_alive_matrix
+        self._require_fitted()
+        return p_alive_matrix(self, summary, max_frequency, max_recency, ax)
+
+    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+        """Calibration check: customers by number of repeat purchases, actual vs the model's
+        expectation given each customer's T (paper Figure 2). Returns the Axes."""
+        from ._btyd_plot import period_transactions
+        self._require_fitted()
+        return period_transactions(self, summary, max_frequency, ax)
+
+    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+        """Mean holdout purchases, actual vs expected, by calibration frequency (paper Figure 4).
+        ``summary`` is a :func:`btyd_summary` made with ``calibration_end``. Returns the Axes."""
+        from ._btyd_plot import holdout_purchases
+        self._require_fitted()
+        return holdout_purchases(self, summary, max_frequency, ax)
+
+
+class ModifiedBetaGeo(BetaGeo):
+    """The modified BG/NBD (MBG/NBD) of Batislam, Denizel & Filiztekin (2007).
+
+    As :class:`BetaGeo`, except that a customer may also drop out right after
+    the first purchase, so customers without repeat purchases are not
+    certainly alive (their P(alive) is below 1). Same parameters, attributes
+    and methods; the definitions of lifetimes' ``ModifiedBetaGeoFitter``.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> mbg = patronage.ModifiedBetaGeo.from_params(r=0.25, alpha=4.4, a=0.8, b=2.4)
+    >>> new = pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [38.86]})
+    >>> round(float(mbg.p_alive(new).iloc[0]), 4)
+    0.6288
+    """
+
+    _modified = True
+    _title = "MBG/NBD"
+
+
+class ParetoNBD(BetaGeo):
+    """The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
+
+    While alive a customer buys at rate ``lambda ~ Gamma(r, alpha)``; lifetimes
+    are exponential with rate ``mu ~ Gamma(s, beta)`` (dropout at any time, not
+    only after purchases). Fitted by maximum likelihood (Fader, Hardie & Lee's
+    2005 note, with a stable hypergeometric evaluation) using L-BFGS with a
+    numerical gradient, so it is slower than :class:`BetaGeo`; ``tol``
+    defaults to 1e-7. Provides ``p_alive``, ``expected_purchases``,
+    ``expected_purchases_new_customer`` and ``log_likelihood`` (no
+    ``probability_of_n_purchases``, and :func:`customer_lifetime_value` takes
+    a BG/NBD model).
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> pnbd = patronage.ParetoNBD.from_params(r=0.55, alpha=10.58, s=0.61, beta=11.67)
+    >>> one = pd.DataFrame({"frequency": [2], "recency": [30.43], "T": [38.86]})
+    >>> round(float(pnbd.expected_purchases(one, 39).iloc[0]), 3)
+    1.45
+    """
+
+    _core_class = _core.ParetoNbdModel
+    _param_index = ("r", "alpha", "s", "beta")
+    _title = "Pareto/NBD"
+
+    def __init__(self, penalizer: float = 0.0, *, max_iter: int = 1000, tol: float = 1e-7) -> None:
+        super().__init__(penalizer, max_iter=max_iter, tol=tol)
+
+    @classmethod
+    def from_params(cls, r: float, alpha: float, s: float, beta: float) -> "ParetoNBD":  # type: ignore[override]
+        """A model with known parameters (e.g. published estimates), ready to predict."""
+        obj = cls()
+        values = (_number(v, n) for v, n in zip((r, alpha, s, beta), cls._param_index))
+        obj._set_model(_core.ParetoNbdModel.from_params(*values))
+        return obj
+
+    def fit(self, summary: Any, weights: Any = None) -> "ParetoNBD":
+        """Fit on ``frequency, recency, T`` (or their ``_cal`` columns); see :meth:`BetaGeo.fit`."""
+        penalizer = _number(self.penalizer, "penalizer")
+        max_iter, tol = _count(self.max_iter, "max_iter"), _number(self.tol, "tol")
+        cols = _Columns(summary, _BG_COLUMNS, "summary")
+        w = cols.weights(weights, summary)
+        with cols.labelled_errors():
+            model = _core.ParetoNbdModel.fit(cols["frequency"], cols["recency"], cols["T"], w,
+                                             penalizer, max_iter, tol)
+        self._set_model(model)
+        self._warn_fit()
+        return self
+
+    def probability_of_n_purchases(self, t: float, n: Any) -> Any:
+        """Not available for the Pareto/NBD in this version."""
+        raise NotImplementedError("probability_of_n_purchases is implemented for BetaGeo and ModifiedBetaGeo")
+
+    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+        """Not available (needs :meth:`probability_of_n_purchases`)."""
+        raise NotImplementedError("plot_period_transactions is implemented for BetaGeo and ModifiedBetaGeo")
+
+
+class GammaGamma(_Model):
+    """The Gamma-Gamma model of spend per transaction (Fader & Hardie 2013).
+
+    Transaction values of a customer are ``Gamma(p, nu)`` with ``nu ~ Gamma(q, v)``
+    across customers; fitted on the repeat buyers (rows with ``frequency > 0``) of a
+    :func:`btyd_summary` table, whose ``monetary_value`` is the mean repeat spend.
+    The model assumes spend does not depend on purchase frequency: after the fit
+    a :class:`UserWarning` is emitted when ``|corr(frequency, monetary_value)|``
+    among repeat buyers exceeds ``correlation_threshold``.
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty ``penalizer * (p**2 + q**2 + v**2)`` on the mean negative
+        log-likelihood (lifetimes' ``penalizer_coef``).
+    max_iter, tol
+        As in :class:`BetaGeo`.
+    correlation_threshold : float, default 0.3
+        See above (:data:`CORRELATION_THRESHOLD`).
+
+    Attributes
+    ----------
+    params_ : Series
+        ``p, q, v``.
+    standard_errors_, log_likelihood_, n_customers_, fit_info_
+        As in :class:`BetaGeo` (customers = repeat buyers).
+    frequency_spend_correlation_ : float
+        Pearson correlation of frequency and monetary value among repeat buyers.
+
+    Examples
+    --------
+    >>> import patronage
+    >>> from patronage.datasets import simulate_transactions
+    >>> tx = simulate_transactions(3000, spend="gamma-gamma", random_state=7)
+    >>> summary = patronage.btyd_summary(tx, freq="D", freq_multiplier=7)
+    >>> gg = patronage.GammaGamma().fit(summary)
+    >>> gg.params_.round(1).to_dict()
+    {'p': 5.7, 'q': 3.8, 'v': 18.3}
+    >>> spend = gg.expected_average_spend(summary)  # population mean for non-repeaters
+    """
+
+    _core_class = _core.GammaGammaModel
+    _param_index = ("p", "q", "v")
+    _title = "Gamma-Gamma"
+
+    def __init__(self, penalizer: float = 0.0, *, max_iter: int = 1000, tol: float = 1e-9,
+                 correlation_threshold: float = CORRELATION_THRESHOLD) -> None:
+        self.penalizer = penalizer
+        self.max_iter = max_iter
+        self.tol = tol
+        self.correlation_threshold = correlation_threshold
+
+    @classmethod
+    def from_params(cls, p: float, q: float, v: float) -> "GammaGamma":
+        """A model with known parameters (e.g. published estimates), ready to predict."""
+        obj = cls()
+        obj._set_model(_core.GammaGammaModel.from_params(*(_number(x, n) for x, n in
+                                                            zip((p, q, v), cls._param_index))))
+        return obj
+
+    def _set_model(self, model: Any) -> None:
+        super()._set_model(model)
+        corr = model.frequency_spend_correlation
+        self.frequency_spend_correlation_ = np.nan if corr is None else float(corr)
+
+    def fit(self, summary: Any, weights: Any = None) -> "GammaGamma":
+        """Fit on the repeat buyers' ``frequency, monetary_value`` (or ``_cal`` columns).
+
+        Parameters
+        ----------
+        summary : DataFrame or array of shape (n, 2)
+            Rows with frequency 0 are ignored; repeat buyers need monetary_value > 0.
+        weights : None, str or array, optional
+            Number of customers each row stands for.
+
+        Returns
+        -------
+        GammaGamma
+            ``self``, fitted.
+        """
+        penalizer = _number(self.penalizer, "penalizer")
+        max_iter, tol = _count(self.max_iter, "max_iter"), _number(self.tol, "tol")
+        threshold = _number(self.correlation_threshold, "correlation_threshold")
+        cols = _Columns(summary, _GG_COLUMNS, "summary")
+        w = cols.weights(weights, summary)
+        with cols.labelled_errors():
+            model = _core.GammaGammaModel.fit(cols["frequency"], cols["monetary_value"], w,
+                                              penalizer, max_iter, tol)
+        self._set_model(model)
+        self._warn_fit()
+        corr = self.frequency_spend_correlation_
+        if np.isfinite(corr) and abs(corr) > threshold:
+            warnings.warn(
+                f"frequency and monetary_value are correlated among repeat buyers (Pearson r = {corr:.3f}, "
+                f"threshold {threshold}): the Gamma-Gamma model assumes they are independent, so its "
+                "spend predictions may be biased.", UserWarning, stacklevel=2)
+        return self
+
+    def log_likelihood(self, summary: Any, weights: Any = None) -> float:
+        """Log-likelihood of the repeat buyers in ``summary`` under the fitted parameters."""
+        self._require_fitted()
+        cols = _Columns(summary, _GG_COLUMNS, "summary")
+        w = cols.weights(weights, summary)
+        with cols.labelled_errors():
+            return float(self._model.log_likelihood(cols["frequency"], cols["monetary_value"], w))
+
+    def expected_average_spend(self, summary: Any) -> pd.Series:
+        """E[spend per transaction | frequency, monetary_value] per customer (the population
+        mean ``p v / (q - 1)`` for customers without repeats).
+
+        Returns
+        -------
+        Series
+            Named ``expected_average_spend``, indexed like ``summary``.
+        """
+        self._require_fitted()
+        cols = _Columns(summary, _GG_COLUMNS, "summary")
+        with cols.labelled_errors():
+            values = self._model.expected_average_spend(cols["frequency"], cols["monetary_value"])
+        return pd.Series(values, index=cols.index, name="expected_average_spend")
+
+    #: lifetimes' name
+    conditional_expected_average_profit = expected_average_spend
+
+
+def _units_per_month(freq: Any) -> float:
+    if freq not in UNITS_PER_MONTH:
+        raise ParameterError(f"freq must be the summary's time unit, one of {sorted(UNITS_PER_MONTH)}, "
+                             f"got {freq!r}", "freq")
+    return UNITS_PER_MONTH[freq]
+
+
+def customer_lifetime_value(
+    bg: BetaGeo,
+    gg: GammaGamma,
+    summary: Any,
+    horizon: int = 12,
+    freq: str = "M",
+    discount_rate: float = 0.01,
+    margin: float = 1.0,
+) -> pd.Series:
+    """Discounted expected value of each customer over the next ``horizon`` months.
+
+    The definition of lifetimes' ``customer_lifetime_value``::
+
+        CLV = margin * sum_{k=1..horizon} E[spend] * (E[X(k f)] - E[X((k-1) f)]) / (1 + discount_rate)**k
+
+    with ``E[X(t)]`` the BG/NBD expected purchases in the next ``t`` time units,
+    ``E[spend]`` the Gamma-Gamma expected average spend and ``f`` the number of the
+    summary's time units per month (``freq``: ``"D"`` 30, ``"W"`` 4.345, ``"M"`` 1,
+    ``"H"`` 720).
+
+    Parameters
+    ----------
+    bg, gg : BetaGeo, GammaGamma
+        Fitted models (on this summary's time unit).
+    summary : DataFrame
+        ``frequency, recency, T, monetary_value`` (or ``_cal``) per customer. Not modified.
+    horizon : int, default 12
+        Months.
+    freq : {"D", "W", "M", "H"}, default "M"
+        The time unit of ``summary`` (and of ``bg``).
+    discount_rate : float, default 0.01
+        Per month.
+    margin : float, default 1
+        Profit margin applied to spend.
+
+    Returns
+    -------
+    Series
+        Named ``clv``, indexed like ``summary``.
+
+    Examples
+    --------
+    >>> import patronage
+    >>> from patronage.datasets import simulate_transactions
+    >>> summary = patronage.btyd_summary(simulate_transactions(3000, random_state=7), freq="M")
+    >>> bg, gg = patronage.BetaGeo().fit(summary), patronage.GammaGamma().fit(summary)
+    >>> clv = patronage.customer_lifetime_value(bg, gg, summary, horizon=12, freq="M")
+    >>> bool((clv >= 0).all()), clv.index.equals(summary.index)
+    (True, True)
+    """
+    if not isinstance(bg, BetaGeo) or isinstance(bg, ParetoNBD) or not isinstance(gg, GammaGamma):
+        raise TypeError("customer_lifetime_value needs a BetaGeo (or ModifiedBetaGeo) and a GammaGamma "
+                        "model, got "
+                        f"{type(bg).__name__} and {type(gg).__name__}")
+    bg_core, gg_core = bg._require_fitted(), gg._require_fitted()
+    units = _units_per_month(freq)
+    horizon = _count(horizon, "horizon")
+    rate, margin = _number(discount_rate, "discount_rate"), _number(margin, "margin")
+    cols = _Columns(summary, _BG_COLUMNS + ("monetary_value",), "summary")
+    with cols.labelled_errors():
+        values = _core.customer_lifetime_value(bg_core, gg_core, cols["frequency"], cols["recency"], cols["T"],
+                                               cols["monetary_value"], horizon, units, rate, margin)
+    return pd.Series(values, index=cols.index, name="clv")
+
+
+def value_at_risk(
+    bg: BetaGeo,
+    gg: GammaGamma,
+    summary: Any,
+    horizon: int = 12,
+    freq: str = "M",
+    discount_rate: float = 0.01,
+    margin: float = 1.0,
+) -> pd.DataFrame:
+    """CLV at risk for ranking retention effort: ``(1 - p_alive) * clv`` per customer.
+
+    Same arguments as :func:`customer_lifetime_value`.
+
+    Returns
+    -------
+    DataFrame
+        ``p_alive``, ``clv`` and ``value_at_risk``, indexed like ``summary``.
+    """
+    clv = customer_lifetime_value(bg, gg, summary, horizon, freq, discount_rate, margin)
+    p_alive = bg.p_alive(summary)
+    return pd.DataFrame({"p_alive": p_alive, "clv": clv, "value_at_risk": (1.0 - p_alive) * clv})

@@ -17,6 +17,7 @@ __all__ = [
     "ColumnTypeError",
     "ParameterError",
     "NotFittedError",
+    "ConvergenceWarning",
 ]
 
 
@@ -68,3 +69,12 @@ class ParameterError(PatronageError, ValueError):
 
 class NotFittedError(PatronageError, ValueError, AttributeError):
     """A model was used before ``fit`` (like scikit-learn's NotFittedError)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A model fit stopped before its optimiser converged.
+
+    The estimates are the best found and are finite; the message carries the
+    optimiser's diagnostics (status, iterations, gradient norm). Raising
+    ``max_iter``, adding a small ``penalizer`` or checking the data usually helps.
+    """

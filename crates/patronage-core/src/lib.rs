@@ -33,6 +33,7 @@ pub mod error;
 pub mod groups;
 pub mod ids;
 pub mod loyalty;
+pub mod optim;
 pub mod rfm;
 pub mod simulate;
 pub mod transactions;

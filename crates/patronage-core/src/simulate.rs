@@ -185,13 +185,18 @@ fn simulate_block(p: &SimulationParams, block: usize) -> SimulatedLog {
             }
         };
         let mut t = rng.gen::<f64>() * p.acquisition_days;
+        let mut repeat = false;
         loop {
             log.customer.push(c as i64);
             log.day.push(p.start_day + t.floor() as i64);
             log.amount.push((draw_amount(&mut rng) * 100.0).round().max(1.0) / 100.0);
-            if rng.gen::<f64>() < dropout {
+            // BG/NBD: dropout only after a repeat purchase, never right after the
+            // first one (FHL 2005 eq. 3); the draw is always made to keep streams aligned.
+            let leaves = rng.gen::<f64>() < dropout;
+            if leaves && repeat {
                 break;
             }
+            repeat = true;
             t += gaps.sample(&mut rng);
             if t >= p.observation_days {
                 break;

@@ -1,13 +1,21 @@
-//! Buy-till-you-die summaries (models come with the BTYD capability).
+//! Buy-till-you-die: summaries, the BG/NBD and Gamma-Gamma models, CLV.
+//!
+//! The models are frozen pyclasses holding the core's fitted model; the
+//! Python layer (`patronage/btyd.py`) wraps them in estimators. Arrays
+//! arrive as contiguous float64 (coerced once in Python) and are borrowed.
 
-use numpy::IntoPyArray;
-use numpy::PyReadonlyArray1;
-use patronage_core::btyd::{btyd_summary as core_summary, SummaryParams};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use patronage_core::btyd::{
+    btyd_summary as core_summary, customer_lifetime_value as core_clv, BetaGeo, BetaGeoParams, ClvParams,
+    FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams, RfmData, SpendData, SummaryParams,
+};
 use patronage_core::calendar::Period;
+use patronage_core::Error;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::error::{detached, param_error};
+use crate::error::{detached, param_error, to_py};
 use crate::rfm::columns_dict;
 use crate::transactions::Columns;
 
@@ -42,6 +50,401 @@ fn btyd_summary<'py>(
     Ok(d)
 }
 
+type F64<'py> = PyReadonlyArray1<'py, f64>;
+type F64Out<'py> = Bound<'py, PyArray1<f64>>;
+
+fn slice<'a>(a: &'a F64<'_>, name: &str) -> PyResult<&'a [f64]> {
+    a.as_slice().map_err(|_| PyValueError::new_err(format!("{name} array is not contiguous")))
+}
+
+fn opt_slice<'a>(a: &'a Option<F64<'_>>, name: &str) -> PyResult<Option<&'a [f64]>> {
+    a.as_ref().map(|a| slice(a, name)).transpose()
+}
+
+/// Borrowed `(frequency, recency, T[, weights])` columns.
+struct Rfm<'a> {
+    f: &'a [f64],
+    r: &'a [f64],
+    t: &'a [f64],
+    w: Option<&'a [f64]>,
+}
+
+impl<'a> Rfm<'a> {
+    fn new(f: &'a F64<'_>, r: &'a F64<'_>, t: &'a F64<'_>, w: &'a Option<F64<'_>>) -> PyResult<Self> {
+        Ok(Rfm {
+            f: slice(f, "frequency")?,
+            r: slice(r, "recency")?,
+            t: slice(t, "T")?,
+            w: opt_slice(w, "weights")?,
+        })
+    }
+
+    fn data(&self) -> Result<RfmData<'a>, Error> {
+        RfmData::new(self.f, self.r, self.t, self.w)
+    }
+}
+
+fn fit_info_dict<'py>(py: Python<'py>, info: Option<&FitInfo>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let Some(info) = info else { return Ok(None) };
+    let d = PyDict::new(py);
+    d.set_item("log_likelihood", info.log_likelihood)?;
+    d.set_item("standard_errors", info.standard_errors.clone())?;
+    d.set_item("n_customers", info.n_customers)?;
+    d.set_item("n_patterns", info.n_patterns)?;
+    d.set_item("penalizer", info.penalizer)?;
+    d.set_item("converged", info.converged)?;
+    let status = serde_json::to_value(info.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    d.set_item("status", status)?;
+    d.set_item("iterations", info.iterations)?;
+    d.set_item("evaluations", info.evaluations)?;
+    d.set_item("gradient_norm", info.gradient_norm)?;
+    d.set_item("starts", info.starts)?;
+    Ok(Some(d))
+}
+
+fn json_error(e: serde_json::Error) -> PyErr {
+    PyValueError::new_err(format!("not a serialised model: {e}"))
+}
+
+/// A BG/NBD model (fitted or from known parameters).
+#[pyclass(module = "patronage._core", name = "BetaGeoModel", frozen)]
+struct PyBetaGeo {
+    inner: BetaGeo,
+}
+
+#[pymethods]
+impl PyBetaGeo {
+    #[staticmethod]
+    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-9, modified=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit(
+        py: Python<'_>,
+        frequency: F64<'_>,
+        recency: F64<'_>,
+        t: F64<'_>,
+        weights: Option<F64<'_>>,
+        penalizer: f64,
+        max_iter: usize,
+        tol: f64,
+        modified: bool,
+    ) -> PyResult<Self> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
+        let params = BetaGeoParams { modified, penalizer, max_iter, tol };
+        let inner = detached(py, || {
+            let valid = params.check()?;
+            valid.fit(&rfm.data()?)
+        })?;
+        Ok(PyBetaGeo { inner })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (r, alpha, a, b, modified=false))]
+    fn from_params(r: f64, alpha: f64, a: f64, b: f64, modified: bool) -> PyResult<Self> {
+        let inner =
+            if modified { BetaGeo::new_modified(r, alpha, a, b) } else { BetaGeo::new(r, alpha, a, b) }
+                .map_err(param_error)?;
+        Ok(PyBetaGeo { inner })
+    }
+
+    #[getter]
+    fn modified(&self) -> bool {
+        self.inner.is_modified()
+    }
+
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        let inner: BetaGeo = serde_json::from_str(text).map_err(json_error)?;
+        let [r, alpha, a, b] = inner.params();
+        BetaGeo::new(r, alpha, a, b).map_err(param_error)?;
+        Ok(PyBetaGeo { inner })
+    }
+
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner).map_err(json_error)
+    }
+
+    #[getter]
+    fn params(&self) -> (f64, f64, f64, f64) {
+        let [r, alpha, a, b] = self.inner.params();
+        (r, alpha, a, b)
+    }
+
+    fn fit_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        fit_info_dict(py, self.inner.fit_info())
+    }
+
+    #[pyo3(signature = (frequency, recency, t, weights=None))]
+    fn log_likelihood(
+        &self,
+        py: Python<'_>,
+        frequency: F64<'_>,
+        recency: F64<'_>,
+        t: F64<'_>,
+        weights: Option<F64<'_>>,
+    ) -> PyResult<f64> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
+        detached(py, || Ok::<_, Error>(self.inner.log_likelihood(&rfm.data()?)))
+    }
+
+    fn p_alive<'py>(
+        &self,
+        py: Python<'py>,
+        frequency: F64<'py>,
+        recency: F64<'py>,
+        t: F64<'py>,
+    ) -> PyResult<F64Out<'py>> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
+        let out = detached(py, || Ok::<_, Error>(self.inner.p_alive(&rfm.data()?)))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    fn expected_purchases<'py>(
+        &self,
+        py: Python<'py>,
+        horizon: f64,
+        frequency: F64<'py>,
+        recency: F64<'py>,
+        t: F64<'py>,
+    ) -> PyResult<F64Out<'py>> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
+        let out = detached(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    fn expected_purchases_new_customer<'py>(&self, py: Python<'py>, t: F64<'py>) -> PyResult<F64Out<'py>> {
+        let t = slice(&t, "t")?;
+        let out = detached(py, || self.inner.expected_purchases_new_customer(t))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    fn probability_of_n_purchases(&self, t: f64, n: u64) -> PyResult<f64> {
+        self.inner.probability_of_n_purchases(t, n).map_err(to_py)
+    }
+}
+
+/// A Gamma-Gamma spend model (fitted or from known parameters).
+#[pyclass(module = "patronage._core", name = "GammaGammaModel", frozen)]
+struct PyGammaGamma {
+    inner: GammaGamma,
+}
+
+#[pymethods]
+impl PyGammaGamma {
+    #[staticmethod]
+    #[pyo3(signature = (frequency, monetary_value, weights=None, penalizer=0.0, max_iter=1000, tol=1e-9))]
+    fn fit(
+        py: Python<'_>,
+        frequency: F64<'_>,
+        monetary_value: F64<'_>,
+        weights: Option<F64<'_>>,
+        penalizer: f64,
+        max_iter: usize,
+        tol: f64,
+    ) -> PyResult<Self> {
+        let (f, m) = (slice(&frequency, "frequency")?, slice(&monetary_value, "monetary_value")?);
+        let w = opt_slice(&weights, "weights")?;
+        let params = GammaGammaParams { penalizer, max_iter, tol };
+        let inner = detached(py, || {
+            let valid = params.check()?;
+            valid.fit(&SpendData::new(f, m, w)?)
+        })?;
+        Ok(PyGammaGamma { inner })
+    }
+
+    #[staticmethod]
+    fn from_params(p: f64, q: f64, v: f64) -> PyResult<Self> {
+        let inner = GammaGamma::new(p, q, v).map_err(param_error)?;
+        Ok(PyGammaGamma { inner })
+    }
+
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        let inner: GammaGamma = serde_json::from_str(text).map_err(json_error)?;
+        let [p, q, v] = inner.params();
+        GammaGamma::new(p, q, v).map_err(param_error)?;
+        Ok(PyGammaGamma { inner })
+    }
+
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner).map_err(json_error)
+    }
+
+    #[getter]
+    fn params(&self) -> (f64, f64, f64) {
+        let [p, q, v] = self.inner.params();
+        (p, q, v)
+    }
+
+    #[getter]
+    fn frequency_spend_correlation(&self) -> Option<f64> {
+        self.inner.frequency_spend_correlation()
+    }
+
+    fn fit_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        fit_info_dict(py, self.inner.fit_info())
+    }
+
+    #[pyo3(signature = (frequency, monetary_value, weights=None))]
+    fn log_likelihood(
+        &self,
+        py: Python<'_>,
+        frequency: F64<'_>,
+        monetary_value: F64<'_>,
+        weights: Option<F64<'_>>,
+    ) -> PyResult<f64> {
+        let (f, m) = (slice(&frequency, "frequency")?, slice(&monetary_value, "monetary_value")?);
+        let w = opt_slice(&weights, "weights")?;
+        detached(py, || Ok::<_, Error>(self.inner.log_likelihood(&SpendData::new(f, m, w)?)))
+    }
+
+    fn expected_average_spend<'py>(
+        &self,
+        py: Python<'py>,
+        frequency: F64<'py>,
+        monetary_value: F64<'py>,
+    ) -> PyResult<F64Out<'py>> {
+        let (f, m) = (slice(&frequency, "frequency")?, slice(&monetary_value, "monetary_value")?);
+        let out = detached(py, || self.inner.expected_average_spend(&SpendData::new(f, m, None)?))?;
+        Ok(out.into_pyarray(py))
+    }
+}
+
+/// A Pareto/NBD model (fitted or from known parameters).
+#[pyclass(module = "patronage._core", name = "ParetoNbdModel", frozen)]
+struct PyParetoNbd {
+    inner: ParetoNbd,
+}
+
+#[pymethods]
+impl PyParetoNbd {
+    #[staticmethod]
+    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-7))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit(
+        py: Python<'_>,
+        frequency: F64<'_>,
+        recency: F64<'_>,
+        t: F64<'_>,
+        weights: Option<F64<'_>>,
+        penalizer: f64,
+        max_iter: usize,
+        tol: f64,
+    ) -> PyResult<Self> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
+        let params = ParetoNbdParams { penalizer, max_iter, tol };
+        let inner = detached(py, || {
+            let valid = params.check()?;
+            valid.fit(&rfm.data()?)
+        })?;
+        Ok(PyParetoNbd { inner })
+    }
+
+    #[staticmethod]
+    fn from_params(r: f64, alpha: f64, s: f64, beta: f64) -> PyResult<Self> {
+        let inner = ParetoNbd::new(r, alpha, s, beta).map_err(param_error)?;
+        Ok(PyParetoNbd { inner })
+    }
+
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        let inner: ParetoNbd = serde_json::from_str(text).map_err(json_error)?;
+        let [r, alpha, s, beta] = inner.params();
+        ParetoNbd::new(r, alpha, s, beta).map_err(param_error)?;
+        Ok(PyParetoNbd { inner })
+    }
+
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner).map_err(json_error)
+    }
+
+    #[getter]
+    fn params(&self) -> (f64, f64, f64, f64) {
+        let [r, alpha, s, beta] = self.inner.params();
+        (r, alpha, s, beta)
+    }
+
+    fn fit_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        fit_info_dict(py, self.inner.fit_info())
+    }
+
+    #[pyo3(signature = (frequency, recency, t, weights=None))]
+    fn log_likelihood(
+        &self,
+        py: Python<'_>,
+        frequency: F64<'_>,
+        recency: F64<'_>,
+        t: F64<'_>,
+        weights: Option<F64<'_>>,
+    ) -> PyResult<f64> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
+        detached(py, || self.inner.log_likelihood(&rfm.data()?))
+    }
+
+    fn p_alive<'py>(
+        &self,
+        py: Python<'py>,
+        frequency: F64<'py>,
+        recency: F64<'py>,
+        t: F64<'py>,
+    ) -> PyResult<F64Out<'py>> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
+        let out = detached(py, || self.inner.p_alive(&rfm.data()?))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    fn expected_purchases<'py>(
+        &self,
+        py: Python<'py>,
+        horizon: f64,
+        frequency: F64<'py>,
+        recency: F64<'py>,
+        t: F64<'py>,
+    ) -> PyResult<F64Out<'py>> {
+        let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
+        let out = detached(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    fn expected_purchases_new_customer<'py>(&self, py: Python<'py>, t: F64<'py>) -> PyResult<F64Out<'py>> {
+        let t = slice(&t, "t")?;
+        let out = detached(py, || self.inner.expected_purchases_new_customer(t))?;
+        Ok(out.into_pyarray(py))
+    }
+}
+
+/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`).
+#[pyfunction]
+#[pyo3(signature = (bg, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin))]
+#[allow(clippy::too_many_arguments)]
+fn customer_lifetime_value<'py>(
+    py: Python<'py>,
+    bg: &Bound<'py, PyBetaGeo>,
+    gg: &Bound<'py, PyGammaGamma>,
+    frequency: F64<'py>,
+    recency: F64<'py>,
+    t: F64<'py>,
+    monetary_value: F64<'py>,
+    horizon: usize,
+    units_per_month: f64,
+    discount_rate: f64,
+    margin: f64,
+) -> PyResult<F64Out<'py>> {
+    let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
+    let m = slice(&monetary_value, "monetary_value")?;
+    let params = ClvParams { horizon, units_per_month, discount_rate, margin };
+    let (bg, gg) = (&bg.get().inner, &gg.get().inner);
+    let out = detached(py, || core_clv(bg, gg, &rfm.data()?, m, &params))?;
+    Ok(out.into_pyarray(py))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(btyd_summary, m)?)
+    m.add_function(wrap_pyfunction!(btyd_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(customer_lifetime_value, m)?)?;
+    m.add_class::<PyBetaGeo>()?;
+    m.add_class::<PyGammaGamma>()?;
+    m.add_class::<PyParetoNbd>()?;
+    Ok(())
 }

@@ -1,6 +1,19 @@
-//! Buy-till-you-die: the repeat-purchase summary that BG/NBD, Pareto/NBD and
-//! Gamma-Gamma models are fitted on.
+//! Buy-till-you-die: the repeat-purchase summary, and the models fitted on
+//! it: BG/NBD and its modified variant, Pareto/NBD (purchases and dropout),
+//! Gamma-Gamma (spend) and customer lifetime value.
 
+mod bgnbd;
+mod clv;
+pub mod data;
+mod gamma_gamma;
+mod mle;
+mod pareto;
+pub mod special;
 mod summary;
 
+pub use bgnbd::{BetaGeo, BetaGeoParams, FitInfo, ValidBetaGeoParams};
+pub use clv::{customer_lifetime_value, ClvParams};
+pub use data::{RfmData, SpendData};
+pub use gamma_gamma::{GammaGamma, GammaGammaParams, ValidGammaGammaParams};
+pub use pareto::{ParetoNbd, ParetoNbdParams, ValidParetoNbdParams};
 pub use summary::{btyd_summary, BtydSummary, Holdout, SummaryParams};

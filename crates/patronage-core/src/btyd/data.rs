@@ -1,0 +1,295 @@
+//! The per-customer inputs of the BTYD models, validated once.
+//!
+//! Columns are reported through [`Field::Feature`] with the positions below
+//! so that bindings can name the user's own column.
+
+use rayon::prelude::*;
+
+use crate::error::{DataError, Field, Result};
+
+/// A non-negative whole number (NaN fails), without a `trunc` call.
+fn is_count(x: f64) -> bool {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every float above is whole
+    x >= 0.0 && (x >= EXACT || (x as u64) as f64 == x)
+}
+
+/// Whether every row passes `ok`, checked in parallel; the caller then
+/// re-scans sequentially only to name the first bad row.
+fn all_rows(n: usize, ok: impl Fn(usize) -> bool + Sync + Send) -> bool {
+    (0..n).into_par_iter().with_min_len(1 << 14).all(ok)
+}
+
+/// `frequency` (repeat purchases, `x`).
+pub const FREQUENCY: Field = Field::Feature(0);
+/// `recency` (time of the last repeat purchase, `t_x`).
+pub const RECENCY: Field = Field::Feature(1);
+/// `T` (time since the first purchase).
+pub const AGE: Field = Field::Feature(2);
+/// `monetary_value` (mean spend of the repeat purchases).
+pub const MONETARY: Field = Field::Feature(3);
+/// Per-row weights (number of customers sharing a row).
+pub const WEIGHTS: Field = Field::Feature(4);
+
+fn invalid(field: Field, row: usize, reason: String) -> crate::Error {
+    DataError::Invalid { field, row: Some(row), reason }.into()
+}
+
+fn check_len(field: Field, got: usize, expected: usize) -> Result<()> {
+    if got != expected {
+        return Err(DataError::LengthMismatch { field, got, expected }.into());
+    }
+    Ok(())
+}
+
+fn check_frequency(frequency: &[f64]) -> Result<()> {
+    for (i, &x) in frequency.iter().enumerate() {
+        if !x.is_finite() {
+            return Err(DataError::NonFinite { field: FREQUENCY, row: i }.into());
+        }
+        if !is_count(x) {
+            return Err(invalid(
+                FREQUENCY,
+                i,
+                format!("frequency must be a non-negative whole number, got {x}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Optional per-row weights: finite, non-negative, not all zero.
+fn check_weights(weights: Option<&[f64]>, n: usize) -> Result<()> {
+    let Some(w) = weights else { return Ok(()) };
+    check_len(WEIGHTS, w.len(), n)?;
+    for (i, &v) in w.iter().enumerate() {
+        if !v.is_finite() {
+            return Err(DataError::NonFinite { field: WEIGHTS, row: i }.into());
+        }
+        if v < 0.0 {
+            return Err(invalid(WEIGHTS, i, format!("weights must be non-negative, got {v}")));
+        }
+    }
+    if w.iter().all(|&v| v == 0.0) {
+        return Err(
+            DataError::Invalid { field: WEIGHTS, row: None, reason: "all weights are zero".into() }.into()
+        );
+    }
+    Ok(())
+}
+
+/// Purchase histories `(frequency, recency, T)` of a BG/NBD-type model.
+#[derive(Debug, Clone, Copy)]
+pub struct RfmData<'a> {
+    frequency: &'a [f64],
+    recency: &'a [f64],
+    t: &'a [f64],
+    weights: Option<&'a [f64]>,
+}
+
+impl<'a> RfmData<'a> {
+    /// Validates the columns: non-empty, equal lengths, finite, frequency a
+    /// non-negative whole number, `0 <= recency <= T`, recency 0 when
+    /// frequency is 0, weights (if any) non-negative and not all zero.
+    pub fn new(
+        frequency: &'a [f64],
+        recency: &'a [f64],
+        t: &'a [f64],
+        weights: Option<&'a [f64]>,
+    ) -> Result<Self> {
+        let n = frequency.len();
+        if n == 0 {
+            return Err(DataError::Empty.into());
+        }
+        check_len(RECENCY, recency.len(), n)?;
+        check_len(AGE, t.len(), n)?;
+        let fast = all_rows(n, |i| {
+            let (x, tx, age) = (frequency[i], recency[i], t[i]);
+            x.is_finite()
+                && is_count(x)
+                && tx.is_finite()
+                && age.is_finite()
+                && 0.0 <= tx
+                && tx <= age
+                && (x > 0.0 || tx == 0.0)
+        });
+        if !fast {
+            check_frequency(frequency)?;
+        }
+        for (i, ((&x, &tx), &age)) in frequency.iter().zip(recency).zip(t).enumerate().filter(|_| !fast) {
+            if !tx.is_finite() {
+                return Err(DataError::NonFinite { field: RECENCY, row: i }.into());
+            }
+            if !age.is_finite() {
+                return Err(DataError::NonFinite { field: AGE, row: i }.into());
+            }
+            if tx < 0.0 {
+                return Err(invalid(RECENCY, i, format!("recency must be non-negative, got {tx}")));
+            }
+            if age < 0.0 {
+                return Err(invalid(AGE, i, format!("T must be non-negative, got {age}")));
+            }
+            if tx > age {
+                return Err(invalid(RECENCY, i, format!("recency ({tx}) is greater than T ({age})")));
+            }
+            if x == 0.0 && tx != 0.0 {
+                return Err(invalid(RECENCY, i, format!("recency must be 0 when frequency is 0, got {tx}")));
+            }
+        }
+        check_weights(weights, n)?;
+        Ok(RfmData { frequency, recency, t, weights })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.frequency.len()
+    }
+
+    /// Always false: empty data is rejected by [`RfmData::new`].
+    pub fn is_empty(&self) -> bool {
+        self.frequency.is_empty()
+    }
+
+    /// Repeat purchases `x`.
+    pub fn frequency(&self) -> &'a [f64] {
+        self.frequency
+    }
+
+    /// Recency `t_x`.
+    pub fn recency(&self) -> &'a [f64] {
+        self.recency
+    }
+
+    /// Age `T`.
+    pub fn t(&self) -> &'a [f64] {
+        self.t
+    }
+
+    /// The weight of row `i` (1 without weights).
+    pub fn weight(&self, i: usize) -> f64 {
+        self.weights.map_or(1.0, |w| w[i])
+    }
+
+    /// The weights, if given.
+    pub fn weights(&self) -> Option<&'a [f64]> {
+        self.weights
+    }
+}
+
+/// Repeat buyers' `(frequency, monetary_value)` for the Gamma-Gamma model.
+#[derive(Debug, Clone, Copy)]
+pub struct SpendData<'a> {
+    frequency: &'a [f64],
+    monetary_value: &'a [f64],
+    weights: Option<&'a [f64]>,
+}
+
+impl<'a> SpendData<'a> {
+    /// Validates the columns: non-empty, equal lengths, finite, frequency a
+    /// non-negative whole number, monetary value positive where frequency is
+    /// positive (rows with frequency 0 carry no spend information and are
+    /// skipped by the fit).
+    pub fn new(frequency: &'a [f64], monetary_value: &'a [f64], weights: Option<&'a [f64]>) -> Result<Self> {
+        let n = frequency.len();
+        if n == 0 {
+            return Err(DataError::Empty.into());
+        }
+        check_len(MONETARY, monetary_value.len(), n)?;
+        let fast = all_rows(n, |i| {
+            let (x, m) = (frequency[i], monetary_value[i]);
+            x.is_finite() && is_count(x) && m.is_finite() && (x == 0.0 || m > 0.0)
+        });
+        if !fast {
+            check_frequency(frequency)?;
+        }
+        for (i, (&x, &m)) in frequency.iter().zip(monetary_value).enumerate().filter(|_| !fast) {
+            if !m.is_finite() {
+                return Err(DataError::NonFinite { field: MONETARY, row: i }.into());
+            }
+            if x > 0.0 && m <= 0.0 {
+                return Err(invalid(
+                    MONETARY,
+                    i,
+                    format!("monetary_value must be positive for repeat buyers, got {m}"),
+                ));
+            }
+        }
+        check_weights(weights, n)?;
+        Ok(SpendData { frequency, monetary_value, weights })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.frequency.len()
+    }
+
+    /// Always false: empty data is rejected by [`SpendData::new`].
+    pub fn is_empty(&self) -> bool {
+        self.frequency.is_empty()
+    }
+
+    /// Repeat purchases `x`.
+    pub fn frequency(&self) -> &'a [f64] {
+        self.frequency
+    }
+
+    /// Mean spend of the repeat purchases.
+    pub fn monetary_value(&self) -> &'a [f64] {
+        self.monetary_value
+    }
+
+    /// The weight of row `i` (1 without weights).
+    pub fn weight(&self, i: usize) -> f64 {
+        self.weights.map_or(1.0, |w| w[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    fn field_of(e: Error) -> Option<Field> {
+        match e {
+            Error::Data(d) => d.field(),
+            Error::Param(_) => None,
+        }
+    }
+
+    #[test]
+    fn rfm_rules() {
+        let ok = RfmData::new(&[0.0, 2.0], &[0.0, 3.0], &[5.0, 4.0], None).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(matches!(RfmData::new(&[], &[], &[], None), Err(Error::Data(DataError::Empty))));
+        type Case<'a> = (&'a [f64], &'a [f64], &'a [f64], Field);
+        let cases: [Case; 7] = [
+            (&[-1.0], &[0.0], &[1.0], FREQUENCY),
+            (&[1.5], &[0.0], &[1.0], FREQUENCY),
+            (&[f64::NAN], &[0.0], &[1.0], FREQUENCY),
+            (&[1.0], &[-1.0], &[1.0], RECENCY),
+            (&[1.0], &[2.0], &[1.0], RECENCY),
+            (&[0.0], &[0.5], &[1.0], RECENCY),
+            (&[1.0], &[0.5], &[f64::INFINITY], AGE),
+        ];
+        for (f, r, t, field) in cases {
+            let e = RfmData::new(f, r, t, None).unwrap_err();
+            assert_eq!(field_of(e), Some(field), "{f:?} {r:?} {t:?}");
+        }
+        assert!(matches!(
+            RfmData::new(&[1.0], &[0.5], &[1.0, 2.0], None),
+            Err(Error::Data(DataError::LengthMismatch { field: AGE, .. }))
+        ));
+        for w in [&[-1.0][..], &[0.0], &[f64::NAN]] {
+            let e = RfmData::new(&[1.0], &[0.5], &[1.0], Some(w)).unwrap_err();
+            assert_eq!(field_of(e), Some(WEIGHTS));
+        }
+    }
+
+    #[test]
+    fn spend_rules() {
+        assert!(SpendData::new(&[0.0, 2.0], &[0.0, 3.0], None).is_ok());
+        let e = SpendData::new(&[1.0], &[0.0], None).unwrap_err();
+        assert!(matches!(e, Error::Data(DataError::Invalid { field: MONETARY, row: Some(0), .. })));
+        let e = SpendData::new(&[1.0], &[f64::NAN], None).unwrap_err();
+        assert_eq!(field_of(e), Some(MONETARY));
+    }
+}
