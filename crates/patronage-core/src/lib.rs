@@ -28,6 +28,7 @@
 
 pub mod btyd;
 pub mod calendar;
+pub mod cluster;
 pub mod error;
 pub mod groups;
 pub mod ids;
