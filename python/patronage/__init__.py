@@ -17,6 +17,18 @@ from __future__ import annotations
 from . import datasets, exceptions
 from ._core import __version__
 from .btyd import btyd_summary
+from .cluster import (
+    CustomerSegmenter,
+    KMeans,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    plot_clusters,
+    plot_k_selection,
+    plot_tiers,
+    select_k,
+    silhouette_samples,
+    silhouette_score,
+)
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
 __all__ = [
@@ -28,4 +40,14 @@ __all__ = [
     "segment_summary",
     "SEGMENTS",
     "btyd_summary",
+    "KMeans",
+    "CustomerSegmenter",
+    "select_k",
+    "silhouette_score",
+    "silhouette_samples",
+    "calinski_harabasz_score",
+    "davies_bouldin_score",
+    "plot_k_selection",
+    "plot_clusters",
+    "plot_tiers",
 ]

@@ -9,6 +9,7 @@
 use pyo3::prelude::*;
 
 mod btyd;
+mod cluster;
 mod datasets;
 mod error;
 mod rfm;
@@ -23,5 +24,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rfm::register(m)?;
     btyd::register(m)?;
     datasets::register(m)?;
+    cluster::register(m)?;
     Ok(())
 }
