@@ -1,7 +1,9 @@
 //! k-means, its quality criteria and k selection.
 
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
-use patronage_core::cluster::{metrics, recommend, select_k as core_select_k, Algorithm, Init, KMeans, KMeansParams};
+use patronage_core::cluster::{
+    metrics, recommend, select_k as core_select_k, Algorithm, Init, KMeans, KMeansParams,
+};
 use patronage_core::{Error, ParamError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -91,7 +93,9 @@ impl KMeansModel {
         seed: u64,
         algorithm: &str,
     ) -> PyResult<(KMeansModel, Labels<'py>)> {
-        let p = params(n_clusters, init, centres, n_init, max_iter, tol, seed, algorithm)?;
+        let p = params(
+            n_clusters, init, centres, n_init, max_iter, tol, seed, algorithm,
+        )?;
         let x = x.as_array();
         let fit = detached(py, || p.fit_array(x))?;
         Ok((KMeansModel { inner: fit.model }, labels_out(py, fit.labels)))
@@ -118,14 +122,22 @@ impl KMeansModel {
     }
 
     /// Labels and inertia of `x` against the centres.
-    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'py, f64>) -> PyResult<(Labels<'py>, f64)> {
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+    ) -> PyResult<(Labels<'py>, f64)> {
         let x = x.as_array();
         let (labels, inertia) = detached(py, || self.inner.predict_with_inertia(x))?;
         Ok((labels_out(py, labels), inertia))
     }
 
     /// Distances of every row of `x` to every centre.
-    fn transform<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'py, f64>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn transform<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let x = x.as_array();
         Ok(detached(py, || self.inner.transform(x))?.into_pyarray(py))
     }
@@ -160,16 +172,25 @@ impl KMeansModel {
     /// A model from [`KMeansModel::to_json`] output.
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<KMeansModel> {
-        let inner: KMeans = serde_json::from_str(text).map_err(|e| param("json", format!("not a KMeans model: {e}")))?;
-        if inner.centres().iter().any(|v| !v.is_finite()) || inner.n_clusters() == 0 || inner.n_features() == 0 {
-            return Err(param("json", "the model's centres are empty or not finite".into()));
+        let inner: KMeans = serde_json::from_str(text)
+            .map_err(|e| param("json", format!("not a KMeans model: {e}")))?;
+        if inner.centres().iter().any(|v| !v.is_finite())
+            || inner.n_clusters() == 0
+            || inner.n_features() == 0
+        {
+            return Err(param(
+                "json",
+                "the model's centres are empty or not finite".into(),
+            ));
         }
         Ok(KMeansModel { inner })
     }
 }
 
 fn labels_in<'a>(labels: &'a PyReadonlyArray1<'_, u32>) -> PyResult<&'a [u32]> {
-    labels.as_slice().map_err(|_| param("labels", "the label array is not contiguous".into()))
+    labels
+        .as_slice()
+        .map_err(|_| param("labels", "the label array is not contiguous".into()))
 }
 
 /// Silhouette coefficient of every row (exact).
@@ -194,19 +215,29 @@ fn silhouette_score(
     seed: u64,
 ) -> PyResult<f64> {
     let (x, l) = (x.as_array(), labels_in(&labels)?);
-    detached(py, || metrics::silhouette_score(x, l, sample_size.map(|s| (s, seed))))
+    detached(py, || {
+        metrics::silhouette_score(x, l, sample_size.map(|s| (s, seed)))
+    })
 }
 
 /// Calinski-Harabasz index.
 #[pyfunction]
-fn calinski_harabasz_score(py: Python<'_>, x: PyReadonlyArray2<'_, f64>, labels: PyReadonlyArray1<'_, u32>) -> PyResult<f64> {
+fn calinski_harabasz_score(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    labels: PyReadonlyArray1<'_, u32>,
+) -> PyResult<f64> {
     let (x, l) = (x.as_array(), labels_in(&labels)?);
     detached(py, || metrics::calinski_harabasz(x, l))
 }
 
 /// Davies-Bouldin index.
 #[pyfunction]
-fn davies_bouldin_score(py: Python<'_>, x: PyReadonlyArray2<'_, f64>, labels: PyReadonlyArray1<'_, u32>) -> PyResult<f64> {
+fn davies_bouldin_score(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    labels: PyReadonlyArray1<'_, u32>,
+) -> PyResult<f64> {
     let (x, l) = (x.as_array(), labels_in(&labels)?);
     detached(py, || metrics::davies_bouldin(x, l))
 }
@@ -229,15 +260,35 @@ fn select_k<'py>(
     let p = params(2, "k-means++", None, n_init, max_iter, tol, seed, "auto")?;
     let x = x.as_array();
     let scores = detached(py, || core_select_k(x, &ks, &p, sample_size))?;
-    let recommended = recommend(&scores).ok_or_else(|| to_py(Error::from(ParamError::new("k_range", "is empty"))))?;
+    let recommended = recommend(&scores)
+        .ok_or_else(|| to_py(Error::from(ParamError::new("k_range", "is empty"))))?;
     let d = PyDict::new(py);
-    let col = |f: fn(&patronage_core::cluster::KScores) -> f64| scores.iter().map(f).collect::<Vec<f64>>();
-    d.set_item("k", scores.iter().map(|s| s.k as i64).collect::<Vec<_>>().into_pyarray(py))?;
+    let col = |f: fn(&patronage_core::cluster::KScores) -> f64| {
+        scores.iter().map(f).collect::<Vec<f64>>()
+    };
+    d.set_item(
+        "k",
+        scores
+            .iter()
+            .map(|s| s.k as i64)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
     d.set_item("inertia", col(|s| s.inertia).into_pyarray(py))?;
     d.set_item("silhouette", col(|s| s.silhouette).into_pyarray(py))?;
-    d.set_item("calinski_harabasz", col(|s| s.calinski_harabasz).into_pyarray(py))?;
+    d.set_item(
+        "calinski_harabasz",
+        col(|s| s.calinski_harabasz).into_pyarray(py),
+    )?;
     d.set_item("davies_bouldin", col(|s| s.davies_bouldin).into_pyarray(py))?;
-    d.set_item("n_iter", scores.iter().map(|s| s.n_iter as i64).collect::<Vec<_>>().into_pyarray(py))?;
+    d.set_item(
+        "n_iter",
+        scores
+            .iter()
+            .map(|s| s.n_iter as i64)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
     d.set_item("recommended", recommended)?;
     Ok(d)
 }

@@ -133,7 +133,7 @@ class CustomerSegmenter(ParamsMixin):
             if bad.any():
                 pos, label = first_label(frame.index, bad)
                 raise DataError(
-                    f"column {f!r} is {raw[pos, j]!r} at index label {label!r} (row {pos}); transform='log-standard'"
+                    f"column {f!r} is {float(raw[pos, j])!r} at index label {label!r} (row {pos}); transform='log-standard'"
                     " needs values > -1 (log1p): use transform='standard' or drop the column", field=f, row=pos,
                     label=label)
         return np.log1p(raw)
