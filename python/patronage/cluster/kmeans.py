@@ -48,8 +48,10 @@ class KMeans(ParamsMixin):
     random_state : None, int, or numpy RandomState/Generator
         Seeds the initialisation. None draws fresh entropy.
     algorithm : {"auto", "lloyd", "hamerly", "elkan"}, default "auto"
-        The iteration kernel: all give the same result. ``"auto"`` and
-        ``"hamerly"`` skip points that provably keep their centre;
+        The iteration kernel: all give the same result. ``"hamerly"`` keeps
+        bounds that let it skip points which provably keep their centre;
+        ``"auto"`` uses it from 8 features on (with fewer, the bounds cost
+        about as much memory traffic as the points) and ``"lloyd"`` below;
         ``"elkan"`` is accepted as an alias of ``"hamerly"``.
 
     Attributes

@@ -57,6 +57,9 @@ struct Workspace {
     shifts: Shifts,
 }
 
+/// `Algorithm::Auto` uses Hamerly's bounds from this many features on.
+const HAMERLY_MIN_FEATURES: usize = 8;
+
 fn too_few_samples(n: usize, k: usize) -> Error {
     ParamError::new(
         "n_clusters",
@@ -139,7 +142,14 @@ impl KMeansValidParams {
             }
         }
         let tol = scaled_tol(&pts, self.tol);
-        let hamerly = !matches!(self.algorithm, Algorithm::Lloyd) && k > 1;
+        // Hamerly's bounds cost 20 bytes per point per pass: they pay when a
+        // point has more features than that to read (measured in benches/).
+        let hamerly = k > 1
+            && match self.algorithm {
+                Algorithm::Lloyd => false,
+                Algorithm::Hamerly => true,
+                Algorithm::Auto => pts.d >= HAMERLY_MIN_FEATURES,
+            };
         let mut ws = Workspace {
             labels: vec![u32::MAX; pts.n],
             upper: if hamerly { vec![0.0; pts.n] } else { vec![] },
