@@ -34,6 +34,7 @@ test: lint test-rust test-python ## every test: lint, Rust, Python
 bench: dev ## the benchmarks against the peers (pandas, polars, scikit-learn, lifetimes)
 	$(PY) -m pip install --quiet polars
 	$(PY) benches/bench_rfm.py
+	$(PY) benches/bench_cluster.py
 
 clean: ## remove build products and the virtual environment
 	cargo clean
