@@ -68,7 +68,7 @@ def inertia(X: np.ndarray, centres: np.ndarray) -> float:
 
 
 def linfa_binary() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", PEER / "target"))
+    target = Path(os.environ.get("CARGO_TARGET_DIR", HERE.parent / "target"))  # /target is git-ignored
     subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(PEER / "Cargo.toml")],
                    check=True, env={**os.environ, "CARGO_TARGET_DIR": str(target)})
     return target / "release" / "linfa-kmeans-peer"
