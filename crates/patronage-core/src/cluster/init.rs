@@ -2,6 +2,7 @@
 //! Potentials are summed per fixed block and reduced in block order, so the
 //! chosen centres do not depend on the thread count.
 
+use pulp::{Arch, Simd, WithSimd};
 use rand::seq::index;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -77,29 +78,32 @@ pub(crate) fn kmeans_plus_plus(
             let target = rng.gen::<f64>() * potential;
             *c = search_cumulative(&s.closest, &sums, br, target);
         }
-        // trials[t*n + i] = min(closest[i], |x_i - candidate_t|^2)
-        let closest = &s.closest;
-        let trial_sums: Vec<Vec<f64>> = s
+        // trials[i*nt + t] = min(closest[i], |x_i - candidate_t|^2), one pass over x
+        let cand: Vec<f64> = candidates
+            .iter()
+            .flat_map(|&c| pts.row(c).iter().copied())
+            .collect();
+        let arch = Arch::new();
+        let block_pots: Vec<Vec<f64>> = s
             .trials
-            .chunks_mut(n)
-            .zip(&candidates)
-            .map(|(t, &cand)| {
-                let centre = pts.row(cand);
-                t.par_chunks_mut(br)
-                    .zip(closest.par_chunks(br))
-                    .enumerate()
-                    .map(|(b, (tb, cb))| {
-                        let mut acc = 0.0;
-                        for (i, (tv, &cv)) in tb.iter_mut().zip(cb).enumerate() {
-                            *tv = cv.min(sq_dist(pts.row(b * br + i), centre));
-                            acc += *tv;
-                        }
-                        acc
-                    })
-                    .collect()
+            .par_chunks_mut(br * nt)
+            .zip(s.closest.par_chunks(br))
+            .zip(pts.x.par_chunks(br * d))
+            .map(|((tb, cb), xb)| {
+                arch.dispatch(TrialBlock {
+                    tb,
+                    cb,
+                    xb,
+                    cand: &cand,
+                    d,
+                    nt,
+                })
             })
             .collect();
-        let pots: Vec<f64> = trial_sums.iter().map(|v| v.iter().sum()).collect();
+        let mut pots = vec![0.0; nt];
+        for bp in &block_pots {
+            pots.iter_mut().zip(bp).for_each(|(p, v)| *p += v);
+        }
         let mut best = 0;
         for (t, &p) in pots.iter().enumerate() {
             if p < pots[best] {
@@ -107,12 +111,50 @@ pub(crate) fn kmeans_plus_plus(
             }
         }
         centres.extend_from_slice(pts.row(candidates[best]));
+        let trials = &s.trials;
         s.closest
-            .copy_from_slice(&s.trials[best * n..(best + 1) * n]);
-        sums = trial_sums.into_iter().nth(best).unwrap_or_default();
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(i, c)| *c = trials[i * nt + best]);
+        sums = block_pots.iter().map(|bp| bp[best]).collect();
         potential = pots[best];
     }
     centres
+}
+
+/// One block of the candidate pass, SIMD-dispatched (see `kernel::FullBlock`).
+struct TrialBlock<'a> {
+    tb: &'a mut [f64],
+    cb: &'a [f64],
+    xb: &'a [f64],
+    cand: &'a [f64],
+    d: usize,
+    nt: usize,
+}
+
+impl WithSimd for TrialBlock<'_> {
+    type Output = Vec<f64>;
+
+    /// Per candidate, the block's potential (sum of the new closest distances).
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> Vec<f64> {
+        let TrialBlock {
+            tb,
+            cb,
+            xb,
+            cand,
+            d,
+            nt,
+        } = self;
+        let mut pots = vec![0.0; nt];
+        for ((x, t), &c) in xb.chunks_exact(d).zip(tb.chunks_exact_mut(nt)).zip(cb) {
+            for (j, (tv, p)) in t.iter_mut().zip(pots.iter_mut()).enumerate() {
+                *tv = c.min(sq_dist(x, &cand[j * d..(j + 1) * d]));
+                *p += *tv;
+            }
+        }
+        pots
+    }
 }
 
 /// `k` distinct rows drawn uniformly.

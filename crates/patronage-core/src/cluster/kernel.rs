@@ -49,7 +49,7 @@ fn nearest_const<const K: usize>(x: &[f64], ct: &[f64], _scratch: &mut [f64]) ->
         let row = &ct[f * K..f * K + K];
         for j in 0..K {
             let t = xf - row[j];
-            acc[j] += t * t;
+            acc[j] = t.mul_add(t, acc[j]);
         }
     }
     argmin2(&acc)
@@ -87,7 +87,8 @@ fn nearest_tile(xt: &[f64], rows: &[f64], d: usize) -> ([f64; LANES], [f64; LANE
         for (cf, xs) in c.iter().zip(xt.chunks_exact(LANES)) {
             for l in 0..LANES {
                 let t = xs[l] - cf;
-                acc[l] += t * t;
+                // one FMA: this runs inside pulp's AVX2+FMA dispatch
+                acc[l] = t.mul_add(t, acc[l]);
             }
         }
         let jf = j as f64;
@@ -369,7 +370,8 @@ fn full_block(
 ) {
     let (sums, counts, scratch, tail) = split_block(pb, k, d);
     let xt = &mut scratch[..d * LANES];
-    let (mut changed, mut inertia) = (0usize, 0.0);
+    let mut changed = 0usize;
+    let mut inertia = [0.0f64; LANES]; // per lane: no serial chain of additions
     let n = lb.len();
     for start in (0..n).step_by(LANES) {
         let m = LANES.min(n - start);
@@ -382,11 +384,13 @@ fn full_block(
         }
         let (best, d1, d2) = nearest_tile(xt, rows, d);
         for l in 0..m {
+            inertia[l] += d1[l];
+        }
+        for l in 0..m {
             let i = start + l;
             let b = best[l] as usize;
             changed += (lb[i] != b as u32) as usize;
             lb[i] = b as u32;
-            inertia += d1[l];
             if accumulate {
                 let x = &xb[i * d..(i + 1) * d];
                 for (s, v) in sums[b * d..(b + 1) * d].iter_mut().zip(x) {
@@ -401,7 +405,7 @@ fn full_block(
         }
     }
     tail[0] = changed as f64;
-    tail[1] = inertia;
+    tail[1] = inertia.iter().sum();
 }
 
 /// How far each centre moved in the last update, and what Hamerly needs from it.
