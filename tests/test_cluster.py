@@ -191,6 +191,22 @@ def test_bad_data():
         fitted.predict(np.array([[np.nan]]))
 
 
+def test_one_cluster_is_the_mean():
+    X = blobs(100, 2, 3, seed=8)
+    km = patronage.KMeans(1).fit(X)
+    np.testing.assert_allclose(km.cluster_centers_[0], X.mean(0), rtol=1e-12)
+    assert km.inertia_ == pytest.approx(((X - X.mean(0)) ** 2).sum(), rel=1e-12)
+    assert (km.labels_ == 0).all()
+
+
+def test_corrupt_json_is_rejected():
+    doc = json.loads(patronage.KMeans(2, random_state=0).fit(blobs(50, 2, 2, seed=1)).to_json())
+    doc["model"]["counts"]["data"] = [1.0]
+    doc["model"]["counts"]["dim"] = [1]
+    with pytest.raises(ParameterError, match="counts"):
+        patronage.KMeans.from_json(json.dumps(doc))
+
+
 def test_identical_points_fit_with_zero_inertia():
     X = np.full((20, 3), 7.0)
     km = patronage.KMeans(4, random_state=0).fit(X)

@@ -177,10 +177,12 @@ impl KMeansModel {
         if inner.centres().iter().any(|v| !v.is_finite())
             || inner.n_clusters() == 0
             || inner.n_features() == 0
+            || inner.counts().len() != inner.n_clusters()
         {
             return Err(param(
                 "json",
-                "the model's centres are empty or not finite".into(),
+                "the model's centres are empty or not finite, or its counts do not match them"
+                    .into(),
             ));
         }
         Ok(KMeansModel { inner })
