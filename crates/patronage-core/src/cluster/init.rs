@@ -8,7 +8,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::kernel::{sq_dist, Points};
+use super::kernel::{sq_dist, Points, LANES};
 
 /// Scratch reused across the `n_init` runs of one fit.
 pub(crate) struct PlusPlusScratch {
@@ -136,6 +136,7 @@ impl WithSimd for TrialBlock<'_> {
     type Output = Vec<f64>;
 
     /// Per candidate, the block's potential (sum of the new closest distances).
+    /// Rows go in tiles of `LANES`, one SIMD lane each (as `kernel::nearest_tile`).
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) -> Vec<f64> {
         let TrialBlock {
@@ -146,14 +147,41 @@ impl WithSimd for TrialBlock<'_> {
             d,
             nt,
         } = self;
-        let mut pots = vec![0.0; nt];
-        for ((x, t), &c) in xb.chunks_exact(d).zip(tb.chunks_exact_mut(nt)).zip(cb) {
-            for (j, (tv, p)) in t.iter_mut().zip(pots.iter_mut()).enumerate() {
-                *tv = c.min(sq_dist(x, &cand[j * d..(j + 1) * d]));
-                *p += *tv;
+        let mut pots = vec![[0.0f64; LANES]; nt];
+        let mut xt = vec![0.0f64; d * LANES];
+        let n = cb.len();
+        for start in (0..n).step_by(LANES) {
+            let m = LANES.min(n - start);
+            for l in 0..LANES {
+                let r = start + l.min(m - 1);
+                for (f, v) in xb[r * d..(r + 1) * d].iter().enumerate() {
+                    xt[f * LANES + l] = *v;
+                }
+            }
+            let mut closest = [0.0f64; LANES];
+            closest[..m].copy_from_slice(&cb[start..start + m]);
+            for (t, pot) in pots.iter_mut().enumerate() {
+                let mut acc = [0.0f64; LANES];
+                for (cf, xs) in cand[t * d..(t + 1) * d].iter().zip(xt.chunks_exact(LANES)) {
+                    for l in 0..LANES {
+                        let v = xs[l] - cf;
+                        acc[l] = v.mul_add(v, acc[l]);
+                    }
+                }
+                for l in 0..LANES {
+                    acc[l] = if acc[l] < closest[l] {
+                        acc[l]
+                    } else {
+                        closest[l]
+                    };
+                }
+                for l in 0..m {
+                    tb[(start + l) * nt + t] = acc[l];
+                    pot[l] += acc[l];
+                }
             }
         }
-        pots
+        pots.iter().map(|p| p.iter().sum()).collect()
     }
 }
 

@@ -70,7 +70,7 @@ fn nearest_dyn(x: &[f64], ct: &[f64], scratch: &mut [f64]) -> (usize, f64, f64) 
 }
 
 /// Rows handled together by [`nearest_tile`] (one SIMD lane each).
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 
 /// The nearest centre of `LANES` rows at once: `xt` is the rows transposed
 /// (`d x LANES`), `rows` the centres (`k x d`). Lanes are rows, so the
