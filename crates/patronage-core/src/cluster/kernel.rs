@@ -2,6 +2,10 @@
 //! fixed blocks of rows, each block writing its own partial sums, reduced in
 //! block order. Block boundaries depend only on `n`, never on the thread
 //! count, so results are bit-identical with 1 or 64 threads.
+//!
+//! The hot loops run inside `pulp`'s runtime dispatch (AVX2 + FMA where the
+//! CPU has them, safe code). Distances use `f64::mul_add`, which is exactly
+//! rounded with or without hardware FMA, so results do not depend on the CPU.
 
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
@@ -63,7 +67,7 @@ fn nearest_dyn(x: &[f64], ct: &[f64], scratch: &mut [f64]) -> (usize, f64, f64) 
     for (xf, row) in x.iter().zip(ct.chunks_exact(k)) {
         for (o, c) in scratch.iter_mut().zip(row) {
             let t = xf - c;
-            *o += t * t;
+            *o = t.mul_add(t, *o);
         }
     }
     argmin2(scratch)
