@@ -37,6 +37,7 @@ bench: dev ## the benchmarks against the peers (pandas, polars, scikit-learn, li
 	$(PY) benches/bench_loyalty.py
 	$(PY) benches/bench_churn.py
 	$(PY) benches/bench_btyd.py  # lifetimes runs in LIFETIMES_PYTHON (see the script)
+	$(PY) benches/bench_cluster.py
 
 clean: ## remove build products and the virtual environment
 	cargo clean

@@ -45,6 +45,18 @@ from .churn import (
 )
 from .btyd import (BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, btyd_summary, customer_lifetime_value,
                    value_at_risk)
+from .cluster import (
+    CustomerSegmenter,
+    KMeans,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    plot_clusters,
+    plot_k_selection,
+    plot_tiers,
+    select_k,
+    silhouette_samples,
+    silhouette_score,
+)
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 
 __all__ = [
@@ -85,4 +97,14 @@ __all__ = [
     "GammaGamma",
     "customer_lifetime_value",
     "value_at_risk",
+    "KMeans",
+    "CustomerSegmenter",
+    "select_k",
+    "silhouette_score",
+    "silhouette_samples",
+    "calinski_harabasz_score",
+    "davies_bouldin_score",
+    "plot_k_selection",
+    "plot_clusters",
+    "plot_tiers",
 ]

@@ -1,50 +1,82 @@
-"""scikit-learn's estimator protocol without depending on scikit-learn.
+"""scikit-learn's estimator conventions without depending on scikit-learn.
 
-``get_params`` / ``set_params`` read the keyword arguments of ``__init__``
-(stored unchanged, as scikit-learn requires), so ``sklearn.base.clone``,
-grid searches and pipelines work.
+``get_params``/``set_params`` read the constructor signature (so
+``sklearn.base.clone`` works), ``__repr__`` shows the non-default
+parameters, and :func:`seed_from` turns a ``random_state`` into the 64-bit
+seed the compiled core takes.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict
+from typing import Any, Dict, List
+
+import numpy as np
 
 from .exceptions import ParameterError
 
 
 class ParamsMixin:
-    """``get_params``, ``set_params`` and a parameter-listing ``__repr__``."""
+    """``get_params``/``set_params``/``__repr__`` from ``__init__``'s keyword arguments."""
 
     @classmethod
-    def _param_names(cls) -> list:
+    def _get_param_names(cls) -> List[str]:
         sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD]
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
 
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        """The constructor parameters, as stored."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        """The constructor parameters (with ``deep``, also those of nested estimators)."""
+        out: Dict[str, Any] = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update({f"{name}__{k}": v for k, v in value.get_params().items()})
+            out[name] = value
+        return out
 
     def set_params(self, **params: Any) -> "ParamsMixin":
-        """Set constructor parameters; returns ``self``."""
-        valid = self._param_names()
-        for name, value in params.items():
+        """Sets constructor parameters (validated at the next ``fit``); returns self."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
             if name not in valid:
                 raise ParameterError(
-                    f"{name!r} is not a parameter of {type(self).__name__}; valid: {', '.join(valid)}", name
+                    f"invalid parameter {name!r} for {type(self).__name__}; valid parameters are {valid}", name
                 )
-            setattr(self, name, value)
+            if sub:
+                getattr(self, name).set_params(**{sub: value})
+            else:
+                setattr(self, name, value)
         return self
 
     def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        sig = inspect.signature(type(self).__init__)
         shown = []
-        for name, value in self.get_params().items():
-            default = defaults.get(name, inspect.Parameter.empty)
+        for name in self._get_param_names():
+            default = sig.parameters[name].default
+            value = getattr(self, name, default)
             try:
-                same = value is default or bool(value == default)
-            except Exception:  # noqa: BLE001  arrays and other odd values are shown
+                same = bool(value == default) if not isinstance(value, np.ndarray) else False
+            except (TypeError, ValueError):
                 same = False
             if not same:
                 shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def seed_from(random_state: Any, name: str = "random_state") -> int:
+    """A seed in ``0 .. 2**63`` from None (fresh entropy), an int, or a numpy RandomState/Generator."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ParameterError(f"{name} must be a non-negative integer, got {random_state}", name)
+        return int(random_state) % (1 << 63)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(1 << 62))
+    raise ParameterError(
+        f"{name} must be None, an int or a numpy RandomState/Generator, got {type(random_state).__name__}", name
+    )

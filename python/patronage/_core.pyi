@@ -36,6 +36,13 @@ __all__ = [
     "GammaGammaModel",
     "ParetoNbdModel",
     "customer_lifetime_value",
+    "KMeansModel",
+    "calinski_harabasz_score",
+    "davies_bouldin_score",
+    "elbow",
+    "select_k",
+    "silhouette_samples",
+    "silhouette_score",
 ]
 SEGMENTS: List[str]
 SEGMENT_GRID: List[List[str]]
@@ -296,3 +303,60 @@ def customer_lifetime_value(
     discount_rate: float,
     margin: float,
 ) -> _F64: ...
+_I32 = npt.NDArray[np.int32]
+_U32 = npt.NDArray[np.uint32]
+_F64_2D = npt.NDArray[np.float64]
+
+from typing import final
+
+@final
+class KMeansModel:
+    @staticmethod
+    def fit(
+        x: _F64_2D,
+        n_clusters: int,
+        init: str,
+        centres: Optional[_F64_2D],
+        n_init: Optional[int],
+        max_iter: int,
+        tol: float,
+        seed: int,
+        algorithm: str,
+    ) -> Tuple["KMeansModel", _I32]: ...
+    @staticmethod
+    def partial_fit(
+        model: Optional["KMeansModel"],
+        x: _F64_2D,
+        n_clusters: int,
+        init: str,
+        centres: Optional[_F64_2D],
+        seed: int,
+    ) -> Tuple["KMeansModel", _I32]: ...
+    def predict(self, x: _F64_2D) -> Tuple[_I32, float]: ...
+    def transform(self, x: _F64_2D) -> _F64_2D: ...
+    @property
+    def centres(self) -> _F64_2D: ...
+    @property
+    def counts(self) -> _F64: ...
+    @property
+    def inertia(self) -> float: ...
+    @property
+    def n_iter(self) -> int: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(text: str) -> "KMeansModel": ...
+
+def silhouette_samples(x: _F64_2D, labels: _U32) -> _F64: ...
+def silhouette_score(x: _F64_2D, labels: _U32, sample_size: Optional[int] = None, seed: int = 0) -> float: ...
+def calinski_harabasz_score(x: _F64_2D, labels: _U32) -> float: ...
+def davies_bouldin_score(x: _F64_2D, labels: _U32) -> float: ...
+def select_k(
+    x: _F64_2D,
+    ks: List[int],
+    n_init: Optional[int],
+    max_iter: int,
+    tol: float,
+    seed: int,
+    sample_size: Optional[int] = None,
+) -> Dict[str, object]: ...
+def elbow(ks: List[int], inertia: List[float]) -> Optional[int]: ...

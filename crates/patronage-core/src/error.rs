@@ -161,3 +161,11 @@ pub enum Error {
     #[error(transparent)]
     Param(#[from] ParamError),
 }
+
+/// linfa's traits (`Fit`, `FitWith`) require `From<linfa::Error>`; linfa
+/// errors can only come from parameters or sample counts.
+impl From<linfa::Error> for Error {
+    fn from(e: linfa::Error) -> Self {
+        Error::Param(ParamError::new("linfa", e.to_string()))
+    }
+}

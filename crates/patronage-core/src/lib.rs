@@ -29,6 +29,7 @@
 pub mod btyd;
 pub mod calendar;
 pub mod churn;
+pub mod cluster;
 pub mod error;
 pub mod groups;
 pub mod ids;

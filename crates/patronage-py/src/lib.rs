@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod btyd;
 mod churn;
+mod cluster;
 mod datasets;
 mod error;
 mod loyalty;
@@ -27,5 +28,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     churn::register(m)?;
     datasets::register(m)?;
     loyalty::register(m)?;
+    cluster::register(m)?;
     Ok(())
 }

@@ -1,0 +1,201 @@
+//! k-means behaviour: known answers, kernels agreeing, determinism, edge cases.
+
+use approx::assert_abs_diff_eq;
+use linfa::traits::{Fit, FitWith, Predict};
+use linfa::{DatasetBase, ParamGuard};
+use ndarray::{array, Array1, Array2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::{DataError, Error, Field, ParamError};
+
+/// `n` points around `k` well separated centres in `d` dimensions.
+fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let centres: Vec<f64> = (0..k * d).map(|_| rng.gen_range(-20.0..20.0)).collect();
+    Array2::from_shape_fn((n, d), |(i, f)| centres[(i % k) * d + f] + rng.gen_range(-1.0..1.0))
+}
+
+fn fit(p: KMeansParams, x: &Array2<f64>) -> KMeansFit {
+    p.check().unwrap().fit_array(x.view()).unwrap()
+}
+
+#[test]
+fn two_obvious_clusters() {
+    let x = array![[0.0, 0.0], [0.0, 2.0], [10.0, 0.0], [10.0, 2.0]];
+    let f = fit(KMeansParams::new(2).n_init(3), &x);
+    assert_eq!(f.labels[0], f.labels[1]);
+    assert_eq!(f.labels[2], f.labels[3]);
+    assert_ne!(f.labels[0], f.labels[2]);
+    assert_abs_diff_eq!(f.model.inertia(), 4.0, epsilon = 1e-12);
+    let mut rows: Vec<Vec<f64>> = f.model.centres().rows().into_iter().map(|r| r.to_vec()).collect();
+    rows.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    assert_eq!(rows, vec![vec![0.0, 1.0], vec![10.0, 1.0]]);
+    assert_eq!(f.model.counts().to_vec(), vec![2.0, 2.0]);
+}
+
+/// Lloyd by hand from given centres on 1-D data: converges to the means.
+#[test]
+fn explicit_centres_follow_lloyd_by_hand() {
+    let x = array![[1.0], [2.0], [3.0], [10.0], [11.0], [30.0]];
+    let init = Init::Centres(array![[1.0], [2.0], [3.0]]);
+    let f = fit(KMeansParams::new(3).init(init).tol(0.0), &x);
+    // 1 -> {1}, {2}, {3, 10, 11, 30}; then means 1, 2, 13.5 -> {1}, {2, 3}, {10, 11, 30}
+    // -> 1, 2.5, 17 -> {1, 2}, {3, 10}? no: 3 is closer to 2.5; 10 to 2.5 (7.5) vs 17 (7): 17.
+    // -> {1}, {2, 3}, {10, 11, 30}: unchanged -> centres 1, 2.5, 17
+    assert_eq!(f.labels.to_vec(), vec![0, 1, 1, 2, 2, 2]);
+    assert_abs_diff_eq!(f.model.centres()[[2, 0]], 17.0, epsilon = 1e-12);
+    assert_abs_diff_eq!(f.model.inertia(), 0.5 + 49.0 + 36.0 + 169.0, epsilon = 1e-9);
+}
+
+#[test]
+fn hamerly_and_lloyd_agree() {
+    for (d, seed) in [(2, 1), (3, 2), (16, 3)] {
+        let x = blobs(3000, d, 6, seed);
+        let base = KMeansParams::new(8).seed(seed).tol(0.0);
+        let a = fit(base.clone().algorithm(Algorithm::Lloyd), &x);
+        let b = fit(base.algorithm(Algorithm::Hamerly), &x);
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.model.n_iter(), b.model.n_iter());
+        assert_abs_diff_eq!(a.model.inertia(), b.model.inertia(), epsilon = 1e-9 * a.model.inertia());
+    }
+}
+
+#[test]
+fn same_seed_same_result_whatever_the_thread_count() {
+    let x = blobs(20_000, 3, 5, 7);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| fit(KMeansParams::new(5).n_init(2).seed(11), &x))
+    };
+    let (a, b) = (run(1), run(3));
+    assert_eq!(a.labels, b.labels);
+    assert_eq!(a.model, b.model); // bit-identical centres and inertia
+}
+
+#[test]
+fn restarts_keep_the_lowest_inertia() {
+    let x = blobs(2000, 2, 9, 5);
+    let one = fit(KMeansParams::new(9).seed(3).n_init(1), &x).model.inertia();
+    let many = fit(KMeansParams::new(9).seed(3).n_init(8), &x).model.inertia();
+    assert!(many <= one);
+}
+
+#[test]
+fn identical_points_give_zero_inertia() {
+    let x = Array2::from_elem((10, 3), 4.5);
+    for algorithm in [Algorithm::Lloyd, Algorithm::Hamerly] {
+        let f = fit(KMeansParams::new(3).algorithm(algorithm), &x);
+        assert_eq!(f.model.inertia(), 0.0);
+        assert!(f.model.centres().iter().all(|&v| v == 4.5));
+    }
+}
+
+#[test]
+fn empty_clusters_are_reseeded_from_the_farthest_points() {
+    // Three centres start on top of each other: clusters 1 and 2 are empty
+    // after the first assignment and take the two farthest points (9.1, 9.0),
+    // then Lloyd is stuck in that local optimum (scikit-learn gives the same).
+    let x = array![[0.0], [0.1], [5.0], [5.1], [9.0], [9.1]];
+    for algorithm in [Algorithm::Lloyd, Algorithm::Hamerly] {
+        let init = Init::Centres(array![[0.0], [0.0], [0.0]]);
+        let f = fit(KMeansParams::new(3).init(init).algorithm(algorithm), &x);
+        assert_eq!(f.labels.to_vec(), vec![0, 0, 0, 0, 2, 1]);
+        for (c, want) in f.model.centres().iter().zip([2.55, 9.1, 9.0]) {
+            assert_abs_diff_eq!(*c, want, epsilon = 1e-12);
+        }
+        assert_abs_diff_eq!(f.model.inertia(), 2.0 * 2.55 * 2.55 + 2.0 * 2.45 * 2.45, epsilon = 1e-12);
+    }
+}
+
+#[test]
+fn bad_data_is_named() {
+    let p = KMeansParams::new(2).check().unwrap();
+    let x = array![[0.0, 1.0], [2.0, f64::NAN], [3.0, 4.0]];
+    assert!(matches!(
+        p.fit_array(x.view()),
+        Err(Error::Data(DataError::NonFinite { field: Field::Feature(1), row: 1 }))
+    ));
+    let x = array![[0.0, 1.0]];
+    let err = p.fit_array(x.view()).unwrap_err();
+    assert!(matches!(err, Error::Param(ParamError { name: "n_clusters", .. })));
+    assert!(err.to_string().contains("n_samples=1"));
+    let x = Array2::<f64>::zeros((3, 0));
+    assert!(matches!(p.fit_array(x.view()), Err(Error::Data(DataError::Invalid { .. }))));
+    let p = KMeansParams::new(2).init(Init::Centres(array![[0.0], [1.0]])).check().unwrap();
+    assert!(matches!(
+        p.fit_array(array![[0.0, 1.0], [1.0, 1.0]].view()),
+        Err(Error::Param(ParamError { name: "init", .. }))
+    ));
+}
+
+#[test]
+fn predict_transform_score_and_json() {
+    let x = blobs(500, 3, 4, 9);
+    let f = fit(KMeansParams::new(4).seed(2), &x);
+    let (labels, inertia) = f.model.predict_with_inertia(x.view()).unwrap();
+    assert_eq!(labels, f.labels);
+    assert_abs_diff_eq!(inertia, f.model.inertia(), epsilon = 1e-9 * inertia);
+    let t = f.model.transform(x.view()).unwrap();
+    for (i, row) in t.rows().into_iter().enumerate() {
+        let closest = row.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        assert_eq!(closest as u32, labels[i]);
+    }
+    assert_abs_diff_eq!(f.model.score(x.view()).unwrap(), -inertia);
+    let back: KMeans = serde_json::from_str(&serde_json::to_string(&f.model).unwrap()).unwrap();
+    assert_eq!(back, f.model);
+    let err = f.model.predict_labels(array![[1.0, 2.0]].view()).unwrap_err();
+    assert!(err.to_string().contains("X has 2 features, but KMeans is expecting 3"));
+}
+
+#[test]
+fn linfa_traits_compose() {
+    let x = blobs(300, 2, 3, 4);
+    let ds = DatasetBase::from(x.clone());
+    let model: KMeans = KMeansParams::new(3).seed(1).fit(&ds).unwrap();
+    let labels: Array1<usize> = model.predict(&x);
+    let direct = model.predict_labels(x.view()).unwrap();
+    assert!(labels.iter().zip(direct.iter()).all(|(a, &b)| *a == b as usize));
+    // checked params error through linfa's blanket Fit
+    let bad: Result<KMeans, Error> = KMeansParams::new(0).fit(&ds);
+    assert!(matches!(bad, Err(Error::Param(ParamError { name: "n_clusters", .. }))));
+    // mini-batch path through FitWith
+    let p = KMeansParams::new(3).seed(1).check().unwrap();
+    let m1 = p.fit_with(None, &DatasetBase::from(x.slice(ndarray::s![..150, ..]).to_owned())).unwrap();
+    let m2 = p.fit_with(Some(m1), &DatasetBase::from(x.slice(ndarray::s![150.., ..]).to_owned())).unwrap();
+    assert_eq!(m2.n_iter(), 2);
+    assert_eq!(m2.counts().sum(), 300.0);
+}
+
+/// partial_fit keeps each centre at the exact mean of everything assigned to it.
+#[test]
+fn partial_fit_is_a_running_mean() {
+    let start = array![[0.0], [10.0]];
+    let mut m = KMeans::from_centres(start).unwrap();
+    let l1 = m.partial_fit(array![[1.0], [2.0], [9.0]].view()).unwrap();
+    assert_eq!(l1.to_vec(), vec![0, 0, 1]);
+    assert_eq!(m.centres().column(0).to_vec(), vec![1.5, 9.0]);
+    m.partial_fit(array![[3.0], [11.0], [13.0]].view()).unwrap();
+    assert_eq!(m.centres().column(0).to_vec(), vec![2.0, 11.0]);
+    assert_eq!(m.counts().to_vec(), vec![3.0, 3.0]);
+    assert!(m.partial_fit(array![[1.0, 2.0]].view()).is_err());
+}
+
+#[test]
+fn select_k_finds_the_planted_clusters() {
+    let x = blobs(600, 2, 4, 21);
+    let p = KMeansParams::new(2).seed(5).n_init(3).check().unwrap();
+    let ks: Vec<usize> = (2..8).collect();
+    let scores = select_k(x.view(), &ks, &p, None).unwrap();
+    assert_eq!(scores.len(), 6);
+    assert!(scores.windows(2).all(|w| w[1].inertia <= w[0].inertia));
+    assert_eq!(recommend(&scores), Some(4));
+    assert!(matches!(
+        select_k(x.view(), &[1, 2], &p, None),
+        Err(Error::Param(ParamError { name: "k_range", .. }))
+    ));
+}

@@ -1,0 +1,287 @@
+"""``KMeans``: scikit-learn's k-means estimator on the Rust core."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from .. import _core
+from .._base import ParamsMixin, seed_from
+from ..exceptions import NotFittedError, ParameterError
+from ._input import as_matrix, check_choice, check_int, check_names, feature_names, labelled
+
+__all__ = ["KMeans"]
+
+_FORMAT = "patronage.KMeans"
+_VERSION = 1
+_ALGORITHMS = ("auto", "lloyd", "hamerly", "elkan")
+
+
+class KMeans(ParamsMixin):
+    """k-means clustering (exact Lloyd iterations, Hamerly's bounds, k-means++).
+
+    A drop-in for :class:`sklearn.cluster.KMeans` on dense data: same
+    parameters, attributes and results (from the same initial centres it gives
+    the same labels and inertia), computed in Rust with the GIL released and
+    deterministic for a given ``random_state`` whatever the thread count.
+
+    Parameters
+    ----------
+    n_clusters : int, default 8
+        Number of clusters (>= 1; at most the number of rows).
+    init : {"k-means++", "random"} or array of shape (n_clusters, n_features)
+        ``"k-means++"``: greedy k-means++ (each centre the best of
+        ``2 + ln(k)`` candidates, as scikit-learn). ``"random"``: distinct rows
+        drawn uniformly. An array: the initial centres of every run.
+    n_init : "auto" or int, default "auto"
+        Runs from different initial centres; the lowest inertia is kept.
+        ``"auto"`` is 1 for k-means++ and an array, 10 for ``"random"``.
+        With an array ``init`` one run is made whatever ``n_init`` is.
+    max_iter : int, default 300
+        Iterations per run.
+    tol : float, default 1e-4
+        Stops when the sum of squared centre moves is at most ``tol`` times the
+        mean feature variance (scikit-learn's rule); iterations also stop as
+        soon as no label changes.
+    random_state : None, int, or numpy RandomState/Generator
+        Seeds the initialisation. None draws fresh entropy.
+    algorithm : {"auto", "lloyd", "hamerly", "elkan"}, default "auto"
+        The iteration kernel: all give the same result. ``"hamerly"`` keeps
+        bounds that let it skip points which provably keep their centre;
+        ``"auto"`` uses it from 8 features on (with fewer, the bounds cost
+        about as much memory traffic as the points) and ``"lloyd"`` below;
+        ``"elkan"`` is accepted as an alias of ``"hamerly"``.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of int32, the cluster of every training row
+    inertia_ : float, sum of squared distances of the rows to their centre
+    n_iter_ : int, iterations of the kept run (``partial_fit``: batches seen)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, only when fitted on a DataFrame with string column names
+
+    Notes
+    -----
+    When every row is identical the fit succeeds with all centres on that
+    point and ``inertia_ == 0``. Empty clusters are re-seeded with the points
+    farthest from their centres, so centres are never NaN.
+
+    Examples
+    --------
+    >>> import numpy as np, patronage
+    >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 0.0], [10.0, 2.0], [10.0, 4.0], [10.0, 0.0]])
+    >>> km = patronage.KMeans(n_clusters=2, init=np.array([[0.0, 0.0], [9.0, 9.0]])).fit(X)
+    >>> km.labels_
+    array([0, 0, 0, 1, 1, 1], dtype=int32)
+    >>> km.cluster_centers_
+    array([[ 1.,  2.],
+           [10.,  2.]])
+    >>> km.inertia_
+    16.0
+    >>> km.predict(np.array([[0.0, 0.0], [12.0, 3.0]]))
+    array([0, 1], dtype=int32)
+    """
+
+    def __init__(self, n_clusters: int = 8, *, init: Any = "k-means++", n_init: Any = "auto", max_iter: int = 300,
+                 tol: float = 1e-4, random_state: Any = None, algorithm: str = "auto") -> None:
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.algorithm = algorithm
+
+    # -- parameters -----------------------------------------------------------------------------
+    def _checked(self, n_features: int) -> Dict[str, Any]:
+        k = check_int(self.n_clusters, "n_clusters", 1)
+        centres: Optional[np.ndarray] = None
+        if isinstance(self.init, str):
+            method = check_choice(self.init, "init", ("k-means++", "random"))
+        else:
+            method = "array"
+            try:
+                centres = np.ascontiguousarray(self.init, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(f"init must be 'k-means++', 'random' or an array of centres: {exc}",
+                                     "init") from None
+            if centres.shape != (k, n_features):
+                raise ParameterError(
+                    f"init has shape {centres.shape}, expected (n_clusters, n_features) = ({k}, {n_features})",
+                    "init")
+            if not np.isfinite(centres).all():
+                raise ParameterError("init contains NaN or infinite values", "init")
+        if isinstance(self.n_init, str) and self.n_init == "auto":
+            n_init = None
+        else:
+            n_init = check_int(self.n_init, "n_init", 1)
+        if centres is not None:
+            n_init = 1
+        max_iter = check_int(self.max_iter, "max_iter", 1)
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.floating, np.integer)) \
+                or not np.isfinite(self.tol) or self.tol < 0:
+            raise ParameterError(f"tol must be a finite number >= 0, got {self.tol!r}", "tol")
+        algorithm = check_choice(self.algorithm, "algorithm", _ALGORITHMS)
+        return dict(n_clusters=k, init="k-means++" if method == "array" else method, centres=centres,
+                    n_init=n_init, max_iter=max_iter, tol=float(self.tol),
+                    algorithm="hamerly" if algorithm == "elkan" else algorithm)
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> "KMeans":
+        """Compute the clusters of ``X`` (array or DataFrame, not modified); returns self."""
+        values = as_matrix(X)
+        p = self._checked(values.shape[1])
+        seed = seed_from(self.random_state)
+        with labelled(X):
+            model, labels = _core.KMeansModel.fit(values, p["n_clusters"], p["init"], p["centres"], p["n_init"],
+                                                  p["max_iter"], p["tol"], seed, p["algorithm"])
+        self._set_fitted(model, values.shape[1], feature_names(X))
+        self.labels_ = labels
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None) -> "KMeans":
+        """One mini-batch step on ``X``; returns self.
+
+        The first call initialises the centres from this batch (``init``,
+        ``random_state``); every call assigns the batch to the closest centres
+        and moves each centre to the mean of all rows ever assigned to it (as
+        scikit-learn's ``MiniBatchKMeans``, without its reassignment of small
+        clusters). ``labels_`` and ``inertia_`` then describe the last batch
+        (inertia against the centres before the update); ``n_iter_`` counts
+        the batches.
+        """
+        values = as_matrix(X)
+        previous = getattr(self, "_model", None)
+        if previous is not None:
+            check_names(getattr(self, "feature_names_in_", None), X, type(self).__name__)
+            if values.shape[1] != self.n_features_in_:
+                raise ParameterError(f"X has {values.shape[1]} features, but {type(self).__name__} is expecting "
+                                     f"{self.n_features_in_} features as input", "X")
+        p = self._checked(values.shape[1])
+        seed = seed_from(self.random_state) if previous is None else 0
+        with labelled(X):
+            model, labels = _core.KMeansModel.partial_fit(previous, values, p["n_clusters"], p["init"],
+                                                          p["centres"], seed)
+        names = feature_names(X) if previous is None else getattr(self, "feature_names_in_", None)
+        self._set_fitted(model, values.shape[1], names)
+        self.labels_ = labels
+        return self
+
+    def _set_fitted(self, model: Any, n_features: int, names: Optional[np.ndarray]) -> None:
+        self._model = model
+        self.cluster_centers_ = model.centres
+        self.inertia_ = float(model.inertia)
+        self.n_iter_ = int(model.n_iter)
+        self.n_features_in_ = n_features
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        """Fit and return ``labels_``."""
+        return self.fit(X).labels_
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        """Fit and return the distances of ``X`` to the centres."""
+        return self.fit(X).transform(X)
+
+    # -- using a fitted model -------------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "_model")
+
+    def _fitted_matrix(self, X: Any) -> np.ndarray:
+        if not hasattr(self, "_model"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call 'fit' first")
+        values = as_matrix(X)
+        check_names(getattr(self, "feature_names_in_", None), X, type(self).__name__)
+        if values.shape[1] != self.n_features_in_:
+            raise ParameterError(f"X has {values.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input", "X")
+        return values
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The closest centre (int32) of every row of ``X``."""
+        values = self._fitted_matrix(X)
+        with labelled(X):
+            return self._model.predict(values)[0]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Euclidean distance of every row of ``X`` to every centre, shape (n, n_clusters)."""
+        values = self._fitted_matrix(X)
+        with labelled(X):
+            return self._model.transform(values)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Opposite of the inertia of ``X`` against the centres (higher is better)."""
+        values = self._fitted_matrix(X)
+        with labelled(X):
+            return -float(self._model.predict(values)[1])
+
+    # -- persistence ----------------------------------------------------------------------------
+    def __getstate__(self) -> Dict[str, Any]:
+        state = self.__dict__.copy()
+        if "_model" in state:
+            state["_model"] = state["_model"].to_json()
+        state["_format_version"] = _VERSION
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        version = state.pop("_format_version", None)
+        if version != _VERSION:
+            raise ParameterError(f"cannot load a KMeans pickled with format version {version!r} "
+                                 f"(this version reads {_VERSION})", "state")
+        if "_model" in state:
+            state["_model"] = _core.KMeansModel.from_json(state["_model"])
+        self.__dict__.update(state)
+
+    def to_json(self) -> str:
+        """The parameters and the fitted model as JSON (no pickle needed to load it).
+
+        The training ``labels_`` are data, not model, and are not included.
+        """
+        params = self.get_params(deep=False)
+        if isinstance(params["init"], np.ndarray):
+            params["init"] = params["init"].tolist()
+        rs = params["random_state"]
+        if rs is not None and not isinstance(rs, (int, np.integer)):
+            params["random_state"] = None
+        elif rs is not None:
+            params["random_state"] = int(rs)
+        doc: Dict[str, Any] = {"format": _FORMAT, "version": _VERSION, "params": params}
+        if hasattr(self, "_model"):
+            doc["model"] = json.loads(self._model.to_json())
+            doc["n_features_in"] = self.n_features_in_
+            names = getattr(self, "feature_names_in_", None)
+            doc["feature_names_in"] = None if names is None else [str(n) for n in names]
+        return json.dumps(doc)
+
+    @classmethod
+    def from_json(cls, text: str) -> "KMeans":
+        """A KMeans from :meth:`to_json` output (fitted if it was)."""
+        try:
+            doc = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"not a KMeans JSON document: {exc}", "text") from None
+        if not isinstance(doc, dict) or doc.get("format") != _FORMAT or doc.get("version") != _VERSION:
+            raise ParameterError(f"not a {_FORMAT} version {_VERSION} JSON document", "text")
+        params = dict(doc["params"])
+        if isinstance(params.get("init"), list):
+            params["init"] = np.asarray(params["init"], dtype=np.float64)
+        est = cls(**params)
+        if "model" in doc:
+            model = _core.KMeansModel.from_json(json.dumps(doc["model"]))
+            names = doc.get("feature_names_in")
+            est._set_fitted(model, int(doc["n_features_in"]),
+                            None if names is None else np.asarray(names, dtype=object))
+        return est
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        return Tags(estimator_type="clusterer", target_tags=TargetTags(required=False),
+                    transformer_tags=TransformerTags(preserves_dtype=["float64"]), input_tags=InputTags())

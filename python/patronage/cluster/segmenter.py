@@ -1,0 +1,291 @@
+"""``CustomerSegmenter``: RFM features -> scaling -> k-means -> value tiers."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from .._base import ParamsMixin, seed_from
+from .._frame import finite_column, first_label, require_columns, require_frame
+from ..exceptions import DataError, NotFittedError, ParameterError
+from ._input import check_choice, check_int
+from .kmeans import KMeans
+from .metrics import SelectK, select_k
+
+__all__ = ["CustomerSegmenter", "tier_names"]
+
+_TRANSFORMS = ("log-standard", "standard", "none")
+
+
+def tier_names(k: int) -> List[str]:
+    """Tier names for ``k`` clusters ranked by value, best first.
+
+    With 3 clusters: core, potential, ordinary. With 2: core, ordinary; with
+    1: core. With more, the ranks are split into three groups as evenly as
+    possible (larger groups first) and numbered within a group when it has
+    more than one cluster: 5 clusters -> core 1, core 2, potential 1,
+    potential 2, ordinary.
+
+    >>> tier_names(5)
+    ['core 1', 'core 2', 'potential 1', 'potential 2', 'ordinary']
+    >>> tier_names(7)
+    ['core 1', 'core 2', 'core 3', 'potential 1', 'potential 2', 'ordinary 1', 'ordinary 2']
+    """
+    k = check_int(k, "k", 1)
+    if k <= 3:
+        return [["core"], ["core", "ordinary"], ["core", "potential", "ordinary"]][k - 1]
+    names = []
+    for word, group in zip(("core", "potential", "ordinary"), np.array_split(np.arange(k), 3)):
+        names += [f"{word} {i + 1}" for i in range(len(group))] if len(group) > 1 else [word]
+    return names
+
+
+class CustomerSegmenter(ParamsMixin):
+    """Segments customers into value tiers with k-means on scaled RFM features.
+
+    Heavy-tailed RFM columns are first made comparable: with the default
+    ``transform="log-standard"`` each feature is ``log1p``-transformed and then
+    standardised (mean 0, standard deviation 1, population formula). The
+    scaling is part of the fitted model, so :meth:`predict` on new customers
+    places them consistently. k is picked by :func:`select_k` when
+    ``n_clusters="auto"``. Clusters are ranked by mean ``value`` per customer
+    (total spend by default) and named by :func:`tier_names` (core, potential,
+    ordinary), which :meth:`rename_tiers` or ``tier_labels`` override.
+
+    Parameters
+    ----------
+    n_clusters : "auto" or int, default "auto"
+    features : sequence of str, default ("recency_days", "n_orders", "total_spend")
+        Columns of the RFM table (:func:`patronage.rfm_table`) to cluster on.
+    transform : {"log-standard", "standard", "none"}, default "log-standard"
+        ``"log-standard"`` needs every value > -1 (net spend can be negative
+        with returns: then use ``"standard"``).
+    random_state : None, int or numpy RandomState/Generator
+    value : str, default "total_spend"
+        The revenue column: orders the tiers, and the ``revenue`` of :meth:`profile`.
+    k_range : iterable of int, default range(3, 9)
+        The k tried when ``n_clusters="auto"`` (from 3: two clusters cannot
+        make the three tiers of the CRM playbook).
+    n_init : int, default 4
+        k-means runs per k (the lowest inertia is kept).
+    tier_labels : sequence of str, optional
+        Tier names best first (one per cluster) instead of :func:`tier_names`.
+
+    Attributes
+    ----------
+    n_clusters_ : int
+    labels_ : Series of int, the cluster of every customer, indexed like the RFM table
+    tiers_ : Series, tier name of every cluster, best first (index: cluster)
+    customer_tiers_ : categorical Series, the tier of every customer
+    kmeans_ : KMeans on the scaled features
+    center_, scale_ : ndarray, the fitted scaling (after log1p when used)
+    selection_ : DataFrame of the k-selection criteria (``n_clusters="auto"`` only)
+
+    Examples
+    --------
+    >>> import patronage
+    >>> from patronage.datasets import load_cdnow
+    >>> rfm = patronage.rfm_table(load_cdnow())
+    >>> seg = patronage.CustomerSegmenter(n_clusters=3, random_state=0).fit(rfm)
+    >>> seg.tiers_.tolist()
+    ['core', 'potential', 'ordinary']
+    >>> prof = seg.profile()
+    >>> bool(prof["share_of_revenue"].iloc[0] > prof["share_of_customers"].iloc[0])
+    True
+    """
+
+    def __init__(self, n_clusters: Union[str, int] = "auto", *,
+                 features: Sequence[str] = ("recency_days", "n_orders", "total_spend"),
+                 transform: str = "log-standard", random_state: Any = None, value: str = "total_spend",
+                 k_range: Any = range(3, 9), n_init: int = 4, tier_labels: Optional[Sequence[str]] = None) -> None:
+        self.n_clusters = n_clusters
+        self.features = features
+        self.transform = transform
+        self.random_state = random_state
+        self.value = value
+        self.k_range = k_range
+        self.n_init = n_init
+        self.tier_labels = tier_labels
+
+    # -- scaling --------------------------------------------------------------------------------
+    def _features(self) -> List[str]:
+        if isinstance(self.features, str) or not all(isinstance(f, str) for f in self.features):
+            raise ParameterError(f"features must be a sequence of column names, got {self.features!r}", "features")
+        features = list(self.features)
+        if not features or len(set(features)) != len(features):
+            raise ParameterError(f"features must be non-empty and distinct, got {features}", "features")
+        return features
+
+    def _raw(self, rfm: Any, features: List[str]) -> np.ndarray:
+        frame = require_frame(rfm, "rfm")
+        require_columns(frame, features, "RFM table")
+        if len(frame) == 0:
+            raise DataError("rfm has no customers (0 rows)")
+        return np.column_stack([finite_column(frame, f) for f in features])
+
+    def _log(self, frame: pd.DataFrame, raw: np.ndarray, features: List[str]) -> np.ndarray:
+        if self.transform != "log-standard":
+            return raw
+        for j, f in enumerate(features):
+            bad = raw[:, j] <= -1
+            if bad.any():
+                pos, label = first_label(frame.index, bad)
+                raise DataError(
+                    f"column {f!r} is {float(raw[pos, j])!r} at index label {label!r} (row {pos}); transform='log-standard'"
+                    " needs values > -1 (log1p): use transform='standard' or drop the column", field=f, row=pos,
+                    label=label)
+        return np.log1p(raw)
+
+    def _scaled(self, rfm: pd.DataFrame, raw: np.ndarray) -> np.ndarray:
+        return (self._log(rfm, raw, self.features_) - self.center_) / self.scale_
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, rfm: pd.DataFrame, y: Any = None) -> "CustomerSegmenter":
+        """Scale the features, choose k (if "auto"), cluster and name the tiers; returns self."""
+        features = self._features()
+        check_choice(self.transform, "transform", _TRANSFORMS)
+        n_init = check_int(self.n_init, "n_init", 1)
+        raw = self._raw(rfm, features)
+        frame = rfm
+        require_columns(frame, [self.value], "RFM table")
+        spend = finite_column(frame, self.value) if self.value not in features else raw[:, features.index(self.value)]
+        n = len(raw)
+        logged = self._log(frame, raw, features)
+        center = logged.mean(axis=0)
+        scale = logged.std(axis=0)
+        flat = [f for f, s in zip(features, scale) if not s > 1e-12 * max(1.0, abs(logged).max())]
+        if len(flat) == len(features):
+            raise DataError(f"every customer has the same {features}: a single distinct point cannot be segmented",
+                            field=features[0])
+        if flat:
+            raise DataError(f"column {flat[0]!r} has zero variance (every customer has "
+                            f"{raw[0, features.index(flat[0])]!r}); it cannot separate customers: remove it from "
+                            "features", field=flat[0])
+        if self.transform == "none":
+            center, scale = np.zeros(len(features)), np.ones(len(features))
+        self.features_ = features
+        self.center_, self.scale_ = center, scale
+        z = (logged - center) / scale
+        seed = seed_from(self.random_state)
+        if isinstance(self.n_clusters, str):
+            check_choice(self.n_clusters, "n_clusters", ("auto",))
+            ks = [k for k in self.k_range if k < n]
+            if not ks:
+                raise ParameterError(f"k_range {list(self.k_range)} has no k below the {n} customers", "k_range")
+            selection: SelectK = select_k(z, ks, random_state=seed, n_init=n_init)
+            self.selection_ = selection.table
+            k = selection.recommended_k
+        else:
+            k = check_int(self.n_clusters, "n_clusters", 1)
+            if k > n:
+                raise ParameterError(f"n_clusters={k} but rfm has only {n} customers", "n_clusters")
+        if self.tier_labels is not None and len(self.tier_labels) != k:
+            raise ParameterError(f"tier_labels has {len(self.tier_labels)} names for {k} clusters", "tier_labels")
+        self.kmeans_ = KMeans(k, n_init=n_init, random_state=seed).fit(z)
+        self.n_clusters_ = k
+        labels = self.kmeans_.labels_
+        self.labels_ = pd.Series(labels.astype(np.int64), index=frame.index, name="cluster")
+        self._profile = self._make_profile(raw, spend, labels, features)
+        order = self._profile.index.to_numpy()
+        names = list(self.tier_labels) if self.tier_labels is not None else tier_names(k)
+        self._set_tiers(pd.Series(names, index=pd.Index(order, name="cluster"), name="tier"))
+        return self
+
+    def _make_profile(self, raw: np.ndarray, spend: np.ndarray, labels: np.ndarray,
+                      features: List[str]) -> pd.DataFrame:
+        k = self.kmeans_.n_clusters
+        data = pd.DataFrame(raw, columns=features)
+        data["_value"] = spend
+        data["_cluster"] = labels
+        groups = data.groupby("_cluster", sort=True)
+        out = pd.DataFrame(index=pd.RangeIndex(k, name="cluster"))
+        out["customers"] = groups.size().reindex(out.index, fill_value=0)
+        out["share_of_customers"] = out["customers"] / len(data)
+        out["revenue"] = groups["_value"].sum().reindex(out.index, fill_value=0.0)
+        total = spend.sum()
+        out["share_of_revenue"] = out["revenue"] / total if total != 0 else np.nan
+        out["value_per_customer"] = out["revenue"] / out["customers"]
+        for f in features:
+            out[f"mean_{f}"] = groups[f].mean()
+            out[f"median_{f}"] = groups[f].median()
+        centres = self.kmeans_.cluster_centers_ * self.scale_ + self.center_
+        if self.transform == "log-standard":
+            centres = np.expm1(centres)
+        for j, f in enumerate(features):
+            out[f"centre_{f}"] = centres[:, j]
+        return out.sort_values("value_per_customer", ascending=False, kind="stable")
+
+    def _set_tiers(self, tiers: pd.Series) -> None:
+        if tiers.duplicated().any():
+            raise ParameterError(f"tier names must be distinct, got {tiers.tolist()}", "names")
+        self.tiers_ = tiers
+        cats = pd.CategoricalDtype(tiers.tolist(), ordered=True)
+        self.customer_tiers_ = self.labels_.map(tiers).astype(cats).rename("tier")
+
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "kmeans_"):
+            raise NotFittedError("This CustomerSegmenter is not fitted yet; call 'fit' first")
+
+    def rename_tiers(self, names: Union[Mapping[int, str], Sequence[str]]) -> "CustomerSegmenter":
+        """Override tier names: a mapping cluster -> name, or names best first; returns self."""
+        self._require_fitted()
+        tiers = self.tiers_.copy()
+        if isinstance(names, Mapping):
+            unknown = [c for c in names if c not in tiers.index]
+            if unknown:
+                raise ParameterError(f"no cluster {unknown[0]!r}; clusters are {tiers.index.tolist()}", "names")
+            for c, name in names.items():
+                tiers[c] = name
+        else:
+            names = list(names)
+            if len(names) != len(tiers):
+                raise ParameterError(f"got {len(names)} names for {len(tiers)} tiers", "names")
+            tiers[:] = names
+        self._set_tiers(tiers)
+        return self
+
+    # -- results --------------------------------------------------------------------------------
+    def profile(self) -> pd.DataFrame:
+        """Per cluster, best first: ``tier``, ``customers``, ``share_of_customers``,
+        ``revenue``, ``share_of_revenue``, ``value_per_customer``, then
+        ``mean_``/``median_`` of each raw feature and ``centre_`` of each feature
+        in raw units (the cluster centre mapped back through the scaling)."""
+        self._require_fitted()
+        out = self._profile.copy()
+        out.insert(0, "tier", self.tiers_.reindex(out.index))
+        return out
+
+    def predict(self, rfm: pd.DataFrame) -> pd.Series:
+        """The cluster of new customers (same columns as at fit; scaled with the fitted scaling)."""
+        self._require_fitted()
+        raw = self._raw(rfm, self.features_)
+        labels = self.kmeans_.predict(self._scaled(rfm, raw))
+        return pd.Series(labels.astype(np.int64), index=rfm.index, name="cluster")
+
+    def predict_tier(self, rfm: pd.DataFrame) -> pd.Series:
+        """The tier name of new customers."""
+        clusters = self.predict(rfm)
+        cats = pd.CategoricalDtype(self.tiers_.tolist(), ordered=True)
+        return clusters.map(self.tiers_).astype(cats).rename("tier")
+
+    def transform_features(self, rfm: pd.DataFrame) -> pd.DataFrame:
+        """The scaled features k-means sees, indexed like ``rfm``."""
+        self._require_fitted()
+        raw = self._raw(rfm, self.features_)
+        return pd.DataFrame(self._scaled(rfm, raw), index=rfm.index, columns=self.features_)
+
+    def _repr_html_(self) -> str:
+        if not hasattr(self, "kmeans_"):
+            return f"<pre>{self!r} (not fitted)</pre>"
+        cols = ["tier", "customers", "share_of_customers", "revenue", "share_of_revenue"]
+        return f"<p><b>{self!r}</b>: {self.n_clusters_} clusters</p>" + self.profile()[cols].to_html(
+            float_format=lambda v: f"{v:,.3f}")
+
+    def _tier_colours(self) -> Dict[str, Any]:
+        import matplotlib.pyplot as plt
+
+        cmap = plt.get_cmap("viridis")
+        n = len(self.tiers_)
+        return {name: cmap(i / max(n - 1, 1)) for i, name in enumerate(self.tiers_.tolist())}
