@@ -1,31 +1,88 @@
-"""python -m patronage: the main job."""
+"""python -m patronage report: the main job, on CDNOW, on a simulated log, and on bad files."""
 
 from __future__ import annotations
 
+import base64
+import io
+import re
 import subprocess
 import sys
 
 import pandas as pd
+import pytest
+
+import patronage
+from patronage.report import customer_report
+
+SECTIONS = ["overview", "segments", "concentration", "tiers", "clv", "churn", "lifecycle", "winback"]
+CSV_COLUMNS = {"recency_days", "n_orders", "total_spend", "R", "F", "M", "segment", "tier", "p_alive", "clv",
+               "value_at_risk", "p_churn", "stage", "winback_rank"}
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "patronage", *args], capture_output=True, text=True, timeout=300)
+def run(cwd, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "patronage", *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
 
 
-def test_default_runs_on_bundled_cdnow():
-    out = run()
+def check_html(text: str) -> None:
+    for key in SECTIONS:
+        assert f"<section id='{key}'>" in text, key
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)
+    assert len(images) >= 6
+    import matplotlib.image as mpimg
+
+    for data in images:  # every embedded image decodes as a PNG with pixels
+        pixels = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")
+        assert pixels.shape[0] > 50 and pixels.shape[1] > 50
+
+
+def test_report_on_bundled_cdnow(tmp_path):
+    out = run(tmp_path, "report", "--quiet")
     assert out.returncode == 0, out.stderr
-    assert "69,659 transactions (bundled CDNOW log)" in out.stdout
-    for segment in ("Champions", "Lost", "share_of_revenue"):
-        assert segment in out.stdout
+    check_html((tmp_path / "patronage_report.html").read_text())
+    customers = pd.read_csv(tmp_path / "patronage_report.csv", index_col=0)
+    assert len(customers) == 23570
+    assert CSV_COLUMNS <= set(customers.columns)
+    assert customers["winback_rank"].notna().sum() == 100
+    assert customers["p_alive"].between(0, 1).all() and customers["clv"].notna().all()
+    assert "The top 20% of customers bring 67.8% of revenue" in out.stdout
 
 
-def test_bad_file_one_line_exit_2(tmp_path):
-    bad = tmp_path / "bad.csv"
-    pd.DataFrame({"cid": [1], "date": ["2024-01-01"], "amount": [1.0]}).to_csv(bad, index=False)
-    out = run(str(bad))
+def test_report_on_a_simulated_log_file(tmp_path):
+    tx = patronage.datasets.simulate_transactions(3000, random_state=4).rename(
+        columns={"customer_id": "cid", "date": "day", "amount": "value"})
+    tx.to_csv(tmp_path / "log.csv", index=False)
+    out = run(tmp_path, "report", "log.csv", "--customer", "cid", "--date", "day", "--amount", "value",
+              "--out", "sim.html", "--top", "25", "--quiet")
+    assert out.returncode == 0, out.stderr
+    check_html((tmp_path / "sim.html").read_text())
+    customers = pd.read_csv(tmp_path / "sim.csv", index_col=0)
+    assert len(customers) == 3000 and customers["winback_rank"].max() == 25
+
+
+@pytest.mark.parametrize("frame, words", [
+    (pd.DataFrame({"cid": [1], "date": ["2024-01-01"], "amount": [1.0]}),
+     ["'customer_id'", "columns found: 'cid', 'date', 'amount'"]),
+    (pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-01", "someday"], "amount": [1.0, 2.0]}),
+     ["'date'", "'someday'", "index label 1"]),
+])
+def test_bad_file_one_line_exit_2_no_output(tmp_path, frame, words):
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    out = run(tmp_path, "report", "bad.csv", "--quiet")
     assert out.returncode == 2
-    assert out.stderr.strip().count("\n") == 0
-    assert "'customer_id'" in out.stderr and "columns found: 'cid', 'date', 'amount'" in out.stderr
-    ok = run(str(bad), "--customer", "cid")
-    assert ok.returncode == 0, ok.stderr
+    assert out.stderr.strip().count("\n") == 0 and out.stderr.startswith("error: ")
+    for w in words:
+        assert w in out.stderr
+    assert not list(tmp_path.glob("patronage_report*")) and not list(tmp_path.glob(".patronage-*"))
+
+
+def test_missing_file(tmp_path):
+    out = run(tmp_path, "report", "nope.csv", "--quiet")
+    assert out.returncode == 2 and "no such file" in out.stderr
+
+
+def test_report_object_is_deterministic():
+    tx = patronage.datasets.simulate_transactions(800, random_state=2)
+    a = customer_report(tx, top=10).customers
+    b = customer_report(tx, top=10).customers
+    pd.testing.assert_frame_equal(a, b)

@@ -19,4 +19,4 @@ def test_readme_python_blocks_run(capsys):
 def test_readme_opens_with_the_two_commands():
     text = README.read_text()
     commands = re.search(r"```bash\n(.*?)```", text, flags=re.S).group(1).strip().splitlines()
-    assert [c.split("#")[0].strip() for c in commands] == ["pip install . && python -m patronage", "make test"]
+    assert [c.split("#")[0].strip() for c in commands] == ["pip install . && python -m patronage report", "make test"]

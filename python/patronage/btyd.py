@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import inspect
 import json
 import re
 import warnings
@@ -14,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._frame import finite_column, read_transactions, require_columns, to_day
+from ._base import ParamsMixin
+from ._frame import finite_column, plain, read_transactions, require_columns, to_day
 from .exceptions import ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError
 
 __all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
@@ -119,32 +119,6 @@ _BG_COLUMNS = ("frequency", "recency", "T")
 _GG_COLUMNS = ("frequency", "monetary_value")
 
 
-class _Params:
-    """scikit-learn's ``get_params``/``set_params`` from the ``__init__`` signature."""
-
-    @classmethod
-    def _param_names(cls) -> list:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self"]
-
-    def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        """The constructor arguments, as given."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> "_Params":
-        """Set constructor arguments (validated at the next ``fit``); returns self."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ParameterError(f"{type(self).__name__} has no parameter {name!r}; valid: {valid}", name)
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-
 class _Columns:
     """The model columns taken from a summary (DataFrame or 2-D array), as float64."""
 
@@ -212,7 +186,7 @@ class _Columns:
             reason = re.sub(r" at row \d+$", "", reason)
             label = None
             if exc.row is not None and exc.row < len(self.index):
-                label = self.index[exc.row]
+                label = plain(self.index[exc.row])
                 reason += f" at index label {label!r} (row {exc.row})"
             raise DataError(f"column {column!r}: {reason}", field=column, row=exc.row, label=label) from None
 
@@ -233,7 +207,7 @@ def _count(value: Any, name: str) -> int:
     return int(value)
 
 
-class _Model(_Params):
+class _Model(ParamsMixin):
     """What BetaGeo and GammaGamma share: fitting diagnostics, persistence, display."""
 
     _core_class: Any = None

@@ -222,13 +222,15 @@ def _tiers(rfm: pd.DataFrame, customers: pd.DataFrame, n_tiers: int, random_stat
     customers["tier"] = seg.customer_tiers_
     profile = seg.profile()
     top_tier = seg.tiers_.iloc[0]
-    row = profile.loc[profile["tier"] == top_tier].iloc[0] if "tier" in profile.columns else profile.iloc[0]
+    row = profile.loc[profile["tier"] == top_tier].iloc[0]
     text = (f"k-means on log-scaled recency, orders and spend splits customers into {n_tiers} tiers. The "
             f"{top_tier} tier holds {row['share_of_customers']:.0%} of customers and "
             f"{row['share_of_revenue']:.0%} of revenue: serve it personally; grow the potential tier with "
             "tailored offers; keep the ordinary tier on automated, low-cost contact.")
+    from ..cluster import plot_tiers
+
     fig, ax = _fig()
-    seg.plot_profile(ax=ax)
+    plot_tiers(seg, ax=ax)
     return Section("tiers", "Customer tiers (k-means)", [text], [("Tier profiles", profile)],
                    [("Tier profiles", figure_png(fig))])
 
@@ -238,10 +240,14 @@ def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, str], returns: str, custom
     import patronage as pt
 
     summary = pt.btyd_summary(tx, **cols, freq="D", freq_multiplier=7, returns=returns)  # weeks
+    # Gamma-Gamma needs positive spend: repeat buyers whose repeat orders were all free (or netted
+    # to nothing by returns) are left out of it, and their expected value is 0.
+    spending = (summary["frequency"] == 0) | (summary["monetary_value"] > 0)
     try:
         bg = pt.BetaGeo().fit(summary)
-        gg = pt.GammaGamma().fit(summary)
-        clv = pt.customer_lifetime_value(bg, gg, summary, horizon=months, freq="W", discount_rate=0.01)
+        gg = pt.GammaGamma().fit(summary[spending])
+        clv = pt.customer_lifetime_value(bg, gg, summary[spending], horizon=months, freq="W", discount_rate=0.01)
+        clv = clv.reindex(summary.index, fill_value=0.0)
     except PatronageError as exc:
         customers["p_alive"] = np.nan
         customers["clv"] = np.nan
@@ -253,7 +259,8 @@ def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, str], returns: str, custom
     total = customers["clv"].sum()
     alive = customers["p_alive"].mean()
     text = (f"The BG/NBD model estimates that the average customer is still active with probability "
-            f"{alive:.0%}. Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly "
+            f"{alive:.0%} (customers who never came back count as alive until they are overdue: a property "
+            f"of the model). Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly "
             f"discount): {total:,.0f} in total; {customers['value_at_risk'].sum():,.0f} of it belongs to "
             "customers who may already be gone.")
     params = pd.concat([bg.params_.rename("estimate"), gg.params_.rename("estimate")]).to_frame()
@@ -287,21 +294,23 @@ def _churn(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.D
         customers["p_churn"] = np.nan
         return Section(key, title, ["Every customer has the same outcome in the training window: no churn model."])
     model = pt.ChurnClassifier("gbm", random_state=random_state).fit(X_train, y_train)
-    report = pt.churn_report(y_test, model.predict_proba(X_test)[:, 1])
+    p_test = model.predict_proba(X_test)[:, 1]
+    report = pt.churn_report(y_test, p_test)
     # refit on the most recent labelled window, then score today's features (labels unused)
     model = pt.ChurnClassifier("gbm", random_state=random_state).fit(X_test, y_test)
     X_now, _ = pt.churn_dataset(tx, cutoff=end, observation_end=end + pd.Timedelta(days=horizon), **kw)
     customers["p_churn"] = model.churn_probability(X_now).reindex(customers.index)
-    metrics = report.metrics if hasattr(report, "metrics") else pd.Series(dtype=float)
     text = (f"A gradient-boosted model trained on the window ending {test_cut:%Y-%m-%d} ranks customers "
             f"who then stopped buying above those who did not with ROC-AUC {report.roc_auc:.3f} "
             f"(top-decile lift {report.top_decile_lift:.2f}), checked out of time on the last {horizon} days. "
             f"Today {np.nanmean(customers['p_churn']):.0%} of customers are expected not to buy in the next "
             f"{horizon} days.")
     fig, ax = _fig(5.0, 4.0)
-    pt.plot_gains(y_test, model.predict_proba(X_test)[:, 1], ax=ax)
+    from ..churn import plot_gains
+
+    plot_gains(y_test, p_test, ax=ax)
     importances = model.feature_importances_.sort_values(ascending=False).head(10).to_frame("importance")
-    tables = [("Out-of-time evaluation", metrics.to_frame("value") if len(metrics) else report.gains),
+    tables = [("Out-of-time evaluation", report.summary().to_frame("value")), ("Gains by decile", report.gains),
               ("Most important features", importances)]
     return Section(key, title, [text], tables, [("Cumulative gains, out of time", figure_png(fig))])
 
