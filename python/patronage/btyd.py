@@ -787,6 +787,17 @@ def value_at_risk(
     -------
     DataFrame
         ``p_alive``, ``clv`` and ``value_at_risk``, indexed like ``summary``.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> bg = patronage.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    >>> gg = patronage.GammaGamma.from_params(p=6.25, q=3.74, v=15.44)
+    >>> summary = pd.DataFrame({"frequency": [2.0, 0.0], "recency": [30.43, 0.0], "T": [38.86, 38.86],
+    ...                         "monetary_value": [22.35, 0.0]})
+    >>> risk = patronage.value_at_risk(bg, gg, summary, freq="W")
+    >>> bool((risk["value_at_risk"] <= risk["clv"]).all()), list(risk.columns)
+    (True, ['p_alive', 'clv', 'value_at_risk'])
     """
     clv = customer_lifetime_value(bg, gg, summary, horizon, freq, discount_rate, margin)
     p_alive = bg.p_alive(summary)

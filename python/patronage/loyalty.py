@@ -589,6 +589,13 @@ class ParetoResult:
     ranking : DataFrame
         Indexed by customer, by decreasing spend: ``spend``, ``rank`` (1 =
         largest) and ``cumulative_share`` of revenue.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> result = patronage.pareto(pd.Series([50.0, 30.0, 10.0, 5.0, 5.0]))
+    >>> round(result.top_share, 2), result.share_of_top(0.4)
+    (0.5, 0.8)
     """
 
     top: float
@@ -1243,6 +1250,15 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Opt
 
     Returns the matplotlib Axes. ``annotate`` writes the values in the cells
     (default: when the matrix has at most 24 x 24 cells).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import patronage
+    >>> tx = patronage.datasets.simulate_transactions(300, random_state=0)
+    >>> ax = patronage.plot_cohort_retention(patronage.cohort_retention(tx))
+    >>> ax.get_xlabel() != "" or ax.get_ylabel() != ""
+    True
     """
     from ._loyalty_plot import cohort_heatmap
 
@@ -1250,7 +1266,16 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Opt
 
 
 def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Any:
-    """The Lorenz curve of a :func:`pareto` result, the equality line and the headline point."""
+    """The Lorenz curve of a :func:`pareto` result, the equality line and the headline point.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import pandas as pd, patronage
+    >>> ax = patronage.plot_pareto(patronage.pareto(pd.Series([50.0, 30.0, 10.0, 5.0, 5.0])))
+    >>> len(ax.lines) >= 2
+    True
+    """
     if not isinstance(result, ParetoResult):
         raise TypeError(f"result must be a ParetoResult (from patronage.pareto), got {type(result).__name__}")
     from ._loyalty_plot import lorenz_plot
@@ -1264,6 +1289,15 @@ def plot_loyalty_matrix(matrix: pd.DataFrame, *, ax: Any = None, satisfied_at: O
 
     ``satisfied_at``/``loyal_at`` draw the cut lines (default: between the
     groups in the data). ``random_state`` seeds the jitter.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import patronage
+    >>> m = patronage.loyalty_matrix([5, 2, 4, 1], [3, 0, 0, 2])
+    >>> ax = patronage.plot_loyalty_matrix(m)
+    >>> list(m["quadrant"].astype(str))
+    ['loyal', 'defector', 'vulnerable', 'hostage']
     """
     frame = require_frame(matrix, "matrix")
     require_columns(frame, ["satisfaction", "loyalty", "quadrant"], "loyalty matrix")

@@ -41,7 +41,16 @@ def roc_points(y: np.ndarray, p: np.ndarray) -> tuple:
 
 
 def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = None) -> Any:
-    """ROC curve with its AUC in the legend, and the chance diagonal."""
+    """ROC curve with its AUC in the legend, and the chance diagonal.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from patronage.churn import plot_roc
+    >>> ax = plot_roc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> ax is not None
+    True
+    """
     from .evaluation import churn_report
 
     y, p = binary_inputs(y_true, proba)
@@ -56,7 +65,16 @@ def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = 
 
 
 def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None) -> Any:
-    """Cumulative gains (share of churners found vs share contacted) or lift."""
+    """Cumulative gains (share of churners found vs share contacted) or lift.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from patronage.churn import plot_gains
+    >>> ax = plot_gains([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> ax is not None
+    True
+    """
     if kind not in ("gains", "lift"):
         raise ParameterError(f"kind must be 'gains' or 'lift', got {kind!r}", "kind")
     y, p = binary_inputs(y_true, proba)
@@ -78,7 +96,16 @@ def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None) 
 
 
 def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = None) -> Any:
-    """Observed churn rate against mean predicted probability per bin."""
+    """Observed churn rate against mean predicted probability per bin.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from patronage.churn import plot_calibration
+    >>> ax = plot_calibration([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], n_bins=2)
+    >>> ax is not None
+    True
+    """
     y, p = binary_inputs(y_true, proba)
     table = calibration_table(y, p, n_bins)
     ax = _axes(ax)
@@ -91,7 +118,19 @@ def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = Non
 
 def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = None) -> Any:
     """The strongest features: log odds ratios per standard deviation (logistic)
-    or split-gain importances (gbm), as horizontal bars."""
+    or split-gain importances (gbm), as horizontal bars.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import pandas as pd, patronage
+    >>> from patronage.churn import plot_feature_effects
+    >>> X = pd.DataFrame({"recency_days": [5.0, 80, 10, 120, 7, 95], "orders": [6.0, 1, 4, 1, 5, 2]})
+    >>> model = patronage.ChurnClassifier("logistic").fit(X, [0, 1, 0, 1, 0, 1])
+    >>> ax = plot_feature_effects(model, top=2)
+    >>> len(ax.patches)
+    2
+    """
     if not isinstance(model, ChurnClassifier):
         raise ParameterError(f"model must be a fitted ChurnClassifier, got {type(model).__name__}", "model")
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:

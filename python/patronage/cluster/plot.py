@@ -64,7 +64,19 @@ def plot_clusters(segmenter: Any, rfm: pd.DataFrame, x: Optional[str] = None, y:
                   ax: Any = None, log: bool = True, max_points: int = 5000, random_state: int = 0) -> Any:
     """Customers on two raw features, coloured by tier, with the cluster centres
     (in raw units) as crosses. Draws at most ``max_points`` customers (a seeded
-    sample). Returns the Axes."""
+    sample). Returns the Axes.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import patronage
+    >>> from patronage.cluster import plot_clusters
+    >>> rfm = patronage.rfm_table(patronage.datasets.simulate_transactions(400, random_state=0))
+    >>> seg = patronage.CustomerSegmenter(n_clusters=3, random_state=0).fit(rfm)
+    >>> ax = plot_clusters(seg, rfm, "n_orders", "total_spend")
+    >>> ax.get_xlabel()
+    'n_orders'
+    """
     segmenter._require_fitted()
     features = segmenter.features_
     x = x or features[0]
@@ -95,7 +107,18 @@ def plot_clusters(segmenter: Any, rfm: pd.DataFrame, x: Optional[str] = None, y:
 
 def plot_tiers(segmenter: Any, ax: Any = None) -> Any:
     """Share of customers next to share of revenue for every tier, best first.
-    Returns the Axes."""
+    Returns the Axes.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import patronage
+    >>> from patronage.cluster import plot_tiers
+    >>> rfm = patronage.rfm_table(patronage.datasets.simulate_transactions(400, random_state=0))
+    >>> ax = plot_tiers(patronage.CustomerSegmenter(n_clusters=3, random_state=0).fit(rfm))
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['core', 'potential', 'ordinary']
+    """
     prof = segmenter.profile()
     ax = _axes(ax)
     pos = np.arange(len(prof))
