@@ -259,3 +259,10 @@ def test_partial_fit_matches_sklearn_minibatch_updates():
     assert ours.n_iter_ == 6
     with pytest.raises(ParameterError, match="expecting 3 features"):
         ours.partial_fit(X[:10, :2])
+
+
+def test_kmeans_html_repr_shows_the_fit():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 10.0], [10.0, 11.0]])
+    assert "not fitted" in patronage.KMeans(n_clusters=2)._repr_html_()
+    html = patronage.KMeans(n_clusters=2, random_state=0).fit(X)._repr_html_()
+    assert "inertia 1 after" in html and "<table" in html and "customers" in html

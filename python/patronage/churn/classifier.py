@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
-from .._base import ParamsMixin
+from .._base import ParamsMixin, seed_from
 from ..exceptions import DataError, NotFittedError, ParameterError
 from ._encode import Design, check_impute
 
@@ -63,16 +63,7 @@ _BOTH_NOT_FITTED: Optional[type] = None
 
 def _seed(random_state: Any) -> int:
     """``None`` -> 0: every result of this estimator is deterministic."""
-    if random_state is None:
-        return 0
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) and random_state >= 0:
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31))
-    raise ParameterError(f"random_state must be None, a non-negative int or a numpy generator, got "
-                         f"{random_state!r}", "random_state")
+    return 0 if random_state is None else seed_from(random_state)
 
 
 class ChurnClassifier(ParamsMixin):

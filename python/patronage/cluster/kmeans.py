@@ -6,6 +6,7 @@ import json
 from typing import Any, Dict, Optional
 
 import numpy as np
+import pandas as pd
 
 from .. import _core
 from .._base import ParamsMixin, seed_from
@@ -214,6 +215,19 @@ class KMeans(ParamsMixin):
         values = self._fitted_matrix(X)
         with labelled(X):
             return self._model.transform(values)
+
+    def _repr_html_(self) -> str:
+        """Parameters, fit diagnostics and the cluster centres, for Jupyter."""
+        import html
+
+        if not hasattr(self, "cluster_centers_"):
+            return f"<pre>{html.escape(repr(self))} (not fitted)</pre>"
+        names = list(getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)]))
+        centres = pd.DataFrame(self.cluster_centers_, columns=names)
+        centres.insert(0, "customers", np.bincount(self.labels_, minlength=len(centres)))
+        centres.index.name = "cluster"
+        return (f"<p><b>{html.escape(repr(self))}</b>: inertia {self.inertia_:,.4g} after {self.n_iter_} "
+                f"iterations</p>" + centres.to_html(float_format=lambda v: f"{v:,.4g}"))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Opposite of the inertia of ``X`` against the centres (higher is better)."""

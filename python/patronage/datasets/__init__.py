@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
+from .._base import seed_from
 from .._frame import days_to_datetime, to_day
 from ..exceptions import ParameterError
 
@@ -41,21 +42,6 @@ def load_cdnow() -> pd.DataFrame:
                                                          "quantity": "int64", "amount": "float64"})
     raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
     return raw[["customer_id", "date", "amount", "quantity"]]
-
-
-def _seed(random_state: Any) -> int:
-    if random_state is None:
-        return int(np.random.default_rng().integers(2**63))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ParameterError(f"random_state must be non-negative, got {random_state}", "random_state")
-        return int(random_state)
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**63))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31))
-    raise ParameterError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}",
-                         "random_state")
 
 
 def simulate_transactions(
@@ -115,7 +101,7 @@ def simulate_transactions(
         raise ParameterError("spend_params must hold three numbers", "spend_params")
     cols = _core.simulate_transactions(
         int(n_customers), to_day(start, "start"), float(acquisition_days), float(observation_days),
-        float(r), float(alpha), float(a), float(b), spend, params, _seed(random_state),
+        float(r), float(alpha), float(a), float(b), spend, params, seed_from(random_state),
     )
     return pd.DataFrame({
         "customer_id": cols["customer"],
