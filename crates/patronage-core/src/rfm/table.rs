@@ -306,6 +306,32 @@ mod tests {
     }
 
     #[test]
+    fn streaming_matches_grouping_on_a_large_log() {
+        use crate::simulate::{simulate_transactions, SimulationParams};
+        let log = simulate_transactions(&SimulationParams {
+            n_customers: 40_000,
+            r: 2.0,
+            alpha: 60.0,
+            a: 0.5,
+            b: 8.0,
+            seed: 3,
+            ..Default::default()
+        })
+        .unwrap();
+        let tx = Transactions::new(&log.customer, &log.day, &log.amount, 40_000, ReturnsPolicy::Net).unwrap();
+        let fast = streaming(&tx, 20_000).expect("a simulated log is in day order per customer");
+        let slow = from_groups(&CustomerGroups::new(&tx), 20_000);
+        assert_eq!(format!("{fast:?}"), format!("{slow:?}")); // same rows in the same order: same bits
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            assert_eq!(
+                format!("{:?}", pool.install(|| streaming(&tx, 20_000)).unwrap()),
+                format!("{fast:?}")
+            );
+        }
+    }
+
+    #[test]
     fn drop_policy_ignores_returns() {
         let tx = Transactions::new(&[0, 0], &[1, 5], &[4.0, -1.0], 1, ReturnsPolicy::Drop).unwrap();
         let t = rfm_table(&tx, None).unwrap();
