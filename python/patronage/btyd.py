@@ -304,57 +304,8 @@ class _Model(ParamsMixin):
             self._set_model(self._core_class.from_json(state["model"]))
 
 
-class BetaGeo(_Model):
-    """The BG/NBD model of repeat purchasing and dropout (Fader, Hardie & Lee 2005).
-
-    While alive a customer buys as a Poisson process with rate
-    ``lambda ~ Gamma(r, alpha)``; after each purchase they leave for good with
-    probability ``p ~ Beta(a, b)``. Fitted by maximum likelihood (L-BFGS on the
-    log-parameters with the analytic gradient, several starts if needed) on a
-    :func:`btyd_summary` table; ``alpha`` is in the summary's time unit.
-
-    Parameters
-    ----------
-    penalizer : float, default 0
-        L2 penalty ``penalizer * (r**2 + (alpha / max T)**2 + a**2 + b**2)`` added
-        to the mean negative log-likelihood, as lifetimes' ``penalizer_coef``.
-    max_iter : int, default 1000
-        Most L-BFGS iterations per starting point.
-    tol : float, default 1e-9
-        Gradient tolerance of the optimiser.
-
-    Attributes
-    ----------
-    params_ : Series
-        ``r, alpha, a, b``.
-    standard_errors_ : Series
-        From the inverse Hessian of the (penalised) negative log-likelihood.
-    log_likelihood_ : float
-        The log-likelihood at the estimates (the paper's, eq. 6).
-    n_customers_ : float
-        Customers fitted (sum of the weights).
-    fit_info_ : dict
-        Optimiser diagnostics: ``converged``, ``status``, ``iterations``,
-        ``evaluations``, ``gradient_norm``, ``starts``, ``n_patterns``.
-
-    Notes
-    -----
-    A fit that does not converge keeps the best estimates found and emits a
-    :class:`~patronage.exceptions.ConvergenceWarning` with the diagnostics; it
-    never returns NaN parameters.
-
-    Examples
-    --------
-    >>> import patronage
-    >>> from patronage.datasets import simulate_transactions
-    >>> tx = simulate_transactions(3000, random_state=7)
-    >>> summary = patronage.btyd_summary(tx, freq="D", freq_multiplier=7)  # weeks
-    >>> bg = patronage.BetaGeo().fit(summary)
-    >>> bg.params_.round(2).to_dict()
-    {'r': 0.26, 'alpha': 4.92, 'a': 1.09, 'b': 3.28}
-    >>> bool(bg.p_alive(summary).between(0, 1).all())
-    True
-    """
+class _PurchaseModel(_Model):
+    """What the BG/NBD family and the Pareto/NBD share: fitting, P(alive), expected purchases, plots."""
 
     _core_class = _core.BetaGeoModel
     _param_index = ("r", "alpha", "a", "b")
@@ -452,6 +403,78 @@ class BetaGeo(_Model):
             return float(values[0])
         return pd.Series(values, index=pd.Index(times, name="t"), name="expected_purchases")
 
+    # plots (matplotlib imported lazily)
+    def plot_p_alive_matrix(self, summary: Any = None, *, max_frequency: Optional[int] = None,
+                            max_recency: Optional[float] = None, ax: Any = None) -> Any:
+        """Heat map of P(alive) over frequency x recency for customers of age ``max_recency``.
+
+        Defaults come from ``summary`` (largest frequency and T); without it give both
+        limits. Returns the matplotlib Axes.
+        """
+        from ._btyd_plot import p_alive_matrix
+        self._require_fitted()
+        return p_alive_matrix(self, summary, max_frequency, max_recency, ax)
+
+    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+        """Mean holdout purchases, actual vs expected, by calibration frequency (paper Figure 4).
+        ``summary`` is a :func:`btyd_summary` made with ``calibration_end``. Returns the Axes."""
+        from ._btyd_plot import holdout_purchases
+        self._require_fitted()
+        return holdout_purchases(self, summary, max_frequency, ax)
+
+
+class BetaGeo(_PurchaseModel):
+    """The BG/NBD model of repeat purchasing and dropout (Fader, Hardie & Lee 2005).
+
+    While alive a customer buys as a Poisson process with rate
+    ``lambda ~ Gamma(r, alpha)``; after each purchase they leave for good with
+    probability ``p ~ Beta(a, b)``. Fitted by maximum likelihood (L-BFGS on the
+    log-parameters with the analytic gradient, several starts if needed) on a
+    :func:`btyd_summary` table; ``alpha`` is in the summary's time unit.
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty ``penalizer * (r**2 + (alpha / max T)**2 + a**2 + b**2)`` added
+        to the mean negative log-likelihood, as lifetimes' ``penalizer_coef``.
+    max_iter : int, default 1000
+        Most L-BFGS iterations per starting point.
+    tol : float, default 1e-9
+        Gradient tolerance of the optimiser.
+
+    Attributes
+    ----------
+    params_ : Series
+        ``r, alpha, a, b``.
+    standard_errors_ : Series
+        From the inverse Hessian of the (penalised) negative log-likelihood.
+    log_likelihood_ : float
+        The log-likelihood at the estimates (the paper's, eq. 6).
+    n_customers_ : float
+        Customers fitted (sum of the weights).
+    fit_info_ : dict
+        Optimiser diagnostics: ``converged``, ``status``, ``iterations``,
+        ``evaluations``, ``gradient_norm``, ``starts``, ``n_patterns``.
+
+    Notes
+    -----
+    A fit that does not converge keeps the best estimates found and emits a
+    :class:`~patronage.exceptions.ConvergenceWarning` with the diagnostics; it
+    never returns NaN parameters.
+
+    Examples
+    --------
+    >>> import patronage
+    >>> from patronage.datasets import simulate_transactions
+    >>> tx = simulate_transactions(3000, random_state=7)
+    >>> summary = patronage.btyd_summary(tx, freq="D", freq_multiplier=7)  # weeks
+    >>> bg = patronage.BetaGeo().fit(summary)
+    >>> bg.params_.round(2).to_dict()
+    {'r': 0.26, 'alpha': 4.92, 'a': 1.09, 'b': 3.28}
+    >>> bool(bg.p_alive(summary).between(0, 1).all())
+    True
+    """
+
     def probability_of_n_purchases(self, t: float, n: Any) -> Any:
         """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases in ``(0, t]``
         (paper eq. 8). ``n`` an integer gives a float, a sequence a Series indexed by ``n``."""
@@ -466,31 +489,12 @@ class BetaGeo(_Model):
             return values[0]
         return pd.Series(values, index=pd.Index(ns, name="n"), name="probability")
 
-    # plots (matplotlib imported lazily)
-    def plot_p_alive_matrix(self, summary: Any = None, *, max_frequency: Optional[int] = None,
-                            max_recency: Optional[float] = None, ax: Any = None) -> Any:
-        """Heat map of P(alive) over frequency x recency for customers of age ``max_recency``.
-
-        Defaults come from ``summary`` (largest frequency and T); without it give both
-        limits. Returns the matplotlib Axes.
-        """
-        from ._btyd_plot import p_alive_matrix
-        self._require_fitted()
-        return p_alive_matrix(self, summary, max_frequency, max_recency, ax)
-
     def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
         """Calibration check: customers by number of repeat purchases, actual vs the model's
         expectation given each customer's T (paper Figure 2). Returns the Axes."""
         from ._btyd_plot import period_transactions
         self._require_fitted()
         return period_transactions(self, summary, max_frequency, ax)
-
-    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
-        """Mean holdout purchases, actual vs expected, by calibration frequency (paper Figure 4).
-        ``summary`` is a :func:`btyd_summary` made with ``calibration_end``. Returns the Axes."""
-        from ._btyd_plot import holdout_purchases
-        self._require_fitted()
-        return holdout_purchases(self, summary, max_frequency, ax)
 
 
 class ModifiedBetaGeo(BetaGeo):
@@ -514,7 +518,7 @@ class ModifiedBetaGeo(BetaGeo):
     _title = "MBG/NBD"
 
 
-class ParetoNBD(BetaGeo):
+class ParetoNBD(_PurchaseModel):
     """The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
 
     While alive a customer buys at rate ``lambda ~ Gamma(r, alpha)``; lifetimes
@@ -563,14 +567,6 @@ class ParetoNBD(BetaGeo):
         self._set_model(model)
         self._warn_fit()
         return self
-
-    def probability_of_n_purchases(self, t: float, n: Any) -> Any:
-        """Not available for the Pareto/NBD in this version."""
-        raise NotImplementedError("probability_of_n_purchases is implemented for BetaGeo and ModifiedBetaGeo")
-
-    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
-        """Not available (needs :meth:`probability_of_n_purchases`)."""
-        raise NotImplementedError("plot_period_transactions is implemented for BetaGeo and ModifiedBetaGeo")
 
 
 class GammaGamma(_Model):
@@ -755,7 +751,7 @@ def customer_lifetime_value(
     >>> bool((clv >= 0).all()), clv.index.equals(summary.index)
     (True, True)
     """
-    if not isinstance(bg, BetaGeo) or isinstance(bg, ParetoNBD) or not isinstance(gg, GammaGamma):
+    if not isinstance(bg, BetaGeo) or not isinstance(gg, GammaGamma):
         raise TypeError("customer_lifetime_value needs a BetaGeo (or ModifiedBetaGeo) and a GammaGamma "
                         "model, got "
                         f"{type(bg).__name__} and {type(gg).__name__}")
