@@ -50,26 +50,18 @@ SEGMENT_GRID: List[List[str]]
 _I64 = npt.NDArray[np.int64]
 _F64 = npt.NDArray[np.float64]
 _U8 = npt.NDArray[np.uint8]
+# a transaction log: (customer, date, amount, n_customers, (customer_offset, day_divisor), returns)
+_Log = Tuple[_I64, _I64, _F64, int, Tuple[int, int], str]
 
 def factorize_int(ids: _I64) -> Tuple[_I64, _I64]: ...
 def rfm_table(
-    customer: _I64,
-    day: _I64,
-    amount: _F64,
-    n_customers: int,
-    encoding: Tuple[int, int],
-    returns: str,
+    log: _Log,
     as_of: Optional[int] = None,
 ) -> Dict[str, np.ndarray]: ...
 def quantile_scores(values: _F64, bins: int, higher_is_better: bool) -> _U8: ...
 def fm_scores(f: _U8, m: _U8) -> _U8: ...
 def btyd_summary(
-    customer: _I64,
-    day: _I64,
-    amount: _F64,
-    n_customers: int,
-    encoding: Tuple[int, int],
-    returns: str,
+    log: _Log,
     freq: str,
     freq_multiplier: float,
     observation_end: Optional[int] = None,
@@ -100,28 +92,23 @@ def mean_stats(
     scores: _F64, group: _I64, n_groups: int, low: int, high: int, confidence: float
 ) -> Dict[str, np.ndarray]: ...
 def repurchase(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, encoding: Tuple[int, int], returns: str,
+    log: _Log,
     within: Optional[int] = None
 ) -> Tuple[int, int, int]: ...
 def period_retention(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, encoding: Tuple[int, int], returns: str, period: str
+    log: _Log, period: str
 ) -> Dict[str, np.ndarray]: ...
 def cohort_retention(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, encoding: Tuple[int, int], returns: str, period: str,
+    log: _Log, period: str,
     metric: str,
     normalize: bool,
 ) -> Dict[str, np.ndarray]: ...
 def customer_spend(
-    customer: _I64, day: _I64, amount: _F64, n_customers: int, encoding: Tuple[int, int], returns: str
+    log: _Log
 ) -> Tuple[_F64, npt.NDArray[np.bool_]]: ...
 def concentration(values: _F64) -> Tuple[npt.NDArray[np.uintp], _F64, float]: ...
 def lifecycle_stages(
-    customer: _I64,
-    day: _I64,
-    amount: _F64,
-    n_customers: int,
-    encoding: Tuple[int, int],
-    returns: str,
+    log: _Log,
     as_of: Optional[List[int]],
     new_days: int,
     at_risk_factor: float,
@@ -138,12 +125,7 @@ from typing import final  # noqa: E402  (stub only)
 CHURN_FEATURES: List[str]
 
 def churn_dataset(
-    customer: _I64,
-    day: _I64,
-    amount: _F64,
-    n_customers: int,
-    encoding: Tuple[int, int],
-    returns: str,
+    log: _Log,
     cutoff: int,
     horizon_days: int,
     window_days: Optional[int] = None,

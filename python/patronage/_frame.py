@@ -105,10 +105,11 @@ class TransactionLog:
     def n_customers(self) -> int:
         return len(self.customers)
 
-    def core_args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, tuple[int, int]]:
-        """``(customer, date, amount, n_customers, (customer_offset, day_divisor))`` for ``_core``."""
+    def core_args(self, returns: str) -> tuple:
+        """The log as ``_core`` takes it, one tuple: ``(customer, date, amount, n_customers,
+        (customer_offset, day_divisor), returns)``."""
         return (self.customers_raw, self.dates, self.amounts, self.n_customers,
-                (self.customer_offset, self.day_divisor))
+                (self.customer_offset, self.day_divisor), returns)
 
     def customer_index(self, codes: np.ndarray) -> pd.Index:
         """The customer ids of ``codes``, named like the user's id column."""

@@ -88,7 +88,7 @@ def btyd_summary(
     obs = None if observation_end is None else to_day(observation_end, "observation_end")
     cal = None if calibration_end is None else to_day(calibration_end, "calibration_end")
     with log.labelled_errors():
-        cols = _core.btyd_summary(*log.core_args(), returns, str(freq), float(freq_multiplier), obs, cal)
+        cols = _core.btyd_summary(log.core_args(returns), str(freq), float(freq_multiplier), obs, cal)
     index = log.customer_index(cols.pop("customer"))
     names = ["frequency", "recency", "T"] + (["monetary_value"] if amount is not None else [])
     cols["T"] = cols.pop("t")

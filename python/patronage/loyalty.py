@@ -441,7 +441,7 @@ def repurchase_rate(
     window = None if within is None else _days(within, "within")
     log = read_transactions(tx, customer, date, amount, returns)
     with log.labelled_errors():
-        customers, repeat, censored = _core.repurchase(*log.core_args(), returns, window)
+        customers, repeat, censored = _core.repurchase(log.core_args(returns), window)
     rate = repeat / customers if customers else math.nan
     return pd.Series({"customers": customers, "repeat_customers": repeat, "repurchase_rate": rate,
                       "censored": censored}, name="repurchase", dtype=np.float64)
@@ -495,7 +495,7 @@ def retention(
     period = _period(period)
     log = read_transactions(tx, customer, date, amount, returns)
     with log.labelled_errors():
-        cols = _core.period_retention(*log.core_args(), returns, period)
+        cols = _core.period_retention(log.core_args(returns), period)
     out = pd.DataFrame({k: cols[k] for k in ("active", "new", "retained", "returning")},
                        index=_period_index(cols["period_start"], period, "period"))
     previous = np.concatenate([[np.nan], out["active"].to_numpy(dtype=np.float64)[:-1]])
@@ -565,7 +565,7 @@ def cohort_retention(
         raise ParameterError("metric='revenue' needs an amount column", "amount")
     log = read_transactions(tx, customer, date, amount, returns)
     with log.labelled_errors():
-        cols = _core.cohort_retention(*log.core_args(), returns, period, metric, bool(normalize))
+        cols = _core.cohort_retention(log.core_args(returns), period, metric, bool(normalize))
     values = cols["values"]
     return pd.DataFrame(values, index=_period_index(cols["cohort_start"], period, "cohort"),
                         columns=pd.RangeIndex(values.shape[1], name="age"))
@@ -706,7 +706,7 @@ def pareto(
         if date in frame.columns:
             log = read_transactions(frame, customer, date, amount, returns)
             with log.labelled_errors():
-                per_customer, seen = _core.customer_spend(*log.core_args(), returns)
+                per_customer, seen = _core.customer_spend(log.core_args(returns))
             codes = np.flatnonzero(seen)
             values = np.ascontiguousarray(per_customer[codes])
             share_index = log.customer_index(codes)
@@ -777,9 +777,8 @@ def _lifecycle_args(new_days: Any, at_risk_factor: Any, lapsed_factor: Any, at_r
 
 def _lifecycle_tables(log: Any, returns: str, as_of_days: Optional[List[int]], params: tuple) -> list:
     new_days, at_risk_factor, lapsed_factor, at_risk_days, lapsed_days, rhythm, default_gap = params
-    customer, day, amount, n_customers, encoding = log.core_args()
     with log.labelled_errors():
-        return _core.lifecycle_stages(customer, day, amount, n_customers, encoding, returns, as_of_days, new_days,
+        return _core.lifecycle_stages(log.core_args(returns), as_of_days, new_days,
                                       at_risk_factor, lapsed_factor, at_risk_days, lapsed_days, rhythm, default_gap)
 
 

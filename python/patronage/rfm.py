@@ -86,7 +86,7 @@ def rfm_table(
     log = read_transactions(tx, customer, date, amount, returns)
     as_of_day = None if as_of is None else to_day(as_of, "as_of")
     with log.labelled_errors():
-        cols = _core.rfm_table(*log.core_args(), returns, as_of_day)
+        cols = _core.rfm_table(log.core_args(returns), as_of_day)
     index = log.customer_index(cols.pop("customer"))
     cols["first_purchase"] = days_to_datetime(cols.pop("first_day"))
     cols["last_purchase"] = days_to_datetime(cols.pop("last_day"))

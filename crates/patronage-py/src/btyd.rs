@@ -17,27 +17,21 @@ use pyo3::types::PyDict;
 
 use crate::error::{detached, param_error, to_py};
 use crate::rfm::columns_dict;
-use crate::transactions::Columns;
+use crate::transactions::TxLog;
 
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, freq, freq_multiplier, observation_end=None, calibration_end=None))]
+#[pyo3(signature = (log, freq, freq_multiplier, observation_end=None, calibration_end=None))]
 #[allow(clippy::too_many_arguments)]
 fn btyd_summary<'py>(
     py: Python<'py>,
-    customer: PyReadonlyArray1<'py, i64>,
-    day: PyReadonlyArray1<'py, i64>,
-    amount: PyReadonlyArray1<'py, f64>,
-    n_customers: usize,
-    encoding: (i64, i64),
-    returns: &str,
+    log: TxLog<'py>,
     freq: &str,
     freq_multiplier: f64,
     observation_end: Option<i64>,
     calibration_end: Option<i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let period: Period = freq.parse().map_err(param_error)?;
-    let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, encoding, returns)?;
+    let tx = log.transactions()?;
     let params = SummaryParams { period, freq_multiplier, observation_end, calibration_end };
     let mut s = detached(py, || core_summary(&tx, &params))?;
     let holdout = s.holdout.take();

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error::detached;
-use crate::transactions::Columns;
+use crate::transactions::TxLog;
 
 type F64Array<'py> = Bound<'py, PyArray1<f64>>;
 
@@ -52,23 +52,17 @@ fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, cutoff, horizon_days, window_days=None, observation_end=None))]
+#[pyo3(signature = (log, cutoff, horizon_days, window_days=None, observation_end=None))]
 #[allow(clippy::too_many_arguments)]
 fn churn_dataset<'py>(
     py: Python<'py>,
-    customer: PyReadonlyArray1<'py, i64>,
-    day: PyReadonlyArray1<'py, i64>,
-    amount: PyReadonlyArray1<'py, f64>,
-    n_customers: usize,
-    encoding: (i64, i64),
-    returns: &str,
+    log: TxLog<'py>,
     cutoff: i64,
     horizon_days: i64,
     window_days: Option<i64>,
     observation_end: Option<i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, encoding, returns)?;
+    let tx = log.transactions()?;
     let params = ChurnDatasetParams { cutoff, horizon_days, window_days, observation_end };
     let ds = detached(py, || churn::churn_dataset(&tx, &params))?;
     let d = PyDict::new(py);

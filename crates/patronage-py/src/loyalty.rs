@@ -12,7 +12,7 @@ use pyo3::types::PyDict;
 
 use crate::error::{detached, param_error};
 use crate::rfm::columns_dict;
-use crate::transactions::Columns;
+use crate::transactions::TxLog;
 
 type I64Col<'py> = PyReadonlyArray1<'py, i64>;
 type F64Col<'py> = PyReadonlyArray1<'py, f64>;
@@ -109,20 +109,10 @@ fn mean_stats<'py>(
 
 /// `(customers, repeat_customers, censored)`.
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, within=None))]
+#[pyo3(signature = (log, within=None))]
 #[allow(clippy::too_many_arguments)]
-fn repurchase(
-    py: Python<'_>,
-    customer: I64Col<'_>,
-    day: I64Col<'_>,
-    amount: F64Col<'_>,
-    n_customers: usize,
-    encoding: (i64, i64),
-    returns: &str,
-    within: Option<i64>,
-) -> PyResult<(i64, i64, i64)> {
-    let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, encoding, returns)?;
+fn repurchase(py: Python<'_>, log: TxLog<'_>, within: Option<i64>) -> PyResult<(i64, i64, i64)> {
+    let tx = log.transactions()?;
     let r = detached(py, || loyalty::repurchase(&CustomerGroups::new(&tx), within, tx.last_day()))?;
     Ok((r.customers, r.repeat_customers, r.censored))
 }
@@ -130,19 +120,9 @@ fn repurchase(
 /// Active / new / retained / returning customers per period.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-fn period_retention<'py>(
-    py: Python<'py>,
-    customer: I64Col<'py>,
-    day: I64Col<'py>,
-    amount: F64Col<'py>,
-    n_customers: usize,
-    encoding: (i64, i64),
-    returns: &str,
-    period: &str,
-) -> PyResult<Bound<'py, PyDict>> {
+fn period_retention<'py>(py: Python<'py>, log: TxLog<'py>, period: &str) -> PyResult<Bound<'py, PyDict>> {
     let period = period_param(period)?;
-    let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, encoding, returns)?;
+    let tx = log.transactions()?;
     let r = detached(py, || {
         Ok::<_, Error>(loyalty::period_retention(
             &CustomerGroups::new(&tx),
@@ -159,20 +139,14 @@ fn period_retention<'py>(
 #[allow(clippy::too_many_arguments)]
 fn cohort_retention<'py>(
     py: Python<'py>,
-    customer: I64Col<'py>,
-    day: I64Col<'py>,
-    amount: F64Col<'py>,
-    n_customers: usize,
-    encoding: (i64, i64),
-    returns: &str,
+    log: TxLog<'py>,
     period: &str,
     metric: &str,
     normalize: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let period = period_param(period)?;
     let metric: CohortMetric = metric.parse().map_err(param_error)?;
-    let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, encoding, returns)?;
+    let tx = log.transactions()?;
     let m = detached(py, || {
         let groups = CustomerGroups::new(&tx);
         loyalty::cohort_retention(&groups, period, metric, normalize, tx.first_day(), tx.last_day())
@@ -187,17 +161,8 @@ fn cohort_retention<'py>(
 
 /// `(spend, has_rows)` per customer code.
 #[pyfunction]
-fn customer_spend<'py>(
-    py: Python<'py>,
-    customer: I64Col<'py>,
-    day: I64Col<'py>,
-    amount: F64Col<'py>,
-    n_customers: usize,
-    encoding: (i64, i64),
-    returns: &str,
-) -> PyResult<(Array1<'py, f64>, Array1<'py, bool>)> {
-    let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, encoding, returns)?;
+fn customer_spend<'py>(py: Python<'py>, log: TxLog<'py>) -> PyResult<(Array1<'py, f64>, Array1<'py, bool>)> {
+    let tx = log.transactions()?;
     let (spend, seen) = py.detach(|| loyalty::customer_spend(&tx));
     Ok((spend.into_pyarray(py), seen.into_pyarray(py)))
 }
@@ -216,17 +181,12 @@ fn concentration<'py>(
 /// Lifecycle tables as of each day in `as_of` (one grouping pass for all;
 /// `None`: the day after the last transaction).
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, as_of, new_days, at_risk_factor,
+#[pyo3(signature = (log, as_of, new_days, at_risk_factor,
     lapsed_factor, at_risk_days, lapsed_days, rhythm, default_gap))]
 #[allow(clippy::too_many_arguments)]
 fn lifecycle_stages<'py>(
     py: Python<'py>,
-    customer: I64Col<'py>,
-    day: I64Col<'py>,
-    amount: F64Col<'py>,
-    n_customers: usize,
-    encoding: (i64, i64),
-    returns: &str,
+    log: TxLog<'py>,
     as_of: Option<Vec<i64>>,
     new_days: i64,
     at_risk_factor: f64,
@@ -248,8 +208,7 @@ fn lifecycle_stages<'py>(
     }
     .check()
     .map_err(param_error)?;
-    let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, encoding, returns)?;
+    let tx = log.transactions()?;
     let tables = detached(py, || {
         let groups = CustomerGroups::new(&tx);
         // default: the day after the last (kept) transaction, as in rfm_table

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error::detached;
-use crate::transactions::Columns;
+use crate::transactions::TxLog;
 
 /// Column name -> numpy array, for the Python layer to wrap in a DataFrame.
 macro_rules! columns_dict {
@@ -19,20 +19,10 @@ macro_rules! columns_dict {
 pub(crate) use columns_dict;
 
 #[pyfunction]
-#[pyo3(signature = (customer, day, amount, n_customers, encoding, returns, as_of=None))]
+#[pyo3(signature = (log, as_of=None))]
 #[allow(clippy::too_many_arguments)]
-fn rfm_table<'py>(
-    py: Python<'py>,
-    customer: PyReadonlyArray1<'py, i64>,
-    day: PyReadonlyArray1<'py, i64>,
-    amount: PyReadonlyArray1<'py, f64>,
-    n_customers: usize,
-    encoding: (i64, i64),
-    returns: &str,
-    as_of: Option<i64>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let cols = Columns::new(customer, day, amount);
-    let tx = cols.transactions(n_customers, encoding, returns)?;
+fn rfm_table<'py>(py: Python<'py>, log: TxLog<'py>, as_of: Option<i64>) -> PyResult<Bound<'py, PyDict>> {
+    let tx = log.transactions()?;
     let t = detached(py, || rfm::rfm_table(&tx, as_of))?;
     Ok(columns_dict!(py, t; customer, first_day, last_day, recency_days, tenure_days, n_orders,
         n_transactions, total_spend, avg_order_value, mean_days_between_orders,

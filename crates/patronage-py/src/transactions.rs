@@ -7,36 +7,30 @@ use pyo3::prelude::*;
 
 use crate::error::{data_error, param_error};
 
-/// The three borrowed columns of a transaction log.
-pub struct Columns<'py> {
-    customer: PyReadonlyArray1<'py, i64>,
-    day: PyReadonlyArray1<'py, i64>,
-    amount: PyReadonlyArray1<'py, f64>,
-}
+/// A transaction log as the Python layer passes it, one tuple:
+/// `(customer, date, amount, n_customers, (customer_offset, day_divisor), returns)`
+/// (`patronage._frame.TransactionLog.core_args(returns)`). The arrays are borrowed.
+#[derive(FromPyObject)]
+pub struct TxLog<'py>(
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, f64>,
+    usize,
+    (i64, i64),
+    String,
+);
 
-impl<'py> Columns<'py> {
-    pub fn new(
-        customer: PyReadonlyArray1<'py, i64>,
-        day: PyReadonlyArray1<'py, i64>,
-        amount: PyReadonlyArray1<'py, f64>,
-    ) -> Self {
-        Columns { customer, day, amount }
-    }
-
-    /// Validates the columns into core transactions (no copy). `encoding` is
-    /// `(customer_offset, day_divisor)`: see [`Encoding`].
-    pub fn transactions(
-        &self,
-        n_customers: usize,
-        encoding: (i64, i64),
-        returns: &str,
-    ) -> PyResult<Transactions<'_>> {
+impl TxLog<'_> {
+    /// Validates the columns into core transactions (no copy); see [`Encoding`].
+    pub fn transactions(&self) -> PyResult<Transactions<'_>> {
+        let TxLog(customer, date, amount, n_customers, (customer_offset, day_divisor), returns) = self;
         let returns: ReturnsPolicy = returns.parse().map_err(param_error)?;
-        let customer = contiguous(self.customer.as_slice(), "customer")?;
-        let day = contiguous(self.day.as_slice(), "day")?;
-        let amount = contiguous(self.amount.as_slice(), "amount")?;
-        let encoding = Encoding { customer_offset: encoding.0, day_divisor: encoding.1 };
-        Transactions::with_encoding(customer, day, amount, n_customers, returns, encoding).map_err(data_error)
+        let customer = contiguous(customer.as_slice(), "customer")?;
+        let date = contiguous(date.as_slice(), "date")?;
+        let amount = contiguous(amount.as_slice(), "amount")?;
+        let encoding = Encoding { customer_offset: *customer_offset, day_divisor: *day_divisor };
+        Transactions::with_encoding(customer, date, amount, *n_customers, returns, encoding)
+            .map_err(data_error)
     }
 }
 

@@ -125,7 +125,7 @@ def churn_dataset(
     window_days = None if window is None else to_days(window, "window")
     end_day = None if observation_end is None else to_day(observation_end, "observation_end")
     with log.labelled_errors():
-        out = _core.churn_dataset(*log.core_args(), returns, cutoff_day, horizon_days, window_days, end_day)
+        out = _core.churn_dataset(log.core_args(returns), cutoff_day, horizon_days, window_days, end_day)
     index = log.customer_index(out["customer"])
     X = pd.DataFrame(out["features"], index=index, columns=list(CHURN_FEATURES))
     y = pd.Series(out["label"], index=index, name="churned")
