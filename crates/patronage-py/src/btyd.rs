@@ -21,7 +21,6 @@ use crate::transactions::TxLog;
 
 #[pyfunction]
 #[pyo3(signature = (log, freq, freq_multiplier, observation_end=None, calibration_end=None))]
-#[allow(clippy::too_many_arguments)]
 fn btyd_summary<'py>(
     py: Python<'py>,
     log: TxLog<'py>,

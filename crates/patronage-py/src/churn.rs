@@ -53,7 +53,6 @@ fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
 
 #[pyfunction]
 #[pyo3(signature = (log, cutoff, horizon_days, window_days=None, observation_end=None))]
-#[allow(clippy::too_many_arguments)]
 fn churn_dataset<'py>(
     py: Python<'py>,
     log: TxLog<'py>,

@@ -110,7 +110,6 @@ fn mean_stats<'py>(
 /// `(customers, repeat_customers, censored)`.
 #[pyfunction]
 #[pyo3(signature = (log, within=None))]
-#[allow(clippy::too_many_arguments)]
 fn repurchase(py: Python<'_>, log: TxLog<'_>, within: Option<i64>) -> PyResult<(i64, i64, i64)> {
     let tx = log.transactions()?;
     let r = detached(py, || loyalty::repurchase(&CustomerGroups::new(&tx), within, tx.last_day()))?;
@@ -119,7 +118,6 @@ fn repurchase(py: Python<'_>, log: TxLog<'_>, within: Option<i64>) -> PyResult<(
 
 /// Active / new / retained / returning customers per period.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn period_retention<'py>(py: Python<'py>, log: TxLog<'py>, period: &str) -> PyResult<Bound<'py, PyDict>> {
     let period = period_param(period)?;
     let tx = log.transactions()?;
@@ -136,7 +134,6 @@ fn period_retention<'py>(py: Python<'py>, log: TxLog<'py>, period: &str) -> PyRe
 
 /// The cohort x age matrix.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn cohort_retention<'py>(
     py: Python<'py>,
     log: TxLog<'py>,

@@ -20,7 +20,6 @@ pub(crate) use columns_dict;
 
 #[pyfunction]
 #[pyo3(signature = (log, as_of=None))]
-#[allow(clippy::too_many_arguments)]
 fn rfm_table<'py>(py: Python<'py>, log: TxLog<'py>, as_of: Option<i64>) -> PyResult<Bound<'py, PyDict>> {
     let tx = log.transactions()?;
     let t = detached(py, || rfm::rfm_table(&tx, as_of))?;
