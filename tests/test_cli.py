@@ -86,3 +86,14 @@ def test_report_object_is_deterministic():
     a = customer_report(tx, top=10).customers
     b = customer_report(tx, top=10).customers
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_saved_files_have_the_usual_permissions(tmp_path):
+    import os
+
+    rep = customer_report(patronage.datasets.simulate_transactions(300, random_state=0), top=5)
+    rep.save(str(tmp_path / "r.html"), str(tmp_path / "r.csv"))
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("r.html", "r.csv"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask

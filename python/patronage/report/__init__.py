@@ -56,12 +56,15 @@ class CustomerReport:
         if csv_path is not None:
             targets.append((csv_path, self.customers.to_csv().encode("utf-8")))
         staged = []
+        umask = os.umask(0)
+        os.umask(umask)
         try:
             for path, data in targets:
                 folder = os.path.dirname(os.path.abspath(path))
                 fd, tmp = tempfile.mkstemp(dir=folder, prefix=".patronage-", suffix=".tmp")
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
+                os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
                 staged.append((tmp, path))
             for tmp, path in staged:
                 os.replace(tmp, path)
@@ -259,8 +262,8 @@ def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, str], returns: str, custom
     total = customers["clv"].sum()
     alive = customers["p_alive"].mean()
     text = (f"The BG/NBD model estimates that the average customer is still active with probability "
-            f"{alive:.0%} (customers who never came back count as alive until they are overdue: a property "
-            f"of the model). Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly "
+            f"{alive:.0%} (BG/NBD counts customers who never bought again as alive: a known property of "
+            f"the model). Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly "
             f"discount): {total:,.0f} in total; {customers['value_at_risk'].sum():,.0f} of it belongs to "
             "customers who may already be gone.")
     params = pd.concat([bg.params_.rename("estimate"), gg.params_.rename("estimate")]).to_frame()
