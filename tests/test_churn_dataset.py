@@ -196,3 +196,12 @@ def test_bad_data_and_input_untouched():
         patronage.churn_dataset(bad, cutoff="2024-06-30")
     with pytest.raises(DataError, match="'spend' is not in the transaction log"):
         patronage.churn_dataset(tx, cutoff="2024-06-30", amount="spend")
+
+
+def test_churn_features_equal_the_dataset_features_at_the_same_cutoff():
+    tx = patronage.datasets.simulate_transactions(2000, random_state=11)
+    cutoff = tx["date"].min() + pd.Timedelta(days=200)
+    X, _ = patronage.churn_dataset(tx, cutoff=cutoff, horizon="60D")
+    pd.testing.assert_frame_equal(patronage.churn_features(tx, as_of=cutoff, window="60D"), X)
+    today = patronage.churn_features(tx, window="60D")
+    assert len(today) == tx["customer_id"].nunique() and today["recency_days"].min() == 0

@@ -41,6 +41,7 @@ from .churn import (
     backtest,
     choose_threshold,
     churn_dataset,
+    churn_features,
     churn_report,
 )
 from .btyd import (BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, btyd_summary, customer_lifetime_value,
@@ -87,6 +88,7 @@ __all__ = [
     "plot_pareto",
     "plot_loyalty_matrix",
     "churn_dataset",
+    "churn_features",
     "ChurnClassifier",
     "choose_threshold",
     "churn_report",

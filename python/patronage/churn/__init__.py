@@ -2,7 +2,7 @@
 boosted models, calibration, thresholds, honest evaluation and plots."""
 
 from .classifier import ChurnClassifier
-from .dataset import CHURN_FEATURES, churn_dataset
+from .dataset import CHURN_FEATURES, churn_dataset, churn_features
 from .evaluation import ChurnReport, backtest, churn_report
 from .plots import plot_calibration, plot_feature_effects, plot_gains, plot_roc
 from .threshold import choose_threshold
@@ -10,6 +10,7 @@ from .threshold import choose_threshold
 __all__ = [
     "CHURN_FEATURES",
     "churn_dataset",
+    "churn_features",
     "ChurnClassifier",
     "choose_threshold",
     "ChurnReport",

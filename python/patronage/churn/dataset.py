@@ -134,6 +134,54 @@ def churn_dataset(
     return X, y
 
 
+def churn_features(
+    tx: pd.DataFrame,
+    *,
+    as_of: Any = None,
+    window: Any = "90D",
+    attributes: Optional[pd.DataFrame] = None,
+    customer: str = "customer_id",
+    date: str = "date",
+    amount: Optional[str] = "amount",
+    returns: str = "net",
+) -> pd.DataFrame:
+    """Today's churn features, to score with a model trained on :func:`churn_dataset`.
+
+    The ``X`` that :func:`churn_dataset` would give at ``cutoff=as_of`` (same
+    columns, same definitions, only transactions on or before ``as_of``), for
+    the present, when no label can be known yet. ``window`` must equal the
+    trend window the model was trained with (``churn_dataset``'s ``window``,
+    which defaults to its ``horizon``).
+
+    Parameters
+    ----------
+    as_of : date-like, optional
+        Default: the day of the last transaction.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": ["2024-01-01", "2024-01-11", "2024-01-05"],
+    ...                    "amount": [20.0, 30.0, 15.0]})
+    >>> patronage.churn_features(tx, window="30D")[["recency_days", "frequency", "monetary"]]
+                 recency_days  frequency  monetary
+    customer_id
+    1                     0.0        2.0      50.0
+    2                     6.0        1.0      15.0
+    """
+    log = read_transactions(tx, customer, date, amount, returns)
+    as_of_day = (int(log.dates.max()) // log.day_divisor if as_of is None else to_day(as_of, "as_of"))
+    window_days = to_days(window, "window")
+    with log.labelled_errors():
+        # a one-day label window past as_of: the labels are not used
+        out = _core.churn_dataset(log.core_args(returns), as_of_day, 1, window_days, as_of_day + 1)
+    index = log.customer_index(out["customer"])
+    X = pd.DataFrame(out["features"], index=index, columns=list(CHURN_FEATURES))
+    if attributes is not None:
+        X = pd.concat([X, encode_attributes(attributes, index)], axis=1)
+    return X
+
+
 def encode_attributes(attributes: Any, index: pd.Index) -> pd.DataFrame:
     """Attributes aligned to ``index``: numeric as is, other columns one-hot."""
     frame = require_frame(attributes, "attributes")

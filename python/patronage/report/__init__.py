@@ -299,9 +299,9 @@ def _churn(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.D
     model = pt.ChurnClassifier("gbm", random_state=random_state).fit(X_train, y_train)
     p_test = model.predict_proba(X_test)[:, 1]
     report = pt.churn_report(y_test, p_test)
-    # refit on the most recent labelled window, then score today's features (labels unused)
+    # refit on the most recent labelled window, then score today's features
     model = pt.ChurnClassifier("gbm", random_state=random_state).fit(X_test, y_test)
-    X_now, _ = pt.churn_dataset(tx, cutoff=end, observation_end=end + pd.Timedelta(days=horizon), **kw)
+    X_now = pt.churn_features(tx, **cols, returns=returns, window=f"{horizon}D")
     customers["p_churn"] = model.churn_probability(X_now).reindex(customers.index)
     text = (f"A gradient-boosted model trained on the window ending {test_cut:%Y-%m-%d} ranks customers "
             f"who then stopped buying above those who did not with ROC-AUC {report.roc_auc:.3f} "
