@@ -135,6 +135,14 @@ impl<'a> Transactions<'a> {
         if first_day > last_day {
             return Err(DataError::NothingLeft { reason: "dropping returns (returns='drop')".into() });
         }
+        // Day numbers are kept as i32 in per-customer state: +/- 5.8 million years.
+        if first_day < i32::MIN as i64 || last_day > i32::MAX as i64 {
+            return Err(DataError::Invalid {
+                field: Field::Date,
+                row: None,
+                reason: "dates must lie within 5.8 million years of 1970".into(),
+            });
+        }
         let inv_divisor = 1.0 / encoding.day_divisor as f64;
         Ok(Transactions {
             customer,
@@ -376,6 +384,13 @@ mod tests {
             Encoding { customer_offset: 100, day_divisor: 1 },
         );
         assert!(matches!(out, Err(DataError::CodeOutOfRange { code: -1, .. })));
+    }
+
+    #[test]
+    fn rejects_days_beyond_i32() {
+        let far = Transactions::new(&[0], &[i32::MAX as i64 + 1], &[1.0], 1, ReturnsPolicy::Net);
+        assert!(matches!(far, Err(DataError::Invalid { field: Field::Date, row: None, .. })));
+        assert!(Transactions::new(&[0], &[i32::MIN as i64], &[1.0], 1, ReturnsPolicy::Net).is_ok());
     }
 
     #[test]

@@ -43,13 +43,15 @@ pub struct RfmTable {
 
 /// Running profile of one customer, fed transactions in day order.
 ///
-/// Kept small (40 bytes) because the streaming pass touches one at random per
-/// row; returns, which are rare, live in [`Returns`]. The gap statistics need
-/// only the sum of squared gaps: the gaps themselves sum to `last - first`.
+/// 32 bytes, aligned so that none straddles two cache lines, because the
+/// streaming pass touches one at random per row; returns, which are rare, live
+/// in [`Returns`]. Days fit i32 ([`Transactions`] checks it). The gap
+/// statistics need only the sum of squared gaps: the gaps sum to `last - first`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(align(32))]
 struct Acc {
-    first_day: i64,
-    last_day: i64,
+    first_day: i32,
+    last_day: i32,
     n_orders: u32,
     n_transactions: u32,
     sum_sq_gaps: u64,
@@ -65,8 +67,8 @@ struct Returns {
 
 impl Acc {
     const EMPTY: Acc = Acc {
-        first_day: i64::MAX,
-        last_day: i64::MIN,
+        first_day: i32::MAX,
+        last_day: i32::MIN,
         n_orders: 0,
         n_transactions: 0,
         sum_sq_gaps: 0,
@@ -76,6 +78,7 @@ impl Acc {
     /// Adds one transaction; false (and no change) if it is earlier than the last one.
     #[inline]
     fn push(&mut self, day: i64, amount: f64, returns: &mut Returns) -> bool {
+        let day = day as i32; // in range: checked by `Transactions`
         if self.n_transactions == 0 {
             self.first_day = day;
             self.last_day = day;
@@ -84,8 +87,8 @@ impl Acc {
             if day < self.last_day {
                 return false;
             }
-            let gap = (day - self.last_day) as u64;
-            self.sum_sq_gaps += gap * gap;
+            let gap = (day as i64 - self.last_day as i64) as u64;
+            self.sum_sq_gaps = self.sum_sq_gaps.saturating_add(gap.saturating_mul(gap));
             self.n_orders += 1;
             self.last_day = day;
         }
@@ -105,7 +108,7 @@ impl Acc {
         if k < 1 {
             return (f64::NAN, f64::NAN);
         }
-        let sum = (self.last_day - self.first_day) as i128;
+        let sum = self.last_day as i128 - self.first_day as i128;
         let mean = sum as f64 / k as f64;
         if k < 2 {
             return (mean, f64::NAN);
@@ -137,10 +140,10 @@ impl RfmTable {
     fn push(&mut self, customer: i64, p: &Acc, r: &Returns, as_of: i64) {
         let (mean_gap, std_gap) = p.gap_stats();
         self.customer.push(customer);
-        self.first_day.push(p.first_day);
-        self.last_day.push(p.last_day);
-        self.recency_days.push(as_of - p.last_day);
-        self.tenure_days.push(as_of - p.first_day);
+        self.first_day.push(p.first_day as i64);
+        self.last_day.push(p.last_day as i64);
+        self.recency_days.push(as_of - p.last_day as i64);
+        self.tenure_days.push(as_of - p.first_day as i64);
         self.n_orders.push(p.n_orders as i64);
         self.n_transactions.push(p.n_transactions as i64);
         self.total_spend.push(p.total_spend);
