@@ -243,6 +243,26 @@ impl<'a> SpendData<'a> {
     }
 }
 
+/// The CDNOW 1/10 sample's calibration summary (x, t_x, T in weeks) from the
+/// shared data beside the repository; `None` (the caller skips) when absent.
+#[cfg(test)]
+pub(crate) fn cdnow_sample_summary() -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/cdnow/cdnow_customers_summary.csv");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("skipped: {} not found", path.display());
+        return None;
+    };
+    let (mut x, mut tx, mut t) = (Vec::new(), Vec::new(), Vec::new());
+    for line in text.lines().skip(1) {
+        let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
+        x.push(v[1]);
+        tx.push(v[2]);
+        t.push(v[3]);
+    }
+    Some((x, tx, t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

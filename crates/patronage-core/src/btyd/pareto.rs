@@ -401,19 +401,7 @@ mod tests {
     /// s = 0.61, β = 11.67, LL = -9595.0. Skipped when the shared data is absent.
     #[test]
     fn cdnow_published_estimates() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/cdnow/cdnow_customers_summary.csv");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            eprintln!("skipped: {} not found", path.display());
-            return;
-        };
-        let (mut x, mut tx, mut t) = (Vec::new(), Vec::new(), Vec::new());
-        for line in text.lines().skip(1) {
-            let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
-            x.push(v[1]);
-            tx.push(v[2]);
-            t.push(v[3]);
-        }
+        let Some((x, tx, t)) = crate::btyd::data::cdnow_sample_summary() else { return };
         let data = RfmData::new(&x, &tx, &t, None).unwrap();
         let m = ParetoNbdParams::default().check().unwrap().fit(&data).unwrap();
         let info = m.fit_info().unwrap();
