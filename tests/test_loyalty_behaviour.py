@@ -229,7 +229,9 @@ def test_parameter_errors_of_repurchase_and_retention():
     with pytest.raises(ParameterError, match="`within`: must be at least 1 day, got 0"):
         patronage.repurchase_rate(tx, within=0)
     with pytest.raises(ParameterError, match="within"):
-        patronage.repurchase_rate(tx, within="90 days")
+        patronage.repurchase_rate(tx, within="soon")
+    # durations read like churn_dataset's horizon: "90D" is 90 days
+    pd.testing.assert_series_equal(patronage.repurchase_rate(tx, within="90D"), patronage.repurchase_rate(tx, within=90))
     with pytest.raises(ParameterError, match="whole number of days"):
         patronage.repurchase_rate(tx, within=pd.Timedelta(hours=36))
     with pytest.raises(ParameterError, match="period must be one of"):

@@ -77,6 +77,24 @@ def to_day(value: Any, name: str) -> int:
     return int(np.datetime64(ts.normalize().to_datetime64(), "D").astype(np.int64))
 
 
+def to_days(value: Any, name: str) -> int:
+    """A duration (``"90D"``, ``"13W"``, int days, timedelta) as whole days."""
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} must be a duration like '90D' or a number of days, got {value!r}", name)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.timedelta64):
+        return int(value)
+    try:
+        delta = pd.Timedelta(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{name}={value!r} is not a duration like '90D': {exc}", name) from None
+    if delta is pd.NaT:
+        raise ParameterError(f"{name} must be a duration, got NaT", name)
+    days = delta / pd.Timedelta(days=1)
+    if days != int(days):
+        raise ParameterError(f"{name} must be a whole number of days, got {value!r}", name)
+    return int(days)
+
+
 def days_to_datetime(days: np.ndarray) -> np.ndarray:
     """Day numbers as datetime64[ns]."""
     return (np.asarray(days, dtype=np.int64) * _UNITS_PER_DAY["ns"]).view("datetime64[ns]")

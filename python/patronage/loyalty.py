@@ -25,6 +25,7 @@ from ._frame import (
     require_columns,
     require_frame,
     to_day,
+    to_days,
 )
 from .exceptions import ColumnTypeError, DataError, MissingColumnError, ParameterError
 
@@ -382,17 +383,6 @@ def _period_index(start_days: np.ndarray, period: str, name: str) -> pd.PeriodIn
     return pd.PeriodIndex(pd.DatetimeIndex(days_to_datetime(start_days)).to_period(period), name=name)
 
 
-def _days(value: Any, name: str) -> int:
-    if isinstance(value, pd.Timedelta) or isinstance(value, np.timedelta64):
-        value = pd.Timedelta(value)
-        if value != value.floor("D"):
-            raise ParameterError(f"{name} must be a whole number of days, got {value}", name)
-        return int(value.days)
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
-    raise ParameterError(f"{name} must be a number of days (int) or a pd.Timedelta, got {value!r}", name)
-
-
 def repurchase_rate(
     tx: pd.DataFrame,
     customer: str = "customer_id",
@@ -438,7 +428,7 @@ def repurchase_rate(
     >>> float(patronage.repurchase_rate(tx, amount=None, within=30)["repurchase_rate"])
     0.3333333333333333
     """
-    window = None if within is None else _days(within, "within")
+    window = None if within is None else to_days(within, "within")
     log = read_transactions(tx, customer, date, amount, returns)
     with log.labelled_errors():
         customers, repeat, censored = _core.repurchase(log.core_args(returns), window)

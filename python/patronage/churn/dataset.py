@@ -8,30 +8,12 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
-from .._frame import read_transactions, require_frame, to_day
+from .._frame import read_transactions, require_frame, to_day, to_days
 from ..exceptions import DataError, ParameterError
 from ._encode import is_numeric, one_hot, sorted_categories
 
 #: The feature columns of :func:`churn_dataset`, in order (see its docstring).
 CHURN_FEATURES: Tuple[str, ...] = tuple(_core.CHURN_FEATURES)
-
-
-def to_days(value: Any, name: str) -> int:
-    """A duration (``"90D"``, ``"13W"``, int days, timedelta) as whole days."""
-    if isinstance(value, bool):
-        raise ParameterError(f"{name} must be a duration like '90D' or a number of days, got {value!r}", name)
-    if isinstance(value, (int, np.integer)) and not isinstance(value, np.timedelta64):
-        return int(value)
-    try:
-        delta = pd.Timedelta(value)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{name}={value!r} is not a duration like '90D': {exc}", name) from None
-    if delta is pd.NaT:
-        raise ParameterError(f"{name} must be a duration, got NaT", name)
-    days = delta / pd.Timedelta(days=1)
-    if days != int(days):
-        raise ParameterError(f"{name} must be a whole number of days, got {value!r}", name)
-    return int(days)
 
 
 def churn_dataset(

@@ -13,7 +13,8 @@ from .. import _core
 from .._frame import to_day
 from ..exceptions import DataError, ParameterError
 from .classifier import ChurnClassifier
-from .dataset import churn_dataset, to_days
+from .._frame import to_days
+from .dataset import churn_dataset
 
 
 def binary_inputs(y_true: Any, proba: Any) -> Tuple[np.ndarray, np.ndarray]:
