@@ -1,18 +1,30 @@
-//! The Lloyd iteration: assignment and centre sums fused in one pass over
-//! fixed blocks of rows, each block writing its own partial sums, reduced in
-//! block order. Block boundaries depend only on `n`, never on the thread
-//! count, so results are bit-identical with 1 or 64 threads.
+//! The Lloyd iteration and Hamerly's bounds.
 //!
-//! The hot loops run inside `pulp`'s runtime dispatch (AVX2 + FMA where the
-//! CPU has them, safe code). Distances use `f64::mul_add`, which is exactly
-//! rounded with or without hardware FMA, so results do not depend on the CPU.
+//! Every pass walks fixed blocks of rows, each block writing its own partial
+//! sums, reduced in block order. Block boundaries depend only on `n`, never
+//! on the thread count, so results are bit-identical with 1 or 64 threads.
+//!
+//! Distances are computed for [`LANES`] rows at once (a tile, transposed so
+//! that rows are SIMD lanes), with the number of features a compile-time
+//! constant up to 8 (see `dispatch_d`). The hot
+//! loops run inside `pulp`'s runtime dispatch (AVX-512 or AVX2 + FMA where
+//! the CPU has them, safe code). Distances use `f64::mul_add`, which is
+//! exactly rounded with or without hardware FMA, so results do not depend on
+//! the CPU.
+//!
+//! Hamerly's bounds are kept *lazily*: each point stores its upper bound
+//! minus the total distance its centre had moved when the bound was set, and
+//! its lower bound plus the total of the largest moves. A point whose bounds
+//! still prove it keeps its centre is only read, never written: a skipped
+//! point costs 20 bytes of reads and no arithmetic on its features.
 
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-/// Rows per block: at least 512, and at most 128 blocks (bounded partial-sum memory).
+/// Rows per block: at least 512, and at most 128 blocks (bounded partial-sum
+/// memory); a whole number of tiles.
 pub(crate) fn block_rows(n: usize) -> usize {
-    n.div_ceil(128).max(512)
+    n.div_ceil(128).max(512).next_multiple_of(LANES)
 }
 
 /// A row-major `n x d` matrix of points.
@@ -41,344 +53,324 @@ pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// Index of the closest centre (first on ties), its squared distance, and
-/// the second smallest squared distance. `ct` holds the centres transposed
-/// (`d x K`) so the inner loop runs over centres and vectorises; with `K` a
-/// constant the accumulators live in registers and the minimum search is
-/// branch-free.
+/// [`sq_dist`] with `f64::mul_add`, inlined into the SIMD-dispatched kernels
+/// (no closure: a closure is compiled apart, without the CPU's FMA).
 #[inline(always)]
-fn nearest_const<const K: usize>(x: &[f64], ct: &[f64], _scratch: &mut [f64]) -> (usize, f64, f64) {
-    let mut acc = [0.0f64; K];
-    for (f, &xf) in x.iter().enumerate() {
-        let row = &ct[f * K..f * K + K];
-        for j in 0..K {
-            let t = xf - row[j];
-            acc[j] = t.mul_add(t, acc[j]);
-        }
+fn sq_dist_fma(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        let t = x - y;
+        acc = t.mul_add(t, acc);
     }
-    argmin2(&acc)
-}
-
-/// [`nearest_const`] for any number of centres (uses `scratch`, length k).
-#[inline]
-fn nearest_dyn(x: &[f64], ct: &[f64], scratch: &mut [f64]) -> (usize, f64, f64) {
-    let k = scratch.len();
-    scratch.fill(0.0);
-    for (xf, row) in x.iter().zip(ct.chunks_exact(k)) {
-        for (o, c) in scratch.iter_mut().zip(row) {
-            let t = xf - c;
-            *o = t.mul_add(t, *o);
-        }
-    }
-    argmin2(scratch)
+    acc
 }
 
 /// Rows handled together by [`nearest_tile`] (one SIMD lane each).
 pub(crate) const LANES: usize = 8;
 
-/// The nearest centre of `LANES` rows at once: `xt` is the rows transposed
-/// (`d x LANES`), `rows` the centres (`k x d`). Lanes are rows, so the
-/// distance and the running minimum vectorise for any `k` and `d`. Returns
-/// per row (closest index, smallest, second smallest squared distance);
-/// ties go to the first centre.
+/// `LANES` rows, transposed: `tile[f][l]` is feature `f` of the tile's row `l`.
+type Lane = [f64; LANES];
+
+/// Copies rows `idx` of the row-major block `xb` into the transposed tile `xt`.
 #[inline(always)]
-fn nearest_tile(xt: &[f64], rows: &[f64], d: usize) -> ([f64; LANES], [f64; LANES], [f64; LANES]) {
-    let mut best = [0.0f64; LANES];
-    let mut d1 = [f64::INFINITY; LANES];
-    let mut d2 = [f64::INFINITY; LANES];
-    for (j, c) in rows.chunks_exact(d).enumerate() {
-        let mut acc = [0.0f64; LANES];
-        for (cf, xs) in c.iter().zip(xt.chunks_exact(LANES)) {
-            for l in 0..LANES {
-                let t = xs[l] - cf;
-                // one FMA: this runs inside pulp's AVX2+FMA dispatch
-                acc[l] = t.mul_add(t, acc[l]);
-            }
-        }
-        let jf = j as f64;
-        for l in 0..LANES {
-            let lower = acc[l] < d1[l];
-            let second = if acc[l] < d2[l] { acc[l] } else { d2[l] };
-            d2[l] = if lower { d1[l] } else { second };
-            d1[l] = if lower { acc[l] } else { d1[l] };
-            best[l] = if lower { jf } else { best[l] };
+fn load_tile(xt: &mut [Lane], xb: &[f64], idx: &[usize; LANES]) {
+    let d = xt.len();
+    for (l, &r) in idx.iter().enumerate() {
+        let row = &xb[r * d..(r + 1) * d];
+        for f in 0..d {
+            xt[f][l] = row[f];
         }
     }
-    (best, d1, d2)
 }
 
-/// Index of the smallest value (first on ties), the smallest and the second smallest.
+/// The row indices of a tile of `m` consecutive rows from `start`; a short
+/// tile repeats its last row (those lanes are ignored).
 #[inline(always)]
-fn argmin2(d: &[f64]) -> (usize, f64, f64) {
-    let (mut best, mut d1, mut d2) = (0, f64::INFINITY, f64::INFINITY);
-    for (j, &v) in d.iter().enumerate() {
-        let lower = v < d1;
-        d2 = if lower {
-            d1
-        } else if v < d2 {
-            v
+fn tile_rows(start: usize, m: usize) -> [usize; LANES] {
+    std::array::from_fn(|l| start + l.min(m - 1))
+}
+
+/// The nearest centre of each row of a tile: index, smallest squared
+/// distance, second smallest (when asked for).
+struct Nearest {
+    best: [u64; LANES],
+    d1: Lane,
+    d2: Lane,
+}
+
+/// [`Nearest`] for the rows of one SIMD vector.
+#[derive(Clone, Copy)]
+struct NearestV<S: Simd> {
+    best: S::u64s,
+    d1: S::f64s,
+    d2: S::f64s,
+}
+
+impl<S: Simd> NearestV<S> {
+    #[inline(always)]
+    fn single(simd: S, j: usize, dist: S::f64s) -> Self {
+        NearestV { best: simd.splat_u64s(j as u64), d1: dist, d2: simd.splat_f64s(f64::INFINITY) }
+    }
+    /// Merges `later` (centres after all of `self`'s) in: ties stay with the first centre.
+    #[inline(always)]
+    fn merge<const SECOND: bool>(self, simd: S, later: Self) -> Self {
+        let lower = simd.less_than_f64s(later.d1, self.d1);
+        let d2 = if SECOND {
+            let x = simd.select_f64s(lower, self.d1, later.d1);
+            let y = simd.select_f64s(lower, later.d2, self.d2);
+            simd.min_f64s(x, y)
         } else {
-            d2
+            self.d2
         };
-        d1 = if lower { v } else { d1 };
-        best = if lower { j } else { best };
+        NearestV {
+            best: simd.select_u64s(lower, later.best, self.best),
+            d1: simd.select_f64s(lower, later.d1, self.d1),
+            d2,
+        }
     }
-    (best, d1, d2)
 }
 
-/// The nearest centre with `K` centres known at compile time (`K = 0`: any number).
+/// Centres compared at once: independent chains of fused multiply-adds keep
+/// the FMA units busy, and their minimum is merged as a tree.
+const GROUP: usize = 4;
+
+/// Squared distances of the rows in SIMD vector `v` of the tile `xt` to the
+/// `G` centres `rows` (`G x d`).
 #[inline(always)]
-fn nearest<const K: usize>(x: &[f64], ct: &[f64], scratch: &mut [f64]) -> (usize, f64, f64) {
-    if K == 0 {
-        nearest_dyn(x, ct, scratch)
-    } else {
-        nearest_const::<K>(x, ct, scratch)
+fn distances<S: Simd, const G: usize>(simd: S, xt: &[Lane], rows: &[f64], v: usize) -> [S::f64s; G] {
+    let d = xt.len();
+    let mut acc = [simd.splat_f64s(0.0); G];
+    for (f, lane) in xt.iter().enumerate() {
+        let x = S::as_simd_f64s(lane).0[v];
+        for (g, a) in acc.iter_mut().enumerate() {
+            let t = simd.sub_f64s(x, simd.splat_f64s(rows[g * d + f]));
+            *a = simd.mul_add_e_f64s(t, t, *a);
+        }
     }
+    acc
 }
 
-/// Calls `$f::<K>($args)` with `K = $k` for 2..=12 and 16 centres (kernels
-/// specialised to a constant K), `K = 0` (the general kernel) otherwise.
-macro_rules! dispatch_k {
-    ($k:expr, $f:ident($($arg:expr),* $(,)?)) => {
-        match $k {
-            2 => $f::<2>($($arg),*),
-            3 => $f::<3>($($arg),*),
-            4 => $f::<4>($($arg),*),
-            5 => $f::<5>($($arg),*),
-            6 => $f::<6>($($arg),*),
-            7 => $f::<7>($($arg),*),
-            8 => $f::<8>($($arg),*),
-            9 => $f::<9>($($arg),*),
-            10 => $f::<10>($($arg),*),
-            11 => $f::<11>($($arg),*),
-            12 => $f::<12>($($arg),*),
-            16 => $f::<16>($($arg),*),
-            _ => $f::<0>($($arg),*),
+/// Centre `j` as the nearest of SIMD vector `v` of the tile.
+#[inline(always)]
+fn one_centre<S: Simd>(simd: S, xt: &[Lane], rows: &[f64], j: usize, v: usize) -> NearestV<S> {
+    let d = xt.len();
+    NearestV::single(simd, j, distances::<S, 1>(simd, xt, &rows[j * d..(j + 1) * d], v)[0])
+}
+
+/// The nearest of centres `j..j + GROUP` for SIMD vector `v` of the tile.
+#[inline(always)]
+fn group<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], rows: &[f64], j: usize, v: usize) -> NearestV<S> {
+    let d = xt.len();
+    let acc = distances::<S, GROUP>(simd, xt, &rows[j * d..(j + GROUP) * d], v);
+    let [a, b, c, e] = acc;
+    let lo = NearestV::single(simd, j, a).merge::<SECOND>(simd, NearestV::single(simd, j + 1, b));
+    let hi = NearestV::single(simd, j + 2, c).merge::<SECOND>(simd, NearestV::single(simd, j + 3, e));
+    lo.merge::<SECOND>(simd, hi)
+}
+
+/// The nearest centre of the tile's rows: `rows` holds the centres (`k x d`,
+/// `d = xt.len()`); the second smallest distance only when `SECOND`.
+#[inline(always)]
+fn nearest_tile<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], rows: &[f64]) -> Nearest {
+    let d = xt.len();
+    let k = rows.len() / d;
+    let mut out = Nearest { best: [0; LANES], d1: [0.0; LANES], d2: [f64::INFINITY; LANES] };
+    let best = S::as_mut_simd_u64s(&mut out.best).0;
+    let d1 = S::as_mut_simd_f64s(&mut out.d1).0;
+    let d2 = S::as_mut_simd_f64s(&mut out.d2).0;
+    for v in 0..best.len() {
+        let mut near = if k >= GROUP {
+            group::<S, SECOND>(simd, xt, rows, 0, v)
+        } else {
+            one_centre(simd, xt, rows, 0, v)
+        };
+        let mut j = if k >= GROUP { GROUP } else { 1 };
+        while j + GROUP <= k {
+            near = near.merge::<SECOND>(simd, group::<S, SECOND>(simd, xt, rows, j, v));
+            j += GROUP;
+        }
+        while j < k {
+            near = near.merge::<SECOND>(simd, one_centre(simd, xt, rows, j, v));
+            j += 1;
+        }
+        best[v] = near.best;
+        d1[v] = near.d1;
+        d2[v] = near.d2;
+    }
+    out
+}
+
+/// Calls `$f::<D>($args)` with `D = $d` for 1..=MAX_CONST_D features (the
+/// tile in registers), `D = 0` (any number, the tile in scratch) otherwise.
+macro_rules! dispatch_d {
+    ($d:expr, $f:ident::<$($g:tt),*>($($arg:expr),* $(,)?)) => {
+        match $d {
+            1 => $f::<1, $($g),*>($($arg),*),
+            2 => $f::<2, $($g),*>($($arg),*),
+            3 => $f::<3, $($g),*>($($arg),*),
+            4 => $f::<4, $($g),*>($($arg),*),
+            5 => $f::<5, $($g),*>($($arg),*),
+            6 => $f::<6, $($g),*>($($arg),*),
+            7 => $f::<7, $($g),*>($($arg),*),
+            8 => $f::<8, $($g),*>($($arg),*),
+            _ => $f::<0, $($g),*>($($arg),*),
         }
     };
 }
 
-/// Centres in both layouts the kernels need.
+/// Centres in the layout the kernels need.
 pub(crate) struct Centres {
     pub k: usize,
     pub d: usize,
     /// Row-major `k x d`.
     pub rows: Vec<f64>,
-    /// Transposed `d x k`.
-    pub cols: Vec<f64>,
 }
 
 impl Centres {
     pub fn new(rows: Vec<f64>, k: usize, d: usize) -> Self {
-        let mut c = Centres { k, d, rows, cols: vec![0.0; k * d] };
-        c.sync();
-        c
-    }
-    /// Refreshes the transposed copy after `rows` changed.
-    pub fn sync(&mut self) {
-        for j in 0..self.k {
-            for f in 0..self.d {
-                self.cols[f * self.k + j] = self.rows[j * self.d + f];
-            }
-        }
+        Centres { k, d, rows }
     }
     pub fn row(&self, j: usize) -> &[f64] {
         &self.rows[j * self.d..(j + 1) * self.d]
     }
 }
 
-/// Per-block scratch and partial results, allocated once per fit.
+/// Per-block partial results, allocated once per fit.
 ///
-/// Block layout: `k*d` sums, `k` counts, `k` distance scratch, then
-/// `[changed, inertia]`.
+/// Block layout: `k` rows of sums (each `padded(d)` long), `k` counts, then
+/// `[changed, inertia]`. Every block starts on a 64-byte line and each row of
+/// sums of 8 or more features fills whole lines, so the vector adds of the
+/// accumulation forward from the previous store instead of stalling on a
+/// line split. Each block also owns two tiles of scratch.
 pub(crate) struct Partials {
     k: usize,
     d: usize,
     buf: Vec<f64>,
+    scratch: Vec<Lane>,
+}
+
+/// Row length of one cluster's sums.
+fn padded(d: usize) -> usize {
+    if d >= LANES {
+        d.next_multiple_of(LANES)
+    } else {
+        d
+    }
 }
 
 impl Partials {
     pub fn new(pts: &Points, k: usize) -> Self {
         let d = pts.d;
-        Partials { k, d, buf: vec![0.0; pts.n_blocks() * Self::stride_of(k, d)] }
+        let blocks = pts.n_blocks();
+        let stride = Self::stride_of(k, d);
+        Partials {
+            k,
+            d,
+            buf: vec![0.0; blocks * stride + LANES],
+            scratch: vec![[0.0; LANES]; blocks * 2 * d.max(1)],
+        }
     }
     fn stride_of(k: usize, d: usize) -> usize {
-        k * d + k + scratch_len(k, d) + 2
+        (k * padded(d) + k + 2).next_multiple_of(LANES)
     }
     fn stride(&self) -> usize {
         Self::stride_of(self.k, self.d)
     }
+    /// The blocks' part of `buf` (from its first 64-byte line).
+    fn lines(&self) -> std::ops::Range<usize> {
+        let start = self.buf.as_ptr().align_offset(64).min(LANES - 1);
+        start..start + (self.buf.len() - LANES) / self.stride() * self.stride()
+    }
     /// Adds every block's sums and counts into `sums`/`counts` (block order)
     /// and returns (label changes, inertia).
     pub fn reduce_into(&self, sums: &mut [f64], counts: &mut [f64]) -> (usize, f64) {
-        let kd = self.k * self.d;
+        let (k, d, dp) = (self.k, self.d, padded(self.d));
         let (mut changed, mut inertia) = (0.0, 0.0);
-        for b in self.buf.chunks_exact(self.stride()) {
-            for (s, v) in sums.iter_mut().zip(&b[..kd]) {
-                *s += v;
+        for b in self.buf[self.lines()].chunks_exact(self.stride()) {
+            for (s, v) in sums.chunks_exact_mut(d).zip(b[..k * dp].chunks_exact(dp)) {
+                for (s, v) in s.iter_mut().zip(v) {
+                    *s += v;
+                }
             }
-            for (c, v) in counts.iter_mut().zip(&b[kd..kd + self.k]) {
+            for (c, v) in counts.iter_mut().zip(&b[k * dp..k * dp + k]) {
                 *c += v;
             }
-            let t = b.len() - 2;
+            let t = k * dp + k;
             changed += b[t];
             inertia += b[t + 1];
         }
         (changed as usize, inertia)
     }
-}
-
-/// Scratch per block: a transposed tile of `LANES` rows, or `k` distances.
-fn scratch_len(k: usize, d: usize) -> usize {
-    k.max(d * LANES)
-}
-
-/// Splits one block's partial buffer into (sums, counts, scratch, tail).
-fn split_block(b: &mut [f64], k: usize, d: usize) -> (&mut [f64], &mut [f64], &mut [f64], &mut [f64]) {
-    let (sums, rest) = b.split_at_mut(k * d);
-    let (counts, rest) = rest.split_at_mut(k);
-    let (scratch, tail) = rest.split_at_mut(scratch_len(k, d));
-    sums.fill(0.0);
-    counts.fill(0.0);
-    tail.fill(0.0);
-    (sums, counts, scratch, tail)
-}
-
-/// What a full pass also maintains.
-pub(crate) struct Bounds<'a> {
-    pub upper: &'a mut [f64],
-    pub lower: &'a mut [f64],
-}
-
-/// One full assignment pass: every point against every centre. Writes labels,
-/// and (when `accumulate`) each block's centre sums and counts; always the
-/// block's label changes and inertia. With `bounds`, also sets Hamerly's
-/// bounds (distance to the closest and second closest centre).
-pub(crate) fn full_pass(
-    pts: &Points,
-    c: &Centres,
-    labels: &mut [u32],
-    part: &mut Partials,
-    accumulate: bool,
-    bounds: Option<Bounds>,
-) {
-    full_pass_with(pts, c, labels, part, accumulate, bounds)
-}
-
-#[inline(always)]
-fn full_pass_with(
-    pts: &Points,
-    c: &Centres,
-    labels: &mut [u32],
-    part: &mut Partials,
-    accumulate: bool,
-    bounds: Option<Bounds>,
-) {
-    let (k, d, br) = (c.k, pts.d, pts.block_rows());
-    let stride = part.stride();
-    let arch = Arch::new();
-    let ct = &c.rows[..];
-    let blocks = pts.x.par_chunks(br * d).zip(labels.par_chunks_mut(br)).zip(part.buf.par_chunks_mut(stride));
-    match bounds {
-        None => blocks.for_each(|((xb, lb), pb)| {
-            arch.dispatch(FullBlock { xb, lb, pb, ct, k, d, accumulate, bounds: None })
-        }),
-        Some(Bounds { upper, lower }) => blocks
-            .zip(upper.par_chunks_mut(br))
-            .zip(lower.par_chunks_mut(br))
-            .for_each(|((((xb, lb), pb), ub), lob)| {
-                arch.dispatch(FullBlock { xb, lb, pb, ct, k, d, accumulate, bounds: Some((ub, lob)) })
-            }),
+    /// The blocks' (partial buffer, tile scratch), for a parallel pass.
+    fn blocks(&mut self) -> impl IndexedParallelIterator<Item = (&mut [f64], &mut [Lane])> {
+        let (stride, d, lines) = (self.stride(), 2 * self.d.max(1), self.lines());
+        self.buf[lines].par_chunks_mut(stride).zip(self.scratch.par_chunks_mut(d))
     }
 }
 
-/// One block of [`full_pass`]. pulp runs `with_simd` inside a function
-/// compiled for the CPU's best instruction set (AVX2 + FMA here), and
-/// everything below is inlined into it.
-struct FullBlock<'a> {
-    xb: &'a [f64],
-    lb: &'a mut [u32],
-    pb: &'a mut [f64],
-    ct: &'a [f64],
-    k: usize,
-    d: usize,
-    accumulate: bool,
-    bounds: Option<(&'a mut [f64], &'a mut [f64])>,
+/// One block's partial results, zeroed.
+struct BlockOut<'a> {
+    sums: &'a mut [f64],
+    counts: &'a mut [f64],
+    tail: &'a mut [f64],
+    dp: usize,
 }
 
-impl WithSimd for FullBlock<'_> {
-    type Output = ();
-
+impl<'a> BlockOut<'a> {
+    fn new(b: &'a mut [f64], k: usize, d: usize) -> Self {
+        b.fill(0.0);
+        let dp = padded(d);
+        let (sums, rest) = b.split_at_mut(k * dp);
+        let (counts, tail) = rest.split_at_mut(k);
+        BlockOut { sums, counts, tail, dp }
+    }
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) {
-        let FullBlock { xb, lb, pb, ct, k, d, accumulate, bounds } = self;
-        full_block(xb, lb, pb, ct, k, d, accumulate, bounds)
+    fn add(&mut self, j: usize, x: &[f64]) {
+        let dp = self.dp;
+        for (s, v) in self.sums[j * dp..j * dp + x.len()].iter_mut().zip(x) {
+            *s += v;
+        }
+        self.counts[j] += 1.0;
+    }
+    #[inline(always)]
+    fn remove(&mut self, j: usize, x: &[f64]) {
+        let dp = self.dp;
+        for (s, v) in self.sums[j * dp..j * dp + x.len()].iter_mut().zip(x) {
+            *s -= v;
+        }
+        self.counts[j] -= 1.0;
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn full_block(
-    xb: &[f64],
-    lb: &mut [u32],
-    pb: &mut [f64],
-    rows: &[f64],
-    k: usize,
-    d: usize,
-    accumulate: bool,
-    mut bounds: Option<(&mut [f64], &mut [f64])>,
-) {
-    let (sums, counts, scratch, tail) = split_block(pb, k, d);
-    let xt = &mut scratch[..d * LANES];
-    let mut changed = 0usize;
-    let mut inertia = [0.0f64; LANES]; // per lane: no serial chain of additions
-    let n = lb.len();
-    for start in (0..n).step_by(LANES) {
-        let m = LANES.min(n - start);
-        // transpose the tile; a short last tile repeats its last row
-        for l in 0..LANES {
-            let r = start + l.min(m - 1);
-            for (f, v) in xb[r * d..(r + 1) * d].iter().enumerate() {
-                xt[f * LANES + l] = *v;
-            }
-        }
-        let (best, d1, d2) = nearest_tile(xt, rows, d);
-        for l in 0..m {
-            inertia[l] += d1[l];
-        }
-        for l in 0..m {
-            let i = start + l;
-            let b = best[l] as usize;
-            changed += (lb[i] != b as u32) as usize;
-            lb[i] = b as u32;
-            if accumulate {
-                let x = &xb[i * d..(i + 1) * d];
-                for (s, v) in sums[b * d..(b + 1) * d].iter_mut().zip(x) {
-                    *s += v;
-                }
-                counts[b] += 1.0;
-            }
-            if let Some((u, lo)) = bounds.as_mut() {
-                u[i] = d1[l].sqrt();
-                lo[i] = d2[l].sqrt();
-            }
-        }
-    }
-    tail[0] = changed as f64;
-    tail[1] = inertia.iter().sum();
-}
-
-/// How far each centre moved in the last update, and what Hamerly needs from it.
-pub(crate) struct Shifts {
-    /// Distance each centre moved.
+/// How far the centres have moved: what Hamerly's lazy bounds need.
+pub(crate) struct Drift {
+    /// Distance each centre moved in the last update.
     pub moved: Vec<f64>,
+    /// Total distance each centre has moved since the bounds were started.
+    pub total: Vec<f64>,
+    /// Sum over updates of the largest move.
+    pub max_total: f64,
     /// Half the distance from each centre to its nearest other centre.
     pub half_gap: Vec<f64>,
 }
 
-impl Shifts {
+impl Drift {
     pub fn new(k: usize) -> Self {
-        Shifts { moved: vec![0.0; k], half_gap: vec![f64::INFINITY; k] }
+        Drift { moved: vec![0.0; k], total: vec![0.0; k], max_total: 0.0, half_gap: vec![f64::INFINITY; k] }
+    }
+    /// Back to no movement (the bounds are set afresh by a full pass).
+    pub fn reset(&mut self) {
+        self.total.fill(0.0);
+        self.max_total = 0.0;
+    }
+    /// Records the moves of the last update.
+    pub fn record(&mut self) {
+        let mut largest = 0.0f64;
+        for (t, &m) in self.total.iter_mut().zip(&self.moved) {
+            *t += m;
+            largest = largest.max(m);
+        }
+        self.max_total += largest;
     }
     /// Recomputes the half gaps for the current centres.
     pub fn set_gaps(&mut self, c: &Centres) {
@@ -392,134 +384,310 @@ impl Shifts {
             self.half_gap[j] = 0.5 * m.sqrt();
         }
     }
-    /// (index of the largest shift, largest, second largest).
-    fn top2(&self) -> (usize, f64, f64) {
-        let (mut r, mut p1, mut p2) = (0, 0.0, 0.0);
-        for (j, &p) in self.moved.iter().enumerate() {
-            if p > p1 {
-                p2 = p1;
-                p1 = p;
-                r = j;
-            } else if p > p2 {
-                p2 = p;
-            }
+}
+
+/// Lazily stored bounds (see the module docs): `upper[i] + total[label]` is
+/// at least the distance to the point's centre, `lower[i] - max_total` at
+/// most the distance to any other centre.
+pub(crate) struct Bounds<'a> {
+    pub upper: &'a mut [f64],
+    pub lower: &'a mut [f64],
+}
+
+/// A skip must hold with this relative margin, so rounding in the lazily
+/// moved bounds can never skip a point that exact Lloyd would move.
+const SLACK: f64 = 1.0 + 1e-10;
+
+/// What a full pass writes besides labels, changes and inertia.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FullMode {
+    /// Nothing else (prediction).
+    Assign,
+    /// Each block's centre sums and counts (a Lloyd iteration).
+    Accumulate,
+    /// Sums and counts, and fresh Hamerly bounds (the first Hamerly iteration).
+    AccumulateBounds,
+}
+
+/// One full assignment pass: every point against every centre. Writes labels
+/// and each block's label changes and inertia, plus what `mode` asks for.
+pub(crate) fn full_pass(
+    pts: &Points,
+    c: &Centres,
+    labels: &mut [u32],
+    part: &mut Partials,
+    mode: FullMode,
+    bounds: Option<Bounds>,
+) {
+    match mode {
+        FullMode::Assign => dispatch_d!(pts.d, full_pass_with::<false, false>(pts, c, labels, part, bounds)),
+        FullMode::Accumulate => {
+            dispatch_d!(pts.d, full_pass_with::<true, false>(pts, c, labels, part, bounds))
         }
-        (r, p1, p2)
+        FullMode::AccumulateBounds => {
+            dispatch_d!(pts.d, full_pass_with::<true, true>(pts, c, labels, part, bounds))
+        }
     }
 }
 
-/// One Hamerly pass. Bounds are first moved by the last centre shifts; a point
-/// is only read when its upper bound exceeds `max(half gap, lower bound)`.
-/// Blocks record the *changes* of centre sums and counts (moved points only).
-pub(crate) fn hamerly_pass(
+fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool>(
     pts: &Points,
     c: &Centres,
-    shifts: &Shifts,
+    labels: &mut [u32],
+    part: &mut Partials,
+    bounds: Option<Bounds>,
+) {
+    let (k, d, br) = (c.k, pts.d, pts.block_rows());
+    let arch = Arch::new();
+    let rows = &c.rows[..];
+    let blocks = pts.x.par_chunks(br * d).zip(labels.par_chunks_mut(br)).zip(part.blocks());
+    match bounds.filter(|_| BOUNDS) {
+        None => blocks.for_each(|((xb, lb), (pb, scratch))| {
+            arch.dispatch(FullBlock::<D, ACC, false> { xb, lb, pb, scratch, rows, k, bounds: None })
+        }),
+        Some(Bounds { upper, lower }) => blocks
+            .zip(upper.par_chunks_mut(br))
+            .zip(lower.par_chunks_mut(br))
+            .for_each(|((((xb, lb), (pb, scratch)), ub), lob)| {
+                let bounds = Some((ub, lob));
+                arch.dispatch(FullBlock::<D, ACC, BOUNDS> { xb, lb, pb, scratch, rows, k, bounds })
+            }),
+    }
+}
+
+/// One block of [`full_pass`]. pulp runs `with_simd` inside a function
+/// compiled for the CPU's best instruction set, and everything below is
+/// inlined into it.
+struct FullBlock<'a, const D: usize, const ACC: bool, const BOUNDS: bool> {
+    xb: &'a [f64],
+    lb: &'a mut [u32],
+    pb: &'a mut [f64],
+    scratch: &'a mut [Lane],
+    rows: &'a [f64],
+    k: usize,
+    bounds: Option<(&'a mut [f64], &'a mut [f64])>,
+}
+
+impl<const D: usize, const ACC: bool, const BOUNDS: bool> WithSimd for FullBlock<'_, D, ACC, BOUNDS> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let FullBlock { xb, lb, pb, scratch, rows, k, mut bounds } = self;
+        let d = if D > 0 { D } else { rows.len() / k };
+        let mut out = BlockOut::new(pb, k, d);
+        // two tiles: the next one is written while this one is read, so the
+        // vector loads never wait on the scalar stores of the transposition
+        let mut local = [[[0.0f64; LANES]; D]; 2];
+        let (mut cur, mut next): (&mut [Lane], &mut [Lane]) = if D > 0 {
+            let [a, b] = &mut local;
+            (&mut a[..], &mut b[..])
+        } else {
+            let (a, b) = scratch.split_at_mut(d);
+            (a, &mut b[..d])
+        };
+        let mut changed = 0usize;
+        let mut inertia = [0.0f64; LANES]; // per lane: no serial chain of additions
+        let n = lb.len();
+        load_tile(cur, xb, &tile_rows(0, LANES.min(n)));
+        for start in (0..n).step_by(LANES) {
+            let m = LANES.min(n - start);
+            if start + LANES < n {
+                load_tile(next, xb, &tile_rows(start + LANES, LANES.min(n - start - LANES)));
+            }
+            let Nearest { best, d1, d2 } = nearest_tile::<S, BOUNDS>(simd, cur, rows);
+            std::mem::swap(&mut cur, &mut next);
+            for l in 0..m {
+                inertia[l] += d1[l];
+            }
+            for l in 0..m {
+                let i = start + l;
+                let b = best[l] as usize;
+                changed += (lb[i] != b as u32) as usize;
+                lb[i] = b as u32;
+                if ACC {
+                    out.add(b, &xb[i * d..(i + 1) * d]);
+                }
+                if let Some((u, lo)) = bounds.as_mut() {
+                    // fresh bounds: no drift yet (the caller resets it)
+                    u[i] = d1[l].sqrt();
+                    lo[i] = d2[l].sqrt();
+                }
+            }
+        }
+        out.tail[0] = changed as f64;
+        out.tail[1] = inertia.iter().sum();
+    }
+}
+
+/// One Hamerly pass. A point is only read when its lazily moved upper bound
+/// exceeds `max(half gap, lower bound)`; then its distance to its own centre
+/// tightens the upper bound, and only if that still fails are all centres
+/// compared (in tiles of the failing points). Blocks record the *changes* of
+/// centre sums and counts (moved points only).
+///
+/// With `FINAL`, every point's exact distance to its (final) centre is
+/// computed, so the blocks' inertia is exact; sums are not recorded.
+pub(crate) fn hamerly_pass<const FINAL: bool>(
+    pts: &Points,
+    c: &Centres,
+    drift: &Drift,
     labels: &mut [u32],
     upper: &mut [f64],
     lower: &mut [f64],
     part: &mut Partials,
 ) {
-    dispatch_k!(c.k, hamerly_pass_with(pts, c, shifts, labels, upper, lower, part))
+    dispatch_d!(pts.d, hamerly_pass_with::<FINAL>(pts, c, drift, labels, upper, lower, part))
 }
 
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn hamerly_pass_with<const K: usize>(
+fn hamerly_pass_with<const D: usize, const FINAL: bool>(
     pts: &Points,
     c: &Centres,
-    shifts: &Shifts,
+    drift: &Drift,
     labels: &mut [u32],
     upper: &mut [f64],
     lower: &mut [f64],
     part: &mut Partials,
 ) {
     let (d, br) = (pts.d, pts.block_rows());
-    let stride = part.stride();
     let arch = Arch::new();
     pts.x
         .par_chunks(br * d)
         .zip(labels.par_chunks_mut(br))
         .zip(upper.par_chunks_mut(br))
         .zip(lower.par_chunks_mut(br))
-        .zip(part.buf.par_chunks_mut(stride))
-        .for_each(|((((xb, lb), ub), lob), pb)| {
-            arch.dispatch(HamerlyBlock::<K> { xb, lb, ub, lob, pb, c, shifts })
+        .zip(part.blocks())
+        .for_each(|((((xb, lb), ub), lob), (pb, scratch))| {
+            arch.dispatch(HamerlyBlock::<D, FINAL> { xb, lb, ub, lob, pb, scratch, c, drift })
         });
 }
 
 /// One block of [`hamerly_pass`], SIMD-dispatched like [`FullBlock`].
-struct HamerlyBlock<'a, const K: usize> {
+struct HamerlyBlock<'a, const D: usize, const FINAL: bool> {
     xb: &'a [f64],
     lb: &'a mut [u32],
     ub: &'a mut [f64],
     lob: &'a mut [f64],
     pb: &'a mut [f64],
+    scratch: &'a mut [Lane],
     c: &'a Centres,
-    shifts: &'a Shifts,
+    drift: &'a Drift,
 }
 
-impl<const K: usize> WithSimd for HamerlyBlock<'_, K> {
+impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> {
     type Output = ();
 
+    /// Three branch-free sweeps: the bound test over every point, the own
+    /// distance over the points that failed it, then every centre for those
+    /// that still fail, a tile at a time (compacted index lists in between).
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) {
-        let HamerlyBlock { xb, lb, ub, lob, pb, c, shifts } = self;
-        hamerly_block::<K>(xb, lb, ub, lob, pb, c, shifts)
+    fn with_simd<S: Simd>(self, simd: S) {
+        let HamerlyBlock { xb, lb, ub, lob, pb, scratch, c, drift } = self;
+        let (k, d, n) = (c.k, if D > 0 { D } else { c.d }, lb.len());
+        let mut out = BlockOut::new(pb, k, d);
+        let (total, half_gap, max_total) = (&drift.total[..], &drift.half_gap[..], drift.max_total);
+        let mut cand = vec![0u32; n];
+        let mut n_cand = 0;
+        for i in 0..n {
+            let a = lb[i] as usize;
+            let bound = half_gap[a].max(lob[i] - max_total);
+            cand[n_cand] = i as u32;
+            n_cand += (FINAL || (ub[i] + total[a]) * SLACK > bound) as usize;
+        }
+        let mut inertia = 0.0;
+        let mut n_far = 0;
+        for q in 0..n_cand {
+            let i = cand[q] as usize;
+            let a = lb[i] as usize;
+            let own = sq_dist_fma(&xb[i * d..(i + 1) * d], c.row(a));
+            let u = own.sqrt();
+            ub[i] = u - total[a];
+            let far = u * SLACK > half_gap[a].max(lob[i] - max_total);
+            inertia += if far { 0.0 } else { own };
+            cand[n_far] = i as u32;
+            n_far += far as usize;
+        }
+        let mut local = [[[0.0f64; LANES]; D]; 2];
+        let (mut cur, mut next): (&mut [Lane], &mut [Lane]) = if D > 0 {
+            let [a, b] = &mut local;
+            (&mut a[..], &mut b[..])
+        } else {
+            let (a, b) = scratch.split_at_mut(d);
+            (a, &mut b[..d])
+        };
+        let far = &cand[..n_far];
+        let tile = |start: usize| -> [usize; LANES] {
+            let m = LANES.min(n_far - start);
+            std::array::from_fn(|l| far[start + l.min(m - 1)] as usize)
+        };
+        let mut changed = 0usize;
+        if n_far > 0 {
+            load_tile(cur, xb, &tile(0));
+        }
+        for start in (0..n_far).step_by(LANES) {
+            let rows = tile(start);
+            if start + LANES < n_far {
+                load_tile(next, xb, &tile(start + LANES));
+            }
+            let Nearest { best, d1, d2 } = nearest_tile::<S, true>(simd, cur, &c.rows);
+            std::mem::swap(&mut cur, &mut next);
+            for l in 0..LANES.min(n_far - start) {
+                let i = rows[l];
+                let (a, b) = (lb[i] as usize, best[l] as usize);
+                if b != a && !FINAL {
+                    let x = &xb[i * d..(i + 1) * d];
+                    out.remove(a, x);
+                    out.add(b, x);
+                    changed += 1;
+                }
+                lb[i] = b as u32;
+                ub[i] = d1[l].sqrt() - total[b];
+                lob[i] = d2[l].sqrt() + max_total;
+                inertia += d1[l];
+            }
+        }
+        out.tail[0] = changed as f64;
+        out.tail[1] = inertia;
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn hamerly_block<const K: usize>(
-    xb: &[f64],
-    lb: &mut [u32],
-    ub: &mut [f64],
-    lob: &mut [f64],
-    pb: &mut [f64],
-    c: &Centres,
-    shifts: &Shifts,
-) {
-    let (k, d) = (c.k, c.d);
-    let (r, p1, p2) = shifts.top2();
-    let (sums, counts, scratch, tail) = split_block(pb, k, d);
-    let mut changed = 0usize;
-    for (i, l) in lb.iter_mut().enumerate() {
-        let a = *l as usize;
-        let u = ub[i] + shifts.moved[a];
-        let lo = lob[i] - if a == r { p2 } else { p1 };
-        ub[i] = u;
-        lob[i] = lo;
-        let m = shifts.half_gap[a].max(lo);
-        if u <= m {
-            continue;
+/// Sum of squared distances of every point to its labelled centre.
+pub(crate) fn inertia_pass(pts: &Points, c: &Centres, labels: &[u32]) -> f64 {
+    let (d, br) = (pts.d, pts.block_rows());
+    let arch = Arch::new();
+    let parts: Vec<f64> = pts
+        .x
+        .par_chunks(br * d)
+        .zip(labels.par_chunks(br))
+        .map(|(xb, lb)| arch.dispatch(InertiaBlock { xb, lb, c }))
+        .collect();
+    parts.iter().sum()
+}
+
+/// One block of [`inertia_pass`].
+struct InertiaBlock<'a> {
+    xb: &'a [f64],
+    lb: &'a [u32],
+    c: &'a Centres,
+}
+
+impl WithSimd for InertiaBlock<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> f64 {
+        let InertiaBlock { xb, lb, c } = self;
+        let mut total = 0.0;
+        for (x, &l) in xb.chunks_exact(c.d).zip(lb) {
+            total += sq_dist_fma(x, c.row(l as usize));
         }
-        let x = &xb[i * d..(i + 1) * d];
-        let da = sq_dist(x, c.row(a)).sqrt();
-        ub[i] = da;
-        if da <= m {
-            continue;
-        }
-        let (best, d1, d2) = nearest::<K>(x, &c.cols, &mut scratch[..k]);
-        if best != a {
-            changed += 1;
-            *l = best as u32;
-            for f in 0..d {
-                sums[a * d + f] -= x[f];
-                sums[best * d + f] += x[f];
-            }
-            counts[a] -= 1.0;
-            counts[best] += 1.0;
-        }
-        ub[i] = d1.sqrt();
-        lob[i] = d2.sqrt();
+        total
     }
-    tail[0] = changed as f64;
 }
 
 /// Labels (and total inertia) of every point against fixed centres.
 pub(crate) fn assign(pts: &Points, c: &Centres, labels: &mut [u32], part: &mut Partials) -> f64 {
-    full_pass(pts, c, labels, part, false, None);
+    full_pass(pts, c, labels, part, FullMode::Assign, None);
     let mut no_sums = vec![];
     let mut no_counts = vec![];
     part.reduce_into(&mut no_sums, &mut no_counts).1

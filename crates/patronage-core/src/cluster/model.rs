@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::init::{kmeans_plus_plus, random_rows, PlusPlusScratch};
 use super::input::Matrix;
 use super::kernel::{
-    assign, full_pass, hamerly_pass, relocate_empty, sq_dist, Bounds, Centres, Partials, Points, Shifts,
+    assign, full_pass, hamerly_pass, inertia_pass, relocate_empty, sq_dist, Bounds, Centres, Drift, FullMode,
+    Partials, Points,
 };
 use super::params::{Algorithm, Init, KMeansValidParams};
 use crate::{Error, ParamError, Result};
@@ -53,11 +54,8 @@ struct Workspace {
     part: Partials,
     sums: Vec<f64>,
     counts: Vec<f64>,
-    shifts: Shifts,
+    drift: Drift,
 }
-
-/// `Algorithm::Auto` uses Hamerly's bounds from this many features on.
-const HAMERLY_MIN_FEATURES: usize = 8;
 
 fn too_few_samples(n: usize, k: usize) -> Error {
     ParamError::new("n_clusters", format!("n_samples={n} should be >= n_clusters={k}")).into()
@@ -129,14 +127,9 @@ impl KMeansValidParams {
             }
         }
         let tol = scaled_tol(&pts, self.tol);
-        // Hamerly's bounds cost 20 bytes per point per pass: they pay when a
-        // point has more features than that to read (measured in benches/).
-        let hamerly = k > 1
-            && match self.algorithm {
-                Algorithm::Lloyd => false,
-                Algorithm::Hamerly => true,
-                Algorithm::Auto => pts.d >= HAMERLY_MIN_FEATURES,
-            };
+        // The lazy bounds cost 20 bytes of reads per skipped point and no
+        // writes: faster than Lloyd from 1 feature on (measured in benches/).
+        let hamerly = k > 1 && self.algorithm != Algorithm::Lloyd;
         let mut ws = Workspace {
             labels: vec![u32::MAX; pts.n],
             upper: if hamerly { vec![0.0; pts.n] } else { vec![] },
@@ -144,7 +137,7 @@ impl KMeansValidParams {
             part: Partials::new(&pts, k),
             sums: vec![0.0; k * pts.d],
             counts: vec![0.0; k],
-            shifts: Shifts::new(k),
+            drift: Drift::new(k),
         };
         let mut scratch = match self.init {
             Init::KMeansPlusPlus => Some(PlusPlusScratch::new(pts.n, k)),
@@ -227,23 +220,38 @@ fn rows_to_array(v: Vec<f64>, k: usize, d: usize) -> Result<Array2<f64>> {
 }
 
 /// Lloyd iterations from `start` (scikit-learn's loop: stop when no label
-/// changes or when the total squared centre shift is at most `tol`), then
-/// one assignment pass against the final centres for the labels and inertia.
+/// changes or when the total squared centre shift is at most `tol`). Labels
+/// that stopped changing already belong to the final centres, so only the
+/// inertia is computed then; otherwise one more assignment pass (with
+/// Hamerly's bounds when in use) gives the labels of the final centres.
 fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool, ws: &mut Workspace) -> Run {
     let (k, d) = (ws.counts.len(), pts.d);
     let mut c = Centres::new(start, k, d);
     ws.labels.fill(u32::MAX);
     let mut n_iter = 0;
+    let mut converged = false;
     for it in 0..max_iter {
-        let incremental = hamerly && it > 0;
-        if incremental {
-            ws.shifts.set_gaps(&c);
-            hamerly_pass(pts, &c, &ws.shifts, &mut ws.labels, &mut ws.upper, &mut ws.lower, &mut ws.part);
+        if hamerly && it > 0 {
+            ws.drift.set_gaps(&c);
+            hamerly_pass::<false>(
+                pts,
+                &c,
+                &ws.drift,
+                &mut ws.labels,
+                &mut ws.upper,
+                &mut ws.lower,
+                &mut ws.part,
+            );
         } else {
             ws.sums.fill(0.0);
             ws.counts.fill(0.0);
-            let bounds = hamerly.then_some(Bounds { upper: &mut ws.upper, lower: &mut ws.lower });
-            full_pass(pts, &c, &mut ws.labels, &mut ws.part, true, bounds);
+            let (mode, bounds) = if hamerly {
+                ws.drift.reset();
+                (FullMode::AccumulateBounds, Some(Bounds { upper: &mut ws.upper, lower: &mut ws.lower }))
+            } else {
+                (FullMode::Accumulate, None)
+            };
+            full_pass(pts, &c, &mut ws.labels, &mut ws.part, mode, bounds);
         }
         let (changed, _) = ws.part.reduce_into(&mut ws.sums, &mut ws.counts);
         let moved = if ws.counts.iter().any(|&n| n <= 0.0) {
@@ -251,13 +259,6 @@ fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool
         } else {
             Vec::new()
         };
-        if hamerly {
-            // a relocated point is its new centre: 0 is a valid upper bound
-            for &i in &moved {
-                ws.upper[i] = 0.0;
-                ws.lower[i] = 0.0;
-            }
-        }
         let mut shift_total = 0.0;
         for j in 0..k {
             let row = &mut c.rows[j * d..(j + 1) * d];
@@ -267,16 +268,35 @@ fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool
                 moved_sq += (new - *v) * (new - *v);
                 *v = new;
             }
-            ws.shifts.moved[j] = moved_sq.sqrt();
+            ws.drift.moved[j] = moved_sq.sqrt();
             shift_total += moved_sq;
         }
-        c.sync();
+        if hamerly {
+            ws.drift.record();
+            // a relocated point is its new centre; unknown bounds force a recomputation
+            for &i in &moved {
+                ws.upper[i] = f64::INFINITY;
+                ws.lower[i] = f64::NEG_INFINITY;
+            }
+        }
         n_iter = it + 1;
-        if changed == 0 && moved.is_empty() || shift_total <= tol {
+        if changed == 0 && moved.is_empty() {
+            converged = true;
+            break;
+        }
+        if shift_total <= tol {
             break;
         }
     }
-    let inertia = assign(pts, &c, &mut ws.labels, &mut ws.part);
+    let inertia = if converged {
+        inertia_pass(pts, &c, &ws.labels)
+    } else if hamerly {
+        ws.drift.set_gaps(&c);
+        hamerly_pass::<true>(pts, &c, &ws.drift, &mut ws.labels, &mut ws.upper, &mut ws.lower, &mut ws.part);
+        ws.part.reduce_into(&mut [], &mut []).1
+    } else {
+        assign(pts, &c, &mut ws.labels, &mut ws.part)
+    };
     let mut counts = vec![0.0; k];
     for &l in &ws.labels {
         counts[l as usize] += 1.0;
@@ -387,7 +407,7 @@ impl KMeans {
         let c = self.view_centres();
         let mut labels = vec![u32::MAX; pts.n];
         let mut part = Partials::new(&pts, k);
-        full_pass(&pts, &c, &mut labels, &mut part, true, None);
+        full_pass(&pts, &c, &mut labels, &mut part, FullMode::Accumulate, None);
         let mut sums = vec![0.0; k * d];
         let mut counts = vec![0.0; k];
         let (_, inertia) = part.reduce_into(&mut sums, &mut counts);
