@@ -8,7 +8,9 @@ Two measurements per configuration:
   centres; time per iteration (total / iterations, so the final assignment
   pass each library makes is included);
 - default convergence: each library's defaults with one k-means++ run
-  (n_init = 1 for all; linfa's default is 10 runs, set to 1), total time.
+  (n_init = 1 for all; linfa's default is 10 runs, set to 1), over SEEDS
+  random states: median total time and median inertia (one seed alone is
+  luck: k-means++ lands in different local minima).
 The inertia of every result is recomputed here with one formula, so the
 comparison does not depend on how each library reports it.
 
@@ -16,10 +18,12 @@ Each thread count runs in a subprocess with RAYON_NUM_THREADS, OMP_NUM_THREADS
 and OPENBLAS_NUM_THREADS set. The linfa peer is the small crate in
 benches/linfa_kmeans (built here with cargo on first use).
 
-The per-iteration lower bound is from /work/shared/PEERS.md (this machine:
-f64 peak 44 / 86 GFLOP/s, DRAM 19 / 30 GB/s with 1 / 2 threads): one Lloyd
-iteration must either compute N*K*D*2 flops or stream N*D*8 bytes, whichever
-is slower (data under 32 MB counts as cached, i.e. compute-bound).
+The per-iteration lower bound: one Lloyd iteration must either compute
+N*K*D*2 flops or stream N*D*8 bytes, whichever is slower (data under 32 MB
+counts as cached, i.e. compute-bound). The peak flops and bandwidth are
+measured in the same run, on this machine, with the same thread count (numpy
+dgemm for flops, a summed 512 MB array for bandwidth); /work/shared/PEERS.md
+gives the figures of the machine the peers were measured on.
 """
 
 from __future__ import annotations
@@ -37,16 +41,35 @@ import numpy as np
 
 K = 8
 ITERS = 10
+SEEDS = (0, 1, 2)
 HERE = Path(__file__).resolve().parent
 PEER = HERE / "linfa_kmeans"
-FLOPS = {1: 44e9, 2: 86e9}
-BANDWIDTH = {1: 19e9, 2: 30e9}
 
 
-def lower_bound_ms(n: int, d: int, threads: int) -> float:
-    compute = n * K * d * 2 / FLOPS[threads]
+def machine_peaks(threads: int) -> dict:
+    """Peak f64 flops (dgemm) and read bandwidth (summing 512 MB) with `threads` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = np.random.default_rng(0).random((2048, 2048))
+    best = min(_timed(lambda: a @ a) for _ in range(3))
+    flops = 2 * 2048 ** 3 / best
+    big = np.ones(64 * 2 ** 20)
+    parts = np.array_split(big, threads)
+    with ThreadPoolExecutor(threads) as pool:  # numpy releases the GIL while summing
+        best = min(_timed(lambda: list(pool.map(np.sum, parts))) for _ in range(3))
+    return {"flops": flops, "bandwidth": big.nbytes / best}
+
+
+def _timed(f) -> float:
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
+def lower_bound_ms(n: int, d: int, peaks: dict) -> float:
+    compute = n * K * d * 2 / peaks["flops"]
     data = n * d * 8
-    stream = 0.0 if data <= 32e6 else data / BANDWIDTH[threads]
+    stream = 0.0 if data <= 32e6 else data / peaks["bandwidth"]
     return 1e3 * max(compute, stream)
 
 
@@ -85,7 +108,7 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
     import patronage
     from sklearn.cluster import KMeans as SkKMeans
 
-    rows = []
+    rows = [dict(threads=threads, mode="peaks", **machine_peaks(threads))]
     for n in sizes:
         for d in (3, 16):
             X, start = make_data(n, d)
@@ -119,17 +142,21 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
             rows.append(dict(threads=threads, n=n, d=d, mode="fixed", lib="linfa", seconds=min(secs), iters=ITERS,
                              inertia=inertia(X, centres)))
             defaults = {
-                "patronage": lambda: patronage.KMeans(K, random_state=0),
-                "sklearn lloyd": lambda: SkKMeans(K, random_state=0, n_init=1, algorithm="lloyd"),
-                "sklearn elkan": lambda: SkKMeans(K, random_state=0, n_init=1, algorithm="elkan"),
+                "patronage": lambda seed: patronage.KMeans(K, random_state=seed),
+                "sklearn lloyd": lambda seed: SkKMeans(K, random_state=seed, n_init=1, algorithm="lloyd"),
+                "sklearn elkan": lambda seed: SkKMeans(K, random_state=seed, n_init=1, algorithm="elkan"),
             }
             for name, make in defaults.items():
-                model = make()
-                t = time.perf_counter()
-                model.fit(X)
+                runs = []
+                for seed in SEEDS:
+                    model = make(seed)
+                    t = time.perf_counter()
+                    model.fit(X)
+                    runs.append((time.perf_counter() - t, int(model.n_iter_), inertia(X, model.cluster_centers_)))
                 rows.append(dict(threads=threads, n=n, d=d, mode="default", lib=name,
-                                 seconds=time.perf_counter() - t, iters=int(model.n_iter_),
-                                 inertia=inertia(X, model.cluster_centers_)))
+                                 seconds=float(np.median([r[0] for r in runs])),
+                                 iters=int(np.median([r[1] for r in runs])),
+                                 inertia=float(np.median([r[2] for r in runs]))))
             s, centres = run_linfa(Path(binary), data_path, n, d, ["default", "0"])
             rows.append(dict(threads=threads, n=n, d=d, mode="default", lib="linfa", seconds=s, iters=-1,
                              inertia=inertia(X, centres)))
@@ -140,6 +167,11 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
 
 
 def report(rows: list[dict]) -> None:
+    peaks = {r["threads"]: r for r in rows if r["mode"] == "peaks"}
+    rows = [r for r in rows if r["mode"] != "peaks"]
+    for t, p in sorted(peaks.items()):
+        print(f"this machine, {t} thread(s): f64 peak {p['flops'] / 1e9:.0f} GFLOP/s (dgemm), "
+              f"read bandwidth {p['bandwidth'] / 1e9:.1f} GB/s")
     keys = sorted({(r["n"], r["d"], r["threads"]) for r in rows})
     print(f"\nFixed {ITERS} iterations from the same centres, K = {K}: ms per iteration "
           "(speed-up of patronage = peer time / patronage time)")
@@ -149,7 +181,7 @@ def report(rows: list[dict]) -> None:
         get = {r["lib"]: r for r in rows if (r["n"], r["d"], r["threads"], r["mode"]) == (n, d, t, "fixed")}
         ms = {lib: 1e3 * r["seconds"] / max(r["iters"], 1) for lib, r in get.items()}
         best_sk = min(ms["sklearn lloyd"], ms["sklearn elkan"])
-        bound = lower_bound_ms(n, d, t)
+        bound = lower_bound_ms(n, d, peaks[t])
         ref = get["sklearn lloyd"]["inertia"]
         diff = {lib: abs(get[lib]["inertia"] - ref) / ref for lib in get}
         pt_diff = max(diff["patronage"], diff["patronage lloyd"], diff["sklearn elkan"])
@@ -157,7 +189,8 @@ def report(rows: list[dict]) -> None:
               f"{ms['sklearn lloyd']:>8.2f} {ms['sklearn elkan']:>8.2f} {ms['linfa']:>7.2f} | "
               f"{best_sk / ms['patronage']:>9.2f}x {ms['linfa'] / ms['patronage']:>7.2f}x | "
               f"{bound:>6.2f} {ms['patronage'] / bound:>7.1f}x | {pt_diff:.0e} / {diff['linfa']:.0e}")
-    print("\nDefault convergence, one k-means++ run each (n_init = 1): seconds, inertia relative to scikit-learn lloyd")
+    print(f"\nDefault convergence, one k-means++ run each (n_init = 1), median over random_state in {SEEDS}: "
+          "seconds, inertia relative to scikit-learn lloyd")
     print(f"{'N':>8} {'D':>3} {'thr':>3} | {'patronage':>9} {'sk lloyd':>8} {'sk elkan':>8} {'linfa':>7} | "
           f"{'vs best sk':>10} {'vs linfa':>8} | inertia pt / sk lloyd / sk elkan / linfa  (iterations)")
     for n, d, t in keys:
@@ -171,8 +204,9 @@ def report(rows: list[dict]) -> None:
               f"{s['sklearn elkan']:>8.3f} {s['linfa']:>7.3f} | "
               f"{min(s['sklearn lloyd'], s['sklearn elkan']) / s['patronage']:>9.2f}x "
               f"{s['linfa'] / s['patronage']:>7.2f}x | {rel}  ({its})")
-    print("\nPEERS.md lower bound per Lloyd iteration at 1M (2 threads): 1M x 3 0.6 ms (compute), "
-          "1M x 16 4.3 ms (memory; 6.6 ms with 1 thread). Bounds-based pruning can beat the streaming bound.")
+    print("\nbound: this machine's lower bound for one Lloyd iteration (measured peaks above). PEERS.md's machine "
+          "(AVX2, no AVX-512): 1M x 3 0.6 ms, 1M x 16 4.3 ms with 2 threads. Bounds-based pruning can beat the "
+          "streaming bound.")
 
 
 def main() -> None:

@@ -8,19 +8,18 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::kernel::{sq_dist, Points, LANES};
+use super::kernel::{distances, load_tile, sq_dist, tile_rows, Lane, Points, LANES};
 
 /// Scratch reused across the `n_init` runs of one fit.
 pub(crate) struct PlusPlusScratch {
     closest: Vec<f64>,
-    trials: Vec<f64>,
     n_trials: usize,
 }
 
 impl PlusPlusScratch {
     pub fn new(n: usize, k: usize) -> Self {
         let n_trials = 2 + (k as f64).ln() as usize;
-        PlusPlusScratch { closest: vec![0.0; n], trials: vec![0.0; n * n_trials], n_trials }
+        PlusPlusScratch { closest: vec![0.0; n], n_trials }
     }
 }
 
@@ -71,15 +70,14 @@ pub(crate) fn kmeans_plus_plus(
             let target = rng.gen::<f64>() * potential;
             *c = search_cumulative(&s.closest, &sums, br, target);
         }
-        // trials[i*nt + t] = min(closest[i], |x_i - candidate_t|^2), one pass over x
+        // the potential each candidate would leave, one pass over x without stores
         let cand: Vec<f64> = candidates.iter().flat_map(|&c| pts.row(c).iter().copied()).collect();
         let arch = Arch::new();
         let block_pots: Vec<Vec<f64>> = s
-            .trials
-            .par_chunks_mut(br * nt)
-            .zip(s.closest.par_chunks(br))
+            .closest
+            .par_chunks(br)
             .zip(pts.x.par_chunks(br * d))
-            .map(|((tb, cb), xb)| arch.dispatch(TrialBlock { tb, cb, xb, cand: &cand, d, nt }))
+            .map(|(cb, xb)| arch.dispatch(TrialBlock { closest: Closest::Read(cb), xb, cand: &cand, d }))
             .collect();
         let mut pots = vec![0.0; nt];
         for bp in &block_pots {
@@ -91,60 +89,71 @@ pub(crate) fn kmeans_plus_plus(
                 best = t;
             }
         }
-        centres.extend_from_slice(pts.row(candidates[best]));
-        let trials = &s.trials;
-        s.closest.par_iter_mut().enumerate().for_each(|(i, c)| *c = trials[i * nt + best]);
-        sums = block_pots.iter().map(|bp| bp[best]).collect();
+        let chosen = pts.row(candidates[best]);
+        centres.extend_from_slice(chosen);
+        // a second pass keeps the chosen one's distances (and block sums)
+        sums = s
+            .closest
+            .par_chunks_mut(br)
+            .zip(pts.x.par_chunks(br * d))
+            .map(|(cb, xb)| {
+                arch.dispatch(TrialBlock { closest: Closest::Update(cb), xb, cand: chosen, d })[0]
+            })
+            .collect();
         potential = pots[best];
     }
     centres
 }
 
-/// One block of the candidate pass, SIMD-dispatched (see `kernel::FullBlock`).
+/// The block's distances to the closest centre so far: read, or also
+/// replaced by the minimum with the (one) candidate.
+enum Closest<'a> {
+    Read(&'a [f64]),
+    Update(&'a mut [f64]),
+}
+
+/// One block of the candidate pass, SIMD-dispatched (see `kernel::FullBlock`):
+/// per candidate, the block's potential `sum_i min(closest_i, |x_i - c|^2)`.
 struct TrialBlock<'a> {
-    tb: &'a mut [f64],
-    cb: &'a [f64],
+    closest: Closest<'a>,
     xb: &'a [f64],
     cand: &'a [f64],
     d: usize,
-    nt: usize,
 }
 
 impl WithSimd for TrialBlock<'_> {
     type Output = Vec<f64>;
 
-    /// Per candidate, the block's potential (sum of the new closest distances).
-    /// Rows go in tiles of `LANES`, one SIMD lane each (as `kernel::nearest_tile`).
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> Vec<f64> {
-        let TrialBlock { tb, cb, xb, cand, d, nt } = self;
+    fn with_simd<S: Simd>(self, simd: S) -> Vec<f64> {
+        let TrialBlock { mut closest, xb, cand, d } = self;
+        let nt = cand.len() / d;
+        let n = xb.len() / d;
         let mut pots = vec![[0.0f64; LANES]; nt];
-        let mut xt = vec![0.0f64; d * LANES];
-        let n = cb.len();
+        let mut xt: Vec<Lane> = vec![[0.0; LANES]; d];
         for start in (0..n).step_by(LANES) {
             let m = LANES.min(n - start);
-            for l in 0..LANES {
-                let r = start + l.min(m - 1);
-                for (f, v) in xb[r * d..(r + 1) * d].iter().enumerate() {
-                    xt[f * LANES + l] = *v;
-                }
-            }
-            let mut closest = [0.0f64; LANES];
-            closest[..m].copy_from_slice(&cb[start..start + m]);
+            load_tile(&mut xt, xb, &tile_rows(start, m));
+            let mut near = [0.0f64; LANES];
+            let old: &[f64] = match &closest {
+                Closest::Read(c) => c,
+                Closest::Update(c) => c,
+            };
+            near[..m].copy_from_slice(&old[start..start + m]);
             for (t, pot) in pots.iter_mut().enumerate() {
                 let mut acc = [0.0f64; LANES];
-                for (cf, xs) in cand[t * d..(t + 1) * d].iter().zip(xt.chunks_exact(LANES)) {
-                    for l in 0..LANES {
-                        let v = xs[l] - cf;
-                        acc[l] = v.mul_add(v, acc[l]);
-                    }
+                let (vs, _) = S::as_mut_simd_f64s(&mut acc);
+                for (v, a) in vs.iter_mut().enumerate() {
+                    *a = distances::<S, 1>(simd, &xt, &cand[t * d..(t + 1) * d], v)[0];
                 }
                 for l in 0..LANES {
-                    acc[l] = if acc[l] < closest[l] { acc[l] } else { closest[l] };
+                    acc[l] = if acc[l] < near[l] { acc[l] } else { near[l] };
                 }
                 for l in 0..m {
-                    tb[(start + l) * nt + t] = acc[l];
                     pot[l] += acc[l];
+                }
+                if let Closest::Update(u) = &mut closest {
+                    u[start..start + m].copy_from_slice(&acc[..m]);
                 }
             }
         }

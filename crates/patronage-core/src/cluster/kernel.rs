@@ -69,24 +69,33 @@ fn sq_dist_fma(a: &[f64], b: &[f64]) -> f64 {
 pub(crate) const LANES: usize = 8;
 
 /// `LANES` rows, transposed: `tile[f][l]` is feature `f` of the tile's row `l`.
-type Lane = [f64; LANES];
+pub(crate) type Lane = [f64; LANES];
 
 /// Copies rows `idx` of the row-major block `xb` into the transposed tile `xt`.
 #[inline(always)]
-fn load_tile(xt: &mut [Lane], xb: &[f64], idx: &[usize; LANES]) {
+pub(crate) fn load_tile(xt: &mut [Lane], xb: &[f64], idx: &[usize; LANES]) {
     let d = xt.len();
-    for (l, &r) in idx.iter().enumerate() {
-        let row = &xb[r * d..(r + 1) * d];
-        for f in 0..d {
-            xt[f][l] = row[f];
+    if d <= LANES {
+        // few features: scalar copies (the callers double-buffer the tile)
+        for (l, &r) in idx.iter().enumerate() {
+            for (t, v) in xt.iter_mut().zip(&xb[r * d..(r + 1) * d]) {
+                t[l] = *v;
+            }
         }
+        return;
+    }
+    let rows: [&[f64]; LANES] = std::array::from_fn(|l| &xb[idx[l] * d..(idx[l] + 1) * d]);
+    // one feature of every row at a time: a gather and a whole-vector store
+    // (not eight scalar stores, which a vector load could not forward from)
+    for (f, t) in xt.iter_mut().enumerate() {
+        *t = std::array::from_fn(|l| rows[l][f]);
     }
 }
 
 /// The row indices of a tile of `m` consecutive rows from `start`; a short
 /// tile repeats its last row (those lanes are ignored).
 #[inline(always)]
-fn tile_rows(start: usize, m: usize) -> [usize; LANES] {
+pub(crate) fn tile_rows(start: usize, m: usize) -> [usize; LANES] {
     std::array::from_fn(|l| start + l.min(m - 1))
 }
 
@@ -137,7 +146,12 @@ const GROUP: usize = 4;
 /// Squared distances of the rows in SIMD vector `v` of the tile `xt` to the
 /// `G` centres `rows` (`G x d`).
 #[inline(always)]
-fn distances<S: Simd, const G: usize>(simd: S, xt: &[Lane], rows: &[f64], v: usize) -> [S::f64s; G] {
+pub(crate) fn distances<S: Simd, const G: usize>(
+    simd: S,
+    xt: &[Lane],
+    rows: &[f64],
+    v: usize,
+) -> [S::f64s; G] {
     let d = xt.len();
     let mut acc = [simd.splat_f64s(0.0); G];
     for (f, lane) in xt.iter().enumerate() {
