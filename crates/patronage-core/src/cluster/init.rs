@@ -8,24 +8,22 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::kernel::{distances, load_tile, sq_dist, tile_rows, Lane, Points, LANES};
+use super::kernel::{distances, dispatch_d, tile_rows, Lane, Points, TilePair, GROUP, LANES};
 
-/// Scratch reused across the `n_init` runs of one fit.
+/// Scratch reused across the `n_init` runs of one fit: the squared distance
+/// of every point to its closest centre so far, and what it would become
+/// with each candidate (one vector per candidate, so the chosen one simply
+/// takes the place of `closest`).
 pub(crate) struct PlusPlusScratch {
     closest: Vec<f64>,
-    n_trials: usize,
+    trials: Vec<Vec<f64>>,
 }
 
 impl PlusPlusScratch {
     pub fn new(n: usize, k: usize) -> Self {
         let n_trials = 2 + (k as f64).ln() as usize;
-        PlusPlusScratch { closest: vec![0.0; n], n_trials }
+        PlusPlusScratch { closest: vec![0.0; n], trials: vec![vec![0.0; n]; n_trials] }
     }
-}
-
-/// Sums `v` per block of `br`, in block order.
-fn block_sums(v: &[f64], br: usize) -> Vec<f64> {
-    v.par_chunks(br).map(|b| b.iter().sum::<f64>()).collect()
 }
 
 /// First index whose running sum of `v` reaches `target` (numpy's
@@ -60,25 +58,21 @@ pub(crate) fn kmeans_plus_plus(
     let mut centres = Vec::with_capacity(k * d);
     let first = rng.gen_range(0..n);
     centres.extend_from_slice(pts.row(first));
-    s.closest.par_iter_mut().enumerate().for_each(|(i, c)| *c = sq_dist(pts.row(i), pts.row(first)));
-    let mut sums = block_sums(&s.closest, br);
+    // the first centre is a candidate against nothing: its trial distances are the distances
+    s.closest.fill(f64::INFINITY);
+    let block_pots = trial_pass(pts, &s.closest, pts.row(first), &mut s.trials[..1]);
+    std::mem::swap(&mut s.closest, &mut s.trials[0]);
+    let mut sums: Vec<f64> = block_pots.iter().map(|bp| bp[0]).collect();
     let mut potential: f64 = sums.iter().sum();
-    let nt = s.n_trials;
+    let nt = s.trials.len();
     let mut candidates = vec![0usize; nt];
     for _ in 1..k {
         for c in candidates.iter_mut() {
             let target = rng.gen::<f64>() * potential;
             *c = search_cumulative(&s.closest, &sums, br, target);
         }
-        // the potential each candidate would leave, one pass over x without stores
         let cand: Vec<f64> = candidates.iter().flat_map(|&c| pts.row(c).iter().copied()).collect();
-        let arch = Arch::new();
-        let block_pots: Vec<Vec<f64>> = s
-            .closest
-            .par_chunks(br)
-            .zip(pts.x.par_chunks(br * d))
-            .map(|(cb, xb)| arch.dispatch(TrialBlock { closest: Closest::Read(cb), xb, cand: &cand, d }))
-            .collect();
+        let block_pots = trial_pass(pts, &s.closest, &cand, &mut s.trials);
         let mut pots = vec![0.0; nt];
         for bp in &block_pots {
             pots.iter_mut().zip(bp).for_each(|(p, v)| *p += v);
@@ -89,72 +83,114 @@ pub(crate) fn kmeans_plus_plus(
                 best = t;
             }
         }
-        let chosen = pts.row(candidates[best]);
-        centres.extend_from_slice(chosen);
-        // a second pass keeps the chosen one's distances (and block sums)
-        sums = s
-            .closest
-            .par_chunks_mut(br)
-            .zip(pts.x.par_chunks(br * d))
-            .map(|(cb, xb)| {
-                arch.dispatch(TrialBlock { closest: Closest::Update(cb), xb, cand: chosen, d })[0]
-            })
-            .collect();
+        centres.extend_from_slice(pts.row(candidates[best]));
+        std::mem::swap(&mut s.closest, &mut s.trials[best]);
+        sums = block_pots.iter().map(|bp| bp[best]).collect();
         potential = pots[best];
     }
     centres
 }
 
-/// The block's distances to the closest centre so far: read, or also
-/// replaced by the minimum with the (one) candidate.
-enum Closest<'a> {
-    Read(&'a [f64]),
-    Update(&'a mut [f64]),
+/// `trials[t][i] = min(closest[i], |x_i - candidate_t|^2)` for the candidates
+/// `cand` (one per trial vector), in one pass over x; returns the potential
+/// of every block per candidate.
+fn trial_pass(pts: &Points, closest: &[f64], cand: &[f64], trials: &mut [Vec<f64>]) -> Vec<Vec<f64>> {
+    let (n, d, br) = (pts.n, pts.d, pts.block_rows());
+    let arch = Arch::new();
+    let mut outs: Vec<std::slice::ChunksMut<'_, f64>> = trials.iter_mut().map(|t| t.chunks_mut(br)).collect();
+    let blocks: Vec<(usize, Vec<&mut [f64]>)> = (0..pts.n_blocks())
+        .map(|b| (b, outs.iter_mut().map(|o| o.next().unwrap_or_default()).collect()))
+        .collect();
+    blocks
+        .into_par_iter()
+        .map(|(b, trials)| {
+            let rows = b * br..((b + 1) * br).min(n);
+            let (cb, xb) = (&closest[rows.clone()], &pts.x[rows.start * d..rows.end * d]);
+            dispatch_d!(d, trial_block(arch, cb, xb, cand, trials))
+        })
+        .collect()
+}
+
+fn trial_block<const D: usize>(
+    arch: Arch,
+    closest: &[f64],
+    xb: &[f64],
+    cand: &[f64],
+    trials: Vec<&mut [f64]>,
+) -> Vec<f64> {
+    arch.dispatch(TrialBlock::<D> { closest, xb, cand, trials })
 }
 
 /// One block of the candidate pass, SIMD-dispatched (see `kernel::FullBlock`):
-/// per candidate, the block's potential `sum_i min(closest_i, |x_i - c|^2)`.
-struct TrialBlock<'a> {
-    closest: Closest<'a>,
+/// writes each candidate's trial distances and returns the block's potential
+/// per candidate (the sum of its trial distances).
+struct TrialBlock<'a, const D: usize> {
+    closest: &'a [f64],
     xb: &'a [f64],
     cand: &'a [f64],
-    d: usize,
+    trials: Vec<&'a mut [f64]>,
 }
 
-impl WithSimd for TrialBlock<'_> {
+impl<const D: usize> WithSimd for TrialBlock<'_, D> {
     type Output = Vec<f64>;
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) -> Vec<f64> {
-        let TrialBlock { mut closest, xb, cand, d } = self;
-        let nt = cand.len() / d;
-        let n = xb.len() / d;
+        let TrialBlock { closest, xb, cand, mut trials } = self;
+        let n = closest.len();
+        let d = if D > 0 { D } else { xb.len() / n.max(1) };
+        let nt = trials.len();
         let mut pots = vec![[0.0f64; LANES]; nt];
-        let mut xt: Vec<Lane> = vec![[0.0; LANES]; d];
+        let mut local = [[[0.0f64; LANES]; D]; 2];
+        let mut scratch: Vec<Lane> = vec![[0.0; LANES]; if D > 0 { 0 } else { 2 * d }];
+        let mut tiles = TilePair::new(&mut local, &mut scratch, d);
+        tiles.start(xb, &tile_rows(0, LANES.min(n)));
         for start in (0..n).step_by(LANES) {
             let m = LANES.min(n - start);
-            load_tile(&mut xt, xb, &tile_rows(start, m));
+            let next = (start + LANES < n).then(|| tile_rows(start + LANES, LANES.min(n - start - LANES)));
+            let xt = tiles.advance(xb, next.as_ref());
+            // whole tiles take fixed-length (vector) copies; the short last
+            // tile of a block weighs its repeated lanes 0
+            let full = m == LANES;
             let mut near = [0.0f64; LANES];
-            let old: &[f64] = match &closest {
-                Closest::Read(c) => c,
-                Closest::Update(c) => c,
-            };
-            near[..m].copy_from_slice(&old[start..start + m]);
-            for (t, pot) in pots.iter_mut().enumerate() {
-                let mut acc = [0.0f64; LANES];
-                let (vs, _) = S::as_mut_simd_f64s(&mut acc);
-                for (v, a) in vs.iter_mut().enumerate() {
-                    *a = distances::<S, 1>(simd, &xt, &cand[t * d..(t + 1) * d], v)[0];
+            let mut keep = [1.0f64; LANES];
+            if full {
+                near.copy_from_slice(&closest[start..start + LANES]);
+            } else {
+                near[..m].copy_from_slice(&closest[start..start + m]);
+                keep[m..].fill(0.0);
+            }
+            let mut t = 0;
+            while t < nt {
+                let g = if t + GROUP <= nt { GROUP } else { 1 };
+                let mut acc = [[0.0f64; LANES]; GROUP];
+                for v in 0..LANES / S::F64_LANES.max(1) {
+                    let dist: [S::f64s; GROUP] = if g == GROUP {
+                        distances::<S, GROUP>(simd, xt, &cand[t * d..(t + GROUP) * d], v)
+                    } else {
+                        let one = distances::<S, 1>(simd, xt, &cand[t * d..(t + 1) * d], v)[0];
+                        [one; GROUP]
+                    };
+                    for (a, dv) in acc.iter_mut().zip(dist) {
+                        S::as_mut_simd_f64s(a).0[v] = dv;
+                    }
                 }
-                for l in 0..LANES {
-                    acc[l] = if acc[l] < near[l] { acc[l] } else { near[l] };
+                for (q, a) in acc.iter_mut().enumerate().take(g) {
+                    for l in 0..LANES {
+                        a[l] = if a[l] < near[l] { a[l] } else { near[l] };
+                    }
+                    let pot = &mut pots[t + q];
+                    for l in 0..LANES {
+                        pot[l] = a[l].mul_add(keep[l], pot[l]);
+                    }
+                    let out = &mut trials[t + q][start..];
+                    if full {
+                        out[..LANES].copy_from_slice(a);
+                    } else {
+                        out[..m].copy_from_slice(&a[..m]);
+                    }
                 }
-                for l in 0..m {
-                    pot[l] += acc[l];
-                }
-                if let Closest::Update(u) = &mut closest {
-                    u[start..start + m].copy_from_slice(&acc[..m]);
-                }
+                t += g;
             }
         }
         pots.iter().map(|p| p.iter().sum()).collect()

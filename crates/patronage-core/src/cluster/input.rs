@@ -1,9 +1,10 @@
 //! Validation of a feature matrix, shared by fitting, prediction and metrics.
 
 use ndarray::{ArrayView2, CowArray, Ix2};
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-use super::kernel::{block_rows, Points};
+use super::kernel::{block_rows, dispatch_d, Points};
 use crate::{DataError, Field, Result};
 
 /// A validated, row-major feature matrix (borrowed when it already was one).
@@ -29,8 +30,33 @@ impl<'a> Matrix<'a> {
             CowArray::from(x.as_standard_layout().into_owned())
         };
         let m = Matrix { data };
-        m.check_finite()?;
+        m.scan(false)?;
         Ok(m)
+    }
+
+    /// [`Matrix::new`], and the mean per-feature variance (`np.var(X,
+    /// axis=0).mean()`, what scikit-learn scales `tol` by) from the same pass.
+    pub fn with_mean_variance(x: ArrayView2<'a, f64>) -> Result<(Self, f64)> {
+        let m = Matrix::new_unchecked(x)?;
+        let var = m.scan(true)?;
+        Ok((m, var))
+    }
+
+    fn new_unchecked(x: ArrayView2<'a, f64>) -> Result<Self> {
+        if x.ncols() == 0 {
+            return Err(DataError::Invalid {
+                field: Field::Feature(0),
+                row: None,
+                reason: "X has no feature columns".into(),
+            }
+            .into());
+        }
+        let data = if x.is_standard_layout() {
+            CowArray::from(x)
+        } else {
+            CowArray::from(x.as_standard_layout().into_owned())
+        };
+        Ok(Matrix { data })
     }
 
     pub fn points(&self) -> Points<'_> {
@@ -43,23 +69,72 @@ impl<'a> Matrix<'a> {
         }
     }
 
-    fn check_finite(&self) -> Result<()> {
+    /// One parallel pass: every value finite (else the first offending row
+    /// and column), and with `stats` the mean per-feature variance (sums of
+    /// deviations from the first row, so large offsets cancel exactly).
+    fn scan(&self, stats: bool) -> Result<f64> {
         let p = self.points();
         let br = block_rows(p.n) * p.d;
-        // a branch-free test per block (it vectorises); the position only on failure
-        let all_finite = |xb: &[f64]| xb.iter().fold(true, |ok, v| ok & v.is_finite());
-        let bad = p.x.par_chunks(br).enumerate().find_map_first(|(b, xb)| {
-            if all_finite(xb) {
-                None
-            } else {
-                xb.iter().position(|v| !v.is_finite()).map(|i| b * br + i)
-            }
-        });
-        match bad {
-            Some(pos) => {
-                Err(DataError::NonFinite { field: Field::Feature(pos % p.d), row: pos / p.d }.into())
-            }
-            None => Ok(()),
+        let shift = p.row(0);
+        let arch = Arch::new();
+        let blocks: Vec<ScanOut> =
+            p.x.par_chunks(br).map(|xb| dispatch_d!(p.d, scan_block(arch, xb, shift, stats))).collect();
+        if let Some(b) = blocks.iter().position(|o| !o.finite) {
+            let xb = &p.x[b * br..((b + 1) * br).min(p.x.len())];
+            let pos = b * br + xb.iter().position(|v| !v.is_finite()).unwrap_or(0);
+            return Err(DataError::NonFinite { field: Field::Feature(pos % p.d), row: pos / p.d }.into());
         }
+        if !stats {
+            return Ok(0.0);
+        }
+        let (n, d) = (p.n as f64, p.d);
+        let mut var = 0.0;
+        for f in 0..d {
+            let (s, q) = blocks.iter().fold((0.0, 0.0), |(s, q), o| (s + o.sum[f], q + o.sq[f]));
+            var += (q - s * s / n).max(0.0) / n;
+        }
+        Ok(var / d as f64)
+    }
+}
+
+/// One block's scan: all finite, per-feature sums of deviations and squares.
+struct ScanOut {
+    finite: bool,
+    sum: Vec<f64>,
+    sq: Vec<f64>,
+}
+
+fn scan_block<const D: usize>(arch: Arch, xb: &[f64], shift: &[f64], stats: bool) -> ScanOut {
+    arch.dispatch(ScanBlock::<D> { xb, shift, stats })
+}
+
+struct ScanBlock<'a, const D: usize> {
+    xb: &'a [f64],
+    shift: &'a [f64],
+    stats: bool,
+}
+
+impl<const D: usize> WithSimd for ScanBlock<'_, D> {
+    type Output = ScanOut;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> ScanOut {
+        let ScanBlock { xb, shift, stats } = self;
+        let d = if D > 0 { D } else { shift.len() };
+        let mut finite = true;
+        for v in xb {
+            finite &= v.is_finite();
+        }
+        let (mut sum, mut sq) = (vec![0.0; d], vec![0.0; d]);
+        if stats && finite {
+            for x in xb.chunks_exact(d) {
+                for f in 0..d {
+                    let t = x[f] - shift[f];
+                    sum[f] += t;
+                    sq[f] = t.mul_add(t, sq[f]);
+                }
+            }
+        }
+        ScanOut { finite, sum, sq }
     }
 }

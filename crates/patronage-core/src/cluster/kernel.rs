@@ -99,6 +99,42 @@ pub(crate) fn tile_rows(start: usize, m: usize) -> [usize; LANES] {
     std::array::from_fn(|l| start + l.min(m - 1))
 }
 
+/// Two tile buffers: the next tile is written while the current one is read,
+/// so the vector loads never wait on the scalar stores of the transposition.
+/// With `D` features the buffers live on the caller's stack, else in `scratch`.
+pub(crate) struct TilePair<'a> {
+    cur: &'a mut [Lane],
+    next: &'a mut [Lane],
+}
+
+impl<'a> TilePair<'a> {
+    #[inline(always)]
+    pub fn new<const D: usize>(local: &'a mut [[Lane; D]; 2], scratch: &'a mut [Lane], d: usize) -> Self {
+        let (cur, next): (&mut [Lane], &mut [Lane]) = if D > 0 {
+            let [a, b] = local;
+            (&mut a[..], &mut b[..])
+        } else {
+            let (a, b) = scratch.split_at_mut(d);
+            (a, &mut b[..d])
+        };
+        TilePair { cur, next }
+    }
+    /// Loads the first tile.
+    #[inline(always)]
+    pub fn start(&mut self, xb: &[f64], rows: &[usize; LANES]) {
+        load_tile(self.cur, xb, rows);
+    }
+    /// Loads `next` (when there is one) and returns the tile loaded before it.
+    #[inline(always)]
+    pub fn advance(&mut self, xb: &[f64], next: Option<&[usize; LANES]>) -> &[Lane] {
+        if let Some(rows) = next {
+            load_tile(self.next, xb, rows);
+        }
+        std::mem::swap(&mut self.cur, &mut self.next);
+        self.next
+    }
+}
+
 /// The nearest centre of each row of a tile: index, smallest squared
 /// distance, second smallest (when asked for).
 struct Nearest {
@@ -141,7 +177,7 @@ impl<S: Simd> NearestV<S> {
 
 /// Centres compared at once: independent chains of fused multiply-adds keep
 /// the FMA units busy, and their minimum is merged as a tree.
-const GROUP: usize = 4;
+pub(crate) const GROUP: usize = 4;
 
 /// Squared distances of the rows in SIMD vector `v` of the tile `xt` to the
 /// `G` centres `rows` (`G x d`).
@@ -217,20 +253,34 @@ fn nearest_tile<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], rows: &[f64])
 /// Calls `$f::<D>($args)` with `D = $d` for 1..=MAX_CONST_D features (the
 /// tile in registers), `D = 0` (any number, the tile in scratch) otherwise.
 macro_rules! dispatch_d {
-    ($d:expr, $f:ident::<$($g:tt),*>($($arg:expr),* $(,)?)) => {
+    ($d:expr, $f:ident::<$($g:tt),+>($($arg:expr),* $(,)?)) => {
         match $d {
-            1 => $f::<1, $($g),*>($($arg),*),
-            2 => $f::<2, $($g),*>($($arg),*),
-            3 => $f::<3, $($g),*>($($arg),*),
-            4 => $f::<4, $($g),*>($($arg),*),
-            5 => $f::<5, $($g),*>($($arg),*),
-            6 => $f::<6, $($g),*>($($arg),*),
-            7 => $f::<7, $($g),*>($($arg),*),
-            8 => $f::<8, $($g),*>($($arg),*),
-            _ => $f::<0, $($g),*>($($arg),*),
+            1 => $f::<1, $($g),+>($($arg),*),
+            2 => $f::<2, $($g),+>($($arg),*),
+            3 => $f::<3, $($g),+>($($arg),*),
+            4 => $f::<4, $($g),+>($($arg),*),
+            5 => $f::<5, $($g),+>($($arg),*),
+            6 => $f::<6, $($g),+>($($arg),*),
+            7 => $f::<7, $($g),+>($($arg),*),
+            8 => $f::<8, $($g),+>($($arg),*),
+            _ => $f::<0, $($g),+>($($arg),*),
+        }
+    };
+    ($d:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $d {
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            6 => $f::<6>($($arg),*),
+            7 => $f::<7>($($arg),*),
+            8 => $f::<8>($($arg),*),
+            _ => $f::<0>($($arg),*),
         }
     };
 }
+pub(crate) use dispatch_d;
 
 /// Centres in the layout the kernels need.
 pub(crate) struct Centres {
@@ -490,27 +540,17 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool> WithSimd for FullBlock
         let FullBlock { xb, lb, pb, scratch, rows, k, mut bounds } = self;
         let d = if D > 0 { D } else { rows.len() / k };
         let mut out = BlockOut::new(pb, k, d);
-        // two tiles: the next one is written while this one is read, so the
-        // vector loads never wait on the scalar stores of the transposition
         let mut local = [[[0.0f64; LANES]; D]; 2];
-        let (mut cur, mut next): (&mut [Lane], &mut [Lane]) = if D > 0 {
-            let [a, b] = &mut local;
-            (&mut a[..], &mut b[..])
-        } else {
-            let (a, b) = scratch.split_at_mut(d);
-            (a, &mut b[..d])
-        };
+        let mut tiles = TilePair::new(&mut local, scratch, d);
         let mut changed = 0usize;
         let mut inertia = [0.0f64; LANES]; // per lane: no serial chain of additions
         let n = lb.len();
-        load_tile(cur, xb, &tile_rows(0, LANES.min(n)));
+        tiles.start(xb, &tile_rows(0, LANES.min(n)));
         for start in (0..n).step_by(LANES) {
             let m = LANES.min(n - start);
-            if start + LANES < n {
-                load_tile(next, xb, &tile_rows(start + LANES, LANES.min(n - start - LANES)));
-            }
-            let Nearest { best, d1, d2 } = nearest_tile::<S, BOUNDS>(simd, cur, rows);
-            std::mem::swap(&mut cur, &mut next);
+            let next = (start + LANES < n).then(|| tile_rows(start + LANES, LANES.min(n - start - LANES)));
+            let xt = tiles.advance(xb, next.as_ref());
+            let Nearest { best, d1, d2 } = nearest_tile::<S, BOUNDS>(simd, xt, rows);
             for l in 0..m {
                 inertia[l] += d1[l];
             }
@@ -622,13 +662,7 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
             n_far += far as usize;
         }
         let mut local = [[[0.0f64; LANES]; D]; 2];
-        let (mut cur, mut next): (&mut [Lane], &mut [Lane]) = if D > 0 {
-            let [a, b] = &mut local;
-            (&mut a[..], &mut b[..])
-        } else {
-            let (a, b) = scratch.split_at_mut(d);
-            (a, &mut b[..d])
-        };
+        let mut tiles = TilePair::new(&mut local, scratch, d);
         let far = &cand[..n_far];
         let tile = |start: usize| -> [usize; LANES] {
             let m = LANES.min(n_far - start);
@@ -636,15 +670,13 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
         };
         let mut changed = 0usize;
         if n_far > 0 {
-            load_tile(cur, xb, &tile(0));
+            tiles.start(xb, &tile(0));
         }
         for start in (0..n_far).step_by(LANES) {
             let rows = tile(start);
-            if start + LANES < n_far {
-                load_tile(next, xb, &tile(start + LANES));
-            }
-            let Nearest { best, d1, d2 } = nearest_tile::<S, true>(simd, cur, &c.rows);
-            std::mem::swap(&mut cur, &mut next);
+            let next = (start + LANES < n_far).then(|| tile(start + LANES));
+            let xt = tiles.advance(xb, next.as_ref());
+            let Nearest { best, d1, d2 } = nearest_tile::<S, true>(simd, xt, &c.rows);
             for l in 0..LANES.min(n_far - start) {
                 let i = rows[l];
                 let (a, b) = (lb[i] as usize, best[l] as usize);

@@ -61,37 +61,6 @@ fn too_few_samples(n: usize, k: usize) -> Error {
     ParamError::new("n_clusters", format!("n_samples={n} should be >= n_clusters={k}")).into()
 }
 
-/// `tol` scaled by the mean per-feature variance (scikit-learn's `_tolerance`).
-fn scaled_tol(pts: &Points, tol: f64) -> f64 {
-    if tol == 0.0 {
-        return 0.0;
-    }
-    let (n, d, br) = (pts.n, pts.d, pts.block_rows());
-    let col_sums = |f: &(dyn Fn(&[f64], &mut [f64]) + Sync)| -> Vec<f64> {
-        let parts: Vec<Vec<f64>> = pts
-            .x
-            .par_chunks(br * d)
-            .map(|xb| {
-                let mut acc = vec![0.0; d];
-                xb.chunks_exact(d).for_each(|x| f(x, &mut acc));
-                acc
-            })
-            .collect();
-        let mut total = vec![0.0; d];
-        for p in parts {
-            total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
-        }
-        total
-    };
-    let mean: Vec<f64> = col_sums(&|x, acc| acc.iter_mut().zip(x).for_each(|(a, v)| *a += v))
-        .into_iter()
-        .map(|s| s / n as f64)
-        .collect();
-    let var =
-        col_sums(&|x, acc| acc.iter_mut().zip(x).zip(&mean).for_each(|((a, v), m)| *a += (v - m) * (v - m)));
-    var.iter().sum::<f64>() / (n as f64 * d as f64) * tol
-}
-
 impl KMeansValidParams {
     /// Fits on the rows of `x` and also returns the training labels.
     ///
@@ -111,7 +80,13 @@ impl KMeansValidParams {
     /// assert!((fit.model.inertia() - 1.0).abs() < 1e-12);
     /// ```
     pub fn fit_array(&self, x: ArrayView2<'_, f64>) -> Result<KMeansFit> {
-        let m = Matrix::new(x)?;
+        // tol is scaled by the mean feature variance (scikit-learn's `_tolerance`)
+        let (m, tol) = if self.tol > 0.0 {
+            let (m, var) = Matrix::with_mean_variance(x)?;
+            (m, var * self.tol)
+        } else {
+            (Matrix::new(x)?, 0.0)
+        };
         let pts = m.points();
         let k = self.n_clusters;
         if pts.n < k {
@@ -126,7 +101,6 @@ impl KMeansValidParams {
                 .into());
             }
         }
-        let tol = scaled_tol(&pts, self.tol);
         // The lazy bounds cost 20 bytes of reads per skipped point and no
         // writes: faster than Lloyd from 1 feature on (measured in benches/).
         let hamerly = k > 1 && self.algorithm != Algorithm::Lloyd;
