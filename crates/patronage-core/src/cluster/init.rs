@@ -8,7 +8,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::kernel::{distances, dispatch_d, tile_rows, Lane, Points, TilePair, GROUP, LANES};
+use super::kernel::{dispatch_d, distances, tile_rows, Lane, Points, TilePair, GROUP, LANES};
 
 /// Scratch reused across the `n_init` runs of one fit: the squared distance
 /// of every point to its closest centre so far, and what it would become

@@ -53,16 +53,28 @@ pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// [`sq_dist`] with `f64::mul_add`, inlined into the SIMD-dispatched kernels
-/// (no closure: a closure is compiled apart, without the CPU's FMA).
+/// [`sq_dist`] inside the SIMD-dispatched kernels: whole SIMD vectors of the
+/// two rows first (a short chain of fused multiply-adds, then one horizontal
+/// sum), the remaining features one by one. No closure: a closure is
+/// compiled apart, without the CPU's FMA.
 #[inline(always)]
-fn sq_dist_fma(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = 0.0f64;
-    for (x, y) in a.iter().zip(b) {
-        let t = x - y;
-        acc = t.mul_add(t, acc);
+fn sq_dist_simd<S: Simd>(simd: S, a: &[f64], b: &[f64]) -> f64 {
+    let (av, at) = S::as_simd_f64s(a);
+    let (bv, bt) = S::as_simd_f64s(b);
+    let mut total = 0.0f64;
+    if !av.is_empty() {
+        let mut acc = simd.splat_f64s(0.0);
+        for (&x, &y) in av.iter().zip(bv) {
+            let t = simd.sub_f64s(x, y);
+            acc = simd.mul_add_e_f64s(t, t, acc);
+        }
+        total = simd.reduce_sum_f64s(acc);
     }
-    acc
+    for (x, y) in at.iter().zip(bt) {
+        let t = x - y;
+        total = t.mul_add(t, total);
+    }
+    total
 }
 
 /// Rows handled together by [`nearest_tile`] (one SIMD lane each).
@@ -305,12 +317,14 @@ impl Centres {
 /// `[changed, inertia]`. Every block starts on a 64-byte line and each row of
 /// sums of 8 or more features fills whole lines, so the vector adds of the
 /// accumulation forward from the previous store instead of stalling on a
-/// line split. Each block also owns two tiles of scratch.
+/// line split. Each block also owns two tiles of scratch, and (for Hamerly's
+/// passes, allocated on the first) room for a list of its row numbers.
 pub(crate) struct Partials {
     k: usize,
     d: usize,
     buf: Vec<f64>,
     scratch: Vec<Lane>,
+    rows: Vec<u32>,
 }
 
 /// Row length of one cluster's sums.
@@ -332,6 +346,7 @@ impl Partials {
             d,
             buf: vec![0.0; blocks * stride + LANES],
             scratch: vec![[0.0; LANES]; blocks * 2 * d.max(1)],
+            rows: Vec::new(),
         }
     }
     fn stride_of(k: usize, d: usize) -> usize {
@@ -369,6 +384,23 @@ impl Partials {
     fn blocks(&mut self) -> impl IndexedParallelIterator<Item = (&mut [f64], &mut [Lane])> {
         let (stride, d, lines) = (self.stride(), 2 * self.d.max(1), self.lines());
         self.buf[lines].par_chunks_mut(stride).zip(self.scratch.par_chunks_mut(d))
+    }
+    /// [`Partials::blocks`] with room for `br` row numbers each.
+    #[allow(clippy::type_complexity)]
+    fn blocks_with_rows(
+        &mut self,
+        n: usize,
+        br: usize,
+    ) -> impl IndexedParallelIterator<Item = ((&mut [f64], &mut [Lane]), &mut [u32])> {
+        if self.rows.len() < n {
+            self.rows = vec![0; n];
+        }
+        let (stride, d, lines) = (self.stride(), 2 * self.d.max(1), self.lines());
+        let rows = &mut self.rows[..n];
+        self.buf[lines]
+            .par_chunks_mut(stride)
+            .zip(self.scratch.par_chunks_mut(d))
+            .zip(rows.par_chunks_mut(br))
     }
 }
 
@@ -610,9 +642,9 @@ fn hamerly_pass_with<const D: usize, const FINAL: bool>(
         .zip(labels.par_chunks_mut(br))
         .zip(upper.par_chunks_mut(br))
         .zip(lower.par_chunks_mut(br))
-        .zip(part.blocks())
-        .for_each(|((((xb, lb), ub), lob), (pb, scratch))| {
-            arch.dispatch(HamerlyBlock::<D, FINAL> { xb, lb, ub, lob, pb, scratch, c, drift })
+        .zip(part.blocks_with_rows(pts.n, br))
+        .for_each(|((((xb, lb), ub), lob), ((pb, scratch), cand))| {
+            arch.dispatch(HamerlyBlock::<D, FINAL> { xb, lb, ub, lob, pb, scratch, cand, c, drift })
         });
 }
 
@@ -624,6 +656,7 @@ struct HamerlyBlock<'a, const D: usize, const FINAL: bool> {
     lob: &'a mut [f64],
     pb: &'a mut [f64],
     scratch: &'a mut [Lane],
+    cand: &'a mut [u32],
     c: &'a Centres,
     drift: &'a Drift,
 }
@@ -636,11 +669,10 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
     /// that still fail, a tile at a time (compacted index lists in between).
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let HamerlyBlock { xb, lb, ub, lob, pb, scratch, c, drift } = self;
+        let HamerlyBlock { xb, lb, ub, lob, pb, scratch, cand, c, drift } = self;
         let (k, d, n) = (c.k, if D > 0 { D } else { c.d }, lb.len());
         let mut out = BlockOut::new(pb, k, d);
         let (total, half_gap, max_total) = (&drift.total[..], &drift.half_gap[..], drift.max_total);
-        let mut cand = vec![0u32; n];
         let mut n_cand = 0;
         for i in 0..n {
             let a = lb[i] as usize;
@@ -653,7 +685,7 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
         for q in 0..n_cand {
             let i = cand[q] as usize;
             let a = lb[i] as usize;
-            let own = sq_dist_fma(&xb[i * d..(i + 1) * d], c.row(a));
+            let own = sq_dist_simd(simd, &xb[i * d..(i + 1) * d], c.row(a));
             let u = own.sqrt();
             ub[i] = u - total[a];
             let far = u * SLACK > half_gap[a].max(lob[i] - max_total);
@@ -721,11 +753,11 @@ impl WithSimd for InertiaBlock<'_> {
     type Output = f64;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> f64 {
+    fn with_simd<S: Simd>(self, simd: S) -> f64 {
         let InertiaBlock { xb, lb, c } = self;
         let mut total = 0.0;
         for (x, &l) in xb.chunks_exact(c.d).zip(lb) {
-            total += sq_dist_fma(x, c.row(l as usize));
+            total += sq_dist_simd(simd, x, c.row(l as usize));
         }
         total
     }

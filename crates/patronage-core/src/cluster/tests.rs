@@ -62,6 +62,48 @@ fn hamerly_and_lloyd_agree() {
     }
 }
 
+/// The lazily moved bounds never skip a point exact Lloyd would move: every
+/// centre-group shape (k below, at and above a multiple of 4), constant and
+/// general feature counts, fixed iterations and scikit-learn's tol.
+#[test]
+fn hamerly_matches_lloyd_iteration_by_iteration() {
+    for (d, k, seed) in [(1, 3, 11), (5, 13, 12), (8, 4, 13), (12, 9, 14), (20, 7, 15)] {
+        let x = blobs(4000, d, 10, seed);
+        for (tol, max_iter) in [(0.0, 4), (0.0, 300), (1e-4, 300)] {
+            let base =
+                KMeansParams::new(k).seed(seed).tol(tol).max_iter(max_iter).init(Init::Random).n_init(1);
+            let a = fit(base.clone().algorithm(Algorithm::Lloyd), &x);
+            let b = fit(base.algorithm(Algorithm::Hamerly), &x);
+            assert_eq!(a.labels, b.labels, "d={d} k={k} tol={tol} max_iter={max_iter}");
+            assert_eq!(a.model.n_iter(), b.model.n_iter());
+            assert_abs_diff_eq!(a.model.inertia(), b.model.inertia(), epsilon = 1e-9 * a.model.inertia());
+            for (p, q) in a.model.centres().iter().zip(b.model.centres()) {
+                assert_abs_diff_eq!(*p, *q, epsilon = 1e-9 * (1.0 + p.abs()));
+            }
+        }
+    }
+}
+
+/// tol is scaled by the mean feature variance, measured in the same pass as
+/// the finiteness check: equal to the two-pass variance even far from 0.
+#[test]
+fn tol_scale_is_the_two_pass_variance() {
+    let mut x = blobs(3001, 3, 4, 8);
+    x.column_mut(1).mapv_inplace(|v| 1e6 + v);
+    let (_, var) = input::Matrix::with_mean_variance(x.view()).unwrap();
+    let n = x.nrows() as f64;
+    let two_pass: f64 = x
+        .columns()
+        .into_iter()
+        .map(|c| {
+            let mean = c.sum() / n;
+            c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n
+        })
+        .sum::<f64>()
+        / 3.0;
+    assert_abs_diff_eq!(var, two_pass, epsilon = 1e-9 * two_pass);
+}
+
 #[test]
 fn same_seed_same_result_whatever_the_thread_count() {
     let x = blobs(20_000, 3, 5, 7);
