@@ -10,7 +10,9 @@ Two measurements per configuration:
 - default convergence: each library's defaults with one k-means++ run
   (n_init = 1 for all; linfa's default is 10 runs, set to 1), over SEEDS
   random states: median total time and median inertia (one seed alone is
-  luck: k-means++ lands in different local minima).
+  luck: k-means++ lands in different local minima; linfa runs seed 0 only).
+Every timed fit starts after SETTLE seconds of idle time, so no library pays
+for the spinning worker threads of the one before.
 The inertia of every result is recomputed here with one formula, so the
 comparison does not depend on how each library reports it.
 
@@ -41,7 +43,10 @@ import numpy as np
 
 K = 8
 ITERS = 10
-SEEDS = (0, 1, 2)
+SEEDS = tuple(range(9))
+# idle time before each timed fit: OpenBLAS and OpenMP workers spin for up to
+# ~0.1 s after their last job and would steal a core from the next library
+SETTLE = 0.3
 HERE = Path(__file__).resolve().parent
 PEER = HERE / "linfa_kmeans"
 
@@ -129,6 +134,7 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
                 best = None
                 for _ in range(2):
                     model = make()
+                    time.sleep(SETTLE)
                     t = time.perf_counter()
                     model.fit(X)
                     dt = time.perf_counter() - t
@@ -137,6 +143,7 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
                                  iters=int(model.n_iter_), inertia=inertia(X, model.cluster_centers_)))
             secs = []
             for _ in range(2):
+                time.sleep(SETTLE)
                 s, centres = run_linfa(Path(binary), data_path, n, d, ["fixed", str(ITERS), init_path])
                 secs.append(s)
             rows.append(dict(threads=threads, n=n, d=d, mode="fixed", lib="linfa", seconds=min(secs), iters=ITERS,
@@ -150,6 +157,7 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
                 runs = []
                 for seed in SEEDS:
                     model = make(seed)
+                    time.sleep(SETTLE)
                     t = time.perf_counter()
                     model.fit(X)
                     runs.append((time.perf_counter() - t, int(model.n_iter_), inertia(X, model.cluster_centers_)))
@@ -157,6 +165,7 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
                                  seconds=float(np.median([r[0] for r in runs])),
                                  iters=int(np.median([r[1] for r in runs])),
                                  inertia=float(np.median([r[2] for r in runs]))))
+            time.sleep(SETTLE)
             s, centres = run_linfa(Path(binary), data_path, n, d, ["default", "0"])
             rows.append(dict(threads=threads, n=n, d=d, mode="default", lib="linfa", seconds=s, iters=-1,
                              inertia=inertia(X, centres)))
