@@ -53,28 +53,27 @@ pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// [`sq_dist`] inside the SIMD-dispatched kernels: whole SIMD vectors of the
-/// two rows first (a short chain of fused multiply-adds, then one horizontal
-/// sum), the remaining features one by one. No closure: a closure is
-/// compiled apart, without the CPU's FMA.
+/// [`sq_dist`] inside the SIMD-dispatched kernels: four running sums
+/// (feature `f` goes to sum `f % 4`), so the fused multiply-adds do not wait
+/// on each other, and the order of the additions, hence the result, is the
+/// same whatever the SIMD width. No closure: a closure is compiled apart,
+/// without the CPU's FMA.
 #[inline(always)]
-fn sq_dist_simd<S: Simd>(simd: S, a: &[f64], b: &[f64]) -> f64 {
-    let (av, at) = S::as_simd_f64s(a);
-    let (bv, bt) = S::as_simd_f64s(b);
-    let mut total = 0.0f64;
-    if !av.is_empty() {
-        let mut acc = simd.splat_f64s(0.0);
-        for (&x, &y) in av.iter().zip(bv) {
-            let t = simd.sub_f64s(x, y);
-            acc = simd.mul_add_e_f64s(t, t, acc);
+fn sq_dist_fma(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (qa, qb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (qa.remainder(), qb.remainder());
+    for (x, y) in qa.zip(qb) {
+        for q in 0..4 {
+            let t = x[q] - y[q];
+            acc[q] = t.mul_add(t, acc[q]);
         }
-        total = simd.reduce_sum_f64s(acc);
     }
-    for (x, y) in at.iter().zip(bt) {
+    for (q, (x, y)) in ra.iter().zip(rb).enumerate() {
         let t = x - y;
-        total = t.mul_add(t, total);
+        acc[q] = t.mul_add(t, acc[q]);
     }
-    total
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 /// Rows handled together by [`nearest_tile`] (one SIMD lane each).
@@ -685,7 +684,7 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
         for q in 0..n_cand {
             let i = cand[q] as usize;
             let a = lb[i] as usize;
-            let own = sq_dist_simd(simd, &xb[i * d..(i + 1) * d], c.row(a));
+            let own = sq_dist_fma(&xb[i * d..(i + 1) * d], c.row(a));
             let u = own.sqrt();
             ub[i] = u - total[a];
             let far = u * SLACK > half_gap[a].max(lob[i] - max_total);
@@ -753,11 +752,11 @@ impl WithSimd for InertiaBlock<'_> {
     type Output = f64;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) -> f64 {
+    fn with_simd<S: Simd>(self, _simd: S) -> f64 {
         let InertiaBlock { xb, lb, c } = self;
         let mut total = 0.0;
         for (x, &l) in xb.chunks_exact(c.d).zip(lb) {
-            total += sq_dist_simd(simd, x, c.row(l as usize));
+            total += sq_dist_fma(x, c.row(l as usize));
         }
         total
     }
