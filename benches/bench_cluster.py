@@ -6,13 +6,14 @@
 Two measurements per configuration:
 - fixed iterations: 10 Lloyd iterations (tol = 0) from the same initial
   centres; time per iteration (total / iterations, so the final assignment
-  pass each library makes is included);
+  pass each library makes is included), best of REPEATS runs;
 - default convergence: each library's defaults with one k-means++ run
   (n_init = 1 for all; linfa's default is 10 runs, set to 1), over SEEDS
   random states: median total time and median inertia (one seed alone is
   luck: k-means++ lands in different local minima; linfa runs seed 0 only).
-Every timed fit starts after SETTLE seconds of idle time, so no library pays
-for the spinning worker threads of the one before.
+Each library's runs start after SETTLE seconds of idle time, so no library
+pays for the spinning worker threads of the one before; fixed mode reports
+the best of REPEATS runs.
 The inertia of every result is recomputed here with one formula, so the
 comparison does not depend on how each library reports it.
 
@@ -44,9 +45,12 @@ import numpy as np
 K = 8
 ITERS = 10
 SEEDS = tuple(range(9))
-# idle time before each timed fit: OpenBLAS and OpenMP workers spin for up to
-# ~0.1 s after their last job and would steal a core from the next library
+# idle time before each library's runs: OpenBLAS and OpenMP workers spin for
+# up to ~0.1 s after their last job and would steal a core from the next
+# library. The runs of one library then follow each other, so the best (fixed
+# mode) or the median (default mode) is a warm figure for every library.
 SETTLE = 0.3
+REPEATS = 3
 HERE = Path(__file__).resolve().parent
 PEER = HERE / "linfa_kmeans"
 
@@ -132,9 +136,9 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
             }
             for name, make in fixed.items():
                 best = None
-                for _ in range(2):
+                time.sleep(SETTLE)
+                for _ in range(REPEATS):
                     model = make()
-                    time.sleep(SETTLE)
                     t = time.perf_counter()
                     model.fit(X)
                     dt = time.perf_counter() - t
@@ -142,8 +146,8 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
                 rows.append(dict(threads=threads, n=n, d=d, mode="fixed", lib=name, seconds=best,
                                  iters=int(model.n_iter_), inertia=inertia(X, model.cluster_centers_)))
             secs = []
-            for _ in range(2):
-                time.sleep(SETTLE)
+            time.sleep(SETTLE)
+            for _ in range(REPEATS):
                 s, centres = run_linfa(Path(binary), data_path, n, d, ["fixed", str(ITERS), init_path])
                 secs.append(s)
             rows.append(dict(threads=threads, n=n, d=d, mode="fixed", lib="linfa", seconds=min(secs), iters=ITERS,
@@ -155,9 +159,9 @@ def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
             }
             for name, make in defaults.items():
                 runs = []
+                time.sleep(SETTLE)
                 for seed in SEEDS:
                     model = make(seed)
-                    time.sleep(SETTLE)
                     t = time.perf_counter()
                     model.fit(X)
                     runs.append((time.perf_counter() - t, int(model.n_iter_), inertia(X, model.cluster_centers_)))

@@ -52,9 +52,10 @@ class KMeans(ParamsMixin):
         The iteration kernel: all give the same result. ``"hamerly"`` keeps
         bounds that let it skip points which provably keep their centre (a
         skipped point is read, never written); ``"lloyd"`` compares every
-        point with every centre in every iteration. ``"auto"`` is
-        ``"hamerly"``, the faster on every data set in ``benches/``;
-        ``"elkan"`` is accepted as an alias of ``"hamerly"``.
+        point with every centre in every iteration. ``"auto"`` uses
+        ``"hamerly"`` from 8 features on and ``"lloyd"`` below (with few
+        features a skipped point costs about as much memory traffic as
+        reading it); ``"elkan"`` is accepted as an alias of ``"hamerly"``.
 
     Attributes
     ----------

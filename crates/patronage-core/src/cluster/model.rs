@@ -57,6 +57,9 @@ struct Workspace {
     drift: Drift,
 }
 
+/// `Algorithm::Auto` uses Hamerly's bounds from this many features on.
+const HAMERLY_MIN_FEATURES: usize = 8;
+
 fn too_few_samples(n: usize, k: usize) -> Error {
     ParamError::new("n_clusters", format!("n_samples={n} should be >= n_clusters={k}")).into()
 }
@@ -108,9 +111,16 @@ impl KMeansValidParams {
                 .into());
             }
         }
-        // The lazy bounds cost 20 bytes of reads per skipped point and no
-        // writes: faster than Lloyd from 1 feature on (measured in benches/).
-        let hamerly = k > 1 && self.algorithm != Algorithm::Lloyd;
+        // A skipped point still costs 20 bytes of bounds and label: with fewer
+        // features than HAMERLY_MIN_FEATURES that is about what reading it
+        // costs, and on overlapping clusters most points are not skipped
+        // (Lloyd was up to 1.5x faster at 1M x 3 in benches/).
+        let hamerly = k > 1
+            && match self.algorithm {
+                Algorithm::Lloyd => false,
+                Algorithm::Hamerly => true,
+                Algorithm::Auto => pts.d >= HAMERLY_MIN_FEATURES,
+            };
         let mut ws = Workspace {
             labels: vec![u32::MAX; pts.n],
             upper: if hamerly { vec![0.0; pts.n] } else { vec![] },

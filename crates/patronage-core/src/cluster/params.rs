@@ -28,7 +28,8 @@ pub enum Algorithm {
     /// is below the lower bound on the distance to any other centre is skipped
     /// (not even read), and centre sums are updated incrementally.
     Hamerly,
-    /// Hamerly (the faster on every data set measured in `benches/`).
+    /// Hamerly with 8 or more features, Lloyd below (where a skipped point
+    /// costs about as much memory traffic as reading it; measured in `benches/`).
     Auto,
 }
 
