@@ -11,14 +11,15 @@ Two measurements per configuration:
   (n_init = 1 for all; linfa's default is 10 runs, set to 1), over SEEDS
   random states: median total time and median inertia (one seed alone is
   luck: k-means++ lands in different local minima; linfa runs seed 0 only).
-Each library's runs start after SETTLE seconds of idle time, so no library
-pays for the spinning worker threads of the one before; fixed mode reports
-the best of REPEATS runs.
+Each series of runs starts after SETTLE seconds of idle time; fixed mode
+reports the best of REPEATS runs.
 The inertia of every result is recomputed here with one formula, so the
 comparison does not depend on how each library reports it.
 
-Each thread count runs in a subprocess with RAYON_NUM_THREADS, OMP_NUM_THREADS
-and OPENBLAS_NUM_THREADS set. The linfa peer is the small crate in
+Each library and thread count runs in a process of its own, with
+RAYON_NUM_THREADS, OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set: one library's
+idle worker threads (OpenMP and OpenBLAS spin for a while after a job) never
+run next to another library's fit. The linfa peer is the small crate in
 benches/linfa_kmeans (built here with cargo on first use).
 
 The per-iteration lower bound: one Lloyd iteration must either compute
@@ -45,10 +46,9 @@ import numpy as np
 K = 8
 ITERS = 10
 SEEDS = tuple(range(9))
-# idle time before each library's runs: OpenBLAS and OpenMP workers spin for
-# up to ~0.1 s after their last job and would steal a core from the next
-# library. The runs of one library then follow each other, so the best (fixed
-# mode) or the median (default mode) is a warm figure for every library.
+# idle time before each series of runs (a library's own earlier work settles);
+# the runs of a series follow each other, so the best (fixed mode) or the
+# median (default mode) is a warm figure for every library
 SETTLE = 0.3
 REPEATS = 3
 HERE = Path(__file__).resolve().parent
@@ -113,69 +113,90 @@ def run_linfa(binary: Path, path: str, n: int, d: int, args: list[str]) -> tuple
     return doc["seconds"], np.asarray(doc["centroids"]).reshape(K, d)
 
 
-def worker(threads: int, sizes: list[int], binary: str) -> list[dict]:
-    import patronage
-    from sklearn.cluster import KMeans as SkKMeans
+def worker(threads: int, sizes: list[int], binary: str, lib: str) -> list[dict]:
+    """One library's measurements (or the machine's peaks), alone in this process.
 
-    rows = [dict(threads=threads, mode="peaks", **machine_peaks(threads))]
+    Inertias are computed after all the timing: numpy's matrix product would
+    leave OpenBLAS threads spinning into the next timed fit.
+    """
+    if lib == "peaks":
+        return [dict(threads=threads, mode="peaks", **machine_peaks(threads))]
+    if lib == "patronage":
+        import patronage
+
+        fixed = {
+            "patronage": lambda start: patronage.KMeans(K, init=start, max_iter=ITERS, tol=0.0),
+            "patronage lloyd": lambda start: patronage.KMeans(K, init=start, max_iter=ITERS, tol=0.0,
+                                                              algorithm="lloyd"),
+        }
+        defaults = {"patronage": lambda seed: patronage.KMeans(K, random_state=seed)}
+    elif lib == "sklearn":
+        from sklearn.cluster import KMeans as SkKMeans
+
+        fixed = {
+            f"sklearn {a}": (lambda a: lambda start: SkKMeans(K, init=start, n_init=1, max_iter=ITERS, tol=0.0,
+                                                              algorithm=a))(a)
+            for a in ("lloyd", "elkan")
+        }
+        defaults = {
+            f"sklearn {a}": (lambda a: lambda seed: SkKMeans(K, random_state=seed, n_init=1, algorithm=a))(a)
+            for a in ("lloyd", "elkan")
+        }
+    else:
+        fixed, defaults = {}, {}
+    rows, fits = [], []
     for n in sizes:
         for d in (3, 16):
             X, start = make_data(n, d)
-            tmp = tempfile.mkdtemp()
-            data_path, init_path = os.path.join(tmp, "x.f64"), os.path.join(tmp, "c.f64")
-            X.astype("<f8").tofile(data_path)
-            start.astype("<f8").tofile(init_path)
-            fixed = {
-                "patronage": lambda: patronage.KMeans(K, init=start, max_iter=ITERS, tol=0.0),
-                "patronage lloyd": lambda: patronage.KMeans(K, init=start, max_iter=ITERS, tol=0.0,
-                                                            algorithm="lloyd"),
-                "sklearn lloyd": lambda: SkKMeans(K, init=start, n_init=1, max_iter=ITERS, tol=0.0,
-                                                  algorithm="lloyd"),
-                "sklearn elkan": lambda: SkKMeans(K, init=start, n_init=1, max_iter=ITERS, tol=0.0,
-                                                  algorithm="elkan"),
-            }
             for name, make in fixed.items():
                 best = None
                 time.sleep(SETTLE)
                 for _ in range(REPEATS):
-                    model = make()
+                    model = make(start)
                     t = time.perf_counter()
                     model.fit(X)
                     dt = time.perf_counter() - t
                     best = dt if best is None else min(best, dt)
                 rows.append(dict(threads=threads, n=n, d=d, mode="fixed", lib=name, seconds=best,
-                                 iters=int(model.n_iter_), inertia=inertia(X, model.cluster_centers_)))
-            secs = []
-            time.sleep(SETTLE)
-            for _ in range(REPEATS):
-                s, centres = run_linfa(Path(binary), data_path, n, d, ["fixed", str(ITERS), init_path])
-                secs.append(s)
-            rows.append(dict(threads=threads, n=n, d=d, mode="fixed", lib="linfa", seconds=min(secs), iters=ITERS,
-                             inertia=inertia(X, centres)))
-            defaults = {
-                "patronage": lambda seed: patronage.KMeans(K, random_state=seed),
-                "sklearn lloyd": lambda seed: SkKMeans(K, random_state=seed, n_init=1, algorithm="lloyd"),
-                "sklearn elkan": lambda seed: SkKMeans(K, random_state=seed, n_init=1, algorithm="elkan"),
-            }
+                                 iters=int(model.n_iter_)))
+                fits.append([model.cluster_centers_])
             for name, make in defaults.items():
-                runs = []
+                runs, centres = [], []
                 time.sleep(SETTLE)
                 for seed in SEEDS:
                     model = make(seed)
                     t = time.perf_counter()
                     model.fit(X)
-                    runs.append((time.perf_counter() - t, int(model.n_iter_), inertia(X, model.cluster_centers_)))
+                    runs.append((time.perf_counter() - t, int(model.n_iter_)))
+                    centres.append(model.cluster_centers_)
                 rows.append(dict(threads=threads, n=n, d=d, mode="default", lib=name,
                                  seconds=float(np.median([r[0] for r in runs])),
-                                 iters=int(np.median([r[1] for r in runs])),
-                                 inertia=float(np.median([r[2] for r in runs]))))
-            time.sleep(SETTLE)
-            s, centres = run_linfa(Path(binary), data_path, n, d, ["default", "0"])
-            rows.append(dict(threads=threads, n=n, d=d, mode="default", lib="linfa", seconds=s, iters=-1,
-                             inertia=inertia(X, centres)))
-            for p in (data_path, init_path):
-                os.remove(p)
-            os.rmdir(tmp)
+                                 iters=int(np.median([r[1] for r in runs]))))
+                fits.append(centres)
+            if lib == "linfa":
+                tmp = tempfile.mkdtemp()
+                data_path, init_path = os.path.join(tmp, "x.f64"), os.path.join(tmp, "c.f64")
+                X.astype("<f8").tofile(data_path)
+                start.astype("<f8").tofile(init_path)
+                secs = []
+                time.sleep(SETTLE)
+                for _ in range(REPEATS):
+                    sec, c = run_linfa(Path(binary), data_path, n, d, ["fixed", str(ITERS), init_path])
+                    secs.append(sec)
+                rows.append(dict(threads=threads, n=n, d=d, mode="fixed", lib="linfa", seconds=min(secs),
+                                 iters=ITERS))
+                fits.append([c])
+                time.sleep(SETTLE)
+                sec, c = run_linfa(Path(binary), data_path, n, d, ["default", "0"])
+                rows.append(dict(threads=threads, n=n, d=d, mode="default", lib="linfa", seconds=sec, iters=-1))
+                fits.append([c])
+                for path in (data_path, init_path):
+                    os.remove(path)
+                os.rmdir(tmp)
+    # the inertias, last (median over the seeds in default mode)
+    for row, centres in zip(rows, fits):
+        X, _ = make_data(row["n"], row["d"])
+        row["inertia"] = float(np.median([inertia(X, c) for c in centres]))
     return rows
 
 
@@ -228,9 +249,10 @@ def main() -> None:
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--sizes", default="", help=argparse.SUPPRESS)
     ap.add_argument("--binary", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--lib", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, [int(s) for s in args.sizes.split(",")], args.binary)))
+        print(json.dumps(worker(args.worker, [int(s) for s in args.sizes.split(",")], args.binary, args.lib)))
         return
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
     binary = linfa_binary()
@@ -241,12 +263,14 @@ def main() -> None:
         # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE slow a current numpy down (see the machine notes): unset both
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
-        t = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--worker", str(threads), "--sizes",
-                              ",".join(map(str, sizes)), "--binary", str(binary)],
-                             env=env, check=True, capture_output=True, text=True)
-        rows += json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{threads} thread(s): {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        # each library alone in its process: no library runs next to another's idle worker threads
+        for lib in ("peaks", "patronage", "sklearn", "linfa"):
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, __file__, "--worker", str(threads), "--sizes",
+                                  ",".join(map(str, sizes)), "--binary", str(binary), "--lib", lib],
+                                 env=env, check=True, capture_output=True, text=True)
+            rows += json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{threads} thread(s), {lib}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
     report(rows)
 
 
