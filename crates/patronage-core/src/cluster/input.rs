@@ -16,20 +16,7 @@ impl<'a> Matrix<'a> {
     /// Checks that `x` has at least one column and only finite values
     /// (the first offending row and column are named).
     pub fn new(x: ArrayView2<'a, f64>) -> Result<Self> {
-        if x.ncols() == 0 {
-            return Err(DataError::Invalid {
-                field: Field::Feature(0),
-                row: None,
-                reason: "X has no feature columns".into(),
-            }
-            .into());
-        }
-        let data = if x.is_standard_layout() {
-            CowArray::from(x)
-        } else {
-            CowArray::from(x.as_standard_layout().into_owned())
-        };
-        let m = Matrix { data };
+        let m = Matrix::unchecked(x)?;
         m.scan(false)?;
         Ok(m)
     }
@@ -37,12 +24,13 @@ impl<'a> Matrix<'a> {
     /// [`Matrix::new`], and the mean per-feature variance (`np.var(X,
     /// axis=0).mean()`, what scikit-learn scales `tol` by) from the same pass.
     pub fn with_mean_variance(x: ArrayView2<'a, f64>) -> Result<(Self, f64)> {
-        let m = Matrix::new_unchecked(x)?;
+        let m = Matrix::unchecked(x)?;
         let var = m.scan(true)?;
         Ok((m, var))
     }
 
-    fn new_unchecked(x: ArrayView2<'a, f64>) -> Result<Self> {
+    /// `x` row-major (borrowed when it already is), values not yet checked.
+    fn unchecked(x: ArrayView2<'a, f64>) -> Result<Self> {
         if x.ncols() == 0 {
             return Err(DataError::Invalid {
                 field: Field::Feature(0),
