@@ -5,12 +5,12 @@
 //! on the thread count, so results are bit-identical with 1 or 64 threads.
 //!
 //! Distances are computed for [`LANES`] rows at once (a tile, transposed so
-//! that rows are SIMD lanes), with the number of features a compile-time
-//! constant up to 8 (see `dispatch_d`). The hot
-//! loops run inside `pulp`'s runtime dispatch (AVX-512 or AVX2 + FMA where
-//! the CPU has them, safe code). Distances use `f64::mul_add`, which is
-//! exactly rounded with or without hardware FMA, so results do not depend on
-//! the CPU.
+//! that rows are SIMD lanes), four centres at a time, with the number of
+//! features a compile-time constant up to 8 (see `dispatch_d`). The hot loops
+//! run inside `pulp`'s runtime dispatch (AVX-512 or AVX2 + FMA where the CPU
+//! has them, safe code). Every distance is the same sequence of fused
+//! multiply-adds (exactly rounded with or without hardware FMA) and every sum
+//! has a fixed order, so results do not depend on the CPU or its SIMD width.
 //!
 //! Hamerly's bounds are kept *lazily*: each point stores its upper bound
 //! minus the total distance its centre had moved when the bound was set, and
