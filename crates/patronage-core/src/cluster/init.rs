@@ -8,7 +8,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::kernel::{dispatch_d, distances, tile_rows, Lane, Points, TilePair, GROUP, LANES};
+use super::kernel::{
+    dispatch_d, distances, group_len, grouped, tile_rows, Lane, Points, TilePair, GROUP, LANES,
+};
 
 /// Scratch reused across the `n_init` runs of one fit: the squared distance
 /// of every point to its closest centre so far, and what it would become
@@ -71,7 +73,8 @@ pub(crate) fn kmeans_plus_plus(
             let target = rng.gen::<f64>() * potential;
             *c = search_cumulative(&s.closest, &sums, br, target);
         }
-        let cand: Vec<f64> = candidates.iter().flat_map(|&c| pts.row(c).iter().copied()).collect();
+        let rows: Vec<f64> = candidates.iter().flat_map(|&c| pts.row(c).iter().copied()).collect();
+        let cand = grouped(&rows, d);
         let block_pots = trial_pass(pts, &s.closest, &cand, &mut s.trials);
         let mut pots = vec![0.0; nt];
         for bp in &block_pots {
@@ -92,7 +95,7 @@ pub(crate) fn kmeans_plus_plus(
 }
 
 /// `trials[t][i] = min(closest[i], |x_i - candidate_t|^2)` for the candidates
-/// `cand` (one per trial vector), in one pass over x; returns the potential
+/// `cand` (one per trial vector, laid out by `kernel::grouped`), in one pass over x; returns the potential
 /// of every block per candidate.
 fn trial_pass(pts: &Points, closest: &[f64], cand: &[f64], trials: &mut [Vec<f64>]) -> Vec<Vec<f64>> {
     let (n, d, br) = (pts.n, pts.d, pts.block_rows());
@@ -162,17 +165,16 @@ impl<const D: usize> WithSimd for TrialBlock<'_, D> {
             }
             let mut t = 0;
             while t < nt {
-                let g = if t + GROUP <= nt { GROUP } else { 1 };
+                let g = group_len(nt, t);
                 let mut acc = [[0.0f64; LANES]; GROUP];
+                let cg = &cand[t * d..(t + g) * d];
                 for v in 0..LANES / S::F64_LANES.max(1) {
-                    let dist: [S::f64s; GROUP] = if g == GROUP {
-                        distances::<S, GROUP>(simd, xt, &cand[t * d..(t + GROUP) * d], v)
-                    } else {
-                        let one = distances::<S, 1>(simd, xt, &cand[t * d..(t + 1) * d], v)[0];
-                        [one; GROUP]
-                    };
-                    for (a, dv) in acc.iter_mut().zip(dist) {
-                        S::as_mut_simd_f64s(a).0[v] = dv;
+                    match g {
+                        GROUP => {
+                            store_distances::<S, GROUP>(&mut acc, distances::<S, GROUP>(simd, xt, cg, v), v)
+                        }
+                        4 => store_distances::<S, 4>(&mut acc, distances::<S, 4>(simd, xt, cg, v), v),
+                        _ => store_distances::<S, 1>(&mut acc, distances::<S, 1>(simd, xt, cg, v), v),
                     }
                 }
                 for (q, a) in acc.iter_mut().enumerate().take(g) {
@@ -194,6 +196,14 @@ impl<const D: usize> WithSimd for TrialBlock<'_, D> {
             }
         }
         pots.iter().map(|p| p.iter().sum()).collect()
+    }
+}
+
+/// Vector `v` of each of `dist` into the tile rows of `acc`.
+#[inline(always)]
+fn store_distances<S: Simd, const G: usize>(acc: &mut [Lane; GROUP], dist: [S::f64s; G], v: usize) {
+    for (a, dv) in acc.iter_mut().zip(dist) {
+        S::as_mut_simd_f64s(a).0[v] = dv;
     }
 }
 

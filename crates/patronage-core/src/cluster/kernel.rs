@@ -5,8 +5,9 @@
 //! on the thread count, so results are bit-identical with 1 or 64 threads.
 //!
 //! Distances are computed for [`LANES`] rows at once (a tile, transposed so
-//! that rows are SIMD lanes), four centres at a time, with the number of
-//! features a compile-time constant up to 8 (see `dispatch_d`). The hot loops
+//! that rows are SIMD lanes: see `tile`), eight centres at a time (then four,
+//! then one), the centres of a group stored feature by feature, with the
+//! number of features a compile-time constant up to 8 (see `dispatch_d`). The hot loops
 //! run inside `pulp`'s runtime dispatch (AVX-512 or AVX2 + FMA where the CPU
 //! has them, safe code). Every distance is the same sequence of fused
 //! multiply-adds (exactly rounded with or without hardware FMA) and every sum
@@ -20,6 +21,8 @@
 
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
+
+pub(crate) use super::tile::{tile_rows, Lane, TilePair, LANES};
 
 /// Rows per block: at least 512, and at most 128 blocks (bounded partial-sum
 /// memory); a whole number of tiles.
@@ -76,76 +79,6 @@ fn sq_dist_fma(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
-/// Rows handled together by [`nearest_tile`] (one SIMD lane each).
-pub(crate) const LANES: usize = 8;
-
-/// `LANES` rows, transposed: `tile[f][l]` is feature `f` of the tile's row `l`.
-pub(crate) type Lane = [f64; LANES];
-
-/// Copies rows `idx` of the row-major block `xb` into the transposed tile `xt`.
-#[inline(always)]
-pub(crate) fn load_tile(xt: &mut [Lane], xb: &[f64], idx: &[usize; LANES]) {
-    let d = xt.len();
-    if d <= LANES {
-        // few features: scalar copies (the callers double-buffer the tile)
-        for (l, &r) in idx.iter().enumerate() {
-            for (t, v) in xt.iter_mut().zip(&xb[r * d..(r + 1) * d]) {
-                t[l] = *v;
-            }
-        }
-        return;
-    }
-    let rows: [&[f64]; LANES] = std::array::from_fn(|l| &xb[idx[l] * d..(idx[l] + 1) * d]);
-    // one feature of every row at a time: a gather and a whole-vector store
-    // (not eight scalar stores, which a vector load could not forward from)
-    for (f, t) in xt.iter_mut().enumerate() {
-        *t = std::array::from_fn(|l| rows[l][f]);
-    }
-}
-
-/// The row indices of a tile of `m` consecutive rows from `start`; a short
-/// tile repeats its last row (those lanes are ignored).
-#[inline(always)]
-pub(crate) fn tile_rows(start: usize, m: usize) -> [usize; LANES] {
-    std::array::from_fn(|l| start + l.min(m - 1))
-}
-
-/// Two tile buffers: the next tile is written while the current one is read,
-/// so the vector loads never wait on the scalar stores of the transposition.
-/// With `D` features the buffers live on the caller's stack, else in `scratch`.
-pub(crate) struct TilePair<'a> {
-    cur: &'a mut [Lane],
-    next: &'a mut [Lane],
-}
-
-impl<'a> TilePair<'a> {
-    #[inline(always)]
-    pub fn new<const D: usize>(local: &'a mut [[Lane; D]; 2], scratch: &'a mut [Lane], d: usize) -> Self {
-        let (cur, next): (&mut [Lane], &mut [Lane]) = if D > 0 {
-            let [a, b] = local;
-            (&mut a[..], &mut b[..])
-        } else {
-            let (a, b) = scratch.split_at_mut(d);
-            (a, &mut b[..d])
-        };
-        TilePair { cur, next }
-    }
-    /// Loads the first tile.
-    #[inline(always)]
-    pub fn start(&mut self, xb: &[f64], rows: &[usize; LANES]) {
-        load_tile(self.cur, xb, rows);
-    }
-    /// Loads `next` (when there is one) and returns the tile loaded before it.
-    #[inline(always)]
-    pub fn advance(&mut self, xb: &[f64], next: Option<&[usize; LANES]>) -> &[Lane] {
-        if let Some(rows) = next {
-            load_tile(self.next, xb, rows);
-        }
-        std::mem::swap(&mut self.cur, &mut self.next);
-        self.next
-    }
-}
-
 /// The nearest centre of each row of a tile: index, smallest squared
 /// distance, second smallest (when asked for).
 struct Nearest {
@@ -186,74 +119,90 @@ impl<S: Simd> NearestV<S> {
     }
 }
 
-/// Centres compared at once: independent chains of fused multiply-adds keep
-/// the FMA units busy, and their minimum is merged as a tree.
-pub(crate) const GROUP: usize = 4;
+/// Centres compared at once: eight (else four, else one) independent chains
+/// of fused multiply-adds keep both FMA units busy through their latency, and
+/// their minimum is merged as a tree.
+pub(crate) const GROUP: usize = 8;
+
+/// How many centres from centre `j` (of `k`) form the next group.
+#[inline(always)]
+pub(crate) fn group_len(k: usize, j: usize) -> usize {
+    match k - j {
+        left if left >= GROUP => GROUP,
+        left if left >= GROUP / 2 => GROUP / 2,
+        _ => 1,
+    }
+}
 
 /// Squared distances of the rows in SIMD vector `v` of the tile `xt` to the
-/// `G` centres `rows` (`G x d`).
+/// `G` centres `cg` (`d x G`, feature by feature: see [`grouped`]).
 #[inline(always)]
-pub(crate) fn distances<S: Simd, const G: usize>(
-    simd: S,
-    xt: &[Lane],
-    rows: &[f64],
-    v: usize,
-) -> [S::f64s; G] {
-    let d = xt.len();
+pub(crate) fn distances<S: Simd, const G: usize>(simd: S, xt: &[Lane], cg: &[f64], v: usize) -> [S::f64s; G] {
     let mut acc = [simd.splat_f64s(0.0); G];
-    for (f, lane) in xt.iter().enumerate() {
+    for (lane, c) in xt.iter().zip(cg.chunks_exact(G)) {
         let x = S::as_simd_f64s(lane).0[v];
-        for (g, a) in acc.iter_mut().enumerate() {
-            let t = simd.sub_f64s(x, simd.splat_f64s(rows[g * d + f]));
+        for (a, &cf) in acc.iter_mut().zip(c) {
+            let t = simd.sub_f64s(x, simd.splat_f64s(cf));
             *a = simd.mul_add_e_f64s(t, t, *a);
         }
     }
     acc
 }
 
-/// Centre `j` as the nearest of SIMD vector `v` of the tile.
+/// The nearest of centres `j..j + G` for SIMD vector `v` of the tile.
 #[inline(always)]
-fn one_centre<S: Simd>(simd: S, xt: &[Lane], rows: &[f64], j: usize, v: usize) -> NearestV<S> {
+fn group<S: Simd, const SECOND: bool, const G: usize>(
+    simd: S,
+    xt: &[Lane],
+    cg: &[f64],
+    j: usize,
+    v: usize,
+) -> NearestV<S> {
     let d = xt.len();
-    NearestV::single(simd, j, distances::<S, 1>(simd, xt, &rows[j * d..(j + 1) * d], v)[0])
+    let acc = distances::<S, G>(simd, xt, &cg[j * d..(j + G) * d], v);
+    // a tree of merges, neighbours first (ties stay with the lower index)
+    let mut level = [NearestV::single(simd, j, acc[0]); G];
+    for (g, &a) in acc.iter().enumerate().skip(1) {
+        level[g] = NearestV::single(simd, j + g, a);
+    }
+    let mut width = G;
+    while width > 1 {
+        for i in 0..width / 2 {
+            level[i] = level[2 * i].merge::<SECOND>(simd, level[2 * i + 1]);
+        }
+        width /= 2;
+    }
+    level[0]
 }
 
-/// The nearest of centres `j..j + GROUP` for SIMD vector `v` of the tile.
+/// The nearest centre of the tile's rows: `cg` holds the centres (`k x d`,
+/// `d = xt.len()`, laid out by [`grouped`]); the second smallest distance
+/// only when `SECOND`.
 #[inline(always)]
-fn group<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], rows: &[f64], j: usize, v: usize) -> NearestV<S> {
+fn nearest_tile<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], cg: &[f64]) -> Nearest {
     let d = xt.len();
-    let acc = distances::<S, GROUP>(simd, xt, &rows[j * d..(j + GROUP) * d], v);
-    let [a, b, c, e] = acc;
-    let lo = NearestV::single(simd, j, a).merge::<SECOND>(simd, NearestV::single(simd, j + 1, b));
-    let hi = NearestV::single(simd, j + 2, c).merge::<SECOND>(simd, NearestV::single(simd, j + 3, e));
-    lo.merge::<SECOND>(simd, hi)
-}
-
-/// The nearest centre of the tile's rows: `rows` holds the centres (`k x d`,
-/// `d = xt.len()`); the second smallest distance only when `SECOND`.
-#[inline(always)]
-fn nearest_tile<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], rows: &[f64]) -> Nearest {
-    let d = xt.len();
-    let k = rows.len() / d;
+    let k = cg.len() / d;
     let mut out = Nearest { best: [0; LANES], d1: [0.0; LANES], d2: [f64::INFINITY; LANES] };
     let best = S::as_mut_simd_u64s(&mut out.best).0;
     let d1 = S::as_mut_simd_f64s(&mut out.d1).0;
     let d2 = S::as_mut_simd_f64s(&mut out.d2).0;
     for v in 0..best.len() {
-        let mut near = if k >= GROUP {
-            group::<S, SECOND>(simd, xt, rows, 0, v)
-        } else {
-            one_centre(simd, xt, rows, 0, v)
-        };
-        let mut j = if k >= GROUP { GROUP } else { 1 };
-        while j + GROUP <= k {
-            near = near.merge::<SECOND>(simd, group::<S, SECOND>(simd, xt, rows, j, v));
-            j += GROUP;
-        }
+        let mut near: Option<NearestV<S>> = None;
+        let mut j = 0;
         while j < k {
-            near = near.merge::<SECOND>(simd, one_centre(simd, xt, rows, j, v));
-            j += 1;
+            let len = group_len(k, j);
+            let next = match len {
+                GROUP => group::<S, SECOND, GROUP>(simd, xt, cg, j, v),
+                4 => group::<S, SECOND, 4>(simd, xt, cg, j, v),
+                _ => group::<S, SECOND, 1>(simd, xt, cg, j, v),
+            };
+            near = Some(match near {
+                Some(near) => near.merge::<SECOND>(simd, next),
+                None => next,
+            });
+            j += len;
         }
+        let near = near.expect("k >= 1 centres");
         best[v] = near.best;
         d1[v] = near.d1;
         d2[v] = near.d2;
@@ -298,15 +247,63 @@ pub(crate) struct Centres {
     pub k: usize,
     pub d: usize,
     /// Row-major `k x d`.
-    pub rows: Vec<f64>,
+    rows: Vec<f64>,
+    /// What [`distances`] reads: see [`grouped`].
+    grouped: Vec<f64>,
 }
 
 impl Centres {
     pub fn new(rows: Vec<f64>, k: usize, d: usize) -> Self {
-        Centres { k, d, rows }
+        let grouped = grouped(&rows, d);
+        Centres { k, d, rows, grouped }
     }
     pub fn row(&self, j: usize) -> &[f64] {
         &self.rows[j * self.d..(j + 1) * self.d]
+    }
+    pub fn into_rows(self) -> Vec<f64> {
+        self.rows
+    }
+    /// Moves every centre to the mean of its points (`sums / counts`, both
+    /// `k x d` / `k`); writes how far each moved and returns the total squared shift.
+    pub fn update(&mut self, sums: &[f64], counts: &[f64], moved: &mut [f64]) -> f64 {
+        let d = self.d;
+        let mut shift_total = 0.0;
+        for (j, row) in self.rows.chunks_exact_mut(d).enumerate() {
+            let mut moved_sq = 0.0;
+            for (v, s) in row.iter_mut().zip(&sums[j * d..(j + 1) * d]) {
+                let new = s / counts[j];
+                moved_sq += (new - *v) * (new - *v);
+                *v = new;
+            }
+            moved[j] = moved_sq.sqrt();
+            shift_total += moved_sq;
+        }
+        regroup(&self.rows, d, &mut self.grouped);
+        shift_total
+    }
+}
+
+/// Centres `k x d` with each group of [`group_len`] centres stored feature
+/// by feature (`[f][g]`, so [`distances`] reads one stream). Centre `j`'s
+/// group still starts at `j * d`.
+pub(crate) fn grouped(rows: &[f64], d: usize) -> Vec<f64> {
+    let mut out = vec![0.0; rows.len()];
+    regroup(rows, d, &mut out);
+    out
+}
+
+fn regroup(rows: &[f64], d: usize, out: &mut [f64]) {
+    let k = rows.len() / d.max(1);
+    let mut j = 0;
+    while j < k {
+        let len = group_len(k, j);
+        let (src, dst) = (&rows[j * d..(j + len) * d], &mut out[j * d..(j + len) * d]);
+        for g in 0..len {
+            for f in 0..d {
+                dst[f * len + g] = src[g * d + f];
+            }
+        }
+        j += len;
     }
 }
 
@@ -534,7 +531,7 @@ fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool>(
 ) {
     let (k, d, br) = (c.k, pts.d, pts.block_rows());
     let arch = Arch::new();
-    let rows = &c.rows[..];
+    let rows = &c.grouped[..];
     let blocks = pts.x.par_chunks(br * d).zip(labels.par_chunks_mut(br)).zip(part.blocks());
     match bounds.filter(|_| BOUNDS) {
         None => blocks.for_each(|((xb, lb), (pb, scratch))| {
@@ -707,7 +704,7 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
             let rows = tile(start);
             let next = (start + LANES < n_far).then(|| tile(start + LANES));
             let xt = tiles.advance(xb, next.as_ref());
-            let Nearest { best, d1, d2 } = nearest_tile::<S, true>(simd, xt, &c.rows);
+            let Nearest { best, d1, d2 } = nearest_tile::<S, true>(simd, xt, &c.grouped);
             for l in 0..LANES.min(n_far - start) {
                 let i = rows[l];
                 let (a, b) = (lb[i] as usize, best[l] as usize);

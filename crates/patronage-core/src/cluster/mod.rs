@@ -35,6 +35,7 @@ mod params;
 mod select;
 #[cfg(test)]
 mod tests;
+mod tile;
 
 pub use model::{KMeans, KMeansFit};
 pub use params::{Algorithm, Init, KMeansParams, KMeansValidParams};

@@ -250,18 +250,7 @@ fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool
         } else {
             Vec::new()
         };
-        let mut shift_total = 0.0;
-        for j in 0..k {
-            let row = &mut c.rows[j * d..(j + 1) * d];
-            let mut moved_sq = 0.0;
-            for (f, v) in row.iter_mut().enumerate() {
-                let new = ws.sums[j * d + f] / ws.counts[j];
-                moved_sq += (new - *v) * (new - *v);
-                *v = new;
-            }
-            ws.drift.moved[j] = moved_sq.sqrt();
-            shift_total += moved_sq;
-        }
+        let shift_total = c.update(&ws.sums, &ws.counts, &mut ws.drift.moved);
         if hamerly {
             ws.drift.record();
             // a relocated point is its new centre; unknown bounds force a recomputation
@@ -292,7 +281,7 @@ fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool
     for &l in &ws.labels {
         counts[l as usize] += 1.0;
     }
-    Run { centres: c.rows, labels: ws.labels.clone(), inertia, n_iter, counts }
+    Run { centres: c.into_rows(), labels: ws.labels.clone(), inertia, n_iter, counts }
 }
 
 impl KMeans {

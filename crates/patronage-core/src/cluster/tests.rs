@@ -67,7 +67,9 @@ fn hamerly_and_lloyd_agree() {
 /// general feature counts, fixed iterations and scikit-learn's tol.
 #[test]
 fn hamerly_matches_lloyd_iteration_by_iteration() {
-    for (d, k, seed) in [(1, 3, 11), (5, 13, 12), (8, 4, 13), (12, 9, 14), (20, 7, 15)] {
+    for (d, k, seed) in
+        [(1, 3, 11), (3, 8, 16), (5, 13, 12), (8, 4, 13), (12, 9, 14), (16, 8, 17), (20, 7, 15)]
+    {
         let x = blobs(4000, d, 10, seed);
         for (tol, max_iter) in [(0.0, 4), (0.0, 300), (1e-4, 300)] {
             let base =

@@ -1,0 +1,251 @@
+//! Tiles: [`LANES`] rows transposed, so that rows are SIMD lanes.
+//!
+//! Loading a tile is the first read of every row a pass computes on, so its
+//! cost counts. With AVX-512, rows are transposed with shuffles eight
+//! features at a time, and a tile of consecutive rows with fewer than eight
+//! features is picked out of the few vectors it spans; otherwise the values
+//! are copied one by one. Every path writes the same values, so nothing
+//! computed from a tile depends on which one ran.
+
+/// Rows handled together (one SIMD lane each).
+pub(crate) const LANES: usize = 8;
+
+/// `LANES` rows, transposed: `tile[f][l]` is feature `f` of the tile's row `l`.
+pub(crate) type Lane = [f64; LANES];
+
+/// The shuffles this CPU offers the transposition.
+#[derive(Clone, Copy)]
+pub(crate) struct Shuffles {
+    #[cfg(target_arch = "x86_64")]
+    v4: Option<pulp::x86::V4>,
+}
+
+impl Shuffles {
+    #[inline(always)]
+    pub fn detect() -> Self {
+        Shuffles {
+            #[cfg(target_arch = "x86_64")]
+            v4: pulp::x86::V4::try_new(),
+        }
+    }
+}
+
+/// Copies rows `idx` of the row-major block `xb` into the transposed tile `xt`.
+#[inline(always)]
+pub(crate) fn load_tile(shuffles: Shuffles, xt: &mut [Lane], xb: &[f64], idx: &[usize; LANES]) {
+    let d = xt.len();
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v4) = shuffles.v4 {
+        if d >= LANES {
+            let rows: [&[f64]; LANES] = std::array::from_fn(|l| &xb[idx[l] * d..(idx[l] + 1) * d]);
+            let whole = d / LANES * LANES;
+            for f0 in (0..whole).step_by(LANES) {
+                avx512::transpose(v4, &rows, f0, &mut xt[f0..f0 + LANES]);
+            }
+            for f in whole..d {
+                xt[f] = std::array::from_fn(|l| rows[l][f]);
+            }
+            return;
+        }
+        if d > 1 && idx.windows(2).all(|w| w[1] == w[0] + 1) {
+            avx512::pick(v4, &xb[idx[0] * d..(idx[0] + LANES) * d], xt);
+            return;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = shuffles;
+    if d <= LANES {
+        // few features: scalar copies (the callers double-buffer the tile)
+        for (l, &r) in idx.iter().enumerate() {
+            for (t, v) in xt.iter_mut().zip(&xb[r * d..(r + 1) * d]) {
+                t[l] = *v;
+            }
+        }
+        return;
+    }
+    let rows: [&[f64]; LANES] = std::array::from_fn(|l| &xb[idx[l] * d..(idx[l] + 1) * d]);
+    // one feature of every row at a time: a gather and a whole-vector store
+    // (not eight scalar stores, which a vector load could not forward from)
+    for (f, t) in xt.iter_mut().enumerate() {
+        *t = std::array::from_fn(|l| rows[l][f]);
+    }
+}
+
+/// The row indices of a tile of `m` consecutive rows from `start`; a short
+/// tile repeats its last row (those lanes are ignored).
+#[inline(always)]
+pub(crate) fn tile_rows(start: usize, m: usize) -> [usize; LANES] {
+    std::array::from_fn(|l| start + l.min(m - 1))
+}
+
+/// Two tile buffers: the next tile is written while the current one is read,
+/// so the vector loads never wait on the stores of the transposition.
+/// With `D` features the buffers live on the caller's stack, else in `scratch`.
+pub(crate) struct TilePair<'a> {
+    cur: &'a mut [Lane],
+    next: &'a mut [Lane],
+    shuffles: Shuffles,
+}
+
+impl<'a> TilePair<'a> {
+    #[inline(always)]
+    pub fn new<const D: usize>(local: &'a mut [[Lane; D]; 2], scratch: &'a mut [Lane], d: usize) -> Self {
+        let (cur, next): (&mut [Lane], &mut [Lane]) = if D > 0 {
+            let [a, b] = local;
+            (&mut a[..], &mut b[..])
+        } else {
+            let (a, b) = scratch.split_at_mut(d);
+            (a, &mut b[..d])
+        };
+        TilePair { cur, next, shuffles: Shuffles::detect() }
+    }
+    /// Loads the first tile.
+    #[inline(always)]
+    pub fn start(&mut self, xb: &[f64], rows: &[usize; LANES]) {
+        load_tile(self.shuffles, self.cur, xb, rows);
+    }
+    /// Loads `next` (when there is one) and returns the tile loaded before it.
+    #[inline(always)]
+    pub fn advance(&mut self, xb: &[f64], next: Option<&[usize; LANES]>) -> &[Lane] {
+        if let Some(rows) = next {
+            load_tile(self.shuffles, self.next, xb, rows);
+        }
+        std::mem::swap(&mut self.cur, &mut self.next);
+        self.next
+    }
+}
+
+/// The AVX-512 transpositions (pulp's safe wrappers of the intrinsics; they
+/// inline into the kernels, which pulp compiles for AVX-512).
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use core::arch::x86_64::{__m512d, __m512i};
+    use pulp::x86::V4;
+
+    use super::{Lane, LANES};
+
+    #[inline(always)]
+    fn load(values: &[f64]) -> __m512d {
+        let v: [f64; LANES] = values[..LANES].try_into().expect("a slice of LANES values");
+        pulp::cast(v)
+    }
+
+    #[inline(always)]
+    fn store(v: __m512d) -> Lane {
+        pulp::cast(v)
+    }
+
+    #[inline(always)]
+    fn lanes(idx: [i64; LANES]) -> __m512i {
+        pulp::cast(idx)
+    }
+
+    /// Features `f0..f0 + 8` of the eight `rows`, transposed into `out`:
+    /// three rounds of eight shuffles.
+    #[inline(always)]
+    pub fn transpose(v4: V4, rows: &[&[f64]; LANES], f0: usize, out: &mut [Lane]) {
+        let a = v4.avx512f;
+        let r = [
+            load(&rows[0][f0..]),
+            load(&rows[1][f0..]),
+            load(&rows[2][f0..]),
+            load(&rows[3][f0..]),
+            load(&rows[4][f0..]),
+            load(&rows[5][f0..]),
+            load(&rows[6][f0..]),
+            load(&rows[7][f0..]),
+        ];
+        // pairs of rows: even features (lo) and odd ones (hi), a pair per 128 bits
+        let t = [
+            a._mm512_unpacklo_pd(r[0], r[1]),
+            a._mm512_unpackhi_pd(r[0], r[1]),
+            a._mm512_unpacklo_pd(r[2], r[3]),
+            a._mm512_unpackhi_pd(r[2], r[3]),
+            a._mm512_unpacklo_pd(r[4], r[5]),
+            a._mm512_unpackhi_pd(r[4], r[5]),
+            a._mm512_unpacklo_pd(r[6], r[7]),
+            a._mm512_unpackhi_pd(r[6], r[7]),
+        ];
+        // quads of rows: features (0, 4) and (2, 6) from the even pairs, (1, 5)
+        // and (3, 7) from the odd ones, four rows per 256 bits
+        let (first, second) = (lanes([0, 1, 8, 9, 4, 5, 12, 13]), lanes([2, 3, 10, 11, 6, 7, 14, 15]));
+        let u = [
+            a._mm512_permutex2var_pd(t[0], first, t[2]),
+            a._mm512_permutex2var_pd(t[0], second, t[2]),
+            a._mm512_permutex2var_pd(t[1], first, t[3]),
+            a._mm512_permutex2var_pd(t[1], second, t[3]),
+            a._mm512_permutex2var_pd(t[4], first, t[6]),
+            a._mm512_permutex2var_pd(t[4], second, t[6]),
+            a._mm512_permutex2var_pd(t[5], first, t[7]),
+            a._mm512_permutex2var_pd(t[5], second, t[7]),
+        ];
+        // rows 0-3 and 4-7 joined: low halves give features 0-3, high ones 4-7
+        for (q, f) in [0, 2, 1, 3].into_iter().enumerate() {
+            out[f] = store(a._mm512_shuffle_f64x2::<0b01_00_01_00>(u[q], u[q + 4]));
+            out[f + 4] = store(a._mm512_shuffle_f64x2::<0b11_10_11_10>(u[q], u[q + 4]));
+        }
+    }
+
+    /// A tile of eight consecutive rows of `d = out.len()` features (2 to 7):
+    /// the slab is `d` vectors, and each feature is picked out of them, two
+    /// vectors per shuffle.
+    #[inline(always)]
+    pub fn pick(v4: V4, slab: &[f64], out: &mut [Lane]) {
+        let a = v4.avx512f;
+        let d = out.len();
+        let mut v = [a._mm512_setzero_pd(); LANES];
+        for (q, v) in v.iter_mut().enumerate().take(d) {
+            *v = load(&slab[q * LANES..]);
+        }
+        for (f, out) in out.iter_mut().enumerate() {
+            // lane l is value l * d + f of the slab, in vector pair p when
+            // that value is among the pair's 16
+            let mut acc = a._mm512_setzero_pd();
+            for p in 0..d.div_ceil(2) {
+                let at: [i64; LANES] = std::array::from_fn(|l| (l * d + f) as i64 - 16 * p as i64);
+                let mask =
+                    at.iter().enumerate().fold(0u8, |m, (l, &i)| m | (((0..16).contains(&i) as u8) << l));
+                let idx = lanes(at.map(|i| i.clamp(0, 15)));
+                let hi = if 2 * p + 1 < d { v[2 * p + 1] } else { v[2 * p] };
+                let picked = a._mm512_permutex2var_pd(v[2 * p], idx, hi);
+                acc = if p == 0 { picked } else { a._mm512_mask_mov_pd(acc, mask, picked) };
+            }
+            *out = store(acc);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every path (shuffles or copies, consecutive or scattered rows) gives
+    /// the plain transposition.
+    #[test]
+    fn tiles_are_the_rows_transposed() {
+        let plain = Shuffles {
+            #[cfg(target_arch = "x86_64")]
+            v4: None,
+        };
+        for d in 1..=21 {
+            let n = 40;
+            let xb: Vec<f64> = (0..n * d).map(|i| i as f64 * 0.5 - 7.0).collect();
+            // consecutive, scattered, a short tile; and increasing rows whose last
+            // is the first + 7 without being consecutive (a short tile of Hamerly's)
+            let layouts = [
+                [3, 4, 5, 6, 7, 8, 9, 10],
+                [31, 2, 17, 2, 0, 39, 8, 11],
+                tile_rows(32, 5),
+                [3, 5, 6, 7, 10, 10, 10, 10],
+            ];
+            for idx in layouts {
+                let expect: Vec<Lane> = (0..d).map(|f| std::array::from_fn(|l| xb[idx[l] * d + f])).collect();
+                for shuffles in [Shuffles::detect(), plain] {
+                    let mut xt = vec![[f64::NAN; LANES]; d];
+                    load_tile(shuffles, &mut xt, &xb, &idx);
+                    assert_eq!(xt, expect, "d = {d}, rows {idx:?}");
+                }
+            }
+        }
+    }
+}
