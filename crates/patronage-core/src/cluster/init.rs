@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::kernel::{
-    dispatch_d, distances, group_len, grouped, tile_rows, Lane, Points, TilePair, GROUP, LANES,
+    dispatch_d, distances, group_len, grouped, tile_rows, Lane, Points, TilePair, GROUP, HALF_GROUP, LANES,
 };
 
 /// Scratch reused across the `n_init` runs of one fit: the squared distance
@@ -173,7 +173,11 @@ impl<const D: usize> WithSimd for TrialBlock<'_, D> {
                         GROUP => {
                             store_distances::<S, GROUP>(&mut acc, distances::<S, GROUP>(simd, xt, cg, v), v)
                         }
-                        4 => store_distances::<S, 4>(&mut acc, distances::<S, 4>(simd, xt, cg, v), v),
+                        HALF_GROUP => store_distances::<S, HALF_GROUP>(
+                            &mut acc,
+                            distances::<S, HALF_GROUP>(simd, xt, cg, v),
+                            v,
+                        ),
                         _ => store_distances::<S, 1>(&mut acc, distances::<S, 1>(simd, xt, cg, v), v),
                     }
                 }

@@ -123,13 +123,14 @@ impl<S: Simd> NearestV<S> {
 /// of fused multiply-adds keep both FMA units busy through their latency, and
 /// their minimum is merged as a tree.
 pub(crate) const GROUP: usize = 8;
+pub(crate) const HALF_GROUP: usize = GROUP / 2;
 
 /// How many centres from centre `j` (of `k`) form the next group.
 #[inline(always)]
 pub(crate) fn group_len(k: usize, j: usize) -> usize {
     match k - j {
         left if left >= GROUP => GROUP,
-        left if left >= GROUP / 2 => GROUP / 2,
+        left if left >= HALF_GROUP => HALF_GROUP,
         _ => 1,
     }
 }
@@ -187,27 +188,33 @@ fn nearest_tile<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], cg: &[f64]) -
     let d1 = S::as_mut_simd_f64s(&mut out.d1).0;
     let d2 = S::as_mut_simd_f64s(&mut out.d2).0;
     for v in 0..best.len() {
-        let mut near: Option<NearestV<S>> = None;
-        let mut j = 0;
+        let mut near = nearest_in_group::<S, SECOND>(simd, xt, cg, 0, v);
+        let mut j = group_len(k, 0);
         while j < k {
-            let len = group_len(k, j);
-            let next = match len {
-                GROUP => group::<S, SECOND, GROUP>(simd, xt, cg, j, v),
-                4 => group::<S, SECOND, 4>(simd, xt, cg, j, v),
-                _ => group::<S, SECOND, 1>(simd, xt, cg, j, v),
-            };
-            near = Some(match near {
-                Some(near) => near.merge::<SECOND>(simd, next),
-                None => next,
-            });
-            j += len;
+            near = near.merge::<SECOND>(simd, nearest_in_group::<S, SECOND>(simd, xt, cg, j, v));
+            j += group_len(k, j);
         }
-        let near = near.expect("k >= 1 centres");
         best[v] = near.best;
         d1[v] = near.d1;
         d2[v] = near.d2;
     }
     out
+}
+
+/// The nearest of the group of centres that starts at centre `j` (see [`group_len`]).
+#[inline(always)]
+fn nearest_in_group<S: Simd, const SECOND: bool>(
+    simd: S,
+    xt: &[Lane],
+    cg: &[f64],
+    j: usize,
+    v: usize,
+) -> NearestV<S> {
+    match group_len(cg.len() / xt.len(), j) {
+        GROUP => group::<S, SECOND, GROUP>(simd, xt, cg, j, v),
+        HALF_GROUP => group::<S, SECOND, HALF_GROUP>(simd, xt, cg, j, v),
+        _ => group::<S, SECOND, 1>(simd, xt, cg, j, v),
+    }
 }
 
 /// Calls `$f::<D>($args)` with `D = $d` for 1..=MAX_CONST_D features (the

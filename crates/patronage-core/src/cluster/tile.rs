@@ -122,16 +122,6 @@ mod avx512 {
         pulp::cast(v)
     }
 
-    #[inline(always)]
-    fn store(v: __m512d) -> Lane {
-        pulp::cast(v)
-    }
-
-    #[inline(always)]
-    fn lanes(idx: [i64; LANES]) -> __m512i {
-        pulp::cast(idx)
-    }
-
     /// A tile of eight consecutive rows of `d = out.len()` features (2 to 7):
     /// the slab is `d` vectors, and each feature is picked out of them, two
     /// vectors per shuffle.
@@ -151,12 +141,12 @@ mod avx512 {
                 let at: [i64; LANES] = std::array::from_fn(|l| (l * d + f) as i64 - 16 * p as i64);
                 let mask =
                     at.iter().enumerate().fold(0u8, |m, (l, &i)| m | (((0..16).contains(&i) as u8) << l));
-                let idx = lanes(at.map(|i| i.clamp(0, 15)));
+                let idx: __m512i = pulp::cast(at.map(|i| i.clamp(0, 15)));
                 let hi = if 2 * p + 1 < d { v[2 * p + 1] } else { v[2 * p] };
                 let picked = a._mm512_permutex2var_pd(v[2 * p], idx, hi);
                 acc = if p == 0 { picked } else { a._mm512_mask_mov_pd(acc, mask, picked) };
             }
-            *out = store(acc);
+            *out = pulp::cast(acc);
         }
     }
 }
