@@ -318,9 +318,9 @@ fn regroup(rows: &[f64], d: usize, out: &mut [f64]) {
 ///
 /// Block layout: `k` rows of sums (each `padded(d)` long), `k` counts, then
 /// `[changed, inertia]`. Every block starts on a 64-byte line and each row of
-/// sums of 8 or more features fills whole lines, so the vector adds of the
-/// accumulation forward from the previous store instead of stalling on a
-/// line split. Each block also owns two tiles of scratch, and (for Hamerly's
+/// sums fills whole lines: a point is added as whole vectors (see
+/// [`BlockOut::add`]) that never split a line, so each add forwards from the
+/// previous store instead of stalling. Each block also owns two tiles of scratch, and (for Hamerly's
 /// passes, allocated on the first) room for a list of its row numbers.
 pub(crate) struct Partials {
     k: usize,
@@ -330,13 +330,9 @@ pub(crate) struct Partials {
     rows: Vec<u32>,
 }
 
-/// Row length of one cluster's sums.
+/// Row length of one cluster's sums: whole 64-byte lines.
 fn padded(d: usize) -> usize {
-    if d >= LANES {
-        d.next_multiple_of(LANES)
-    } else {
-        d
-    }
+    d.next_multiple_of(LANES)
 }
 
 impl Partials {
@@ -423,21 +419,39 @@ impl<'a> BlockOut<'a> {
         let (counts, tail) = rest.split_at_mut(k);
         BlockOut { sums, counts, tail, dp }
     }
+    /// Adds the `d`-feature row at the start of `rest` (the block's rows from
+    /// it on) to cluster `j`. Where the block holds them, a whole padded row
+    /// of values is added, as whole SIMD vectors (a few vector adds, not `d`
+    /// scalar ones): the values past the row land in the padding, which is
+    /// never read.
     #[inline(always)]
-    fn add(&mut self, j: usize, x: &[f64]) {
-        let dp = self.dp;
-        for (s, v) in self.sums[j * dp..j * dp + x.len()].iter_mut().zip(x) {
-            *s += v;
-        }
-        self.counts[j] += 1.0;
+    fn add<S: Simd>(&mut self, simd: S, j: usize, rest: &[f64], d: usize) {
+        self.update::<S, true>(simd, j, rest, d);
+    }
+    /// Takes the row back out of cluster `j` (as [`BlockOut::add`]).
+    #[inline(always)]
+    fn remove<S: Simd>(&mut self, simd: S, j: usize, rest: &[f64], d: usize) {
+        self.update::<S, false>(simd, j, rest, d);
     }
     #[inline(always)]
-    fn remove(&mut self, j: usize, x: &[f64]) {
+    fn update<S: Simd, const ADD: bool>(&mut self, simd: S, j: usize, rest: &[f64], d: usize) {
         let dp = self.dp;
-        for (s, v) in self.sums[j * dp..j * dp + x.len()].iter_mut().zip(x) {
-            *s -= v;
+        let sums = &mut self.sums[j * dp..(j + 1) * dp];
+        match rest.get(..dp) {
+            Some(x) => {
+                // `dp` is a whole number of vectors, so there is no tail
+                let (x, _) = S::as_simd_f64s(x);
+                for (s, &x) in S::as_mut_simd_f64s(sums).0.iter_mut().zip(x) {
+                    *s = if ADD { simd.add_f64s(*s, x) } else { simd.sub_f64s(*s, x) };
+                }
+            }
+            None => {
+                for (s, v) in sums.iter_mut().zip(&rest[..d]) {
+                    *s = if ADD { *s + v } else { *s - v };
+                }
+            }
         }
-        self.counts[j] -= 1.0;
+        self.counts[j] += if ADD { 1.0 } else { -1.0 };
     }
 }
 
@@ -577,7 +591,7 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool> WithSimd for FullBlock
         let mut out = BlockOut::new(pb, k, d);
         let mut local = [[[0.0f64; LANES]; D]; 2];
         let mut tiles = TilePair::new(&mut local, scratch, d);
-        let mut changed = 0usize;
+        let mut changed = [0u64; LANES]; // per lane, as the inertia
         let mut inertia = [0.0f64; LANES]; // per lane: no serial chain of additions
         let n = lb.len();
         tiles.start(xb, &tile_rows(0, LANES.min(n)));
@@ -589,22 +603,28 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool> WithSimd for FullBlock
             for l in 0..m {
                 inertia[l] += d1[l];
             }
-            for l in 0..m {
-                let i = start + l;
-                let b = best[l] as usize;
-                changed += (lb[i] != b as u32) as usize;
-                lb[i] = b as u32;
-                if ACC {
-                    out.add(b, &xb[i * d..(i + 1) * d]);
+            // labels first, then sums, then bounds: three short loops the
+            // compiler vectorises or keeps in registers (one loop doing all
+            // three ran about 10% slower at 1M x 3)
+            for ((label, &b), c) in lb[start..start + m].iter_mut().zip(&best).zip(&mut changed) {
+                *c += (*label != b as u32) as u64;
+                *label = b as u32;
+            }
+            if ACC {
+                let rest = &xb[start * d..];
+                for (l, &b) in best[..m].iter().enumerate() {
+                    out.add(simd, b as usize, &rest[l * d..], d);
                 }
-                if let Some((u, lo)) = bounds.as_mut() {
-                    // fresh bounds: no drift yet (the caller resets it)
-                    u[i] = d1[l].sqrt();
-                    lo[i] = d2[l].sqrt();
+            }
+            if let Some((u, lo)) = bounds.as_mut() {
+                // fresh bounds: no drift yet (the caller resets it)
+                for l in 0..m {
+                    u[start + l] = d1[l].sqrt();
+                    lo[start + l] = d2[l].sqrt();
                 }
             }
         }
-        out.tail[0] = changed as f64;
+        out.tail[0] = changed.iter().sum::<u64>() as f64;
         out.tail[1] = inertia.iter().sum();
     }
 }
@@ -716,9 +736,8 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
                 let i = rows[l];
                 let (a, b) = (lb[i] as usize, best[l] as usize);
                 if b != a && !FINAL {
-                    let x = &xb[i * d..(i + 1) * d];
-                    out.remove(a, x);
-                    out.add(b, x);
+                    out.remove(simd, a, &xb[i * d..], d);
+                    out.add(simd, b, &xb[i * d..], d);
                     changed += 1;
                 }
                 lb[i] = b as u32;

@@ -49,6 +49,34 @@ fn explicit_centres_follow_lloyd_by_hand() {
     assert_abs_diff_eq!(f.model.inertia(), 0.5 + 49.0 + 36.0 + 169.0, epsilon = 1e-9);
 }
 
+/// One Lloyd iteration moves every centre to the mean of the rows nearest
+/// to it, computed naively here: for every number of features up to 21
+/// (padded rows of sums, added a whole line at a time, and the rows at the
+/// end of a block, added value by value) and a last block of odd length.
+#[test]
+fn one_iteration_gives_the_means_of_the_nearest_rows() {
+    for d in 1..=21 {
+        let (n, k) = (1037, 5);
+        let x = blobs(n, d, k, d as u64);
+        let start = x.slice(ndarray::s![..k, ..]).to_owned();
+        let init = Init::Centres(start.clone());
+        let f = fit(KMeansParams::new(k).init(init).max_iter(1).tol(0.0).algorithm(Algorithm::Lloyd), &x);
+        let mut sums = Array2::<f64>::zeros((k, d));
+        let mut counts = vec![0.0; k];
+        for row in x.rows() {
+            let dist = |j: usize| row.iter().zip(start.row(j)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+            let nearest = (1..k).fold(0, |best, j| if dist(j) < dist(best) { j } else { best });
+            sums.row_mut(nearest).scaled_add(1.0, &row);
+            counts[nearest] += 1.0;
+        }
+        for j in 0..k {
+            for f_ in 0..d {
+                assert_abs_diff_eq!(f.model.centres()[[j, f_]], sums[[j, f_]] / counts[j], epsilon = 1e-9);
+            }
+        }
+    }
+}
+
 #[test]
 fn hamerly_and_lloyd_agree() {
     for (d, seed) in [(2, 1), (3, 2), (16, 3)] {
