@@ -22,12 +22,19 @@ idle worker threads (OpenMP and OpenBLAS spin for a while after a job) never
 run next to another library's fit. The linfa peer is the small crate in
 benches/linfa_kmeans (built here with cargo on first use).
 
-The per-iteration lower bound: one Lloyd iteration must either compute
-N*K*D*2 flops or stream N*D*8 bytes, whichever is slower (data under 32 MB
-counts as cached, i.e. compute-bound). The peak flops and bandwidth are
-measured in the same run, on this machine, with the same thread count (numpy
-dgemm for flops, a summed 512 MB array for bandwidth); /work/shared/PEERS.md
+The per-iteration lower bound: one Lloyd iteration must both compute
+N*K*D*2 flops and read N*D*8 bytes, so it takes at least the slower of the
+two. The peak flops and the read bandwidths are measured in the same run, on
+this machine, with the same thread count: numpy dgemm for flops, and reading
+(numpy's max) an array of the data's own size for each data set (in cache when
+it fits; a 512 MB array is also read, for reference). /work/shared/PEERS.md
 gives the figures of the machine the peers were measured on.
+
+"one Lloyd iteration" is measured apart from the fits' per-iteration time
+(fit time / iterations, which also carries the input scan, the allocations
+and the final assignment pass): it is the time of a Lloyd fit of ITERS
+iterations minus that of a 1-iteration fit, from the same centres, divided by
+the extra iterations.
 """
 
 from __future__ import annotations
@@ -55,18 +62,35 @@ HERE = Path(__file__).resolve().parent
 PEER = HERE / "linfa_kmeans"
 
 
-def machine_peaks(threads: int) -> dict:
-    """Peak f64 flops (dgemm) and read bandwidth (summing 512 MB) with `threads` threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def machine_peaks(threads: int, sizes: list[int]) -> dict:
+    """Peak f64 flops (dgemm) and read bandwidth (512 MB, and an array of each
+    data set's size) with `threads` threads."""
     a = np.random.default_rng(0).random((2048, 2048))
     best = min(_timed(lambda: a @ a) for _ in range(3))
     flops = 2 * 2048 ** 3 / best
-    big = np.ones(64 * 2 ** 20)
-    parts = np.array_split(big, threads)
-    with ThreadPoolExecutor(threads) as pool:  # numpy releases the GIL while summing
-        best = min(_timed(lambda: list(pool.map(np.sum, parts))) for _ in range(3))
-    return {"flops": flops, "bandwidth": big.nbytes / best}
+    at_size = {str(n * d * 8): read_bandwidth(n * d, threads) for n in sizes for d in (3, 16)}
+    return {"flops": flops, "bandwidth": read_bandwidth(64 * 2 ** 20, threads), "bandwidth_at": at_size}
+
+
+def read_bandwidth(values: int, threads: int) -> float:
+    """Bytes per second reading `values` float64s split over `threads` threads,
+    with numpy's `max` (its SIMD loop reads faster than `sum`'s: 24 against 16
+    GB/s at 128 MB, 44 against 34 GB/s at 2.4 MB, on one thread here). Each
+    thread reads its part many times in a row (about 2 GB in all), so a small
+    array is read from cache and the pool's start-up cost is amortised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    parts = np.array_split(np.ones(values), threads)
+    repeats = max(3, 2 ** 28 // values)
+
+    def read(part: np.ndarray) -> None:
+        for _ in range(repeats):
+            np.max(part)
+
+    with ThreadPoolExecutor(threads) as pool:  # numpy releases the GIL while reading
+        list(pool.map(np.max, parts))
+        best = min(_timed(lambda: list(pool.map(read, parts))) for _ in range(3))
+    return repeats * values * 8 / best
 
 
 def _timed(f) -> float:
@@ -78,7 +102,7 @@ def _timed(f) -> float:
 def lower_bound_ms(n: int, d: int, peaks: dict) -> float:
     compute = n * K * d * 2 / peaks["flops"]
     data = n * d * 8
-    stream = 0.0 if data <= 32e6 else data / peaks["bandwidth"]
+    stream = data / peaks["bandwidth_at"][str(data)]
     return 1e3 * max(compute, stream)
 
 
@@ -113,6 +137,21 @@ def run_linfa(binary: Path, path: str, n: int, d: int, args: list[str]) -> tuple
     return doc["seconds"], np.asarray(doc["centroids"]).reshape(K, d)
 
 
+def lloyd_iteration(patronage, X: np.ndarray, start: np.ndarray) -> float:
+    """Seconds of one Lloyd iteration: (a fit of ITERS iterations - a fit of 1) / the extra iterations."""
+    best = {}
+    time.sleep(SETTLE)
+    for max_iter in (1, ITERS):
+        for _ in range(REPEATS):
+            model = patronage.KMeans(K, init=start, max_iter=max_iter, tol=0.0, algorithm="lloyd")
+            t = time.perf_counter()
+            model.fit(X)
+            dt = time.perf_counter() - t
+            best[max_iter] = min(dt, best.get(max_iter, (dt, 0))[0]), int(model.n_iter_)
+    (t1, i1), (tn, iters) = best[1], best[ITERS]
+    return (tn - t1) / max(iters - i1, 1)
+
+
 def worker(threads: int, sizes: list[int], binary: str, lib: str) -> list[dict]:
     """One library's measurements (or the machine's peaks), alone in this process.
 
@@ -120,7 +159,7 @@ def worker(threads: int, sizes: list[int], binary: str, lib: str) -> list[dict]:
     leave OpenBLAS threads spinning into the next timed fit.
     """
     if lib == "peaks":
-        return [dict(threads=threads, mode="peaks", **machine_peaks(threads))]
+        return [dict(threads=threads, mode="peaks", **machine_peaks(threads, sizes))]
     if lib == "patronage":
         import patronage
 
@@ -160,6 +199,10 @@ def worker(threads: int, sizes: list[int], binary: str, lib: str) -> list[dict]:
                 rows.append(dict(threads=threads, n=n, d=d, mode="fixed", lib=name, seconds=best,
                                  iters=int(model.n_iter_)))
                 fits.append([model.cluster_centers_])
+            if lib == "patronage":
+                rows.append(dict(threads=threads, n=n, d=d, mode="iteration", lib="patronage lloyd",
+                                 seconds=lloyd_iteration(patronage, X, start), iters=1))
+                fits.append([])
             for name, make in defaults.items():
                 runs, centres = [], []
                 time.sleep(SETTLE)
@@ -195,6 +238,8 @@ def worker(threads: int, sizes: list[int], binary: str, lib: str) -> list[dict]:
                 os.rmdir(tmp)
     # the inertias, last (median over the seeds in default mode)
     for row, centres in zip(rows, fits):
+        if not centres:
+            continue
         X, _ = make_data(row["n"], row["d"])
         row["inertia"] = float(np.median([inertia(X, c) for c in centres]))
     return rows
@@ -204,25 +249,30 @@ def report(rows: list[dict]) -> None:
     peaks = {r["threads"]: r for r in rows if r["mode"] == "peaks"}
     rows = [r for r in rows if r["mode"] != "peaks"]
     for t, p in sorted(peaks.items()):
+        at = ", ".join(f"{int(b) / 1e6:.1f} MB {v / 1e9:.1f}" for b, v in sorted(p["bandwidth_at"].items(),
+                                                                              key=lambda kv: int(kv[0])))
         print(f"this machine, {t} thread(s): f64 peak {p['flops'] / 1e9:.0f} GFLOP/s (dgemm), "
-              f"read bandwidth {p['bandwidth'] / 1e9:.1f} GB/s")
+              f"read bandwidth {p['bandwidth'] / 1e9:.1f} GB/s (512 MB); at the data sizes, GB/s: {at}")
     keys = sorted({(r["n"], r["d"], r["threads"]) for r in rows})
     print(f"\nFixed {ITERS} iterations from the same centres, K = {K}: ms per iteration "
           "(speed-up of patronage = peer time / patronage time)")
     print(f"{'N':>8} {'D':>3} {'thr':>3} | {'patronage':>9} {'lloyd':>7} | {'sk lloyd':>8} {'sk elkan':>8} "
-          f"{'linfa':>7} | {'vs best sk':>10} {'vs linfa':>8} | {'bound':>6} {'pt/bound':>8} | inertia vs sk lloyd: pt+elkan / linfa")
+          f"{'linfa':>7} | {'vs best sk':>10} {'vs linfa':>8} | {'bound':>6} {'pt/bound':>8} {'1 iter':>6} "
+          f"{'it/bound':>8} | inertia vs sk lloyd: pt+elkan / linfa")
     for n, d, t in keys:
         get = {r["lib"]: r for r in rows if (r["n"], r["d"], r["threads"], r["mode"]) == (n, d, t, "fixed")}
         ms = {lib: 1e3 * r["seconds"] / max(r["iters"], 1) for lib, r in get.items()}
         best_sk = min(ms["sklearn lloyd"], ms["sklearn elkan"])
         bound = lower_bound_ms(n, d, peaks[t])
+        one = 1e3 * next(r["seconds"] for r in rows if (r["n"], r["d"], r["threads"], r["mode"]) == (n, d, t, "iteration"))
         ref = get["sklearn lloyd"]["inertia"]
         diff = {lib: abs(get[lib]["inertia"] - ref) / ref for lib in get}
         pt_diff = max(diff["patronage"], diff["patronage lloyd"], diff["sklearn elkan"])
         print(f"{n:>8} {d:>3} {t:>3} | {ms['patronage']:>9.2f} {ms['patronage lloyd']:>7.2f} | "
               f"{ms['sklearn lloyd']:>8.2f} {ms['sklearn elkan']:>8.2f} {ms['linfa']:>7.2f} | "
               f"{best_sk / ms['patronage']:>9.2f}x {ms['linfa'] / ms['patronage']:>7.2f}x | "
-              f"{bound:>6.2f} {ms['patronage'] / bound:>7.1f}x | {pt_diff:.0e} / {diff['linfa']:.0e}")
+              f"{bound:>6.2f} {ms['patronage'] / bound:>7.1f}x {one:>6.2f} {one / bound:>7.1f}x | "
+              f"{pt_diff:.0e} / {diff['linfa']:.0e}")
     print(f"\nDefault convergence, one k-means++ run each (n_init = 1), median over random_state in {SEEDS}: "
           "seconds, inertia relative to scikit-learn lloyd")
     print(f"{'N':>8} {'D':>3} {'thr':>3} | {'patronage':>9} {'sk lloyd':>8} {'sk elkan':>8} {'linfa':>7} | "
@@ -240,7 +290,8 @@ def report(rows: list[dict]) -> None:
               f"{s['linfa'] / s['patronage']:>7.2f}x | {rel}  ({its})")
     print("\nbound: this machine's lower bound for one Lloyd iteration (measured peaks above). PEERS.md's machine "
           "(AVX2, no AVX-512): 1M x 3 0.6 ms, 1M x 16 4.3 ms with 2 threads. Bounds-based pruning can beat the "
-          "streaming bound.")
+          "streaming bound. pt/bound: patronage's fit time per iteration / bound; 1 iter: one Lloyd iteration "
+          "in ms (a 10-iteration Lloyd fit minus a 1-iteration fit, per extra iteration); it/bound: that / bound.")
 
 
 def main() -> None:
