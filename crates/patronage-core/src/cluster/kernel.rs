@@ -320,8 +320,9 @@ fn regroup(rows: &[f64], d: usize, out: &mut [f64]) {
 /// `[changed, inertia]`. Every block starts on a 64-byte line and each row of
 /// sums fills whole lines: a point is added as whole vectors (see
 /// [`BlockOut::add`]) that never split a line, so each add forwards from the
-/// previous store instead of stalling. Each block also owns two tiles of scratch, and (for Hamerly's
-/// passes, allocated on the first) room for a list of its row numbers.
+/// previous store instead of stalling. Each block also owns two tiles of
+/// scratch, and (for Hamerly's passes, allocated on the first) room for a
+/// list of its row numbers.
 pub(crate) struct Partials {
     k: usize,
     d: usize,

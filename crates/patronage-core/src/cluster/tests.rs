@@ -70,8 +70,8 @@ fn one_iteration_gives_the_means_of_the_nearest_rows() {
             counts[nearest] += 1.0;
         }
         for j in 0..k {
-            for f_ in 0..d {
-                assert_abs_diff_eq!(f.model.centres()[[j, f_]], sums[[j, f_]] / counts[j], epsilon = 1e-9);
+            for col in 0..d {
+                assert_abs_diff_eq!(f.model.centres()[[j, col]], sums[[j, col]] / counts[j], epsilon = 1e-9);
             }
         }
     }
