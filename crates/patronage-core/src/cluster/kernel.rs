@@ -316,7 +316,8 @@ fn regroup(rows: &[f64], d: usize, out: &mut [f64]) {
 
 /// Per-block partial results, allocated once per fit.
 ///
-/// Block layout: `k` rows of sums (each `padded(d)` long), `k` counts, then
+/// Block layout: `k` rows of sums (each `padded(d)` long), `k` counts (under
+/// 8 features the counts are in the rows instead: see [`Tally`]), then
 /// `[changed, inertia]`. Every block starts on a 64-byte line and each row of
 /// sums fills whole lines: a point is added as whole vectors (see
 /// [`BlockOut::add`]) that never split a line, so each add forwards from the
@@ -371,8 +372,15 @@ impl Partials {
                     *s += v;
                 }
             }
-            for (c, v) in counts.iter_mut().zip(&b[k * dp..k * dp + k]) {
-                *c += v;
+            if d < LANES {
+                // the count is the lane after the features (see `Tally`)
+                for (c, row) in counts.iter_mut().zip(b[..k * dp].chunks_exact(dp)) {
+                    *c += row[d];
+                }
+            } else {
+                for (c, v) in counts.iter_mut().zip(&b[k * dp..k * dp + k]) {
+                    *c += v;
+                }
             }
             let t = k * dp + k;
             changed += b[t];
@@ -410,6 +418,16 @@ struct BlockOut<'a> {
     counts: &'a mut [f64],
     tail: &'a mut [f64],
     dp: usize,
+    tally: Option<Tally>,
+}
+
+/// Under [`LANES`] features a row of sums is one line with room after the
+/// features: the count is kept there, in lane `d`, so adding a row is one
+/// vector operation and no separate count. A row `x` is added as
+/// `x * keep + one` (exact: `x`, then `1`, then zeros).
+struct Tally {
+    keep: Lane,
+    one: Lane,
 }
 
 impl<'a> BlockOut<'a> {
@@ -418,13 +436,17 @@ impl<'a> BlockOut<'a> {
         let dp = padded(d);
         let (sums, rest) = b.split_at_mut(k * dp);
         let (counts, tail) = rest.split_at_mut(k);
-        BlockOut { sums, counts, tail, dp }
+        let tally = (d < LANES).then(|| Tally {
+            keep: std::array::from_fn(|l| if l < d { 1.0 } else { 0.0 }),
+            one: std::array::from_fn(|l| if l == d { 1.0 } else { 0.0 }),
+        });
+        BlockOut { sums, counts, tail, dp, tally }
     }
     /// Adds the `d`-feature row at the start of `rest` (the block's rows from
     /// it on) to cluster `j`. Where the block holds them, a whole padded row
     /// of values is added, as whole SIMD vectors (a few vector adds, not `d`
-    /// scalar ones): the values past the row land in the padding, which is
-    /// never read.
+    /// scalar ones): from 8 features the values past the row land in the
+    /// padding, which is never read; under 8, see [`Tally`].
     #[inline(always)]
     fn add<S: Simd>(&mut self, simd: S, j: usize, rest: &[f64], d: usize) {
         self.update::<S, true>(simd, j, rest, d);
@@ -438,21 +460,40 @@ impl<'a> BlockOut<'a> {
     fn update<S: Simd, const ADD: bool>(&mut self, simd: S, j: usize, rest: &[f64], d: usize) {
         let dp = self.dp;
         let sums = &mut self.sums[j * dp..(j + 1) * dp];
-        match rest.get(..dp) {
-            Some(x) => {
+        let step = if ADD { 1.0 } else { -1.0 };
+        let counted = match (rest.get(..dp), &self.tally) {
+            (Some(x), Some(Tally { keep, one })) => {
+                // one line: `dp == LANES`, a whole number of vectors
+                let (x, keep, one) = (S::as_simd_f64s(x).0, S::as_simd_f64s(keep).0, S::as_simd_f64s(one).0);
+                for (((s, &x), &keep), &one) in
+                    S::as_mut_simd_f64s(sums).0.iter_mut().zip(x).zip(keep).zip(one)
+                {
+                    let x = simd.mul_add_e_f64s(x, keep, one);
+                    *s = if ADD { simd.add_f64s(*s, x) } else { simd.sub_f64s(*s, x) };
+                }
+                true
+            }
+            (Some(x), None) => {
                 // `dp` is a whole number of vectors, so there is no tail
                 let (x, _) = S::as_simd_f64s(x);
                 for (s, &x) in S::as_mut_simd_f64s(sums).0.iter_mut().zip(x) {
                     *s = if ADD { simd.add_f64s(*s, x) } else { simd.sub_f64s(*s, x) };
                 }
+                false
             }
-            None => {
+            (None, tally) => {
                 for (s, v) in sums.iter_mut().zip(&rest[..d]) {
                     *s = if ADD { *s + v } else { *s - v };
                 }
+                if tally.is_some() {
+                    sums[d] += step;
+                }
+                tally.is_some()
             }
+        };
+        if !counted {
+            self.counts[j] += step;
         }
-        self.counts[j] += if ADD { 1.0 } else { -1.0 };
     }
 }
 
