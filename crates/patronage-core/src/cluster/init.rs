@@ -95,8 +95,8 @@ pub(crate) fn kmeans_plus_plus(
 }
 
 /// `trials[t][i] = min(closest[i], |x_i - candidate_t|^2)` for the candidates
-/// `cand` (one per trial vector, laid out by `kernel::grouped`), in one pass over x; returns the potential
-/// of every block per candidate.
+/// `cand` (one per trial vector, laid out by `kernel::grouped`), in one pass
+/// over x; returns the potential of every block per candidate.
 fn trial_pass(pts: &Points, closest: &[f64], cand: &[f64], trials: &mut [Vec<f64>]) -> Vec<Vec<f64>> {
     let (n, d, br) = (pts.n, pts.d, pts.block_rows());
     let arch = Arch::new();

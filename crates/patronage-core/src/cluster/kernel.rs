@@ -7,8 +7,8 @@
 //! Distances are computed for [`LANES`] rows at once (a tile, transposed so
 //! that rows are SIMD lanes: see `tile`), eight centres at a time (then four,
 //! then one), the centres of a group stored feature by feature, with the
-//! number of features a compile-time constant up to 8 (see `dispatch_d`). The hot loops
-//! run inside `pulp`'s runtime dispatch (AVX-512 or AVX2 + FMA where the CPU
+//! number of features a compile-time constant up to 8 (see `dispatch_d`).
+//! The hot loops run inside `pulp`'s runtime dispatch (AVX-512 or AVX2 + FMA where the CPU
 //! has them, safe code). Every distance is the same sequence of fused
 //! multiply-adds (exactly rounded with or without hardware FMA) and every sum
 //! has a fixed order, so results do not depend on the CPU or its SIMD width.
@@ -372,8 +372,7 @@ impl Partials {
                     *s += v;
                 }
             }
-            if d < LANES {
-                // the count is the lane after the features (see `Tally`)
+            if counts_in_rows(d) {
                 for (c, row) in counts.iter_mut().zip(b[..k * dp].chunks_exact(dp)) {
                     *c += row[d];
                 }
@@ -421,6 +420,11 @@ struct BlockOut<'a> {
     tally: Option<Tally>,
 }
 
+/// Whether a block keeps each count in its row of sums (see [`Tally`]).
+fn counts_in_rows(d: usize) -> bool {
+    d < LANES
+}
+
 /// Under [`LANES`] features a row of sums is one line with room after the
 /// features: the count is kept there, in lane `d`, so adding a row is one
 /// vector operation and no separate count. A row `x` is added as
@@ -436,7 +440,7 @@ impl<'a> BlockOut<'a> {
         let dp = padded(d);
         let (sums, rest) = b.split_at_mut(k * dp);
         let (counts, tail) = rest.split_at_mut(k);
-        let tally = (d < LANES).then(|| Tally {
+        let tally = counts_in_rows(d).then(|| Tally {
             keep: std::array::from_fn(|l| if l < d { 1.0 } else { 0.0 }),
             one: std::array::from_fn(|l| if l == d { 1.0 } else { 0.0 }),
         });
