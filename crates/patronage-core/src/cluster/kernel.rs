@@ -566,6 +566,11 @@ pub(crate) enum FullMode {
     Accumulate,
     /// Sums and counts, and fresh Hamerly bounds (the first Hamerly iteration).
     AccumulateBounds,
+    /// The *changes* of sums and counts: only the points that change cluster
+    /// are taken out of the old one and added to the new (a Lloyd iteration
+    /// after the first, whose labels are all set). Late in a fit few points
+    /// move, so this skips most of the adding that [`FullMode::Accumulate`] does.
+    AccumulateChanges,
 }
 
 /// One full assignment pass: every point against every centre. Writes labels
@@ -578,18 +583,24 @@ pub(crate) fn full_pass(
     mode: FullMode,
     bounds: Option<Bounds>,
 ) {
+    // const flags: accumulate, fresh Hamerly bounds, changes only
     match mode {
-        FullMode::Assign => dispatch_d!(pts.d, full_pass_with::<false, false>(pts, c, labels, part, bounds)),
+        FullMode::Assign => {
+            dispatch_d!(pts.d, full_pass_with::<false, false, false>(pts, c, labels, part, bounds))
+        }
         FullMode::Accumulate => {
-            dispatch_d!(pts.d, full_pass_with::<true, false>(pts, c, labels, part, bounds))
+            dispatch_d!(pts.d, full_pass_with::<true, false, false>(pts, c, labels, part, bounds))
         }
         FullMode::AccumulateBounds => {
-            dispatch_d!(pts.d, full_pass_with::<true, true>(pts, c, labels, part, bounds))
+            dispatch_d!(pts.d, full_pass_with::<true, true, false>(pts, c, labels, part, bounds))
+        }
+        FullMode::AccumulateChanges => {
+            dispatch_d!(pts.d, full_pass_with::<true, false, true>(pts, c, labels, part, bounds))
         }
     }
 }
 
-fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool>(
+fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool>(
     pts: &Points,
     c: &Centres,
     labels: &mut [u32],
@@ -602,14 +613,14 @@ fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool>(
     let blocks = pts.x.par_chunks(br * d).zip(labels.par_chunks_mut(br)).zip(part.blocks());
     match bounds.filter(|_| BOUNDS) {
         None => blocks.for_each(|((xb, lb), (pb, scratch))| {
-            arch.dispatch(FullBlock::<D, ACC, false> { xb, lb, pb, scratch, rows, k, bounds: None })
+            arch.dispatch(FullBlock::<D, ACC, false, CHANGES> { xb, lb, pb, scratch, rows, k, bounds: None })
         }),
         Some(Bounds { upper, lower }) => blocks
             .zip(upper.par_chunks_mut(br))
             .zip(lower.par_chunks_mut(br))
             .for_each(|((((xb, lb), (pb, scratch)), ub), lob)| {
                 let bounds = Some((ub, lob));
-                arch.dispatch(FullBlock::<D, ACC, BOUNDS> { xb, lb, pb, scratch, rows, k, bounds })
+                arch.dispatch(FullBlock::<D, ACC, BOUNDS, false> { xb, lb, pb, scratch, rows, k, bounds })
             }),
     }
 }
@@ -617,7 +628,7 @@ fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool>(
 /// One block of [`full_pass`]. pulp runs `with_simd` inside a function
 /// compiled for the CPU's best instruction set, and everything below is
 /// inlined into it.
-struct FullBlock<'a, const D: usize, const ACC: bool, const BOUNDS: bool> {
+struct FullBlock<'a, const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> {
     xb: &'a [f64],
     lb: &'a mut [u32],
     pb: &'a mut [f64],
@@ -627,7 +638,9 @@ struct FullBlock<'a, const D: usize, const ACC: bool, const BOUNDS: bool> {
     bounds: Option<(&'a mut [f64], &'a mut [f64])>,
 }
 
-impl<const D: usize, const ACC: bool, const BOUNDS: bool> WithSimd for FullBlock<'_, D, ACC, BOUNDS> {
+impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> WithSimd
+    for FullBlock<'_, D, ACC, BOUNDS, CHANGES>
+{
     type Output = ();
 
     #[inline(always)]
@@ -648,6 +661,26 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool> WithSimd for FullBlock
             let Nearest { best, d1, d2 } = nearest_tile::<S, BOUNDS>(simd, xt, rows);
             for l in 0..m {
                 inertia[l] += d1[l];
+            }
+            if CHANGES {
+                // which rows change cluster: a vector compare, then one
+                // branch per tile (late in a fit most tiles have none)
+                let lt = &mut lb[start..start + m];
+                let mut moved = 0u32;
+                for (l, (&a, &b)) in lt.iter().zip(&best).enumerate() {
+                    moved |= ((a != b as u32) as u32) << l;
+                }
+                changed[0] += moved.count_ones() as u64;
+                while moved != 0 {
+                    let l = moved.trailing_zeros() as usize;
+                    moved &= moved - 1;
+                    // out of the old cluster, into the new, as Hamerly's pass does
+                    let x = &xb[(start + l) * d..];
+                    out.remove(simd, lt[l] as usize, x, d);
+                    out.add(simd, best[l] as usize, x, d);
+                    lt[l] = best[l] as u32;
+                }
+                continue;
             }
             // labels first, then sums, then bounds: three short loops the
             // compiler vectorises or keeps in registers (one loop doing all
