@@ -59,7 +59,7 @@ SEEDS = tuple(range(9))
 # the runs of a series follow each other, so the best (fixed mode) or the
 # median (default mode) is a warm figure for every library
 SETTLE = 0.3
-REPEATS = 3
+REPEATS = 5
 # one iteration is a difference of two fits, so each is the best of more runs
 ITERATION_REPEATS = 7
 HERE = Path(__file__).resolve().parent
