@@ -663,8 +663,8 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
                 inertia[l] += d1[l];
             }
             if CHANGES {
-                // which rows change cluster: a vector compare, then one
-                // branch per tile (late in a fit most tiles have none)
+                // a bit per row that changes cluster (a vector compare); late
+                // in a fit most tiles have none, and the loop below is skipped
                 let lt = &mut lb[start..start + m];
                 let mut moved = 0u32;
                 for (l, (&a, &b)) in lt.iter().zip(&best).enumerate() {

@@ -211,13 +211,15 @@ fn rows_to_array(v: Vec<f64>, k: usize, d: usize) -> Result<Array2<f64>> {
 }
 
 /// Lloyd iterations from `start` (scikit-learn's loop: stop when no label
-/// changes or when the total squared centre shift is at most `tol`). After
-/// the first pass the sums and counts are kept and only the points that
-/// change cluster move them (Hamerly's passes do the same). Each move rounds
-/// once, as an add in a fresh sum does, but the rounding of every move since
-/// the first pass stays in the sums. Labels
-/// that stopped changing already belong to the final centres, so only the
-/// inertia is computed then; otherwise one more assignment pass (with
+/// changes or when the total squared centre shift is at most `tol`).
+///
+/// After the first pass the sums and counts are kept and only the points
+/// that change cluster move them (Hamerly's passes do the same). Each move
+/// rounds once, as an add in a fresh sum does, but the rounding of every move
+/// since the first pass stays in the sums.
+///
+/// Labels that stopped changing already belong to the final centres, so only
+/// the inertia is computed then; otherwise one more assignment pass (with
 /// Hamerly's bounds when in use) gives the labels of the final centres.
 fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool, ws: &mut Workspace) -> Run {
     let (k, d) = (ws.counts.len(), pts.d);
