@@ -22,7 +22,10 @@
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-pub(crate) use super::tile::{tile_rows, Lane, TilePair, LANES};
+pub(crate) use super::tile::{tile_rows, Cpu, Lane, TilePair, LANES};
+
+/// How many candidates ahead Hamerly's own-distance sweep prefetches a row.
+const CANDIDATES_AHEAD: usize = 16;
 
 /// Rows per block: at least 512, and at most 128 blocks (bounded partial-sum
 /// memory); a whole number of tiles.
@@ -784,7 +787,12 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
         }
         let mut inertia = 0.0;
         let mut n_far = 0;
+        let cpu = Cpu::detect();
         for q in 0..n_cand {
+            // the candidates are scattered: hint the row a few candidates on
+            if let Some(&ahead) = cand[..n_cand].get(q + CANDIDATES_AHEAD) {
+                cpu.prefetch(xb, ahead as usize * d, d);
+            }
             let i = cand[q] as usize;
             let a = lb[i] as usize;
             let own = sq_dist_fma(&xb[i * d..(i + 1) * d], c.row(a));

@@ -48,7 +48,7 @@ impl Cpu {
     /// Hints the CPU to fetch the 64-byte lines of `values` values from
     /// `at` in `xb` (a hint: the address may lie past the end, nothing is read).
     #[inline(always)]
-    fn prefetch(self, xb: &[f64], at: usize, values: usize) {
+    pub fn prefetch(self, xb: &[f64], at: usize, values: usize) {
         #[cfg(target_arch = "x86_64")]
         if let Some(v3) = self.v3 {
             for line in (0..values).step_by(LANES) {
