@@ -458,10 +458,13 @@ impl<'a> BlockOut<'a> {
     fn add<S: Simd>(&mut self, simd: S, j: usize, rest: &[f64], d: usize) {
         self.update::<S, true>(simd, j, rest, d);
     }
-    /// Takes the row back out of cluster `j` (as [`BlockOut::add`]).
+    /// Moves the row from cluster `from` to cluster `to` (a point that
+    /// changed cluster, in passes that record changes: taken out, then added,
+    /// each as [`BlockOut::add`]).
     #[inline(always)]
-    fn remove<S: Simd>(&mut self, simd: S, j: usize, rest: &[f64], d: usize) {
-        self.update::<S, false>(simd, j, rest, d);
+    fn move_row<S: Simd>(&mut self, simd: S, from: usize, to: usize, rest: &[f64], d: usize) {
+        self.update::<S, false>(simd, from, rest, d);
+        self.update::<S, true>(simd, to, rest, d);
     }
     #[inline(always)]
     fn update<S: Simd, const ADD: bool>(&mut self, simd: S, j: usize, rest: &[f64], d: usize) {
@@ -677,10 +680,7 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
                 while moved != 0 {
                     let l = moved.trailing_zeros() as usize;
                     moved &= moved - 1;
-                    // out of the old cluster, into the new, as Hamerly's pass does
-                    let x = &xb[(start + l) * d..];
-                    out.remove(simd, lt[l] as usize, x, d);
-                    out.add(simd, best[l] as usize, x, d);
+                    out.move_row(simd, lt[l] as usize, best[l] as usize, &xb[(start + l) * d..], d);
                     lt[l] = best[l] as u32;
                 }
                 continue;
@@ -823,8 +823,7 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
                 let i = rows[l];
                 let (a, b) = (lb[i] as usize, best[l] as usize);
                 if b != a && !FINAL {
-                    out.remove(simd, a, &xb[i * d..], d);
-                    out.add(simd, b, &xb[i * d..], d);
+                    out.move_row(simd, a, b, &xb[i * d..], d);
                     changed += 1;
                 }
                 lb[i] = b as u32;
