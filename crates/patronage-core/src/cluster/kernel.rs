@@ -22,7 +22,7 @@
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-pub(crate) use super::tile::{tile_rows, Cpu, Lane, TilePair, LANES};
+pub(crate) use super::tile::{tile_rows, Cpu, Lane, Rows, TilePair, LANES};
 
 /// How many candidates ahead Hamerly's own-distance sweep prefetches a row.
 const CANDIDATES_AHEAD: usize = 16;
@@ -656,6 +656,7 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
         let mut out = BlockOut::new(pb, k, d);
         let mut local = [[[0.0f64; LANES]; D]; 2];
         let mut tiles = TilePair::new(&mut local, scratch, d);
+        let cpu = Cpu::detect();
         let mut changed = [0u64; LANES]; // per lane, as the inertia
         let mut inertia = [0.0f64; LANES]; // per lane: no serial chain of additions
         let n = lb.len();
@@ -664,18 +665,22 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
             let m = LANES.min(n - start);
             let next = (start + LANES < n).then(|| tile_rows(start + LANES, LANES.min(n - start - LANES)));
             let xt = tiles.advance(xb, next.as_ref());
-            let Nearest { best, d1, d2 } = nearest_tile::<S, BOUNDS>(simd, xt, rows);
-            for l in 0..m {
-                inertia[l] += d1[l];
+            let Nearest { best, mut d1, d2 } = nearest_tile::<S, BOUNDS>(simd, xt, rows);
+            // every lane is added (a vector add, not a loop of `m`): the
+            // lanes past a short tile's rows count zero
+            d1[m..].fill(0.0);
+            for (t, &v) in inertia.iter_mut().zip(&d1) {
+                *t += v;
             }
             if CHANGES {
                 // a bit per row that changes cluster (a vector compare); late
                 // in a fit most tiles have none, and the loop below is skipped
                 let lt = &mut lb[start..start + m];
-                let mut moved = 0u32;
-                for (l, (&a, &b)) in lt.iter().zip(&best).enumerate() {
-                    moved |= ((a != b as u32) as u32) << l;
-                }
+                let old: [u32; LANES] = match lt.try_into() {
+                    Ok(whole) => whole,
+                    Err(_) => std::array::from_fn(|l| lt[l.min(m - 1)]),
+                };
+                let mut moved = cpu.differ(&old, &best) & ((1u32 << m) - 1);
                 changed[0] += moved.count_ones() as u64;
                 while moved != 0 {
                     let l = moved.trailing_zeros() as usize;
@@ -812,11 +817,11 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
         };
         let mut changed = 0usize;
         if n_far > 0 {
-            tiles.start(xb, &tile(0));
+            tiles.start(xb, &Rows::Listed(tile(0)));
         }
         for start in (0..n_far).step_by(LANES) {
             let rows = tile(start);
-            let next = (start + LANES < n_far).then(|| tile(start + LANES));
+            let next = (start + LANES < n_far).then(|| Rows::Listed(tile(start + LANES)));
             let xt = tiles.advance(xb, next.as_ref());
             let Nearest { best, d1, d2 } = nearest_tile::<S, true>(simd, xt, &c.grouped);
             for l in 0..LANES.min(n_far - start) {

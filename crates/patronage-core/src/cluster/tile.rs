@@ -61,21 +61,59 @@ impl Cpu {
     }
 }
 
-/// Copies rows `idx` of the row-major block `xb` into the transposed tile `xt`.
-#[inline(always)]
-pub(crate) fn load_tile(cpu: Cpu, xt: &mut [Lane], xb: &[f64], idx: &[usize; LANES]) {
-    let d = xt.len();
-    let consecutive = idx.windows(2).all(|w| w[1] == w[0] + 1);
-    if consecutive {
-        cpu.prefetch(xb, idx[0] * d + PREFETCH_AHEAD, LANES * d);
+/// The rows of a tile.
+#[derive(Clone, Copy)]
+pub(crate) enum Rows {
+    /// [`LANES`] consecutive rows from this one (known without a check).
+    From(usize),
+    /// Any rows.
+    Listed([usize; LANES]),
+}
+
+impl Cpu {
+    /// A bit per lane where `labels` and `best` differ (one AVX-512 compare
+    /// where the CPU has it: the portable loop compiles to a chain of shuffles).
+    #[inline(always)]
+    pub fn differ(self, labels: &[u32; LANES], best: &[u64; LANES]) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v4) = self.v4 {
+            let a = v4.avx512f;
+            let wide = a._mm512_cvtepu32_epi64(pulp::cast(*labels));
+            return a._mm512_cmpneq_epu64_mask(wide, pulp::cast(*best)) as u32;
+        }
+        labels.iter().zip(best).enumerate().fold(0, |m, (l, (&a, &b))| m | (((a as u64 != b) as u32) << l))
     }
+}
+
+/// Copies `rows` of the row-major block `xb` into the transposed tile `xt`.
+#[inline(always)]
+pub(crate) fn load_tile(cpu: Cpu, xt: &mut [Lane], xb: &[f64], rows: &Rows) {
+    match *rows {
+        Rows::From(first) => load_consecutive(cpu, xt, xb, first),
+        Rows::Listed(idx) if idx.windows(2).all(|w| w[1] == w[0] + 1) => {
+            load_consecutive(cpu, xt, xb, idx[0])
+        }
+        Rows::Listed(idx) => load_listed(xt, xb, &idx),
+    }
+}
+
+#[inline(always)]
+fn load_consecutive(cpu: Cpu, xt: &mut [Lane], xb: &[f64], first: usize) {
+    let d = xt.len();
+    cpu.prefetch(xb, first * d + PREFETCH_AHEAD, LANES * d);
     #[cfg(target_arch = "x86_64")]
     if let Some(v4) = cpu.v4 {
-        if (2..LANES).contains(&d) && consecutive {
-            avx512::pick(v4, &xb[idx[0] * d..(idx[0] + LANES) * d], xt);
+        if (2..LANES).contains(&d) {
+            avx512::pick(v4, &xb[first * d..(first + LANES) * d], xt);
             return;
         }
     }
+    load_listed(xt, xb, &std::array::from_fn(|l| first + l));
+}
+
+#[inline(always)]
+fn load_listed(xt: &mut [Lane], xb: &[f64], idx: &[usize; LANES]) {
+    let d = xt.len();
     if d <= LANES {
         // few features: scalar copies (the callers double-buffer the tile)
         for (l, &r) in idx.iter().enumerate() {
@@ -93,11 +131,15 @@ pub(crate) fn load_tile(cpu: Cpu, xt: &mut [Lane], xb: &[f64], idx: &[usize; LAN
     }
 }
 
-/// The row indices of a tile of `m` consecutive rows from `start`; a short
-/// tile repeats its last row (those lanes are ignored).
+/// The rows of a tile of `m` consecutive rows from `start`; a short tile
+/// repeats its last row (those lanes are ignored).
 #[inline(always)]
-pub(crate) fn tile_rows(start: usize, m: usize) -> [usize; LANES] {
-    std::array::from_fn(|l| start + l.min(m - 1))
+pub(crate) fn tile_rows(start: usize, m: usize) -> Rows {
+    if m == LANES {
+        Rows::From(start)
+    } else {
+        Rows::Listed(std::array::from_fn(|l| start + l.min(m - 1)))
+    }
 }
 
 /// Two tile buffers: the next tile is written while the current one is read,
@@ -123,12 +165,12 @@ impl<'a> TilePair<'a> {
     }
     /// Loads the first tile.
     #[inline(always)]
-    pub fn start(&mut self, xb: &[f64], rows: &[usize; LANES]) {
+    pub fn start(&mut self, xb: &[f64], rows: &Rows) {
         load_tile(self.cpu, self.cur, xb, rows);
     }
     /// Loads `next` (when there is one) and returns the tile loaded before it.
     #[inline(always)]
-    pub fn advance(&mut self, xb: &[f64], next: Option<&[usize; LANES]>) -> &[Lane] {
+    pub fn advance(&mut self, xb: &[f64], next: Option<&Rows>) -> &[Lane] {
         if let Some(rows) = next {
             load_tile(self.cpu, self.next, xb, rows);
         }
@@ -185,35 +227,56 @@ mod avx512 {
 mod tests {
     use super::*;
 
-    /// Every path (shuffles or copies, consecutive or scattered rows) gives
-    /// the plain transposition.
-    #[test]
-    fn tiles_are_the_rows_transposed() {
-        let plain = Cpu {
+    /// The portable paths only.
+    fn plain_cpu() -> Cpu {
+        Cpu {
             #[cfg(target_arch = "x86_64")]
             v4: None,
             #[cfg(target_arch = "x86_64")]
             v3: None,
-        };
+        }
+    }
+
+    /// Every path (shuffles or copies, consecutive or scattered rows) gives
+    /// the plain transposition.
+    #[test]
+    fn tiles_are_the_rows_transposed() {
+        let plain = plain_cpu();
         for d in 1..=21 {
             let n = 40;
             let xb: Vec<f64> = (0..n * d).map(|i| i as f64 * 0.5 - 7.0).collect();
             // consecutive, scattered, a short tile; and increasing rows whose last
             // is the first + 7 without being consecutive (a short tile of Hamerly's)
             let layouts = [
-                [3, 4, 5, 6, 7, 8, 9, 10],
-                [31, 2, 17, 2, 0, 39, 8, 11],
+                Rows::Listed([3, 4, 5, 6, 7, 8, 9, 10]),
+                Rows::From(3),
+                Rows::Listed([31, 2, 17, 2, 0, 39, 8, 11]),
                 tile_rows(32, 5),
-                [3, 5, 6, 7, 10, 10, 10, 10],
+                Rows::Listed([3, 5, 6, 7, 10, 10, 10, 10]),
             ];
-            for idx in layouts {
+            for rows in layouts {
+                let idx = match rows {
+                    Rows::From(first) => std::array::from_fn(|l| first + l),
+                    Rows::Listed(idx) => idx,
+                };
                 let expect: Vec<Lane> = (0..d).map(|f| std::array::from_fn(|l| xb[idx[l] * d + f])).collect();
                 for cpu in [Cpu::detect(), plain] {
                     let mut xt = vec![[f64::NAN; LANES]; d];
-                    load_tile(cpu, &mut xt, &xb, &idx);
+                    load_tile(cpu, &mut xt, &xb, &rows);
                     assert_eq!(xt, expect, "d = {d}, rows {idx:?}");
                 }
             }
+        }
+    }
+
+    /// The label compare gives the same bits with or without AVX-512.
+    #[test]
+    fn differ_marks_the_lanes_whose_label_changes() {
+        let plain = plain_cpu();
+        let labels = [0, 1, 2, 3, 4, 5, 6, u32::MAX];
+        let best = [0, 2, 2, 3, 0, 5, 7, u32::MAX as u64];
+        for cpu in [Cpu::detect(), plain] {
+            assert_eq!(cpu.differ(&labels, &best), 0b0101_0010);
         }
     }
 }
