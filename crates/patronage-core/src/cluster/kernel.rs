@@ -576,6 +576,7 @@ pub(crate) enum FullMode {
     /// are taken out of the old one and added to the new (a Lloyd iteration
     /// after the first, whose labels are all set). Late in a fit few points
     /// move, so this skips most of the adding that [`FullMode::Accumulate`] does.
+    /// No inertia (the blocks write 0): the iterations do not use it.
     AccumulateChanges,
 }
 
@@ -666,11 +667,13 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
             let next = (start + LANES < n).then(|| tile_rows(start + LANES, LANES.min(n - start - LANES)));
             let xt = tiles.advance(xb, next.as_ref());
             let Nearest { best, mut d1, d2 } = nearest_tile::<S, BOUNDS>(simd, xt, rows);
-            // every lane is added (a vector add, not a loop of `m`): the
-            // lanes past a short tile's rows count zero
-            d1[m..].fill(0.0);
-            for (t, &v) in inertia.iter_mut().zip(&d1) {
-                *t += v;
+            if !CHANGES {
+                // every lane is added (a vector add, not a loop of `m`): the
+                // lanes past a short tile's rows count zero
+                d1[m..].fill(0.0);
+                for (t, &v) in inertia.iter_mut().zip(&d1) {
+                    *t += v;
+                }
             }
             if CHANGES {
                 // a bit per row that changes cluster (a vector compare); late
@@ -811,17 +814,22 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
         let mut local = [[[0.0f64; LANES]; D]; 2];
         let mut tiles = TilePair::new(&mut local, scratch, d);
         let far = &cand[..n_far];
-        let tile = |start: usize| -> [usize; LANES] {
-            let m = LANES.min(n_far - start);
-            std::array::from_fn(|l| far[start + l.min(m - 1)] as usize)
-        };
+        #[inline(always)]
+        fn tile(far: &[u32], start: usize) -> [usize; LANES] {
+            let m = LANES.min(far.len() - start);
+            let mut rows = [0; LANES];
+            for (l, r) in rows.iter_mut().enumerate() {
+                *r = far[start + l.min(m - 1)] as usize;
+            }
+            rows
+        }
         let mut changed = 0usize;
         if n_far > 0 {
-            tiles.start(xb, &Rows::Listed(tile(0)));
+            tiles.start(xb, &Rows::Listed(tile(far, 0)));
         }
         for start in (0..n_far).step_by(LANES) {
-            let rows = tile(start);
-            let next = (start + LANES < n_far).then(|| Rows::Listed(tile(start + LANES)));
+            let rows = tile(far, start);
+            let next = (start + LANES < n_far).then(|| Rows::Listed(tile(far, start + LANES)));
             let xt = tiles.advance(xb, next.as_ref());
             let Nearest { best, d1, d2 } = nearest_tile::<S, true>(simd, xt, &c.grouped);
             for l in 0..LANES.min(n_far - start) {

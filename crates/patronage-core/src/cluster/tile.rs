@@ -26,7 +26,8 @@ pub(crate) type Lane = [f64; LANES];
 /// values (8 KB): about 40 tiles at 3 features, 8 at 16.
 const PREFETCH_AHEAD: usize = 1024;
 
-/// What this CPU offers the tile loader: AVX-512 shuffles, the prefetch hint.
+/// What this CPU offers the tile loader and the label compare: AVX-512
+/// shuffles and masks, the prefetch hint.
 #[derive(Clone, Copy)]
 pub(crate) struct Cpu {
     #[cfg(target_arch = "x86_64")]
@@ -59,18 +60,6 @@ impl Cpu {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (xb, at, values);
     }
-}
-
-/// The rows of a tile.
-#[derive(Clone, Copy)]
-pub(crate) enum Rows {
-    /// [`LANES`] consecutive rows from this one (known without a check).
-    From(usize),
-    /// Any rows.
-    Listed([usize; LANES]),
-}
-
-impl Cpu {
     /// A bit per lane where `labels` and `best` differ (one AVX-512 compare
     /// where the CPU has it: the portable loop compiles to a chain of shuffles).
     #[inline(always)]
@@ -83,6 +72,15 @@ impl Cpu {
         }
         labels.iter().zip(best).enumerate().fold(0, |m, (l, (&a, &b))| m | (((a as u64 != b) as u32) << l))
     }
+}
+
+/// The rows of a tile.
+#[derive(Clone, Copy)]
+pub(crate) enum Rows {
+    /// [`LANES`] consecutive rows from this one (known without a check).
+    From(usize),
+    /// Any rows.
+    Listed([usize; LANES]),
 }
 
 /// Copies `rows` of the row-major block `xb` into the transposed tile `xt`.
@@ -108,7 +106,11 @@ fn load_consecutive(cpu: Cpu, xt: &mut [Lane], xb: &[f64], first: usize) {
             return;
         }
     }
-    load_listed(xt, xb, &std::array::from_fn(|l| first + l));
+    let mut idx = [first; LANES];
+    for (l, i) in idx.iter_mut().enumerate() {
+        *i += l;
+    }
+    load_listed(xt, xb, &idx);
 }
 
 #[inline(always)]
@@ -123,11 +125,20 @@ fn load_listed(xt: &mut [Lane], xb: &[f64], idx: &[usize; LANES]) {
         }
         return;
     }
-    let rows: [&[f64]; LANES] = std::array::from_fn(|l| &xb[idx[l] * d..(idx[l] + 1) * d]);
     // one feature of every row at a time: a gather and a whole-vector store
-    // (not eight scalar stores, which a vector load could not forward from)
+    // (not eight scalar stores, which a vector load could not forward from).
+    // Loops, not `array::from_fn`: its closure is compiled apart, without
+    // the kernels' SIMD features, and called for every tile.
+    let mut rows: [&[f64]; LANES] = [&[]; LANES];
+    for (row, &i) in rows.iter_mut().zip(idx) {
+        *row = &xb[i * d..(i + 1) * d];
+    }
     for (f, t) in xt.iter_mut().enumerate() {
-        *t = std::array::from_fn(|l| rows[l][f]);
+        let mut lane = [0.0; LANES];
+        for (v, row) in lane.iter_mut().zip(&rows) {
+            *v = row[f];
+        }
+        *t = lane;
     }
 }
 
