@@ -53,9 +53,11 @@ class KMeans(ParamsMixin):
         bounds that let it skip points which provably keep their centre (a
         skipped point is read, never written); ``"lloyd"`` compares every
         point with every centre in every iteration. ``"auto"`` uses
-        ``"hamerly"`` from 8 features on and ``"lloyd"`` below (with few
-        features a skipped point costs about as much memory traffic as
-        reading it); ``"elkan"`` is accepted as an alias of ``"hamerly"``.
+        ``"hamerly"`` with 8 or more features and more than 8 clusters, and
+        ``"lloyd"`` otherwise (with few features a skipped point costs about
+        as much memory traffic as reading it; up to 8 clusters, a Lloyd pass
+        is one SIMD group of centres); ``"elkan"`` is accepted as an alias of
+        ``"hamerly"``.
 
     Attributes
     ----------

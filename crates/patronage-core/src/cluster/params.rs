@@ -28,8 +28,10 @@ pub enum Algorithm {
     /// is below the lower bound on the distance to any other centre is skipped
     /// (not even read), and centre sums are updated incrementally.
     Hamerly,
-    /// Hamerly with 8 or more features, Lloyd below (where a skipped point
-    /// costs about as much memory traffic as reading it; measured in `benches/`).
+    /// Hamerly with 8 or more features and more than 8 clusters, Lloyd
+    /// otherwise (with few features a skipped point costs about as much
+    /// memory traffic as reading it; with up to 8 clusters a Lloyd pass is
+    /// one group of centres; both measured in `benches/`).
     Auto,
 }
 
