@@ -667,17 +667,10 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
             let next = (start + LANES < n).then(|| tile_rows(start + LANES, LANES.min(n - start - LANES)));
             let xt = tiles.advance(xb, next.as_ref());
             let Nearest { best, mut d1, d2 } = nearest_tile::<S, BOUNDS>(simd, xt, rows);
-            if !CHANGES {
-                // every lane is added (a vector add, not a loop of `m`): the
-                // lanes past a short tile's rows count zero
-                d1[m..].fill(0.0);
-                for (t, &v) in inertia.iter_mut().zip(&d1) {
-                    *t += v;
-                }
-            }
             if CHANGES {
                 // a bit per row that changes cluster (a vector compare); late
-                // in a fit most tiles have none, and the loop below is skipped
+                // in a fit most tiles have none, and the loop below is skipped.
+                // No inertia: these passes do not report it
                 let lt = &mut lb[start..start + m];
                 let old: [u32; LANES] = match lt.try_into() {
                     Ok(whole) => whole,
@@ -692,6 +685,12 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
                     lt[l] = best[l] as u32;
                 }
                 continue;
+            }
+            // every lane is added (a vector add, not a loop of `m`): the lanes
+            // past a short tile's rows count zero
+            d1[m..].fill(0.0);
+            for (t, &v) in inertia.iter_mut().zip(&d1) {
+                *t += v;
             }
             // labels first, then sums, then bounds: three short loops the
             // compiler vectorises or keeps in registers (one loop doing all
