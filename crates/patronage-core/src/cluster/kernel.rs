@@ -22,7 +22,7 @@
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-pub(crate) use super::tile::{tile_rows, Cpu, Lane, Rows, TilePair, LANES};
+pub(crate) use super::tile::{load_tile, tile_rows, Cpu, Lane, Rows, TilePair, LANES};
 
 /// How many candidates ahead Hamerly's own-distance sweep prefetches a row.
 const CANDIDATES_AHEAD: usize = 16;
@@ -655,21 +655,29 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
         let FullBlock { xb, lb, pb, scratch, rows, k, mut bounds } = self;
         let d = if D > 0 { D } else { rows.len() / k };
         let mut out = BlockOut::new(pb, k, d);
-        let mut local = [[[0.0f64; LANES]; D]; 2];
-        let mut tiles = TilePair::new(&mut local, scratch, d);
         let cpu = Cpu::detect();
         let mut changed = [0u64; LANES]; // per lane, as the inertia
         let mut inertia = [0.0f64; LANES]; // per lane: no serial chain of additions
         let n = lb.len();
-        tiles.start(xb, &tile_rows(0, LANES.min(n)));
-        for start in (0..n).step_by(LANES) {
+        // the changes pass takes its whole tiles in batches (see
+        // `move_changed_rows`); only a short last tile is left to the loop below
+        let first = if CHANGES { n / LANES * LANES } else { 0 };
+        if CHANGES {
+            let (xw, lw) = (&xb[..first * d], &mut lb[..first]);
+            changed[0] += move_changed_rows::<S, D>(simd, cpu, xw, lw, &mut scratch[..d], rows, &mut out);
+        }
+        let mut local = [[[0.0f64; LANES]; D]; 2];
+        let mut tiles = TilePair::new(&mut local, scratch, d);
+        if first < n {
+            tiles.start(xb, &tile_rows(first, LANES.min(n - first)));
+        }
+        for start in (first..n).step_by(LANES) {
             let m = LANES.min(n - start);
             let next = (start + LANES < n).then(|| tile_rows(start + LANES, LANES.min(n - start - LANES)));
             let xt = tiles.advance(xb, next.as_ref());
             let Nearest { best, mut d1, d2 } = nearest_tile::<S, BOUNDS>(simd, xt, rows);
             if CHANGES {
-                // a bit per row that changes cluster (a vector compare); late
-                // in a fit most tiles have none, and the loop below is skipped.
+                // the short last tile: a bit per row that changes cluster.
                 // No inertia: these passes do not report it
                 let lt = &mut lb[start..start + m];
                 let old: [u32; LANES] = match lt.try_into() {
@@ -716,6 +724,58 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
         out.tail[0] = changed.iter().sum::<u64>() as f64;
         out.tail[1] = inertia.iter().sum();
     }
+}
+
+/// Tiles whose moves are made together in [`move_changed_rows`] (a bit per
+/// row of the batch in a `u128`).
+const MOVE_BATCH: usize = 16;
+const _: () = assert!(MOVE_BATCH * LANES <= u128::BITS as usize);
+
+/// The changes pass over whole tiles (`lb.len()` is a multiple of
+/// [`LANES`]): labels are rewritten, and each row that changes cluster is
+/// moved in the block's sums; returns how many did.
+///
+/// Why batches: a branch on a tile's label compare is resolved only at the
+/// end of the tile's chain of dependent work, and when it is mispredicted
+/// (a tile with or without changes is a coin toss early in a fit) the work
+/// already started on the next tiles is thrown away. Writing every label and
+/// keeping a bit per changed row, then making the moves once per
+/// [`MOVE_BATCH`] tiles, costs one such branch per batch instead of up to
+/// two per tile.
+#[inline(always)]
+fn move_changed_rows<S: Simd, const D: usize>(
+    simd: S,
+    cpu: Cpu,
+    xb: &[f64],
+    lb: &mut [u32],
+    scratch: &mut [Lane],
+    rows: &[f64],
+    out: &mut BlockOut,
+) -> u64 {
+    const BATCH_ROWS: usize = MOVE_BATCH * LANES;
+    let d = scratch.len();
+    let mut local = [[0.0f64; LANES]; D];
+    let xt: &mut [Lane] = if D > 0 { &mut local } else { scratch };
+    let mut changed = 0;
+    for (xg, lg) in xb.chunks(BATCH_ROWS * d).zip(lb.chunks_mut(BATCH_ROWS)) {
+        let mut old = [0u32; BATCH_ROWS];
+        let mut moved = 0u128; // a bit per row of the batch
+        for (t, (lt, old)) in lg.chunks_exact_mut(LANES).zip(old.chunks_exact_mut(LANES)).enumerate() {
+            load_tile(cpu, xt, xg, &Rows::From(t * LANES));
+            let best = nearest_tile::<S, false>(simd, xt, rows).best;
+            let lt: &mut [u32; LANES] = lt.try_into().expect("a whole tile");
+            old.copy_from_slice(lt);
+            moved |= (cpu.differ(lt, &best) as u128) << (t * LANES);
+            cpu.store_labels(lt, &best);
+        }
+        changed += moved.count_ones() as u64;
+        while moved != 0 {
+            let l = moved.trailing_zeros() as usize;
+            moved &= moved - 1;
+            out.move_row(simd, old[l] as usize, lg[l] as usize, &xg[l * d..], d);
+        }
+    }
+    changed
 }
 
 /// One Hamerly pass. A point is only read when its lazily moved upper bound

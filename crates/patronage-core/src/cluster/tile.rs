@@ -26,8 +26,8 @@ pub(crate) type Lane = [f64; LANES];
 /// values (8 KB): about 40 tiles at 3 features, 8 at 16.
 const PREFETCH_AHEAD: usize = 1024;
 
-/// What this CPU offers the tile loader and the label compare: AVX-512
-/// shuffles and masks, the prefetch hint.
+/// What this CPU offers the tile loader and the label compare and store:
+/// AVX-512 shuffles, masks and narrowing, the prefetch hint.
 #[derive(Clone, Copy)]
 pub(crate) struct Cpu {
     #[cfg(target_arch = "x86_64")]
@@ -59,6 +59,18 @@ impl Cpu {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (xb, at, values);
+    }
+    /// Writes `best` into `labels` (one narrowing store where the CPU has it).
+    #[inline(always)]
+    pub fn store_labels(self, labels: &mut [u32; LANES], best: &[u64; LANES]) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v4) = self.v4 {
+            *labels = pulp::cast(v4.avx512f._mm512_cvtepi64_epi32(pulp::cast(*best)));
+            return;
+        }
+        for (t, &b) in labels.iter_mut().zip(best) {
+            *t = b as u32;
+        }
     }
     /// A bit per lane where `labels` and `best` differ (one AVX-512 compare
     /// where the CPU has it: the portable loop compiles to a chain of shuffles).
@@ -288,6 +300,17 @@ mod tests {
         let best = [0, 2, 2, 3, 0, 5, 7, u32::MAX as u64];
         for cpu in [Cpu::detect(), plain] {
             assert_eq!(cpu.differ(&labels, &best), 0b0101_0010);
+        }
+    }
+
+    /// The label store gives the same labels with or without AVX-512.
+    #[test]
+    fn store_labels_narrows_every_lane() {
+        let best = [0, 2, 2, 3, 0, 5, 7, u32::MAX as u64];
+        for cpu in [Cpu::detect(), plain_cpu()] {
+            let mut labels = [9; LANES];
+            cpu.store_labels(&mut labels, &best);
+            assert_eq!(labels, [0, 2, 2, 3, 0, 5, 7, u32::MAX]);
         }
     }
 }
