@@ -36,7 +36,8 @@ and the final assignment pass): it is the time of a Lloyd fit of ITERS
 iterations minus that of a 1-iteration fit, from the same centres, divided by
 the extra iterations; each fit is the best of ITERATION_REPEATS runs. It is
 the mean of iterations 2 to ITERS: patronage's first pass adds every row to
-the centre sums, the later ones only the rows that change cluster.
+the centre sums, the later ones only the rows that change cluster. The two
+fits alternate, so the machine's slow spells weigh on both.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ SEEDS = tuple(range(9))
 SETTLE = 0.3
 REPEATS = 5
 # one iteration is a difference of two fits, so each is the best of more runs
-ITERATION_REPEATS = 7
+ITERATION_REPEATS = 11
 HERE = Path(__file__).resolve().parent
 PEER = HERE / "linfa_kmeans"
 
@@ -145,8 +146,10 @@ def lloyd_iteration(patronage, X: np.ndarray, start: np.ndarray) -> float:
     """Seconds of one Lloyd iteration: (a fit of ITERS iterations - a fit of 1) / the extra iterations."""
     best = {}
     time.sleep(SETTLE)
-    for max_iter in (1, ITERS):
-        for _ in range(ITERATION_REPEATS):
+    # the two fits alternate, so a slow spell of the shared machine slows both
+    # series, not just one (which would move their difference)
+    for _ in range(ITERATION_REPEATS):
+        for max_iter in (1, ITERS):
             model = patronage.KMeans(K, init=start, max_iter=max_iter, tol=0.0, algorithm="lloyd")
             t = time.perf_counter()
             model.fit(X)
