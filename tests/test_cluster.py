@@ -49,7 +49,7 @@ def cdnow_rfm_scaled():
 
 
 @pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
-@pytest.mark.parametrize("d, tol", [(3, 1e-4), (3, 0.0), (16, 1e-4), (16, 0.0)])
+@pytest.mark.parametrize("d, tol", [(3, 1e-4), (3, 0.0), (8, 0.0), (16, 1e-4), (16, 0.0)])
 def test_same_initial_centres_same_result_as_sklearn(d, tol, algorithm):
     X = blobs(3000, d, 8, seed=d)
     start = X[np.random.default_rng(d).choice(len(X), 8, replace=False)]

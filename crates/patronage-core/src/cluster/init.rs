@@ -146,7 +146,7 @@ impl<const D: usize> WithSimd for TrialBlock<'_, D> {
         let mut pots = vec![[0.0f64; LANES]; nt];
         let mut local = [[[0.0f64; LANES]; D]; 2];
         let mut scratch: Vec<Lane> = vec![[0.0; LANES]; if D > 0 { 0 } else { 2 * d }];
-        let mut tiles = TilePair::new(&mut local, &mut scratch, d);
+        let mut tiles = TilePair::new(&mut local, &mut scratch, d, None);
         tiles.start(xb, &tile_rows(0, LANES.min(n)));
         for start in (0..n).step_by(LANES) {
             let m = LANES.min(n - start);

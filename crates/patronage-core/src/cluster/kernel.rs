@@ -8,6 +8,8 @@
 //! that rows are SIMD lanes: see `tile`), eight centres at a time (then four,
 //! then one), the centres of a group stored feature by feature, with the
 //! number of features a compile-time constant up to 8 (see `dispatch_d`).
+//! With 8 or more features on AVX-512, the rows are read as they are and the
+//! centres are the lanes instead (see `wide`), with the same results.
 //! The hot loops run inside `pulp`'s runtime dispatch (AVX-512 or AVX2 + FMA where the CPU
 //! has them, safe code). Every distance is the same sequence of fused
 //! multiply-adds (exactly rounded with or without hardware FMA) and every sum
@@ -23,6 +25,7 @@ use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 pub(crate) use super::tile::{load_tile, tile_rows, Cpu, Lane, Rows, TilePair, LANES};
+use super::wide;
 
 /// How many candidates ahead Hamerly's own-distance sweep prefetches a row.
 const CANDIDATES_AHEAD: usize = 16;
@@ -84,18 +87,18 @@ fn sq_dist_fma(a: &[f64], b: &[f64]) -> f64 {
 
 /// The nearest centre of each row of a tile: index, smallest squared
 /// distance, second smallest (when asked for).
-struct Nearest {
-    best: [u64; LANES],
-    d1: Lane,
-    d2: Lane,
+pub(crate) struct Nearest {
+    pub best: [u64; LANES],
+    pub d1: Lane,
+    pub d2: Lane,
 }
 
 /// [`Nearest`] for the rows of one SIMD vector.
 #[derive(Clone, Copy)]
-struct NearestV<S: Simd> {
-    best: S::u64s,
-    d1: S::f64s,
-    d2: S::f64s,
+pub(crate) struct NearestV<S: Simd> {
+    pub best: S::u64s,
+    pub d1: S::f64s,
+    pub d2: S::f64s,
 }
 
 impl<S: Simd> NearestV<S> {
@@ -105,7 +108,7 @@ impl<S: Simd> NearestV<S> {
     }
     /// Merges `later` (centres after all of `self`'s) in: ties stay with the first centre.
     #[inline(always)]
-    fn merge<const SECOND: bool>(self, simd: S, later: Self) -> Self {
+    pub fn merge<const SECOND: bool>(self, simd: S, later: Self) -> Self {
         let lower = simd.less_than_f64s(later.d1, self.d1);
         let d2 = if SECOND {
             let x = simd.select_f64s(lower, self.d1, later.d1);
@@ -163,8 +166,17 @@ fn group<S: Simd, const SECOND: bool, const G: usize>(
     v: usize,
 ) -> NearestV<S> {
     let d = xt.len();
-    let acc = distances::<S, G>(simd, xt, &cg[j * d..(j + G) * d], v);
-    // a tree of merges, neighbours first (ties stay with the lower index)
+    nearest_of_group::<S, SECOND, G>(simd, distances::<S, G>(simd, xt, &cg[j * d..(j + G) * d], v), j)
+}
+
+/// The nearest of centres `j..j + G`, from their distances `acc`: a tree
+/// of merges, neighbours first (ties stay with the lower index).
+#[inline(always)]
+pub(crate) fn nearest_of_group<S: Simd, const SECOND: bool, const G: usize>(
+    simd: S,
+    acc: [S::f64s; G],
+    j: usize,
+) -> NearestV<S> {
     let mut level = [NearestV::single(simd, j, acc[0]); G];
     for (g, &a) in acc.iter().enumerate().skip(1) {
         level[g] = NearestV::single(simd, j + g, a);
@@ -183,7 +195,7 @@ fn group<S: Simd, const SECOND: bool, const G: usize>(
 /// `d = xt.len()`, laid out by [`grouped`]); the second smallest distance
 /// only when `SECOND`.
 #[inline(always)]
-fn nearest_tile<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], cg: &[f64]) -> Nearest {
+pub(crate) fn nearest_tile<S: Simd, const SECOND: bool>(simd: S, xt: &[Lane], cg: &[f64]) -> Nearest {
     let d = xt.len();
     let k = cg.len() / d;
     let mut out = Nearest { best: [0; LANES], d1: [0.0; LANES], d2: [f64::INFINITY; LANES] };
@@ -260,12 +272,17 @@ pub(crate) struct Centres {
     rows: Vec<f64>,
     /// What [`distances`] reads: see [`grouped`].
     grouped: Vec<f64>,
+    /// What the wide kernel reads ([`LANES`] or more features, else
+    /// empty): see [`wide::layout`].
+    wide: Vec<f64>,
 }
 
 impl Centres {
     pub fn new(rows: Vec<f64>, k: usize, d: usize) -> Self {
         let grouped = grouped(&rows, d);
-        Centres { k, d, rows, grouped }
+        let mut c = Centres { k, d, rows, grouped, wide: Vec::new() };
+        c.set_wide();
+        c
     }
     pub fn row(&self, j: usize) -> &[f64] {
         &self.rows[j * self.d..(j + 1) * self.d]
@@ -289,7 +306,30 @@ impl Centres {
             shift_total += moved_sq;
         }
         regroup(&self.rows, d, &mut self.grouped);
+        self.set_wide();
         shift_total
+    }
+    fn set_wide(&mut self) {
+        if self.d >= wide::MIN_FEATURES {
+            wide::layout(&self.rows, self.k, self.d, &mut self.wide);
+        }
+    }
+    /// The nearest centres of the tile `this`: by the wide kernel from the
+    /// rows of `xb` when `tiles` has it, else from the transposed tile (and
+    /// `tiles` loads `next`).
+    #[inline(always)]
+    fn nearest<S: Simd, const SECOND: bool>(
+        &self,
+        simd: S,
+        tiles: &mut TilePair,
+        xb: &[f64],
+        this: &Rows,
+        next: Option<&Rows>,
+    ) -> Nearest {
+        match tiles.wide {
+            Some(w) => wide::nearest::<SECOND>(w, tiles.cpu, xb, this, &self.wide, self.k, self.d),
+            None => nearest_tile::<S, SECOND>(simd, tiles.advance(xb, next), &self.grouped),
+        }
     }
 }
 
@@ -614,20 +654,19 @@ fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool, const CHA
     part: &mut Partials,
     bounds: Option<Bounds>,
 ) {
-    let (k, d, br) = (c.k, pts.d, pts.block_rows());
+    let (d, br) = (pts.d, pts.block_rows());
     let arch = Arch::new();
-    let rows = &c.grouped[..];
     let blocks = pts.x.par_chunks(br * d).zip(labels.par_chunks_mut(br)).zip(part.blocks());
     match bounds.filter(|_| BOUNDS) {
         None => blocks.for_each(|((xb, lb), (pb, scratch))| {
-            arch.dispatch(FullBlock::<D, ACC, false, CHANGES> { xb, lb, pb, scratch, rows, k, bounds: None })
+            arch.dispatch(FullBlock::<D, ACC, false, CHANGES> { xb, lb, pb, scratch, c, bounds: None })
         }),
         Some(Bounds { upper, lower }) => blocks
             .zip(upper.par_chunks_mut(br))
             .zip(lower.par_chunks_mut(br))
             .for_each(|((((xb, lb), (pb, scratch)), ub), lob)| {
                 let bounds = Some((ub, lob));
-                arch.dispatch(FullBlock::<D, ACC, BOUNDS, false> { xb, lb, pb, scratch, rows, k, bounds })
+                arch.dispatch(FullBlock::<D, ACC, BOUNDS, false> { xb, lb, pb, scratch, c, bounds })
             }),
     }
 }
@@ -640,8 +679,7 @@ struct FullBlock<'a, const D: usize, const ACC: bool, const BOUNDS: bool, const 
     lb: &'a mut [u32],
     pb: &'a mut [f64],
     scratch: &'a mut [Lane],
-    rows: &'a [f64],
-    k: usize,
+    c: &'a Centres,
     bounds: Option<(&'a mut [f64], &'a mut [f64])>,
 }
 
@@ -652,8 +690,8 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let FullBlock { xb, lb, pb, scratch, rows, k, mut bounds } = self;
-        let d = if D > 0 { D } else { rows.len() / k };
+        let FullBlock { xb, lb, pb, scratch, c, mut bounds } = self;
+        let (k, d) = (c.k, if D > 0 { D } else { c.d });
         let mut out = BlockOut::new(pb, k, d);
         let cpu = Cpu::detect();
         let mut changed = [0u64; LANES]; // per lane, as the inertia
@@ -664,18 +702,19 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
         let first = if CHANGES { n / LANES * LANES } else { 0 };
         if CHANGES {
             let (xw, lw) = (&xb[..first * d], &mut lb[..first]);
-            changed[0] += move_changed_rows::<S, D>(simd, cpu, xw, lw, &mut scratch[..d], rows, &mut out);
+            changed[0] += move_changed_rows::<S, D>(simd, cpu, xw, lw, &mut scratch[..d], c, &mut out);
         }
         let mut local = [[[0.0f64; LANES]; D]; 2];
-        let mut tiles = TilePair::new(&mut local, scratch, d);
+        let mut tiles = TilePair::new(&mut local, scratch, d, cpu.wide(d));
         if first < n {
             tiles.start(xb, &tile_rows(first, LANES.min(n - first)));
         }
         for start in (first..n).step_by(LANES) {
             let m = LANES.min(n - start);
             let next = (start + LANES < n).then(|| tile_rows(start + LANES, LANES.min(n - start - LANES)));
-            let xt = tiles.advance(xb, next.as_ref());
-            let Nearest { best, mut d1, d2 } = nearest_tile::<S, BOUNDS>(simd, xt, rows);
+            let this = tile_rows(start, m);
+            let Nearest { best, mut d1, d2 } =
+                c.nearest::<S, BOUNDS>(simd, &mut tiles, xb, &this, next.as_ref());
             if CHANGES {
                 // the short last tile: a bit per row that changes cluster.
                 // No inertia: these passes do not report it
@@ -749,11 +788,12 @@ fn move_changed_rows<S: Simd, const D: usize>(
     xb: &[f64],
     lb: &mut [u32],
     scratch: &mut [Lane],
-    rows: &[f64],
+    c: &Centres,
     out: &mut BlockOut,
 ) -> u64 {
     const BATCH_ROWS: usize = MOVE_BATCH * LANES;
     let d = scratch.len();
+    let wide = cpu.wide(d);
     let mut local = [[0.0f64; LANES]; D];
     let xt: &mut [Lane] = if D > 0 { &mut local } else { scratch };
     let mut changed = 0;
@@ -761,8 +801,16 @@ fn move_changed_rows<S: Simd, const D: usize>(
         let mut old = [0u32; BATCH_ROWS];
         let mut moved = 0u128; // a bit per row of the batch
         for (t, (lt, old)) in lg.chunks_exact_mut(LANES).zip(old.chunks_exact_mut(LANES)).enumerate() {
-            load_tile(cpu, xt, xg, &Rows::From(t * LANES));
-            let best = nearest_tile::<S, false>(simd, xt, rows).best;
+            let rows = Rows::From(t * LANES);
+            // one tile buffer, not `TilePair`'s two: at 3 features, 1.49 ms
+            // per Lloyd iteration at 1M rows against 1.79
+            let best = match wide {
+                Some(w) => wide::nearest::<false>(w, cpu, xg, &rows, &c.wide, c.k, d).best,
+                None => {
+                    load_tile(cpu, xt, xg, &rows);
+                    nearest_tile::<S, false>(simd, xt, &c.grouped).best
+                }
+            };
             let lt: &mut [u32; LANES] = lt.try_into().expect("a whole tile");
             old.copy_from_slice(lt);
             moved |= (cpu.differ(lt, &best) as u128) << (t * LANES);
@@ -871,7 +919,7 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
             n_far += far as usize;
         }
         let mut local = [[[0.0f64; LANES]; D]; 2];
-        let mut tiles = TilePair::new(&mut local, scratch, d);
+        let mut tiles = TilePair::new(&mut local, scratch, d, cpu.wide(d));
         let far = &cand[..n_far];
         #[inline(always)]
         fn tile(far: &[u32], start: usize) -> [usize; LANES] {
@@ -889,8 +937,8 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
         for start in (0..n_far).step_by(LANES) {
             let rows = tile(far, start);
             let next = (start + LANES < n_far).then(|| Rows::Listed(tile(far, start + LANES)));
-            let xt = tiles.advance(xb, next.as_ref());
-            let Nearest { best, d1, d2 } = nearest_tile::<S, true>(simd, xt, &c.grouped);
+            let Nearest { best, d1, d2 } =
+                c.nearest::<S, true>(simd, &mut tiles, xb, &Rows::Listed(rows), next.as_ref());
             for l in 0..LANES.min(n_far - start) {
                 let i = rows[l];
                 let (a, b) = (lb[i] as usize, best[l] as usize);

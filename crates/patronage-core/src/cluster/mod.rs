@@ -36,6 +36,7 @@ mod select;
 #[cfg(test)]
 mod tests;
 mod tile;
+mod wide;
 
 pub use model::{KMeans, KMeansFit};
 pub use params::{Algorithm, Init, KMeansParams, KMeansValidParams};

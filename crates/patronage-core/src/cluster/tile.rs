@@ -12,7 +12,9 @@
 //! iteration at 1M x 16 on one thread: 18 ms with the hint, 26 ms without,
 //! best of 4 alternating runs).
 //!
-//! (An 8 x 8 shuffle transposition for 8 or more features was measured and
+//! With 8 or more features on AVX-512 the nearest-centre passes read rows
+//! as they are instead (see `wide`); k-means++ still transposes them. (An
+//! 8 x 8 shuffle transposition for 8 or more features was measured and
 //! dropped: 5% faster Lloyd iterations at 100k x 16 and 10% slower k-means++
 //! at 1M x 16.)
 
@@ -25,6 +27,8 @@ pub(crate) type Lane = [f64; LANES];
 /// How far ahead of a tile of consecutive rows the prefetch hint points, in
 /// values (8 KB): about 40 tiles at 3 features, 8 at 16.
 const PREFETCH_AHEAD: usize = 1024;
+
+use super::wide::Wide;
 
 /// What this CPU offers the tile loader and the label compare and store:
 /// AVX-512 shuffles, masks and narrowing, the prefetch hint.
@@ -59,6 +63,23 @@ impl Cpu {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (xb, at, values);
+    }
+    /// Hints the fetch of the rows [`PREFETCH_AHEAD`] values past the
+    /// [`LANES`] rows of `d` features from row `first` of `xb`.
+    #[inline(always)]
+    pub fn prefetch_ahead(self, xb: &[f64], first: usize, d: usize) {
+        self.prefetch(xb, first * d + PREFETCH_AHEAD, LANES * d);
+    }
+    /// The wide kernel, when it applies to `d` features ([`LANES`] or
+    /// more, with AVX-512): see `wide`.
+    #[inline(always)]
+    pub fn wide(self, d: usize) -> Option<Wide> {
+        #[cfg(target_arch = "x86_64")]
+        if d >= super::wide::MIN_FEATURES {
+            return self.v4;
+        }
+        let _ = d;
+        None
     }
     /// Writes `best` into `labels` (one narrowing store where the CPU has it).
     #[inline(always)]
@@ -110,7 +131,7 @@ pub(crate) fn load_tile(cpu: Cpu, xt: &mut [Lane], xb: &[f64], rows: &Rows) {
 #[inline(always)]
 fn load_consecutive(cpu: Cpu, xt: &mut [Lane], xb: &[f64], first: usize) {
     let d = xt.len();
-    cpu.prefetch(xb, first * d + PREFETCH_AHEAD, LANES * d);
+    cpu.prefetch_ahead(xb, first, d);
     #[cfg(target_arch = "x86_64")]
     if let Some(v4) = cpu.v4 {
         if (2..LANES).contains(&d) {
@@ -168,15 +189,22 @@ pub(crate) fn tile_rows(start: usize, m: usize) -> Rows {
 /// Two tile buffers: the next tile is written while the current one is read,
 /// so the vector loads never wait on the stores of the transposition.
 /// With `D` features the buffers live on the caller's stack, else in `scratch`.
+/// With `wide`, no tile is loaded: the wide kernel reads the rows.
 pub(crate) struct TilePair<'a> {
     cur: &'a mut [Lane],
     next: &'a mut [Lane],
-    cpu: Cpu,
+    pub cpu: Cpu,
+    pub wide: Option<Wide>,
 }
 
 impl<'a> TilePair<'a> {
     #[inline(always)]
-    pub fn new<const D: usize>(local: &'a mut [[Lane; D]; 2], scratch: &'a mut [Lane], d: usize) -> Self {
+    pub fn new<const D: usize>(
+        local: &'a mut [[Lane; D]; 2],
+        scratch: &'a mut [Lane],
+        d: usize,
+        wide: Option<Wide>,
+    ) -> Self {
         let (cur, next): (&mut [Lane], &mut [Lane]) = if D > 0 {
             let [a, b] = local;
             (&mut a[..], &mut b[..])
@@ -184,17 +212,19 @@ impl<'a> TilePair<'a> {
             let (a, b) = scratch.split_at_mut(d);
             (a, &mut b[..d])
         };
-        TilePair { cur, next, cpu: Cpu::detect() }
+        TilePair { cur, next, cpu: Cpu::detect(), wide }
     }
     /// Loads the first tile.
     #[inline(always)]
     pub fn start(&mut self, xb: &[f64], rows: &Rows) {
-        load_tile(self.cpu, self.cur, xb, rows);
+        if self.wide.is_none() {
+            load_tile(self.cpu, self.cur, xb, rows);
+        }
     }
     /// Loads `next` (when there is one) and returns the tile loaded before it.
     #[inline(always)]
     pub fn advance(&mut self, xb: &[f64], next: Option<&Rows>) -> &[Lane] {
-        if let Some(rows) = next {
+        if let (Some(rows), None) = (next, self.wide) {
             load_tile(self.cpu, self.next, xb, rows);
         }
         std::mem::swap(&mut self.cur, &mut self.next);
