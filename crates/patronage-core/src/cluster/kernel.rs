@@ -792,7 +792,7 @@ fn move_changed_rows<S: Simd, const D: usize>(
     out: &mut BlockOut,
 ) -> u64 {
     const BATCH_ROWS: usize = MOVE_BATCH * LANES;
-    let d = scratch.len();
+    let d = if D > 0 { D } else { scratch.len() }; // (a constant: no wide kernel under 8 features)
     let wide = cpu.wide(d);
     let mut local = [[0.0f64; LANES]; D];
     let xt: &mut [Lane] = if D > 0 { &mut local } else { scratch };
