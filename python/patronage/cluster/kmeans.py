@@ -72,7 +72,10 @@ class KMeans(ParamsMixin):
     -----
     When every row is identical the fit succeeds with all centres on that
     point and ``inertia_ == 0``. Empty clusters are re-seeded with the points
-    farthest from their centres, so centres are never NaN.
+    farthest from their centres, so centres are never NaN. A Lloyd fit with 2
+    to 7 features holds one transposed copy of ``X`` while it runs (as
+    scikit-learn's ``copy_x`` does): its passes then read rows as SIMD lanes
+    without rearranging them in every iteration. ``X`` itself is never modified.
 
     Examples
     --------

@@ -109,19 +109,20 @@ fn trial_pass(pts: &Points, closest: &[f64], cand: &[f64], trials: &mut [Vec<f64
         .map(|(b, trials)| {
             let rows = b * br..((b + 1) * br).min(n);
             let (cb, xb) = (&closest[rows.clone()], &pts.x[rows.start * d..rows.end * d]);
-            dispatch_d!(d, trial_block(arch, cb, xb, cand, trials))
+            dispatch_d!(d, trial_block(arch, cb, xb, pts.block_tiles(b), cand, trials))
         })
         .collect()
 }
 
-fn trial_block<const D: usize>(
+fn trial_block<'a, const D: usize>(
     arch: Arch,
-    closest: &[f64],
-    xb: &[f64],
+    closest: &'a [f64],
+    xb: &'a [f64],
+    made: &'a [Lane],
     cand: &[f64],
-    trials: Vec<&mut [f64]>,
+    trials: Vec<&'a mut [f64]>,
 ) -> Vec<f64> {
-    arch.dispatch(TrialBlock::<D> { closest, xb, cand, trials })
+    arch.dispatch(TrialBlock::<D> { closest, xb, made, cand, trials })
 }
 
 /// One block of the candidate pass, SIMD-dispatched (see `kernel::FullBlock`):
@@ -130,6 +131,8 @@ fn trial_block<const D: usize>(
 struct TrialBlock<'a, const D: usize> {
     closest: &'a [f64],
     xb: &'a [f64],
+    /// The block's made tiles (see `tile::MadeTiles`), or empty.
+    made: &'a [Lane],
     cand: &'a [f64],
     trials: Vec<&'a mut [f64]>,
 }
@@ -139,14 +142,14 @@ impl<const D: usize> WithSimd for TrialBlock<'_, D> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) -> Vec<f64> {
-        let TrialBlock { closest, xb, cand, mut trials } = self;
+        let TrialBlock { closest, xb, made, cand, mut trials } = self;
         let n = closest.len();
         let d = if D > 0 { D } else { xb.len() / n.max(1) };
         let nt = trials.len();
         let mut pots = vec![[0.0f64; LANES]; nt];
         let mut local = [[[0.0f64; LANES]; D]; 2];
         let mut scratch: Vec<Lane> = vec![[0.0; LANES]; if D > 0 { 0 } else { 2 * d }];
-        let mut tiles = TilePair::new(&mut local, &mut scratch, d, None);
+        let mut tiles = TilePair::new(&mut local, &mut scratch, d, None, made);
         tiles.start(xb, &tile_rows(0, LANES.min(n)));
         for start in (0..n).step_by(LANES) {
             let m = LANES.min(n - start);

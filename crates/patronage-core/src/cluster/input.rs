@@ -5,11 +5,14 @@ use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 use super::kernel::{block_rows, dispatch_d, Points};
+use super::tile::MadeTiles;
 use crate::{DataError, Field, Result};
 
 /// A validated, row-major feature matrix (borrowed when it already was one).
 pub(crate) struct Matrix<'a> {
     data: CowArray<'a, f64, Ix2>,
+    /// Made by [`Matrix::make_tiles`] (else none).
+    tiles: MadeTiles,
 }
 
 impl<'a> Matrix<'a> {
@@ -44,7 +47,13 @@ impl<'a> Matrix<'a> {
         } else {
             CowArray::from(x.as_standard_layout().into_owned())
         };
-        Ok(Matrix { data })
+        Ok(Matrix { data, tiles: MadeTiles::default() })
+    }
+
+    /// Transposes the rows into tiles once, for a Lloyd fit (see [`MadeTiles`]).
+    pub fn make_tiles(&mut self) {
+        let (n, d) = self.data.dim();
+        self.tiles = MadeTiles::new(self.data.as_slice().unwrap_or(&[]), n, d);
     }
 
     pub fn points(&self) -> Points<'_> {
@@ -54,6 +63,7 @@ impl<'a> Matrix<'a> {
             x: self.data.as_slice().unwrap_or(&[]),
             n,
             d,
+            tiles: self.tiles.tiles(),
         }
     }
 

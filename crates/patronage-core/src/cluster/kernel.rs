@@ -5,7 +5,8 @@
 //! on the thread count, so results are bit-identical with 1 or 64 threads.
 //!
 //! Distances are computed for [`LANES`] rows at once (a tile, transposed so
-//! that rows are SIMD lanes: see `tile`), eight centres at a time (then four,
+//! that rows are SIMD lanes: see `tile`; a Lloyd fit with 2 to 7 features
+//! makes them once and its passes read them), eight centres at a time (then four,
 //! then one), the centres of a group stored feature by feature, with the
 //! number of features a compile-time constant up to 8 (see `dispatch_d`).
 //! With 8 or more features on AVX-512, the rows are read as they are and the
@@ -42,6 +43,8 @@ pub(crate) struct Points<'a> {
     pub x: &'a [f64],
     pub n: usize,
     pub d: usize,
+    /// The whole tiles of `x` when a fit made them (see [`MadeTiles`](super::tile::MadeTiles)), else empty.
+    pub tiles: &'a [Lane],
 }
 
 impl<'a> Points<'a> {
@@ -53,6 +56,12 @@ impl<'a> Points<'a> {
     }
     pub fn n_blocks(&self) -> usize {
         self.n.div_ceil(self.block_rows())
+    }
+    /// The made tiles of block `b` (empty when there are none).
+    pub fn block_tiles(&self, b: usize) -> &'a [Lane] {
+        let per = self.block_rows() / LANES * self.d;
+        let from = (b * per).min(self.tiles.len());
+        &self.tiles[from..(from + per).min(self.tiles.len())]
     }
 }
 
@@ -658,15 +667,16 @@ fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool, const CHA
     let arch = Arch::new();
     let blocks = pts.x.par_chunks(br * d).zip(labels.par_chunks_mut(br)).zip(part.blocks());
     match bounds.filter(|_| BOUNDS) {
-        None => blocks.for_each(|((xb, lb), (pb, scratch))| {
-            arch.dispatch(FullBlock::<D, ACC, false, CHANGES> { xb, lb, pb, scratch, c, bounds: None })
+        None => blocks.enumerate().for_each(|(b, ((xb, lb), (pb, scratch)))| {
+            let tb = pts.block_tiles(b);
+            arch.dispatch(FullBlock::<D, ACC, false, CHANGES> { xb, tb, lb, pb, scratch, c, bounds: None })
         }),
         Some(Bounds { upper, lower }) => blocks
             .zip(upper.par_chunks_mut(br))
             .zip(lower.par_chunks_mut(br))
             .for_each(|((((xb, lb), (pb, scratch)), ub), lob)| {
                 let bounds = Some((ub, lob));
-                arch.dispatch(FullBlock::<D, ACC, BOUNDS, false> { xb, lb, pb, scratch, c, bounds })
+                arch.dispatch(FullBlock::<D, ACC, BOUNDS, false> { xb, tb: &[], lb, pb, scratch, c, bounds })
             }),
     }
 }
@@ -676,6 +686,8 @@ fn full_pass_with<const D: usize, const ACC: bool, const BOUNDS: bool, const CHA
 /// inlined into it.
 struct FullBlock<'a, const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> {
     xb: &'a [f64],
+    /// The block's made tiles, or empty.
+    tb: &'a [Lane],
     lb: &'a mut [u32],
     pb: &'a mut [f64],
     scratch: &'a mut [Lane],
@@ -690,7 +702,7 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let FullBlock { xb, lb, pb, scratch, c, mut bounds } = self;
+        let FullBlock { xb, tb, lb, pb, scratch, c, mut bounds } = self;
         let (k, d) = (c.k, if D > 0 { D } else { c.d });
         let mut out = BlockOut::new(pb, k, d);
         let cpu = Cpu::detect();
@@ -702,10 +714,12 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
         let first = if CHANGES { n / LANES * LANES } else { 0 };
         if CHANGES {
             let (xw, lw) = (&xb[..first * d], &mut lb[..first]);
-            changed[0] += move_changed_rows::<S, D>(simd, cpu, xw, lw, &mut scratch[..d], c, &mut out);
+            changed[0] += move_changed_rows::<S, D>(simd, cpu, xw, tb, lw, &mut scratch[..d], c, &mut out);
         }
         let mut local = [[[0.0f64; LANES]; D]; 2];
-        let mut tiles = TilePair::new(&mut local, scratch, d, cpu.wide(d));
+        // not when adding: the adds read the rows, and reading the tiles as well costs more
+        let made = if ACC { &[][..] } else { tb };
+        let mut tiles = TilePair::new(&mut local, scratch, d, cpu.wide(d), made);
         if first < n {
             tiles.start(xb, &tile_rows(first, LANES.min(n - first)));
         }
@@ -772,7 +786,9 @@ const _: () = assert!(MOVE_BATCH * LANES <= u128::BITS as usize);
 
 /// The changes pass over whole tiles (`lb.len()` is a multiple of
 /// [`LANES`]): labels are rewritten, and each row that changes cluster is
-/// moved in the block's sums; returns how many did.
+/// moved in the block's sums; returns how many did. The tiles are read from
+/// `made` when the fit made them (a moved row is then read back from its
+/// tile, so the pass never touches `xb`), else loaded from `xb`.
 ///
 /// Why batches: a branch on a tile's label compare is resolved only at the
 /// end of the tile's chain of dependent work, and when it is mispredicted
@@ -781,11 +797,33 @@ const _: () = assert!(MOVE_BATCH * LANES <= u128::BITS as usize);
 /// keeping a bit per changed row, then making the moves once per
 /// [`MOVE_BATCH`] tiles, costs one such branch per batch instead of up to
 /// two per tile.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn move_changed_rows<S: Simd, const D: usize>(
     simd: S,
     cpu: Cpu,
     xb: &[f64],
+    made: &[Lane],
+    lb: &mut [u32],
+    scratch: &mut [Lane],
+    c: &Centres,
+    out: &mut BlockOut,
+) -> u64 {
+    // two copies of the loop, so the choice is not made again in every tile
+    if made.is_empty() {
+        move_changed::<S, D, false>(simd, cpu, xb, made, lb, scratch, c, out)
+    } else {
+        move_changed::<S, D, true>(simd, cpu, xb, made, lb, scratch, c, out)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn move_changed<S: Simd, const D: usize, const MADE: bool>(
+    simd: S,
+    cpu: Cpu,
+    xb: &[f64],
+    made: &[Lane],
     lb: &mut [u32],
     scratch: &mut [Lane],
     c: &Centres,
@@ -795,20 +833,22 @@ fn move_changed_rows<S: Simd, const D: usize>(
     let d = if D > 0 { D } else { scratch.len() }; // (a constant: no wide kernel under 8 features)
     let wide = cpu.wide(d);
     let mut local = [[0.0f64; LANES]; D];
-    let xt: &mut [Lane] = if D > 0 { &mut local } else { scratch };
+    let loaded: &mut [Lane] = if D > 0 { &mut local } else { scratch };
     let mut changed = 0;
-    for (xg, lg) in xb.chunks(BATCH_ROWS * d).zip(lb.chunks_mut(BATCH_ROWS)) {
+    for (g, (xg, lg)) in xb.chunks(BATCH_ROWS * d).zip(lb.chunks_mut(BATCH_ROWS)).enumerate() {
+        let tg = MADE.then(|| &made[g * MOVE_BATCH * d..]);
         let mut old = [0u32; BATCH_ROWS];
         let mut moved = 0u128; // a bit per row of the batch
         for (t, (lt, old)) in lg.chunks_exact_mut(LANES).zip(old.chunks_exact_mut(LANES)).enumerate() {
             let rows = Rows::From(t * LANES);
             // one tile buffer, not `TilePair`'s two: at 3 features, 1.49 ms
             // per Lloyd iteration at 1M rows against 1.79
-            let best = match wide {
-                Some(w) => wide::nearest::<false>(w, cpu, xg, &rows, &c.wide, c.k, d).best,
-                None => {
-                    load_tile(cpu, xt, xg, &rows);
-                    nearest_tile::<S, false>(simd, xt, &c.grouped).best
+            let best = match (wide, tg) {
+                (Some(w), _) => wide::nearest::<false>(w, cpu, xg, &rows, &c.wide, c.k, d).best,
+                (None, Some(tg)) => nearest_tile::<S, false>(simd, &tg[t * d..(t + 1) * d], &c.grouped).best,
+                (None, None) => {
+                    load_tile(cpu, loaded, xg, &rows);
+                    nearest_tile::<S, false>(simd, loaded, &c.grouped).best
                 }
             };
             let lt: &mut [u32; LANES] = lt.try_into().expect("a whole tile");
@@ -820,7 +860,19 @@ fn move_changed_rows<S: Simd, const D: usize>(
         while moved != 0 {
             let l = moved.trailing_zeros() as usize;
             moved &= moved - 1;
-            out.move_row(simd, old[l] as usize, lg[l] as usize, &xg[l * d..], d);
+            let (from, to) = (old[l] as usize, lg[l] as usize);
+            match tg {
+                Some(tg) => {
+                    // the row, padded to one vector as `move_row` reads it
+                    let tile = &tg[l / LANES * d..(l / LANES + 1) * d];
+                    let mut row = [0.0f64; LANES];
+                    for (v, lane) in row.iter_mut().zip(tile) {
+                        *v = lane[l % LANES];
+                    }
+                    out.move_row(simd, from, to, &row, d);
+                }
+                None => out.move_row(simd, from, to, &xg[l * d..], d),
+            }
         }
     }
     changed
@@ -919,7 +971,7 @@ impl<const D: usize, const FINAL: bool> WithSimd for HamerlyBlock<'_, D, FINAL> 
             n_far += far as usize;
         }
         let mut local = [[[0.0f64; LANES]; D]; 2];
-        let mut tiles = TilePair::new(&mut local, scratch, d, cpu.wide(d));
+        let mut tiles = TilePair::new(&mut local, scratch, d, cpu.wide(d), &[]);
         let far = &cand[..n_far];
         #[inline(always)]
         fn tile(far: &[u32], start: usize) -> [usize; LANES] {

@@ -99,7 +99,7 @@ impl KMeansValidParams {
 
     fn fit_in_pool(&self, x: ArrayView2<'_, f64>) -> Result<KMeansFit> {
         // tol is scaled by the mean feature variance (scikit-learn's `_tolerance`)
-        let (m, tol) = if self.tol > 0.0 {
+        let (mut m, tol) = if self.tol > 0.0 {
             let (m, var) = Matrix::with_mean_variance(x)?;
             (m, var * self.tol)
         } else {
@@ -129,6 +129,11 @@ impl KMeansValidParams {
                 Algorithm::Hamerly => true,
                 Algorithm::Auto => pts.d >= HAMERLY_MIN_FEATURES && k >= HAMERLY_MIN_CLUSTERS,
             };
+        // Hamerly's passes read scattered rows, so only Lloyd's gain from tiles made once
+        if !hamerly {
+            m.make_tiles();
+        }
+        let pts = m.points();
         let mut ws = Workspace {
             labels: vec![u32::MAX; pts.n],
             upper: if hamerly { vec![0.0; pts.n] } else { vec![] },
