@@ -34,7 +34,8 @@ gives the figures of the machine the peers were measured on.
 (fit time / iterations, which also carries the input scan, the allocations
 and the final assignment pass): it is the time of a Lloyd fit of ITERS
 iterations minus that of a 1-iteration fit, from the same centres, divided by
-the extra iterations; each fit is the best of ITERATION_REPEATS runs. It is
+the extra iterations; each fit is the best of ITERATION_SERIES series of
+ITERATION_REPEATS runs, SETTLE seconds apart. It is
 the mean of iterations 2 to ITERS: patronage's first pass adds every row to
 the centre sums, the later ones only the rows that change cluster. The two
 fits alternate, so the machine's slow spells weigh on both.
@@ -61,8 +62,12 @@ SEEDS = tuple(range(9))
 # median (default mode) is a warm figure for every library
 SETTLE = 0.3
 REPEATS = 5
-# one iteration is a difference of two fits, so each is the best of more runs
+# one iteration is a difference of two fits, so each is the best of more runs:
+# ITERATION_SERIES series of ITERATION_REPEATS, SETTLE apart (a slow spell of
+# the shared machine can last a whole series: at 100k x 3, 2 threads, series
+# gave 0.058-0.107 ms in one minute)
 ITERATION_REPEATS = 11
+ITERATION_SERIES = 3
 HERE = Path(__file__).resolve().parent
 PEER = HERE / "linfa_kmeans"
 
@@ -145,16 +150,17 @@ def run_linfa(binary: Path, path: str, n: int, d: int, args: list[str]) -> tuple
 def lloyd_iteration(patronage, X: np.ndarray, start: np.ndarray) -> float:
     """Seconds of one Lloyd iteration: (a fit of ITERS iterations - a fit of 1) / the extra iterations."""
     best = {}
-    time.sleep(SETTLE)
     # the two fits alternate, so a slow spell of the shared machine slows both
     # series, not just one (which would move their difference)
-    for _ in range(ITERATION_REPEATS):
-        for max_iter in (1, ITERS):
-            model = patronage.KMeans(K, init=start, max_iter=max_iter, tol=0.0, algorithm="lloyd")
-            t = time.perf_counter()
-            model.fit(X)
-            dt = time.perf_counter() - t
-            best[max_iter] = min(dt, best.get(max_iter, (dt, 0))[0]), int(model.n_iter_)
+    for _ in range(ITERATION_SERIES):
+        time.sleep(SETTLE)
+        for _ in range(ITERATION_REPEATS):
+            for max_iter in (1, ITERS):
+                model = patronage.KMeans(K, init=start, max_iter=max_iter, tol=0.0, algorithm="lloyd")
+                t = time.perf_counter()
+                model.fit(X)
+                dt = time.perf_counter() - t
+                best[max_iter] = min(dt, best.get(max_iter, (dt, 0))[0]), int(model.n_iter_)
     (t1, i1), (tn, iters) = best[1], best[ITERS]
     return (tn - t1) / max(iters - i1, 1)
 
