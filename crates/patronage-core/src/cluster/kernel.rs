@@ -714,7 +714,11 @@ impl<const D: usize, const ACC: bool, const BOUNDS: bool, const CHANGES: bool> W
         let first = if CHANGES { n / LANES * LANES } else { 0 };
         if CHANGES {
             let (xw, lw) = (&xb[..first * d], &mut lb[..first]);
-            changed[0] += move_changed_rows::<S, D>(simd, cpu, xw, tb, lw, &mut scratch[..d], c, &mut out);
+            let sc = &mut scratch[..d];
+            changed[0] += match tb.is_empty() {
+                true => move_changed_rows::<S, D, false>(simd, cpu, xw, tb, lw, sc, c, &mut out),
+                false => move_changed_rows::<S, D, true>(simd, cpu, xw, tb, lw, sc, c, &mut out),
+            };
         }
         let mut local = [[[0.0f64; LANES]; D]; 2];
         // not when adding: the adds read the rows, and reading the tiles as well costs more
@@ -786,9 +790,10 @@ const _: () = assert!(MOVE_BATCH * LANES <= u128::BITS as usize);
 
 /// The changes pass over whole tiles (`lb.len()` is a multiple of
 /// [`LANES`]): labels are rewritten, and each row that changes cluster is
-/// moved in the block's sums; returns how many did. The tiles are read from
-/// `made` when the fit made them (a moved row is then read back from its
-/// tile, so the pass never touches `xb`), else loaded from `xb`.
+/// moved in the block's sums; returns how many did. With `MADE`, the tiles
+/// are read from `made` (a moved row is then read back from its tile, so the
+/// pass never touches `xb`), else loaded from `xb`; a const flag, so the
+/// choice is not made again in every tile.
 ///
 /// Why batches: a branch on a tile's label compare is resolved only at the
 /// end of the tile's chain of dependent work, and when it is mispredicted
@@ -799,27 +804,7 @@ const _: () = assert!(MOVE_BATCH * LANES <= u128::BITS as usize);
 /// two per tile.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn move_changed_rows<S: Simd, const D: usize>(
-    simd: S,
-    cpu: Cpu,
-    xb: &[f64],
-    made: &[Lane],
-    lb: &mut [u32],
-    scratch: &mut [Lane],
-    c: &Centres,
-    out: &mut BlockOut,
-) -> u64 {
-    // two copies of the loop, so the choice is not made again in every tile
-    if made.is_empty() {
-        move_changed::<S, D, false>(simd, cpu, xb, made, lb, scratch, c, out)
-    } else {
-        move_changed::<S, D, true>(simd, cpu, xb, made, lb, scratch, c, out)
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn move_changed<S: Simd, const D: usize, const MADE: bool>(
+fn move_changed_rows<S: Simd, const D: usize, const MADE: bool>(
     simd: S,
     cpu: Cpu,
     xb: &[f64],

@@ -191,9 +191,9 @@ pub(crate) fn tile_rows(start: usize, m: usize) -> Rows {
 
 /// Every whole tile of a row-major `n x d` matrix (rows `8t..8t + 8` make
 /// tile `t`), transposed once for a Lloyd fit with 2 to 7 features: its
-/// changes passes then read them instead of transposing the rows again in
-/// every iteration, and read a moved row back from its tile, so they never
-/// touch the matrix (at 1M x 3, reading the rows for the moves as well took
+/// changes, final and k-means++ passes then read them instead of transposing
+/// the rows again in every pass; the changes passes read a moved row back
+/// from its tile, so they never touch the matrix (at 1M x 3, reading the rows for the moves as well took
 /// twice as long as not making tiles at all). The tiles are a copy of the
 /// matrix, what scikit-learn's `copy_x` costs as well.
 #[derive(Default)]
