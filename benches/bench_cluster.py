@@ -34,11 +34,17 @@ gives the figures of the machine the peers were measured on.
 (fit time / iterations, which also carries the input scan, the allocations
 and the final assignment pass): it is the time of a Lloyd fit of ITERS
 iterations minus that of a 1-iteration fit, from the same centres, divided by
-the extra iterations; each fit is the best of ITERATION_SERIES series of
-ITERATION_REPEATS runs, SETTLE seconds apart. It is
+the extra iterations, each fit the best of ITERATION_REPEATS runs. It is
 the mean of iterations 2 to ITERS: patronage's first pass adds every row to
 the centre sums, the later ones only the rows that change cluster. The two
-fits alternate, so the machine's slow spells weigh on both.
+fits alternate, so the machine's slow spells weigh on both. Its ratio to the
+bound (it/bound) takes the bound measured again (dgemm and the read at the
+data's size, same threads) just before each of ITERATION_SERIES such series,
+in the same process: on this shared 2-core VM a slow spell can last minutes
+(one vCPU was at times 1.5x slower than the other), so a bound measured at
+the start of the run and an iteration measured in such a spell are not of the
+same machine. The series' ratios, iterations and bounds are reported as
+medians.
 """
 
 from __future__ import annotations
@@ -62,12 +68,12 @@ SEEDS = tuple(range(9))
 # median (default mode) is a warm figure for every library
 SETTLE = 0.3
 REPEATS = 5
-# one iteration is a difference of two fits, so each is the best of more runs:
-# ITERATION_SERIES series of ITERATION_REPEATS, SETTLE apart (a slow spell of
-# the shared machine can last a whole series: at 100k x 3, 2 threads, series
-# gave 0.058-0.107 ms in one minute)
+# one iteration is a difference of two fits, so each is the best of more runs;
+# ITERATION_SERIES series of them, each after its own bound measurement (a slow
+# spell of the shared machine can last a whole series: at 100k x 3, 2 threads,
+# series gave 0.058-0.107 ms in one minute)
 ITERATION_REPEATS = 11
-ITERATION_SERIES = 3
+ITERATION_SERIES = 5
 HERE = Path(__file__).resolve().parent
 PEER = HERE / "linfa_kmeans"
 
@@ -75,11 +81,15 @@ PEER = HERE / "linfa_kmeans"
 def machine_peaks(threads: int, sizes: list[int]) -> dict:
     """Peak f64 flops (dgemm) and read bandwidth (512 MB, and an array of each
     data set's size) with `threads` threads."""
-    a = np.random.default_rng(0).random((2048, 2048))
-    best = min(_timed(lambda: a @ a) for _ in range(3))
-    flops = 2 * 2048 ** 3 / best
+    flops = dgemm_flops()
     at_size = {str(n * d * 8): read_bandwidth(n * d, threads) for n in sizes for d in (3, 16)}
     return {"flops": flops, "bandwidth": read_bandwidth(64 * 2 ** 20, threads), "bandwidth_at": at_size}
+
+
+def dgemm_flops() -> float:
+    """Peak f64 flops: numpy's 2048 x 2048 matrix product, best of 3."""
+    a = np.random.default_rng(0).random((2048, 2048))
+    return 2 * 2048 ** 3 / min(_timed(lambda: a @ a) for _ in range(3))
 
 
 def read_bandwidth(values: int, threads: int) -> float:
@@ -147,29 +157,50 @@ def run_linfa(binary: Path, path: str, n: int, d: int, args: list[str]) -> tuple
     return doc["seconds"], np.asarray(doc["centroids"]).reshape(K, d)
 
 
-def lloyd_iteration(patronage, X: np.ndarray, start: np.ndarray) -> float:
-    """Seconds of one Lloyd iteration: (a fit of ITERS iterations - a fit of 1) / the extra iterations."""
-    best = {}
-    # the two fits alternate, so a slow spell of the shared machine slows both
-    # series, not just one (which would move their difference)
+def lloyd_iteration(patronage, X: np.ndarray, start: np.ndarray, threads: int) -> dict:
+    """One Lloyd iteration, and its ratio to the bound measured just before it.
+
+    Each of ITERATION_SERIES series first measures the bound (`bound_now`),
+    then times fits of 1 and of ITERS iterations, alternating, ITERATION_REPEATS
+    of each: the series' iteration is (best ITERS fit - best 1-iteration fit) /
+    the extra iterations, and its ratio is that over the series' own bound, so
+    both sides of the ratio see the same spell of the shared machine. The
+    figures are the medians over the series.
+    """
+    n, d = X.shape
+    series = []
     for _ in range(ITERATION_SERIES):
-        time.sleep(SETTLE)
+        bound = bound_now(n, d, threads)
+        time.sleep(SETTLE)  # OpenBLAS' threads spin for a while after the dgemm
+        best = {}
         for _ in range(ITERATION_REPEATS):
+            # the two fits alternate, so a slow spell slows both, not just one
+            # (which would move their difference)
             for max_iter in (1, ITERS):
                 model = patronage.KMeans(K, init=start, max_iter=max_iter, tol=0.0, algorithm="lloyd")
                 t = time.perf_counter()
                 model.fit(X)
                 dt = time.perf_counter() - t
                 best[max_iter] = min(dt, best.get(max_iter, (dt, 0))[0]), int(model.n_iter_)
-    (t1, i1), (tn, iters) = best[1], best[ITERS]
-    return (tn - t1) / max(iters - i1, 1)
+        (t1, i1), (tn, iters) = best[1], best[ITERS]
+        one = (tn - t1) / max(iters - i1, 1)
+        series.append((one, bound, one / bound))
+    one, bound, ratio = (float(np.median(column)) for column in zip(*series))
+    return dict(seconds=one, bound=bound, ratio=ratio)
+
+
+def bound_now(n: int, d: int, threads: int) -> float:
+    """`lower_bound_ms` for an n x d data set, from peaks measured now (in seconds)."""
+    peaks = {"flops": dgemm_flops(), "bandwidth_at": {str(n * d * 8): read_bandwidth(n * d, threads)}}
+    return lower_bound_ms(n, d, peaks) / 1e3
 
 
 def worker(threads: int, sizes: list[int], binary: str, lib: str) -> list[dict]:
     """One library's measurements (or the machine's peaks), alone in this process.
 
     Inertias are computed after all the timing: numpy's matrix product would
-    leave OpenBLAS threads spinning into the next timed fit.
+    leave OpenBLAS threads spinning into the next timed fit (about 0.1 s here;
+    the dgemm of `bound_now` is followed by SETTLE seconds of sleep).
     """
     if lib == "peaks":
         return [dict(threads=threads, mode="peaks", **machine_peaks(threads, sizes))]
@@ -213,8 +244,8 @@ def worker(threads: int, sizes: list[int], binary: str, lib: str) -> list[dict]:
                                  iters=int(model.n_iter_)))
                 fits.append([model.cluster_centers_])
             if lib == "patronage":
-                rows.append(dict(threads=threads, n=n, d=d, mode="iteration", lib="patronage lloyd",
-                                 seconds=lloyd_iteration(patronage, X, start), iters=1))
+                rows.append(dict(threads=threads, n=n, d=d, mode="iteration", lib="patronage lloyd", iters=1,
+                                 **lloyd_iteration(patronage, X, start, threads)))
                 fits.append([])
             for name, make in defaults.items():
                 runs, centres = [], []
@@ -270,21 +301,22 @@ def report(rows: list[dict]) -> None:
     print(f"\nFixed {ITERS} iterations from the same centres, K = {K}: ms per iteration "
           "(speed-up of patronage = peer time / patronage time)")
     print(f"{'N':>8} {'D':>3} {'thr':>3} | {'patronage':>9} {'lloyd':>7} | {'sk lloyd':>8} {'sk elkan':>8} "
-          f"{'linfa':>7} | {'vs best sk':>10} {'vs linfa':>8} | {'bound':>6} {'pt/bound':>8} {'1 iter':>6} "
+          f"{'linfa':>7} | {'vs best sk':>10} {'vs linfa':>8} | {'bound':>6} {'pt/bound':>8} | {'1 iter':>6} {'bound':>6} "
           f"{'it/bound':>8} | inertia vs sk lloyd: pt+elkan / linfa")
     for n, d, t in keys:
         get = {r["lib"]: r for r in rows if (r["n"], r["d"], r["threads"], r["mode"]) == (n, d, t, "fixed")}
         ms = {lib: 1e3 * r["seconds"] / max(r["iters"], 1) for lib, r in get.items()}
         best_sk = min(ms["sklearn lloyd"], ms["sklearn elkan"])
         bound = lower_bound_ms(n, d, peaks[t])
-        one = 1e3 * next(r["seconds"] for r in rows if (r["n"], r["d"], r["threads"], r["mode"]) == (n, d, t, "iteration"))
+        it = next(r for r in rows if (r["n"], r["d"], r["threads"], r["mode"]) == (n, d, t, "iteration"))
         ref = get["sklearn lloyd"]["inertia"]
         diff = {lib: abs(get[lib]["inertia"] - ref) / ref for lib in get}
         pt_diff = max(diff["patronage"], diff["patronage lloyd"], diff["sklearn elkan"])
         print(f"{n:>8} {d:>3} {t:>3} | {ms['patronage']:>9.2f} {ms['patronage lloyd']:>7.2f} | "
               f"{ms['sklearn lloyd']:>8.2f} {ms['sklearn elkan']:>8.2f} {ms['linfa']:>7.2f} | "
               f"{best_sk / ms['patronage']:>9.2f}x {ms['linfa'] / ms['patronage']:>7.2f}x | "
-              f"{bound:>6.2f} {ms['patronage'] / bound:>7.1f}x {one:>6.2f} {one / bound:>7.1f}x | "
+              f"{bound:>6.2f} {ms['patronage'] / bound:>7.1f}x | {1e3 * it['seconds']:>6.3f} {1e3 * it['bound']:>6.3f} "
+              f"{it['ratio']:>7.1f}x | "
               f"{pt_diff:.0e} / {diff['linfa']:.0e}")
     print(f"\nDefault convergence, one k-means++ run each (n_init = 1), median over random_state in {SEEDS}: "
           "seconds, inertia relative to scikit-learn lloyd")
@@ -304,7 +336,8 @@ def report(rows: list[dict]) -> None:
     print("\nbound: this machine's lower bound for one Lloyd iteration (measured peaks above). PEERS.md's machine "
           "(AVX2, no AVX-512): 1M x 3 0.6 ms, 1M x 16 4.3 ms with 2 threads. Bounds-based pruning can beat the "
           "streaming bound. pt/bound: patronage's fit time per iteration / bound; 1 iter: one Lloyd iteration "
-          "in ms (a 10-iteration Lloyd fit minus a 1-iteration fit, per extra iteration); it/bound: that / bound.")
+          "in ms (a 10-iteration Lloyd fit minus a 1-iteration fit, per extra iteration), and the bound measured "
+          f"just before it; it/bound: their ratio (medians over {ITERATION_SERIES} such series).")
 
 
 def main() -> None:
