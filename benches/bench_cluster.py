@@ -119,11 +119,10 @@ def _timed(f) -> float:
     return time.perf_counter() - t
 
 
-def lower_bound_ms(n: int, d: int, peaks: dict) -> float:
-    compute = n * K * d * 2 / peaks["flops"]
-    data = n * d * 8
-    stream = data / peaks["bandwidth_at"][str(data)]
-    return 1e3 * max(compute, stream)
+def lower_bound(n: int, d: int, flops: float, bandwidth: float) -> float:
+    """Seconds one Lloyd iteration takes at least: its flops at `flops`, or
+    its read of the data at `bandwidth` (bytes per second), the slower."""
+    return max(n * K * d * 2 / flops, n * d * 8 / bandwidth)
 
 
 def make_data(n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -190,9 +189,8 @@ def lloyd_iteration(patronage, X: np.ndarray, start: np.ndarray, threads: int) -
 
 
 def bound_now(n: int, d: int, threads: int) -> float:
-    """`lower_bound_ms` for an n x d data set, from peaks measured now (in seconds)."""
-    peaks = {"flops": dgemm_flops(), "bandwidth_at": {str(n * d * 8): read_bandwidth(n * d, threads)}}
-    return lower_bound_ms(n, d, peaks) / 1e3
+    """`lower_bound` for an n x d data set, from peaks measured now."""
+    return lower_bound(n, d, dgemm_flops(), read_bandwidth(n * d, threads))
 
 
 def worker(threads: int, sizes: list[int], binary: str, lib: str) -> list[dict]:
@@ -301,13 +299,13 @@ def report(rows: list[dict]) -> None:
     print(f"\nFixed {ITERS} iterations from the same centres, K = {K}: ms per iteration "
           "(speed-up of patronage = peer time / patronage time)")
     print(f"{'N':>8} {'D':>3} {'thr':>3} | {'patronage':>9} {'lloyd':>7} | {'sk lloyd':>8} {'sk elkan':>8} "
-          f"{'linfa':>7} | {'vs best sk':>10} {'vs linfa':>8} | {'bound':>6} {'pt/bound':>8} | {'1 iter':>6} {'bound':>6} "
-          f"{'it/bound':>8} | inertia vs sk lloyd: pt+elkan / linfa")
+          f"{'linfa':>7} | {'vs best sk':>10} {'vs linfa':>8} | {'bound':>6} {'pt/bound':>8} | "
+          f"{'1 iter':>6} {'bound':>6} {'it/bound':>8} | inertia vs sk lloyd: pt+elkan / linfa")
     for n, d, t in keys:
         get = {r["lib"]: r for r in rows if (r["n"], r["d"], r["threads"], r["mode"]) == (n, d, t, "fixed")}
         ms = {lib: 1e3 * r["seconds"] / max(r["iters"], 1) for lib, r in get.items()}
         best_sk = min(ms["sklearn lloyd"], ms["sklearn elkan"])
-        bound = lower_bound_ms(n, d, peaks[t])
+        bound = 1e3 * lower_bound(n, d, peaks[t]["flops"], peaks[t]["bandwidth_at"][str(n * d * 8)])
         it = next(r for r in rows if (r["n"], r["d"], r["threads"], r["mode"]) == (n, d, t, "iteration"))
         ref = get["sklearn lloyd"]["inertia"]
         diff = {lib: abs(get[lib]["inertia"] - ref) / ref for lib in get}
