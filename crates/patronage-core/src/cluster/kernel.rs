@@ -128,7 +128,7 @@ impl<S: Simd> NearestV<S> {
         };
         NearestV {
             best: simd.select_u64s(lower, later.best, self.best),
-            d1: simd.select_f64s(lower, later.d1, self.d1),
+            d1: simd.min_f64s(later.d1, self.d1),
             d2,
         }
     }
@@ -1034,6 +1034,24 @@ pub(crate) fn assign(pts: &Points, c: &Centres, labels: &mut [u32], part: &mut P
     let mut no_sums = vec![];
     let mut no_counts = vec![];
     part.reduce_into(&mut no_sums, &mut no_counts).1
+}
+
+/// How many of `labels` (each below `k`) name each cluster, counted in
+/// parallel over blocks of `block` labels (whole counts, so exact in any order).
+pub(crate) fn label_counts(labels: &[u32], k: usize, block: usize) -> Vec<f64> {
+    let per_block: Vec<Vec<u64>> = labels
+        .par_chunks(block.max(1))
+        .map(|lb| {
+            // four tallies taken in turn: runs of one label do not make each
+            // increment wait for the last
+            let mut counts = vec![0u64; 4 * k];
+            for (i, &l) in lb.iter().enumerate() {
+                counts[(i % 4) * k + l as usize] += 1;
+            }
+            counts
+        })
+        .collect();
+    (0..k).map(|j| per_block.iter().flat_map(|c| c.iter().skip(j).step_by(k)).sum::<u64>() as f64).collect()
 }
 
 /// Gives every empty cluster the point farthest from its centre (scikit-learn's

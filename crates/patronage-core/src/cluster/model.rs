@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::init::{kmeans_plus_plus, random_rows, PlusPlusScratch};
 use super::input::Matrix;
 use super::kernel::{
-    assign, full_pass, hamerly_pass, inertia_pass, relocate_empty, sq_dist, Bounds, Centres, Drift, FullMode,
-    Partials, Points,
+    assign, full_pass, hamerly_pass, inertia_pass, label_counts, relocate_empty, sq_dist, Bounds, Centres,
+    Drift, FullMode, Partials, Points,
 };
 use super::params::{Algorithm, Init, KMeansValidParams};
 use crate::{Error, ParamError, Result};
@@ -299,10 +299,7 @@ fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool
     } else {
         assign(pts, &c, &mut ws.labels, &mut ws.part)
     };
-    let mut counts = vec![0.0; k];
-    for &l in &ws.labels {
-        counts[l as usize] += 1.0;
-    }
+    let counts = label_counts(&ws.labels, k, pts.block_rows());
     Run { centres: c.into_rows(), labels: ws.labels.clone(), inertia, n_iter, counts }
 }
 

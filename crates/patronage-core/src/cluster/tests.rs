@@ -288,3 +288,20 @@ fn select_k_finds_the_planted_clusters() {
         Err(Error::Param(ParamError { name: "k_range", .. }))
     ));
 }
+
+/// The fitted counts are the label histogram, counted by hand (blocks of
+/// uneven length, runs of one label, labels never used).
+#[test]
+fn label_counts_match_a_hand_count() {
+    let labels: Vec<u32> = (0..1003u32).map(|i| if i < 500 { 2 } else { i % 3 }).collect();
+    let by_hand = [168.0, 167.0, 500.0 + 168.0, 0.0];
+    for block in [1, 7, 512, 5000] {
+        assert_eq!(kernel::label_counts(&labels, 4, block), by_hand, "block {block}");
+    }
+    let f = fit(KMeansParams::new(3).seed(4), &blobs(3001, 2, 3, 9));
+    let mut counted = [0.0; 3];
+    for &l in &f.labels {
+        counted[l as usize] += 1.0;
+    }
+    assert_eq!(f.model.counts().to_vec(), counted.to_vec());
+}
