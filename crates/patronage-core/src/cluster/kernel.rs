@@ -128,6 +128,8 @@ impl<S: Simd> NearestV<S> {
         };
         NearestV {
             best: simd.select_u64s(lower, later.best, self.best),
+            // vminpd gives `later` only when strictly smaller (never NaN
+            // here): the select's value, without waiting on the compare
             d1: simd.min_f64s(later.d1, self.d1),
             d2,
         }
