@@ -161,7 +161,8 @@ pub(crate) fn distances<S: Simd, const G: usize>(simd: S, xt: &[Lane], cg: &[f64
         let x = S::as_simd_f64s(lane).0[v];
         for (a, &cf) in acc.iter_mut().zip(c) {
             let t = simd.sub_f64s(x, simd.splat_f64s(cf));
-            *a = simd.mul_add_e_f64s(t, t, *a);
+            // fused on every path: pulp's `mul_add_e` is unfused on its scalar fallback
+            *a = simd.mul_add_f64s(t, t, *a);
         }
     }
     acc

@@ -305,3 +305,28 @@ fn label_counts_match_a_hand_count() {
     }
     assert_eq!(f.model.counts().to_vec(), counted.to_vec());
 }
+
+/// The distance kernel fuses its multiply-adds on every SIMD path, the
+/// portable scalar fallback too (pulp's `mul_add_e` is unfused there): one
+/// exactly rounded `t * t + acc` per feature, in feature order.
+#[test]
+fn scalar_fallback_distances_are_fused() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let d = 3;
+    let xt: Vec<tile::Lane> = (0..d).map(|_| std::array::from_fn(|_| rng.gen_range(-1e3..1e3))).collect();
+    let centre: Vec<f64> = (0..d).map(|_| rng.gen_range(-1e3..1e3)).collect();
+    let mut unfused_differs = false;
+    for v in 0..tile::LANES {
+        let [got] = kernel::distances::<pulp::Scalar, 1>(pulp::Scalar::new(), &xt, &centre, v);
+        let (mut fused, mut unfused) = (0.0f64, 0.0f64);
+        for (lane, &c) in xt.iter().zip(&centre) {
+            let t = lane[v] - c;
+            fused = t.mul_add(t, fused);
+            unfused += t * t;
+        }
+        assert_eq!(got.to_bits(), fused.to_bits(), "row {v}");
+        unfused_differs |= unfused != fused;
+    }
+    // the data tell the two apart, so the test can fail
+    assert!(unfused_differs);
+}
