@@ -1,6 +1,6 @@
 """Type stubs of the compiled module ``patronage._core`` (see crates/patronage-py)."""
 
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -10,6 +10,7 @@ __all__ = [
     "SEGMENTS",
     "SEGMENT_GRID",
     "__version__",
+    "_with_threads",
     "btyd_summary",
     "factorize_int",
     "fm_scores",
@@ -53,6 +54,9 @@ _U8 = npt.NDArray[np.uint8]
 # a transaction log: (customer, date, amount, n_customers, (customer_offset, day_divisor), returns)
 _Log = Tuple[_I64, _I64, _F64, int, Tuple[int, int], str]
 
+_T = TypeVar("_T")
+
+def _with_threads(n_threads: int, f: Callable[[], _T]) -> _T: ...
 def factorize_int(ids: _I64) -> Tuple[_I64, _I64]: ...
 def rfm_table(
     log: _Log,

@@ -33,6 +33,7 @@ pub mod cluster;
 pub mod error;
 pub mod groups;
 pub mod ids;
+pub mod interrupt;
 pub mod loyalty;
 pub mod optim;
 pub mod rfm;

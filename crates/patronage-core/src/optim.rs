@@ -24,6 +24,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::interrupt;
+
 /// Settings of [`minimize`]. Defaults: memory 10, 1000 iterations, gradient
 /// tolerance 1e-9 (max-norm), relative objective tolerance 1e-14.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,6 +60,8 @@ pub enum Status {
     LineSearchFailed,
     /// The objective or gradient was NaN/inf at the starting point.
     NonFiniteStart,
+    /// Stopped from outside ([`crate::interrupt`]) before converging.
+    Interrupted,
 }
 
 impl Status {
@@ -237,7 +241,8 @@ fn quadratic_step(lo: f64, f_lo: f64, slope_lo: f64, hi: f64, f_hi: f64) -> Opti
 
 /// Minimises `f` from `x0` by L-BFGS. `f(x, grad)` returns the objective and
 /// writes its gradient. Never panics; non-convergence is reported in
-/// [`Minimum::status`] with the best point found.
+/// [`Minimum::status`] with the best point found. Looks for a stop
+/// ([`crate::interrupt::check`]) once per iteration.
 pub fn minimize<F>(f: F, x0: &[f64], params: &LbfgsParams) -> Minimum
 where
     F: FnMut(&[f64], &mut [f64]) -> f64,
@@ -262,6 +267,9 @@ where
     for iter in 0..params.max_iter {
         if max_abs(&cur.g) <= params.gtol {
             return done(cur, iter, obj.evaluations, Status::GradientTolerance);
+        }
+        if interrupt::check().is_err() {
+            return done(cur, iter, obj.evaluations, Status::Interrupted);
         }
         let mut d = two_loop(&cur.g, &s_hist, &y_hist);
         if dot(&d, &cur.g).is_nan() || dot(&d, &cur.g) >= 0.0 || d.iter().any(|v| !v.is_finite()) {
@@ -340,8 +348,8 @@ const MAX_NEWTON_STEP: f64 = 5.0;
 /// shifted by `μI` until it is positive definite) and Armijo backtracking.
 /// `f(x, grad, hess)` returns the objective and writes the gradient and the
 /// row-major `n x n` Hessian. Converges quadratically near the minimum, so a
-/// few evaluations suffice where L-BFGS needs tens. Same stopping rules and
-/// report as [`minimize`].
+/// few evaluations suffice where L-BFGS needs tens. Same stopping rules,
+/// report and stop checks as [`minimize`].
 pub fn newton<F>(mut f: F, x0: &[f64], params: &LbfgsParams) -> Minimum
 where
     F: FnMut(&[f64], &mut [f64], &mut [f64]) -> f64,
@@ -370,6 +378,10 @@ where
         let mut mu = 0.0;
         let mut accepted = None;
         for _ in 0..30 {
+            // up to 30 evaluations per damping: look for a stop before each
+            if interrupt::check().is_err() {
+                return result(x, fx, g, h, iter, evaluations, Status::Interrupted);
+            }
             let Some(mut d) = damped_newton_step(&h, &g, mu, n) else {
                 mu = if mu == 0.0 { 1e-8 * scale } else { mu * 10.0 };
                 continue;
@@ -566,6 +578,37 @@ mod tests {
         let m = newton(g2, &[0.1], &LbfgsParams::default());
         assert!(m.converged());
         assert_relative_eq!(m.x[0].abs(), 0.5f64.sqrt(), epsilon = 1e-8);
+    }
+
+    /// A raised stop ends both methods at their next iteration, with the point reached.
+    #[test]
+    fn stops_when_interrupted() {
+        use crate::interrupt::{with_stop, Stop};
+        let stop = Stop::new();
+        let calls = std::cell::Cell::new(0);
+        let slow = |x: &[f64], g: &mut [f64]| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 3 {
+                stop.raise();
+            }
+            g[0] = 4.0 * x[0].powi(3);
+            x[0].powi(4)
+        };
+        let m = with_stop(&stop, || minimize(slow, &[3.0], &LbfgsParams::default()));
+        assert_eq!(m.status, Status::Interrupted);
+        assert!(!m.converged() && m.x[0] < 3.0);
+        let n = with_stop(&stop, || {
+            newton(
+                |x, g, h| {
+                    g[0] = 2.0 * x[0];
+                    h[0] = 2.0;
+                    x[0] * x[0]
+                },
+                &[1.0],
+                &LbfgsParams::default(),
+            )
+        });
+        assert_eq!((n.status, n.evaluations), (Status::Interrupted, 1));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::error::{detached, param_error, to_py};
+use crate::error::{detached, interruptible, param_error, to_py};
 use crate::rfm::columns_dict;
 use crate::transactions::TxLog;
 
@@ -126,7 +126,7 @@ impl PyBetaGeo {
     ) -> PyResult<Self> {
         let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
         let params = BetaGeoParams { modified, penalizer, max_iter, tol };
-        let inner = detached(py, || {
+        let inner = interruptible(py, || {
             let valid = params.check()?;
             valid.fit(&rfm.data()?)
         })?;
@@ -240,7 +240,7 @@ impl PyGammaGamma {
         let (f, m) = (slice(&frequency, "frequency")?, slice(&monetary_value, "monetary_value")?);
         let w = opt_slice(&weights, "weights")?;
         let params = GammaGammaParams { penalizer, max_iter, tol };
-        let inner = detached(py, || {
+        let inner = interruptible(py, || {
             let valid = params.check()?;
             valid.fit(&SpendData::new(f, m, w)?)
         })?;
@@ -328,7 +328,7 @@ impl PyParetoNbd {
     ) -> PyResult<Self> {
         let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
         let params = ParetoNbdParams { penalizer, max_iter, tol };
-        let inner = detached(py, || {
+        let inner = interruptible(py, || {
             let valid = params.check()?;
             valid.fit(&rfm.data()?)
         })?;

@@ -271,7 +271,7 @@ mod tests {
     fn field_of(e: Error) -> Option<Field> {
         match e {
             Error::Data(d) => d.field(),
-            Error::Param(_) => None,
+            Error::Param(_) | Error::Interrupted => None,
         }
     }
 

@@ -185,8 +185,9 @@ fn evaluate(d: &Buyers, params: &[f64], want_hess: bool) -> Evaluation {
 impl ValidGammaGammaParams {
     /// Maximum-likelihood fit on the rows with `frequency > 0` (the others
     /// are ignored), by damped Newton on the log-parameters (L-BFGS as
-    /// fallback, several starts). Errors when there is no repeat buyer; a
-    /// fit that did not converge is returned with `converged == false`.
+    /// fallback, several starts). Errors when there is no repeat buyer or when
+    /// stopped ([`crate::Error::Interrupted`]); a fit that did not converge is
+    /// returned with `converged == false`.
     pub fn fit(&self, data: &SpendData<'_>) -> Result<GammaGamma> {
         let GammaGammaParams { penalizer, max_iter, tol } = self.0;
         let buyers = Buyers::new(data);
@@ -216,8 +217,9 @@ impl ValidGammaGammaParams {
             &starts,
             max_iter,
         );
-        let Some(best) = maximise(|p, h| evaluate(&buyers, p, h), total_w, penalizer, &starts, max_iter, tol)
-        else {
+        let best = maximise(|p, h| evaluate(&buyers, p, h), total_w, penalizer, &starts, max_iter, tol);
+        crate::interrupt::check()?;
+        let Some(best) = best else {
             return Err(DataError::Invalid {
                 field: MONETARY,
                 row: None,
