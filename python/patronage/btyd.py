@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._base import ParamsMixin
+from ._base import ParamsMixin, json_document
 from ._frame import finite_column, plain, read_transactions, require_columns, to_day
 from .exceptions import ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError
 
@@ -279,16 +279,12 @@ class _Model(ParamsMixin):
     @classmethod
     def from_json(cls, text: str) -> Any:
         """Rebuild a model written by :meth:`to_json`."""
-        try:
-            doc = json.loads(text)
-            ok = doc.get("format") == _FORMAT and doc.get("class") == cls.__name__
-        except (TypeError, ValueError, AttributeError):
-            ok = False
-        if not ok:
-            raise DataError(f"not a {cls.__name__} JSON document (format {_FORMAT})")
-        obj = cls(**doc["params"])
-        obj._set_model(cls._core_class.from_json(json.dumps(doc["model"])))
-        return obj
+        with json_document(text, cls.__name__) as doc:
+            if doc.get("format") != _FORMAT or doc.get("class") != cls.__name__:
+                raise DataError(f"not a {cls.__name__} JSON document (format {_FORMAT})")
+            obj = cls(**doc["params"])
+            obj._set_model(cls._core_class.from_json(json.dumps(doc["model"])))
+            return obj
 
     def __getstate__(self) -> Dict[str, Any]:
         model = getattr(self, "_model", None)

@@ -3,15 +3,17 @@ optionally calibrated, scikit-learn compatible."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import numpy as np
 import pandas as pd
 
 from .. import _core
-from .._base import ParamsMixin, seed_from
+from .._base import ParamsMixin, json_document, seed_from
 from ..exceptions import DataError, NotFittedError, ParameterError
 from ._encode import Design, check_impute
 
@@ -517,20 +519,17 @@ class ChurnClassifier(ParamsMixin):
     @classmethod
     def from_json(cls, text: str) -> "ChurnClassifier":
         """Rebuild a fitted classifier from :meth:`to_json` output."""
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a ChurnClassifier JSON document: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-            raise ValueError("not a ChurnClassifier JSON document (missing format tag)")
-        if doc.get("version") != _FORMAT_VERSION:
-            raise ValueError(f"unsupported ChurnClassifier JSON version {doc.get('version')!r}")
-        params = doc["params"]
-        if isinstance(params.get("class_weight"), dict) and "__pairs__" in params["class_weight"]:
-            params["class_weight"] = {k: v for k, v in params["class_weight"]["__pairs__"]}
-        est = cls(**params)
-        est._restore(doc["fitted"])
-        return est
+        with json_document(text, "ChurnClassifier") as doc:
+            if doc.get("format") != _FORMAT:
+                raise DataError("not a ChurnClassifier JSON document (missing format tag)")
+            if doc.get("version") != _FORMAT_VERSION:
+                raise DataError(f"unsupported ChurnClassifier JSON version {doc.get('version')!r}")
+            params = doc["params"]
+            if isinstance(params.get("class_weight"), dict) and "__pairs__" in params["class_weight"]:
+                params["class_weight"] = {k: v for k, v in params["class_weight"]["__pairs__"]}
+            est = cls(**params)
+            est._restore(doc["fitted"])
+            return est
 
     # ------------------------------------------------------------------ sklearn
     _estimator_type = "classifier"
