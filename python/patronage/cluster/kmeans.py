@@ -27,6 +27,9 @@ class KMeans(ParamsMixin):
     parameters, attributes and results (from the same initial centres it gives
     the same labels and inertia), computed in Rust with the GIL released and
     deterministic for a given ``random_state`` whatever the thread count.
+    Feature values must be finite and within +/-1e100 (k-means squares
+    distances; beyond that the inertia would overflow): a DataError names the
+    column and row otherwise. A fit can be stopped with Ctrl-C.
 
     Parameters
     ----------
