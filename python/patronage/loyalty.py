@@ -422,7 +422,8 @@ def repurchase_rate(
     Returns
     -------
     Series
-        ``customers``, ``repeat_customers``, ``repurchase_rate`` and ``censored``.
+        ``customers``, ``repeat_customers``, ``repurchase_rate`` (NaN when
+        every customer is censored) and ``censored``.
 
     Examples
     --------
@@ -845,7 +846,9 @@ def lifecycle_stages(
         ``stage`` (ordered categorical of :data:`LIFECYCLE_STAGES`),
         ``n_orders``, ``days_since_last_order``, ``typical_gap_days`` (NaN
         with one order), and the thresholds applied, ``at_risk_after_days``
-        and ``lapsed_after_days``.
+        and ``lapsed_after_days`` (NaN for a new customer with one order when
+        no customer has two orders and neither ``default_gap`` nor fixed
+        thresholds are given: there is no rhythm to measure against yet).
 
     Examples
     --------

@@ -31,6 +31,7 @@ pub mod calendar;
 pub mod churn;
 pub mod cluster;
 pub mod error;
+pub mod exact;
 pub mod groups;
 pub mod ids;
 pub mod interrupt;
