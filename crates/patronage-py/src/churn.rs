@@ -12,6 +12,11 @@ use crate::error::{detached, interruptible};
 use crate::transactions::TxLog;
 
 type F64Array<'py> = Bound<'py, PyArray1<f64>>;
+type Explained<'py> = (f64, Bound<'py, numpy::PyArray2<f64>>);
+
+fn explained(py: Python<'_>, e: churn::Explanation) -> Explained<'_> {
+    (e.base_value, numpy::PyArray2::from_owned_array(py, e.contributions))
+}
 
 fn weights(w: &Option<PyReadonlyArray1<'_, f64>>) -> PyResult<Option<Vec<f64>>> {
     Ok(w.as_ref().map(|w| w.as_array().to_vec()))
@@ -104,6 +109,12 @@ impl PyLogistic {
         Ok(interruptible(py, || self.0.decision_function(x))?.into_pyarray(py))
     }
 
+    /// `(base_value, contributions)`: the exact linear terms of each row.
+    fn explain<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'py, f64>) -> PyResult<Explained<'py>> {
+        let x = x.as_array();
+        Ok(explained(py, interruptible(py, || self.0.explain(x))?))
+    }
+
     #[getter]
     fn coef<'py>(&self, py: Python<'py>) -> F64Array<'py> {
         self.0.coef.clone().into_pyarray(py)
@@ -152,7 +163,7 @@ struct PyGbm(GbmModel);
 #[pymethods]
 impl PyGbm {
     #[staticmethod]
-    #[pyo3(signature = (x, y, sample_weight, max_iter, learning_rate, max_leaf_nodes, max_depth, min_samples_leaf, l2_regularization, max_bins, seed))]
+    #[pyo3(signature = (x, y, sample_weight, max_iter, learning_rate, max_leaf_nodes, max_depth, min_samples_leaf, l2_regularization, max_bins, seed, early_stopping=false, validation_fraction=0.1, n_iter_no_change=10, tol=1e-7, monotonic_cst=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -167,6 +178,11 @@ impl PyGbm {
         l2_regularization: f64,
         max_bins: usize,
         seed: u64,
+        early_stopping: bool,
+        validation_fraction: f64,
+        n_iter_no_change: usize,
+        tol: f64,
+        monotonic_cst: Vec<i8>,
     ) -> PyResult<Self> {
         let params = GbmParams {
             max_iter,
@@ -177,6 +193,11 @@ impl PyGbm {
             l2_regularization,
             max_bins,
             seed,
+            early_stopping,
+            validation_fraction,
+            n_iter_no_change,
+            tol,
+            monotonic_cst,
         };
         let (x, y) = (x.as_array(), y.as_array().to_vec());
         let w = weights(&sample_weight)?;
@@ -193,6 +214,12 @@ impl PyGbm {
         Ok(interruptible(py, || self.0.decision_function(x))?.into_pyarray(py))
     }
 
+    /// `(base_value, contributions)`: path-dependent TreeSHAP of each row.
+    fn explain<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'py, f64>) -> PyResult<Explained<'py>> {
+        let x = x.as_array();
+        Ok(explained(py, interruptible(py, || self.0.explain(x))?))
+    }
+
     #[getter]
     fn feature_importances<'py>(&self, py: Python<'py>) -> F64Array<'py> {
         self.0.feature_importances.clone().into_pyarray(py)
@@ -200,6 +227,10 @@ impl PyGbm {
     #[getter]
     fn n_trees(&self) -> usize {
         self.0.trees.len()
+    }
+    #[getter]
+    fn validation_loss<'py>(&self, py: Python<'py>) -> F64Array<'py> {
+        self.0.validation_loss.clone().into_pyarray(py)
     }
     fn to_json(&self) -> PyResult<String> {
         to_json(&self.0)

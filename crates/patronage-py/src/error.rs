@@ -77,6 +77,9 @@ where
             // a Receiver is Send but not Sync: it goes into the detached closure and comes back
             let waited;
             (result, waited) = py.detach(move || {
+                // called on a pool's worker (inside `_with_threads`), the job sits in this
+                // thread's own queue and a one-thread pool has nobody else to run it: run it here
+                while let Some(rayon::Yield::Executed) = rayon::yield_local() {}
                 let waited = result.recv_timeout(SIGNAL_POLL);
                 (result, waited)
             });

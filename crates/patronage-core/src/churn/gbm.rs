@@ -22,8 +22,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{check_features_with, check_training_with};
+use super::logistic::softplus;
 use super::params::GbmParams;
-use crate::error::Result;
+use crate::error::{ParamError, Result};
 use crate::interrupt;
 
 /// The bin of missing (NaN) values.
@@ -99,6 +100,10 @@ pub struct Node {
     pub right: u32,
     /// Leaf value (already multiplied by the learning rate).
     pub value: f64,
+    /// Training rows that reached the node (TreeSHAP's weights; 0 in models
+    /// saved before it was recorded, which cannot be explained).
+    #[serde(default)]
+    pub cover: f64,
 }
 
 /// A fitted regression tree on the log-odds scale.
@@ -111,12 +116,12 @@ pub struct Tree {
 impl Node {
     /// A leaf (its value is set once the tree is grown).
     fn leaf() -> Node {
-        Node { feature: 0, threshold: 0.0, missing_left: false, left: 0, right: 0, value: 0.0 }
+        Node { feature: 0, threshold: 0.0, missing_left: false, left: 0, right: 0, value: 0.0, cover: 0.0 }
     }
 }
 
 impl Tree {
-    fn predict_row(&self, row: &[f64]) -> f64 {
+    pub(crate) fn predict_row(&self, row: &[f64]) -> f64 {
         let mut node = &self.nodes[0];
         while node.left != 0 {
             let v = row[node.feature as usize];
@@ -140,6 +145,85 @@ pub struct GbmModel {
     pub feature_importances: Vec<f64>,
     /// Number of features.
     pub n_features: usize,
+    /// With early stopping: the validation log-loss before the first tree and
+    /// after each (empty without).
+    #[serde(default)]
+    pub validation_loss: Vec<f64>,
+}
+
+/// Rows held out for early stopping: `validation_fraction` of each class
+/// (rounded down), drawn with the seed.
+fn validation_rows(params: &GbmParams, y: &[f64]) -> Vec<bool> {
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
+    let mut held_out = vec![false; y.len()];
+    for class in [0.0, 1.0] {
+        let members: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+        let k = (params.validation_fraction * members.len() as f64).floor() as usize;
+        for j in sample(&mut rng, members.len(), k) {
+            held_out[members[j]] = true;
+        }
+    }
+    held_out
+}
+
+/// scikit-learn's rule: stop when none of the last `k` losses is below the
+/// one `k` rounds before them minus `tol`.
+fn should_stop(losses: &[f64], k: usize, tol: f64) -> bool {
+    if losses.len() <= k {
+        return false;
+    }
+    let reference = losses[losses.len() - k - 1] - tol;
+    !losses[losses.len() - k..].iter().any(|&l| l < reference)
+}
+
+/// The held-out rows of early stopping, row-major.
+struct Validation {
+    x: Vec<f64>,
+    p: usize,
+    y: Vec<f64>,
+    w: Vec<f64>,
+}
+
+impl Validation {
+    fn new(x: &ArrayView2<'_, f64>, y: &[f64], w: &[f64], held_out: &[bool]) -> Validation {
+        let rows: Vec<usize> = (0..y.len()).filter(|&i| held_out[i]).collect();
+        Validation {
+            x: rows.iter().flat_map(|&i| x.row(i).to_vec()).collect(),
+            p: x.ncols(),
+            y: rows.iter().map(|&i| y[i]).collect(),
+            w: rows.iter().map(|&i| w[i]).collect(),
+        }
+    }
+
+    fn add_tree(&self, tree: &Tree, raw: &mut [f64]) {
+        if self.p == 0 {
+            return;
+        }
+        raw.par_iter_mut().zip(self.x.par_chunks(self.p)).with_min_len(4096).for_each(|(r, row)| {
+            *r += tree.predict_row(row);
+        });
+    }
+
+    /// Weighted mean log-loss (fixed chunks added in order: thread-count independent).
+    fn loss(&self, raw: &[f64]) -> f64 {
+        const CHUNK: usize = 4096;
+        let parts: Vec<(f64, f64)> = raw
+            .par_chunks(CHUNK)
+            .zip(self.y.par_chunks(CHUNK).zip(self.w.par_chunks(CHUNK)))
+            .map(|(r, (y, w))| {
+                r.iter()
+                    .zip(y)
+                    .zip(w)
+                    .fold((0.0, 0.0), |(l, t), ((&z, &y), &w)| (l + w * (softplus(z) - y * z), t + w))
+            })
+            .collect();
+        let (loss, total) = parts.iter().fold((0.0, 0.0), |(l, t), (a, b)| (l + a, t + b));
+        if total > 0.0 {
+            loss / total
+        } else {
+            0.0
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -149,6 +233,9 @@ struct Split {
     bin: u8,
     missing_left: bool,
     left: Bin,
+    /// Leaf values of the two children (before the learning rate).
+    value_left: f64,
+    value_right: f64,
 }
 
 struct Leaf {
@@ -157,6 +244,11 @@ struct Leaf {
     end: usize,
     depth: usize,
     total: Bin,
+    /// Leaf value before the learning rate (within the bounds its parent gave).
+    value: f64,
+    /// Bounds on the values of its children (monotonic constraints; infinite without).
+    lower: f64,
+    upper: f64,
     hist: Vec<Hist>,
     split: Option<Split>,
 }
@@ -172,12 +264,19 @@ struct Grower<'a> {
     /// Gradient and hessian of each row, side by side (one load per row).
     gh: &'a [[f64; 2]],
     params: &'a GbmParams,
+    /// Per feature: 1, -1 or 0 (see [`GbmParams::monotonic_cst`]); empty without constraints.
+    monotonic: &'a [i8],
     partition: Vec<u32>,
     scratch: Vec<u32>,
 }
 
 fn score(b: &Bin, l2: f64) -> f64 {
     b.g * b.g / (b.h + l2)
+}
+
+/// Newton leaf value `-G / (H + l2)`, within `[lower, upper]`.
+fn node_value(b: &Bin, l2: f64, lower: f64, upper: f64) -> f64 {
+    (-b.g / (b.h + l2).max(1e-300)).max(lower).min(upper)
 }
 
 impl Grower<'_> {
@@ -222,16 +321,23 @@ impl Grower<'_> {
         total
     }
 
-    fn best_split(&self, hist: &[Hist], total: &Bin) -> Option<Split> {
+    /// The best split of a leaf; with monotonic constraints (scikit-learn's
+    /// rule) the children's values stay within the leaf's bounds, the gain is
+    /// the loss decrease with those values, and a split of a constrained
+    /// feature whose children's values go the wrong way is not a candidate.
+    fn best_split(&self, hist: &[Hist], total: &Bin, lower: f64, upper: f64) -> Option<Split> {
         let l2 = self.params.l2_regularization;
         let min_leaf = self.params.min_samples_leaf as u32;
-        let parent = score(total, l2);
+        let bounded = lower > f64::NEG_INFINITY || upper < f64::INFINITY;
+        let gain_of = |b: &Bin| if bounded { -b.g * node_value(b, l2, lower, upper) } else { score(b, l2) };
+        let parent = gain_of(total);
         // sequential: 256 bins per feature is too little work to share out
         let candidates: Vec<Option<Split>> = (0..self.n_features())
             .map(|f| {
                 let hf = &hist[f];
                 let missing = hf[MISSING_BIN as usize];
                 let nb = self.n_bins[f];
+                let constraint = self.monotonic.get(f).copied().unwrap_or(0);
                 let mut best: Option<Split> = None;
                 let directions: &[bool] = if missing.n > 0 { &[false, true] } else { &[false] };
                 for &missing_left in directions {
@@ -245,9 +351,24 @@ impl Grower<'_> {
                         if left.h < MIN_HESSIAN || right.h < MIN_HESSIAN {
                             continue;
                         }
-                        let gain = score(&left, l2) + score(&right, l2) - parent;
+                        let value_left = node_value(&left, l2, lower, upper);
+                        let value_right = node_value(&right, l2, lower, upper);
+                        if (constraint > 0 && value_left > value_right)
+                            || (constraint < 0 && value_left < value_right)
+                        {
+                            continue;
+                        }
+                        let gain = gain_of(&left) + gain_of(&right) - parent;
                         if gain > best.map_or(1e-12, |s| s.gain) {
-                            best = Some(Split { gain, feature: f, bin: b as u8, missing_left, left });
+                            best = Some(Split {
+                                gain,
+                                feature: f,
+                                bin: b as u8,
+                                missing_left,
+                                left,
+                                value_left,
+                                value_right,
+                            });
                         }
                     }
                 }
@@ -318,9 +439,12 @@ impl Grower<'_> {
         let mut total = Bin::default();
         hist[0].iter().for_each(|b| total.add(b));
         let mut nodes = vec![Node::leaf()];
-        let mut root = Leaf { node: 0, start: 0, end: n, depth: 0, total, hist, split: None };
+        let (lower, upper) = (f64::NEG_INFINITY, f64::INFINITY);
+        let value = node_value(&total, self.params.l2_regularization, lower, upper);
+        let mut root =
+            Leaf { node: 0, start: 0, end: n, depth: 0, total, value, lower, upper, hist, split: None };
         if self.can_split(n, 0) {
-            root.split = self.best_split(&root.hist, &root.total);
+            root.split = self.best_split(&root.hist, &root.total, lower, upper);
         }
         let mut leaves = vec![root];
         let mut done: Vec<Leaf> = Vec::new();
@@ -347,6 +471,7 @@ impl Grower<'_> {
                 left: left_id as u32,
                 right: right_id as u32,
                 value: 0.0,
+                cover: f64::from(leaf.total.n),
             };
             nodes.extend([Node::leaf(), Node::leaf()]);
             let right_total = leaf.total.minus(&split.left);
@@ -364,13 +489,21 @@ impl Grower<'_> {
                 .collect();
             let (left_hist, right_hist) = if left_small { (small, large) } else { (large, small) };
             let depth = leaf.depth + 1;
-            for (node, start, end, total, hist) in [
-                (left_id, leaf.start, mid, split.left, left_hist),
-                (right_id, mid, leaf.end, right_total, right_hist),
+            // a constrained split bounds every later value on each side by their midpoint
+            let mid_value = 0.5 * (split.value_left + split.value_right);
+            let (left_bounds, right_bounds) = match self.monotonic.get(split.feature).copied().unwrap_or(0) {
+                0 => ((leaf.lower, leaf.upper), (leaf.lower, leaf.upper)),
+                c if c > 0 => ((leaf.lower, mid_value), (mid_value, leaf.upper)),
+                _ => ((mid_value, leaf.upper), (leaf.lower, mid_value)),
+            };
+            for (node, start, end, total, value, (lower, upper), hist) in [
+                (left_id, leaf.start, mid, split.left, split.value_left, left_bounds, left_hist),
+                (right_id, mid, leaf.end, right_total, split.value_right, right_bounds, right_hist),
             ] {
-                let mut child = Leaf { node, start, end, depth, total, hist, split: None };
+                let mut child =
+                    Leaf { node, start, end, depth, total, value, lower, upper, hist, split: None };
                 if self.can_split(end - start, depth) {
-                    child.split = self.best_split(&child.hist, &child.total);
+                    child.split = self.best_split(&child.hist, &child.total, lower, upper);
                 }
                 if child.split.is_some() {
                     leaves.push(child);
@@ -381,11 +514,11 @@ impl Grower<'_> {
                 }
             }
         }
-        let l2 = self.params.l2_regularization;
         let lr = self.params.learning_rate;
         for leaf in leaves.iter().chain(&done) {
-            let value = -lr * leaf.total.g / (leaf.total.h + l2).max(1e-300);
+            let value = lr * leaf.value;
             nodes[leaf.node].value = value;
+            nodes[leaf.node].cover = f64::from(leaf.total.n);
             for &i in &self.partition[leaf.start..leaf.end] {
                 raw[i as usize] += value;
             }
@@ -416,20 +549,31 @@ impl GbmModel {
         params.check()?;
         let w = check_training_with(&x, y, sample_weight, true)?;
         let (n, p) = x.dim();
-        let rows: Option<Vec<usize>> = (n > BIN_SAMPLE).then(|| {
+        if !params.monotonic_cst.is_empty() && params.monotonic_cst.len() != p {
+            return Err(ParamError::new(
+                "monotonic_cst",
+                format!("has {} values, X has {p} feature columns", params.monotonic_cst.len()),
+            )
+            .into());
+        }
+        let held_out = if params.early_stopping { validation_rows(params, y) } else { vec![false; n] };
+        let train: Vec<usize> = (0..n).filter(|&i| !held_out[i]).collect();
+        let valid = Validation::new(&x, y, &w, &held_out);
+        let (y, w): (Vec<f64>, Vec<f64>) = train.iter().map(|&i| (y[i], w[i])).unzip();
+        let n = train.len();
+        let rows: Vec<usize> = if n > BIN_SAMPLE {
             let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-            let mut s = sample(&mut rng, n, BIN_SAMPLE).into_vec();
+            let mut s: Vec<usize> = sample(&mut rng, n, BIN_SAMPLE).into_iter().map(|k| train[k]).collect();
             s.sort_unstable();
             s
-        });
+        } else {
+            train.clone()
+        };
         let edges: Vec<Vec<f64>> = (0..p)
             .into_par_iter()
             .map(|f| {
                 let col = x.column(f);
-                let mut values: Vec<f64> = match &rows {
-                    Some(r) => r.iter().map(|&i| col[i]).collect(),
-                    None => col.to_vec(),
-                };
+                let mut values: Vec<f64> = rows.iter().map(|&i| col[i]).collect();
                 bin_edges(&mut values, params.max_bins)
             })
             .collect();
@@ -438,7 +582,7 @@ impl GbmModel {
         let mut bins = vec![0u8; n * p];
         bins.par_chunks_mut(BIN_CHUNK * p).enumerate().for_each(|(c, out)| {
             for (r, row_bins) in out.chunks_mut(p).enumerate() {
-                let row = x.row(c * BIN_CHUNK + r);
+                let row = x.row(train[c * BIN_CHUNK + r]);
                 for ((b, &v), e) in row_bins.iter_mut().zip(row.iter()).zip(&edges) {
                     *b = bin_of(e, v);
                 }
@@ -449,7 +593,7 @@ impl GbmModel {
         let n_bins: Vec<usize> = edges.iter().map(|e| e.len() + 1).collect();
 
         let total: f64 = w.iter().sum();
-        let pos: f64 = w.iter().zip(y).map(|(w, y)| w * y).sum();
+        let pos: f64 = w.iter().zip(&y).map(|(w, y)| w * y).sum();
         let prior = (pos / total).clamp(1e-12, 1.0 - 1e-12);
         let baseline = (prior / (1.0 - prior)).ln();
         let mut raw = vec![baseline; n];
@@ -457,6 +601,11 @@ impl GbmModel {
         let mut importances = vec![0.0; p];
         let mut trees = Vec::with_capacity(params.max_iter);
         let (mut partition, mut scratch) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut valid_raw = vec![baseline; valid.y.len()];
+        let mut validation_loss = Vec::new();
+        if params.early_stopping {
+            validation_loss.push(valid.loss(&valid_raw));
+        }
         for _ in 0..params.max_iter {
             interrupt::check()?;
             gh.par_iter_mut()
@@ -475,17 +624,33 @@ impl GbmModel {
                 edges: &edges,
                 gh: &gh,
                 params,
+                monotonic: &params.monotonic_cst,
                 partition,
                 scratch,
             };
-            trees.push(grower.grow(&mut raw, &mut importances));
+            let tree = grower.grow(&mut raw, &mut importances);
             (partition, scratch) = (grower.partition, grower.scratch);
+            if params.early_stopping {
+                valid.add_tree(&tree, &mut valid_raw);
+                validation_loss.push(valid.loss(&valid_raw));
+            }
+            trees.push(tree);
+            if params.early_stopping && should_stop(&validation_loss, params.n_iter_no_change, params.tol) {
+                break;
+            }
         }
         let sum: f64 = importances.iter().sum();
         if sum > 0.0 {
             importances.iter_mut().for_each(|v| *v /= sum);
         }
-        Ok(GbmModel { params: *params, baseline, trees, feature_importances: importances, n_features: p })
+        Ok(GbmModel {
+            params: params.clone(),
+            baseline,
+            trees,
+            feature_importances: importances,
+            n_features: p,
+            validation_loss,
+        })
     }
 
     /// Checks a deserialised model: children after their parent and in
@@ -619,5 +784,65 @@ mod tests {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let m1 = pool.install(|| GbmModel::fit(&params, x.view(), &y, None).unwrap());
         assert_eq!(m, m1);
+    }
+
+    /// Risk that first falls then rises with x0: unconstrained trees follow
+    /// the dip, a `+1` constraint makes the log-odds non-decreasing in x0 at
+    /// every value of the other feature.
+    #[test]
+    fn monotonic_constraint_holds_everywhere() {
+        let n = 6000;
+        let x =
+            Array2::from_shape_fn((n, 2), |(i, j)| ((i * (j + 7) * 2654435761usize) % 1000) as f64 / 100.0);
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                let (a, b) = (x[[i, 0]], x[[i, 1]]);
+                let risk = (a - 3.0).abs() + 0.3 * b + ((i * 7919) % 13) as f64 * 0.4;
+                f64::from(u8::from(risk > 5.0))
+            })
+            .collect();
+        let grid = |m: &GbmModel, b: f64| {
+            let g = Array2::from_shape_fn((101, 2), |(k, j)| if j == 0 { k as f64 / 10.0 } else { b });
+            m.decision_function(g.view()).unwrap()
+        };
+        let increasing = |v: &[f64]| v.windows(2).all(|w| w[1] >= w[0]);
+        let free =
+            GbmModel::fit(&GbmParams { max_iter: 30, ..GbmParams::default() }, x.view(), &y, None).unwrap();
+        assert!(!increasing(&grid(&free, 5.0)));
+        let params = GbmParams { max_iter: 30, monotonic_cst: vec![1, 0], ..GbmParams::default() };
+        let m = GbmModel::fit(&params, x.view(), &y, None).unwrap();
+        for b in [0.0, 2.5, 5.0, 7.5, 9.99] {
+            assert!(increasing(&grid(&m, b)), "b = {b}");
+        }
+        let down = GbmParams { monotonic_cst: vec![-1, 0], ..params.clone() };
+        let m = GbmModel::fit(&down, x.view(), &y, None).unwrap();
+        assert!(grid(&m, 5.0).windows(2).all(|w| w[1] <= w[0]));
+        let wrong = GbmParams { monotonic_cst: vec![1], ..params };
+        assert!(matches!(
+            GbmModel::fit(&wrong, x.view(), &y, None),
+            Err(crate::Error::Param(ParamError { name: "monotonic_cst", .. }))
+        ));
+    }
+
+    #[test]
+    fn early_stopping_rule_and_fit() {
+        // scikit-learn's rule with k = 2: stop when neither of the last two beats the one before them by tol
+        assert!(!should_stop(&[1.0, 0.9], 2, 0.0));
+        assert!(!should_stop(&[1.0, 0.9, 0.95], 2, 0.0));
+        assert!(should_stop(&[1.0, 0.9, 0.95, 0.9], 2, 0.0));
+        assert!(!should_stop(&[1.0, 0.9, 0.95, 0.89], 2, 0.0));
+        assert!(should_stop(&[1.0, 0.9, 0.95, 0.89], 2, 0.02));
+        // pure noise labels: the validation loss stops improving within a few rounds
+        let n = 5000;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| ((i * (j + 3) * 2654435761usize) % 1000) as f64);
+        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from((i * 7919 + i / 7) % 11 < 5))).collect();
+        let params =
+            GbmParams { max_iter: 500, early_stopping: true, learning_rate: 0.5, ..GbmParams::default() };
+        let m = GbmModel::fit(&params, x.view(), &y, None).unwrap();
+        assert!(m.trees.len() < 100, "{} trees", m.trees.len());
+        assert_eq!(m.validation_loss.len(), m.trees.len() + 1);
+        assert!(should_stop(&m.validation_loss, 10, 1e-7));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(pool.install(|| GbmModel::fit(&params, x.view(), &y, None).unwrap()), m);
     }
 }

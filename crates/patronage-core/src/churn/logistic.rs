@@ -110,7 +110,7 @@ fn standardisation(x: &ArrayView2<'_, f64>, w: &[f64]) -> Result<(Vec<f64>, Vec<
 }
 
 /// `log(1 + exp(z))` without overflow.
-fn softplus(z: f64) -> f64 {
+pub(crate) fn softplus(z: f64) -> f64 {
     if z > 0.0 {
         z + (-z).exp().ln_1p()
     } else {

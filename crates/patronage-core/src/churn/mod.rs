@@ -1,11 +1,13 @@
 //! Churn prediction: leakage-free labels and features from a transaction log
 //! ([`churn_dataset`]), two models ([`LogisticModel`], Newton-fitted L2
 //! logistic regression, and [`GbmModel`], histogram gradient boosting),
+//! per-row explanations ([`Explanation`]: exact linear terms and TreeSHAP),
 //! probability calibration ([`Calibrator`]) and scikit-learn-exact metrics
 //! ([`metrics`]).
 
 mod calibration;
 mod data;
+mod explain;
 mod features;
 mod gbm;
 mod logistic;
@@ -14,6 +16,7 @@ mod params;
 
 pub use calibration::Calibrator;
 pub use data::MAX_TOTAL_WEIGHT;
+pub use explain::Explanation;
 pub use features::{churn_dataset, ChurnDataset, ChurnDatasetParams, FEATURE_NAMES};
 pub use gbm::{GbmModel, Node, Tree, MISSING_BIN};
 pub use logistic::{LogisticModel, MAX_LOGISTIC_FEATURES};

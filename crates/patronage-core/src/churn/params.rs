@@ -50,9 +50,11 @@ impl LogisticParams {
 /// Defaults (those of scikit-learn's `HistGradientBoostingClassifier`):
 /// `max_iter = 100`, `learning_rate = 0.1`, `max_leaf_nodes = 31`,
 /// `max_depth = None`, `min_samples_leaf = 20`, `l2_regularization = 0`,
-/// `max_bins = 255`, `seed = 0` (only the row sample used to find bin edges
-/// on more than 200,000 rows is random).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// `max_bins = 255`, `seed = 0` (the row sample used to find bin edges on
+/// more than 200,000 rows and the validation split are random), no early
+/// stopping (`validation_fraction = 0.1`, `n_iter_no_change = 10`,
+/// `tol = 1e-7` when it is on), no monotonic constraints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GbmParams {
     /// Boosting rounds (trees), >= 1.
     pub max_iter: usize,
@@ -68,8 +70,37 @@ pub struct GbmParams {
     pub l2_regularization: f64,
     /// Bins for non-missing values, 2..=255 (missing values get their own bin).
     pub max_bins: usize,
-    /// Seed of the bin-edge subsample.
+    /// Seed of the bin-edge subsample and of the validation split.
     pub seed: u64,
+    /// Hold out `validation_fraction` of the rows (stratified by label) and
+    /// stop once the validation log-loss has not improved by more than `tol`
+    /// over `n_iter_no_change` rounds (scikit-learn's rule; the trees grown
+    /// until then are kept).
+    #[serde(default)]
+    pub early_stopping: bool,
+    /// Share of rows held out for early stopping, in (0, 1).
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
+    /// Rounds without improvement before stopping, >= 1.
+    #[serde(default = "default_n_iter_no_change")]
+    pub n_iter_no_change: usize,
+    /// Smallest improvement of the validation loss that counts, >= 0.
+    #[serde(default = "default_tol")]
+    pub tol: f64,
+    /// Per feature: 1 (the log-odds never decrease as the feature grows),
+    /// -1 (never increase) or 0 (free); empty for no constraint at all.
+    #[serde(default)]
+    pub monotonic_cst: Vec<i8>,
+}
+
+fn default_validation_fraction() -> f64 {
+    0.1
+}
+fn default_n_iter_no_change() -> usize {
+    10
+}
+fn default_tol() -> f64 {
+    1e-7
 }
 
 impl Default for GbmParams {
@@ -83,6 +114,11 @@ impl Default for GbmParams {
             l2_regularization: 0.0,
             max_bins: 255,
             seed: 0,
+            early_stopping: false,
+            validation_fraction: default_validation_fraction(),
+            n_iter_no_change: default_n_iter_no_change(),
+            tol: default_tol(),
+            monotonic_cst: Vec::new(),
         }
     }
 }
@@ -120,6 +156,24 @@ impl GbmParams {
         if !(2..=255).contains(&self.max_bins) {
             return Err(ParamError::new("max_bins", format!("must be from 2 to 255, got {}", self.max_bins)));
         }
+        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
+            return Err(ParamError::new(
+                "validation_fraction",
+                format!("must be in (0, 1), got {}", self.validation_fraction),
+            ));
+        }
+        if self.n_iter_no_change == 0 {
+            return Err(ParamError::new("n_iter_no_change", "must be at least 1"));
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(ParamError::new(
+                "tol",
+                format!("must be a non-negative finite number, got {}", self.tol),
+            ));
+        }
+        if let Some(v) = self.monotonic_cst.iter().find(|v| !(-1..=1).contains(*v)) {
+            return Err(ParamError::new("monotonic_cst", format!("values must be -1, 0 or 1, got {v}")));
+        }
         Ok(())
     }
 }
@@ -144,12 +198,16 @@ mod tests {
         let d = GbmParams::default();
         assert!(d.check().is_ok());
         let bad = |p: GbmParams| p.check().unwrap_err().name;
-        assert_eq!(bad(GbmParams { max_iter: 0, ..d }), "max_iter");
-        assert_eq!(bad(GbmParams { learning_rate: 0.0, ..d }), "learning_rate");
-        assert_eq!(bad(GbmParams { max_leaf_nodes: 1, ..d }), "max_leaf_nodes");
-        assert_eq!(bad(GbmParams { max_depth: Some(0), ..d }), "max_depth");
-        assert_eq!(bad(GbmParams { min_samples_leaf: 0, ..d }), "min_samples_leaf");
-        assert_eq!(bad(GbmParams { l2_regularization: -1.0, ..d }), "l2_regularization");
+        assert_eq!(bad(GbmParams { max_iter: 0, ..d.clone() }), "max_iter");
+        assert_eq!(bad(GbmParams { learning_rate: 0.0, ..d.clone() }), "learning_rate");
+        assert_eq!(bad(GbmParams { max_leaf_nodes: 1, ..d.clone() }), "max_leaf_nodes");
+        assert_eq!(bad(GbmParams { max_depth: Some(0), ..d.clone() }), "max_depth");
+        assert_eq!(bad(GbmParams { min_samples_leaf: 0, ..d.clone() }), "min_samples_leaf");
+        assert_eq!(bad(GbmParams { l2_regularization: -1.0, ..d.clone() }), "l2_regularization");
+        assert_eq!(bad(GbmParams { validation_fraction: 1.0, ..d.clone() }), "validation_fraction");
+        assert_eq!(bad(GbmParams { n_iter_no_change: 0, ..d.clone() }), "n_iter_no_change");
+        assert_eq!(bad(GbmParams { tol: f64::NAN, ..d.clone() }), "tol");
+        assert_eq!(bad(GbmParams { monotonic_cst: vec![0, 2], ..d.clone() }), "monotonic_cst");
         assert!(matches!(GbmParams { max_bins: 256, ..d }.check(), Err(ParamError { name: "max_bins", .. })));
     }
 }
