@@ -11,7 +11,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.7,<2" numpy pandas pytest hypothesis scikit-learn matplotlib mypy nbclient nbformat ipykernel
+	$(PY) -m pip install --quiet "maturin>=1.7,<2" numpy pandas pytest hypothesis scikit-learn matplotlib mypy nbclient nbformat ipykernel shap
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies
@@ -32,7 +32,7 @@ test-python: dev ## pytest (doctests, notebooks, the package's tests)
 test: lint test-rust test-python ## every test: lint, Rust, Python
 
 bench: dev ## the benchmarks against the peers (pandas, polars, scikit-learn, lifetimes)
-	$(PY) -m pip install --quiet polars
+	$(PY) -m pip install --quiet polars lightgbm
 	$(PY) benches/bench_rfm.py
 	$(PY) benches/bench_loyalty.py
 	$(PY) benches/bench_churn.py

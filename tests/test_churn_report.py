@@ -118,19 +118,41 @@ def test_choose_threshold_rules():
 def test_backtest_on_cdnow_matches_a_manual_run():
     tx = patronage.datasets.load_cdnow()
     cutoffs = ["1997-06-30", "1997-09-30", "1998-01-31"]
-    bt = patronage.backtest(tx, cutoffs, horizon="90D", model=patronage.ChurnClassifier("logistic", C=0.5))
-    assert bt["test_cutoff"].tolist() == [pd.Timestamp("1997-09-30"), pd.Timestamp("1998-01-31")]
+    models = {"lr": patronage.ChurnClassifier("logistic", C=0.5), "gbm": "gbm"}
+    bt = patronage.backtest(tx, cutoffs, horizon="90D", models=models)
+    assert bt["model"].tolist() == ["lr", "gbm", "recency"] * 2
+    assert bt["test_cutoff"].unique().tolist() == [pd.Timestamp("1997-09-30"), pd.Timestamp("1998-01-31")]
     X_tr, y_tr = patronage.churn_dataset(tx, cutoff="1997-09-30", horizon="90D")
     X_te, y_te = patronage.churn_dataset(tx, cutoff="1998-01-31", horizon="90D")
+    last = bt[bt["test_cutoff"] == pd.Timestamp("1998-01-31")].set_index("model")
     clf = patronage.ChurnClassifier("logistic", C=0.5).fit(X_tr, y_tr)
-    assert bt["roc_auc"].iloc[1] == pytest.approx(roc_auc_score(y_te, clf.predict_proba(X_te)[:, 1]), abs=1e-12)
-    assert bt["recency_roc_auc"].iloc[1] == pytest.approx(roc_auc_score(y_te, X_te["recency_days"]), abs=1e-12)
-    assert bt["n_test"].iloc[1] == len(y_te) and bt["test_churn_rate"].iloc[1] == pytest.approx(y_te.mean())
+    p = clf.predict_proba(X_te)[:, 1]
+    assert last.loc["lr", "roc_auc"] == pytest.approx(roc_auc_score(y_te, p), abs=1e-12)
+    # the recency baseline ranks exactly as recency does
+    assert last.loc["recency", "roc_auc"] == pytest.approx(roc_auc_score(y_te, X_te["recency_days"]), abs=1e-12)
+    assert last.loc["lr", "n_test"] == len(y_te) and last.loc["lr", "test_churn_rate"] == pytest.approx(y_te.mean())
+    # top-decile lift and calibration error by hand: the riskiest tenth's churn rate over the base rate;
+    # |mean predicted - observed| per uniform bin, weighted by customers (scikit-learn's calibration_curve bins)
+    from sklearn.calibration import calibration_curve
+
+    k = len(p) // 10 + (len(p) % 10 > 0)
+    top = np.argsort(-p, kind="stable")[:k]
+    assert last.loc["lr", "top_decile_lift"] == pytest.approx(y_te.to_numpy()[top].mean() / y_te.mean())
+    obs, pred = calibration_curve(y_te, p, n_bins=10, strategy="uniform")
+    counts = np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], p), minlength=10)
+    counts = counts[counts > 0]
+    assert last.loc["lr", "calibration_error"] == pytest.approx((np.abs(pred - obs) * counts).sum() / len(p))
+    assert last.loc["lr", "mean_predicted"] == pytest.approx(p.mean())
     assert (bt["roc_auc"] > 0.7).all()
+    for _, fold in bt.groupby("test_cutoff"):  # the logistic model beats the baseline out of time
+        auc = fold.set_index("model")["roc_auc"]
+        assert auc["lr"] > auc["recency"]
     with pytest.raises(ParameterError, match="less than one horizon"):
         patronage.backtest(tx, ["1997-06-30", "1997-08-30"], horizon="90D")
     with pytest.raises(ParameterError, match="at least two"):
         patronage.backtest(tx, ["1997-06-30"])
+    with pytest.raises(ParameterError, match="models"):
+        patronage.backtest(tx, cutoffs, models=["logistic", "logistic"])
 
 
 def test_plots_return_axes():

@@ -315,7 +315,7 @@ _LONG_CALLS = {
     "logistic": ("rng = np.random.default_rng(0); X = rng.normal(size=(12_000, 900)); y = rng.integers(0, 2, 12_000)",
                  "patronage.ChurnClassifier('logistic', max_iter=100, tol=1e-300).fit(X, y)"),
     "gbm": ("rng = np.random.default_rng(0); X = rng.normal(size=(300_000, 10)); y = rng.integers(0, 2, 300_000)",
-            "patronage.ChurnClassifier('gbm', max_iter=100_000).fit(X, y)"),
+            "patronage.ChurnClassifier('gbm', max_iter=100_000, early_stopping=False).fit(X, y)"),
 }
 
 

@@ -1068,6 +1068,44 @@ _REASONS = (
 )
 
 
+def _reason_texts(reasons: Any, customers: pd.DataFrame) -> np.ndarray:
+    """One "; "-joined text per customer from reason columns (or strings) aligned on its index."""
+    if isinstance(reasons, pd.Series):
+        reasons = reasons.to_frame()
+    if not isinstance(reasons, pd.DataFrame):
+        raise ParameterError("reasons must be a DataFrame (ChurnClassifier.reasons) or a Series of texts, got "
+                             f"{type(reasons).__name__}", "reasons")
+    missing = customers.index.difference(reasons.index)
+    if len(missing):
+        raise DataError(f"reasons has no row for customer {plain(missing[0])!r}; every customer needs one",
+                        field="reasons")
+    if reasons.index.has_duplicates:
+        raise DataError("reasons has duplicate index labels", field="reasons")
+    rows = reasons.reindex(customers.index).to_numpy(dtype=object)
+    return np.array(["; ".join(str(v) for v in row if v is not None and not pd.isna(v)) for row in rows],
+                    dtype=object)
+
+
+def _rhythm_reasons(out: pd.DataFrame) -> np.ndarray:
+    """Reasons without a model: how overdue the customer is, and their lifecycle stage."""
+    n = len(out)
+    days = (pd.to_numeric(out["days_since_last_order"], errors="coerce").to_numpy(dtype=np.float64)
+            if "days_since_last_order" in out else np.full(n, np.nan))
+    ratio = out["overdue_ratio"].to_numpy(dtype=np.float64) if "overdue_ratio" in out else np.full(n, np.nan)
+    stage = out["stage"].to_numpy(dtype=object) if "stage" in out else np.full(n, None, dtype=object)
+    texts = []
+    for d, r, st in zip(days, ratio, stage):
+        parts = []
+        if np.isfinite(r):
+            parts.append(f"no order for {r:.1f}x their usual gap")
+        elif np.isfinite(d):
+            parts.append(f"last order {int(round(d))} days ago")
+        if st is not None and not pd.isna(st):
+            parts.append(f"lifecycle stage: {str(st).replace('_', ' ')}")
+        texts.append("; ".join(parts))
+    return np.array(texts, dtype=object)
+
+
 def _per_customer(value: Any, customers: pd.DataFrame, name: str) -> np.ndarray:
     """A per-customer number from a column name, an aligned Series, an array or a scalar."""
     if isinstance(value, str):
@@ -1112,6 +1150,7 @@ def winback_list(
     top: Optional[int] = None,
     action_map: Optional[Mapping[str, str]] = None,
     default_action: str = "automated reminder",
+    reasons: Any = None,
 ) -> pd.DataFrame:
     """Customers worth winning back, ranked by expected value at risk.
 
@@ -1120,13 +1159,20 @@ def winback_list(
     ``value`` the customer's expected value (e.g. CLV). Ties keep the order of
     ``customers``.
 
-    Reason columns are copied from ``customers`` when present: ``tier``,
+    Why each customer is on the list, in the ``reasons`` column: with
+    ``reasons`` (the output of :meth:`patronage.ChurnClassifier.reasons`:
+    the features that raise this customer's churn risk most, in words), those
+    sentences, joined by "; ". Without a model, the fallback describes the
+    customer's rhythm from columns of ``customers`` when present ("no order
+    for 4.0x their usual gap", else "last order 120 days ago", and the
+    lifecycle stage), and these columns are copied as well: ``tier``,
     ``segment``, ``stage`` (or ``lifecycle_stage``), ``days_since_last_order``
     (or ``recency_days``), ``usual_gap_days`` (from ``typical_gap_days`` or
     ``mean_days_between_orders``) and, with both of the last two,
     ``overdue_ratio`` (days since the last order / usual gap). Join
     :func:`patronage.rfm_table`, :func:`patronage.rfm_scores` or
-    :func:`lifecycle_stages` into ``customers`` to get them.
+    :func:`lifecycle_stages` into ``customers`` to get them. With model
+    reasons only ``tier``, ``segment`` and ``stage`` are copied.
 
     The suggested ``action`` comes from the customer's ``tier`` (compared
     case-insensitively) through :data:`DEFAULT_ACTIONS` (core: personal call,
@@ -1153,14 +1199,18 @@ def winback_list(
         Keep at most this many customers (applies with or without ``budget``).
     action_map : mapping of tier -> action, optional
     default_action : str, default "automated reminder"
+    reasons : DataFrame or Series, optional
+        Per customer (aligned on the index; every customer needs a row): the
+        reason columns of :meth:`patronage.ChurnClassifier.reasons`, or one
+        string per customer. Missing entries are skipped.
 
     Returns
     -------
     DataFrame
         Indexed like ``customers``, best first: ``rank``, ``p_lost``,
-        ``value``, ``value_at_risk``, ``cumulative_value_at_risk``, the reason
-        columns present, ``action`` and, with a cost, ``contact_cost`` and
-        ``cumulative_cost``.
+        ``value``, ``value_at_risk``, ``cumulative_value_at_risk``,
+        ``reasons``, the copied columns present, ``action`` and, with a cost,
+        ``contact_cost`` and ``cumulative_cost``.
 
     Examples
     --------
@@ -1172,6 +1222,11 @@ def winback_list(
     c     1     0.5          200.0  potential      tailored offer
     a     2     0.1          100.0       core       personal call
     b     3     0.8           40.0   ordinary  automated reminder
+    >>> why = pd.DataFrame({"reason_1": ["spend down 60% vs the previous period", None, "last order 90 days ago"],
+    ...                     "reason_2": ["no order for 3.1x their usual gap", None, None]}, index=["a", "b", "c"])
+    >>> patronage.winback_list(customers, p_alive=[0.9, 0.2, 0.5], value=[1000.0, 50.0, 400.0],
+    ...                        reasons=why)["reasons"].tolist()
+    ['last order 90 days ago', 'spend down 60% vs the previous period; no order for 3.1x their usual gap', '']
     """
     frame = require_frame(customers, "customers")
     if len(frame) == 0:
@@ -1214,12 +1269,14 @@ def winback_list(
             raise ParameterError(f"action_map must be a mapping of tier -> action, got {action_map!r}", "action_map")
         actions.update({str(k).strip().lower(): v for k, v in action_map.items()})
 
+    model_reasons = None if reasons is None else _reason_texts(reasons, frame)
     at_risk = p_lost * worth
     order = np.argsort(-at_risk, kind="stable")
     out = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "p_lost": p_lost[order], "value": worth[order],
                         "value_at_risk": at_risk[order]}, index=frame.index.take(order))
     out["cumulative_value_at_risk"] = np.cumsum(out["value_at_risk"].to_numpy())
-    for column, sources in _REASONS:
+    copied = _REASONS if model_reasons is None else _REASONS[:3]
+    for column, sources in copied:
         source = next((s for s in sources if s in frame.columns), None)
         if source is not None:
             out[column] = frame[source].to_numpy()[order]
@@ -1227,6 +1284,7 @@ def winback_list(
         with np.errstate(invalid="ignore", divide="ignore"):
             out["overdue_ratio"] = (pd.to_numeric(out["days_since_last_order"], errors="coerce")
                                     / pd.to_numeric(out["usual_gap_days"], errors="coerce"))
+    out.insert(5, "reasons", model_reasons[order] if model_reasons is not None else _rhythm_reasons(out))
     if "tier" in out:
         tiers = out["tier"].astype(object)
         out["action"] = [actions.get(str(t).strip().lower(), default_action) if pd.notna(t) else default_action

@@ -4,7 +4,7 @@ boosted models, calibration, thresholds, honest evaluation and plots."""
 from .classifier import ChurnClassifier
 from .dataset import CHURN_FEATURES, churn_dataset, churn_features
 from .evaluation import ChurnReport, backtest, churn_report
-from .plots import plot_calibration, plot_feature_effects, plot_gains, plot_roc
+from .plots import plot_calibration, plot_feature_effects, plot_gains, plot_roc, plot_waterfall
 from .threshold import choose_threshold
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "plot_gains",
     "plot_calibration",
     "plot_feature_effects",
+    "plot_waterfall",
 ]

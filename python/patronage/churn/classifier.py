@@ -113,16 +113,29 @@ class ChurnClassifier(ParamsMixin):
         ``predict`` says "churn" when the churn probability is above it
         (see :func:`choose_threshold`).
     random_state : None or int
-        Seeds the calibration folds and the gbm bin sample (None = 0, so
-        results are always reproducible).
+        Seeds the calibration folds, the gbm bin sample and its validation
+        split (None = 0, so results are always reproducible).
     max_iter : int, default 100
-        Newton iterations (logistic) or boosting rounds (gbm).
-    tol : float, default 1e-8
-        Logistic: stop when the largest Newton step is below it.
+        Newton iterations (logistic) or most boosting rounds (gbm).
+    tol : float, optional
+        Logistic: stop when the largest Newton step is below it (default
+        1e-8). GBM with early stopping: the smallest improvement of the
+        validation log-loss that counts (default 1e-7, as scikit-learn).
     learning_rate, max_leaf_nodes, max_depth, min_samples_leaf, l2_regularization, max_bins
         GBM parameters, defaults as scikit-learn's (0.1, 31, None, 20, 0, 255).
-        There is no early stopping: exactly ``max_iter`` trees are grown
-        (scikit-learn's ``early_stopping=False``).
+    early_stopping : "auto", bool, default "auto"
+        GBM: hold out ``validation_fraction`` of the rows (stratified) and
+        stop once the validation log-loss has not improved by more than
+        ``tol`` for ``n_iter_no_change`` rounds; ``"auto"`` turns it on above
+        10,000 rows, as scikit-learn. ``n_iter_`` is the number of trees grown.
+    validation_fraction : float, default 0.1
+    n_iter_no_change : int, default 10
+    monotonic_cst : None, sequence or dict, optional
+        GBM: per input column 1 (churn risk never decreases as the value
+        grows, e.g. ``recency_days``), -1 (never increases) or 0, as a list
+        in column order or a dict ``{column: constraint}``; scikit-learn's
+        rule (children's values bounded by their parent split's midpoint).
+        Numeric columns only.
     calibration_cv : int, default 3
         Stratified folds for calibration.
 
@@ -153,13 +166,17 @@ class ChurnClassifier(ParamsMixin):
         threshold: float = 0.5,
         random_state: Any = None,
         max_iter: int = 100,
-        tol: float = 1e-8,
+        tol: Optional[float] = None,
         learning_rate: float = 0.1,
         max_leaf_nodes: int = 31,
         max_depth: Optional[int] = None,
         min_samples_leaf: int = 20,
         l2_regularization: float = 0.0,
         max_bins: int = 255,
+        early_stopping: Any = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        monotonic_cst: Any = None,
         calibration_cv: int = 3,
     ) -> None:
         self.model = model
@@ -177,6 +194,10 @@ class ChurnClassifier(ParamsMixin):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.max_bins = max_bins
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.monotonic_cst = monotonic_cst
         self.calibration_cv = calibration_cv
 
     # ------------------------------------------------------------------ params
@@ -196,10 +217,18 @@ class ChurnClassifier(ParamsMixin):
             for name in ("max_leaf_nodes", "min_samples_leaf", "max_bins"):
                 _int_param(name, getattr(self, name), 1)
             _int_param("max_depth", self.max_depth, 1, allow_none=True)
-            for name in ("learning_rate", "l2_regularization"):
+            _int_param("n_iter_no_change", self.n_iter_no_change, 1)
+            for name in ("learning_rate", "l2_regularization", "validation_fraction"):
                 _float_param(name, getattr(self, name))
+            if not (self.early_stopping == "auto" or isinstance(self.early_stopping, (bool, np.bool_))):
+                raise ParameterError(f"early_stopping must be 'auto', True or False, got {self.early_stopping!r}",
+                                     "early_stopping")
         else:
             _float_param("C", self.C)
+            if self.monotonic_cst is not None:
+                raise ParameterError("monotonic_cst needs model='gbm' (a logistic model is monotonic in every "
+                                     "feature already)", "monotonic_cst")
+        if self.tol is not None:
             _float_param("tol", self.tol)
         _seed(self.random_state)
         cw = self.class_weight
@@ -348,14 +377,45 @@ class ChurnClassifier(ParamsMixin):
             raise DataError(re.sub(r"^feature \d+", f"feature {name!r}", str(exc)), field=name,
                             row=exc.row) from None
 
+    def _monotonic_design(self) -> List[int]:
+        """``monotonic_cst`` per design column (empty: no constraint)."""
+        cst = self.monotonic_cst
+        if cst is None:
+            return []
+        names = [c.name for c in self.design_.columns]
+        if isinstance(cst, dict):
+            unknown = [k for k in cst if k not in set(names)]
+            if unknown:
+                raise ParameterError(f"monotonic_cst names a column not in X: {unknown[0]!r}", "monotonic_cst")
+            per_column = [cst.get(n, 0) for n in names]
+        else:
+            per_column = list(np.asarray(cst).ravel()) if not isinstance(cst, (str, bytes)) else [cst]
+            if len(per_column) != len(names):
+                raise ParameterError(f"monotonic_cst has {len(per_column)} values, X has {len(names)} columns",
+                                     "monotonic_cst")
+        out: List[int] = []
+        for col, value in zip(self.design_.columns, per_column):
+            if isinstance(value, (bool, np.bool_)) or value not in (-1, 0, 1):
+                raise ParameterError(f"monotonic_cst of column {col.name!r} must be -1, 0 or 1, got {value!r}",
+                                     "monotonic_cst")
+            if col.kind != "numeric" and value != 0:
+                raise ParameterError(f"monotonic_cst: column {col.name!r} is categorical; only numeric columns "
+                                     "can be constrained", "monotonic_cst")
+            out.extend([int(value)] * len(col.names_out()))
+        return out
+
     def _fit_core(self, X: np.ndarray, y: np.ndarray, w: Optional[np.ndarray]) -> Any:
         with self._feature_names():
             if self.model == "logistic":
-                return _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), float(self.tol))
+                tol = 1e-8 if self.tol is None else float(self.tol)
+                return _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), tol)
+            early = len(y) > 10_000 if self.early_stopping == "auto" else bool(self.early_stopping)
             return _core.GbmModel.fit(
                 X, y, w, int(self.max_iter), float(self.learning_rate), int(self.max_leaf_nodes),
                 None if self.max_depth is None else int(self.max_depth), int(self.min_samples_leaf),
                 float(self.l2_regularization), int(self.max_bins), _seed(self.random_state),
+                early, float(self.validation_fraction), int(self.n_iter_no_change),
+                1e-7 if self.tol is None else float(self.tol), self._monotonic_design(),
             )
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "ChurnClassifier":
@@ -477,11 +537,93 @@ class ChurnClassifier(ParamsMixin):
 
     @property
     def n_iter_(self) -> int:
-        """Newton iterations run (logistic) or trees built (gbm)."""
+        """Newton iterations run (logistic) or trees built (gbm; fewer than
+        ``max_iter`` when early stopping stopped it)."""
         self._check_fitted()
         if isinstance(self.model_, _core.LogisticModel):
             return int(self.model_.n_iter)
         return int(self.model_.n_trees)
+
+    @property
+    def validation_loss_(self) -> np.ndarray:
+        """GBM with early stopping: the validation log-loss before the first
+        tree and after each (empty without early stopping)."""
+        self._check_fitted()
+        if not isinstance(self.model_, _core.GbmModel):
+            raise AttributeError("validation_loss_ exists for model='gbm' only")
+        return np.asarray(self.model_.validation_loss)
+
+    def explain(self, X: Any) -> pd.DataFrame:
+        """Each design feature's contribution to each row's log-odds of churn.
+
+        ``explain(X).sum(axis=1) + base_value_`` equals
+        :meth:`decision_function` (the model's log-odds, before any
+        calibration) on every row, to rounding. Logistic: the exact linear
+        terms ``coef_[j] * (x_j - mean_j)``, the coefficient per unit of the
+        original feature times the customer's distance from the training
+        mean (``base_value_`` is the log-odds of a customer at the training
+        means). GBM: path-dependent TreeSHAP (Lundberg et al. 2018, 2020),
+        the exact Shapley values of the trees with the training rows as
+        background (``base_value_`` is the mean log-odds over them), computed
+        in the compiled core in parallel with the GIL released.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``X`` (a DataFrame's index or 0..n-1), one column per
+            entry of ``feature_names_out_``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd, patronage
+        >>> X = pd.DataFrame({"recency_days": [5.0, 80, 10, 120, 7, 95], "orders": [6.0, 1, 4, 1, 5, 2]})
+        >>> clf = patronage.ChurnClassifier("logistic").fit(X, [0, 1, 0, 1, 0, 1])
+        >>> phi = clf.explain(X)
+        >>> bool(np.allclose(phi.sum(axis=1) + clf.base_value_, clf.decision_function(X)))
+        True
+        """
+        matrix = self._design_matrix(X)
+        with self._feature_names():
+            _, contributions = self.model_.explain(matrix)
+        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(matrix))
+        return pd.DataFrame(contributions, index=index, columns=list(self.feature_names_out_))
+
+    @property
+    def base_value_(self) -> float:
+        """The log-odds every :meth:`explain` row starts from."""
+        self._check_fitted()
+        return float(self.model_.explain(np.empty((0, len(self.feature_names_out_))))[0])
+
+    def reasons(self, X: Any, top: int = 3) -> pd.DataFrame:
+        """The ``top`` features that raise each customer's churn risk most, in words.
+
+        Built from :meth:`explain`: the features with the largest positive
+        contributions (one-hot columns of a category added up), each
+        described with the customer's own value (see
+        :mod:`patronage.churn.reasons` for the sentence of every churn
+        feature), e.g. ``"no order for 3.1x their usual gap"``.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``X``: ``reason_1`` .. ``reason_<top>`` (None where
+            fewer features raise the risk).
+
+        Examples
+        --------
+        >>> import pandas as pd, patronage
+        >>> X = pd.DataFrame({"recency_days": [5.0, 80, 10, 120, 7, 95], "frequency": [6.0, 1, 4, 1, 5, 2]})
+        >>> clf = patronage.ChurnClassifier("logistic").fit(X, [0, 1, 0, 1, 0, 1])
+        >>> clf.reasons(X.iloc[[3]], top=2).iloc[0].tolist()
+        ['last order 120 days ago', 'only 1 order so far']
+        """
+        from .reasons import top_reasons
+
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise ParameterError(f"top must be a positive integer, got {top!r}", "top")
+        frame = self._frame(X, fitting=False)
+        contributions = self.explain(X)
+        return top_reasons(frame.set_axis(contributions.index), contributions, self.design_, int(top))
 
     def _logistic(self) -> Any:
         self._check_fitted()

@@ -4,7 +4,7 @@ tables, and out-of-time backtests."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -153,12 +153,46 @@ def churn_report(y_true: Any, proba: Any, *, n_bins: int = 10) -> ChurnReport:
                        gains=gains, calibration=calibration_table(y, p, int(n_bins)))
 
 
+def calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
+    """Expected calibration error: the customer-weighted mean gap between mean
+    predicted and observed churn over ``n_bins`` uniform probability bins."""
+    table = calibration_table(y, p, n_bins)
+    gaps = (table["mean_predicted"] - table["observed_rate"]).abs()
+    return float((gaps * table["customers"]).sum() / table["customers"].sum())
+
+
+def _models(models: Any) -> Dict[str, ChurnClassifier]:
+    """``models`` as {name: template}: names, estimators, a sequence or a dict of them."""
+    if isinstance(models, (str, ChurnClassifier)):
+        models = [models]
+    if isinstance(models, dict):
+        items = list(models.items())
+    elif isinstance(models, Sequence) and not isinstance(models, (str, bytes)):
+        items = [(m if isinstance(m, str) else getattr(m, "model", repr(m)), m) for m in models]
+    else:
+        raise ParameterError(f"models must be 'logistic', 'gbm', a ChurnClassifier or a list or dict of them, got "
+                             f"{models!r}", "models")
+    out: Dict[str, ChurnClassifier] = {}
+    for name, m in items:
+        if isinstance(m, str):
+            m = ChurnClassifier(m)
+        if not isinstance(m, ChurnClassifier):
+            raise ParameterError(f"models: {m!r} is not 'logistic', 'gbm' or a ChurnClassifier", "models")
+        if name in out or name == "recency":
+            raise ParameterError(f"models: the name {name!r} is used twice (or is the baseline's); pass a dict "
+                                 "{name: model}", "models")
+        out[str(name)] = m
+    if not out:
+        raise ParameterError("models is empty", "models")
+    return out
+
+
 def backtest(
     tx: pd.DataFrame,
     cutoffs: Sequence[Any],
     *,
     horizon: Any = "90D",
-    model: Any = "logistic",
+    models: Any = ("logistic", "gbm"),
     attributes: Optional[pd.DataFrame] = None,
     customer: str = "customer_id",
     date: str = "date",
@@ -166,37 +200,53 @@ def backtest(
     returns: str = "net",
     **dataset_kwargs: Any,
 ) -> pd.DataFrame:
-    """Out-of-time evaluation: train at each cutoff, test at the next one.
+    """Out-of-time evaluation: train at each cutoff, test at the next one, for
+    each model and for the recency-only baseline.
 
-    For consecutive cutoffs ``(a, b)`` the model is fitted on
+    For consecutive cutoffs ``(a, b)`` every model is fitted on
     ``churn_dataset(tx, cutoff=a)`` and scored on ``churn_dataset(tx,
     cutoff=b)``. ``b`` must be at least one horizon after ``a``, so the
-    training labels never see the test period.
+    training labels never see the test period. The baseline, ``"recency"``,
+    is a logistic regression on ``recency_days`` alone, fitted the same way:
+    it ranks customers by recency (its ROC-AUC is that of recency itself, when
+    a longer absence means more churn) and turns recency into probabilities,
+    so its calibration can be compared too. A model worth having beats it out
+    of time, on the analyst's own data.
 
     Parameters
     ----------
     cutoffs : sequence of date-like
         At least two, increasing.
-    model : "logistic", "gbm" or a ChurnClassifier
+    models : str, ChurnClassifier, sequence or dict, default ("logistic", "gbm")
         A string means ``ChurnClassifier(model)``; an estimator is cloned
-        (via ``get_params``) for every fold.
+        (via ``get_params``) for every fold; a dict names them.
 
     Returns
     -------
     DataFrame
-        One row per test cutoff: ``train_cutoff``, ``test_cutoff``,
+        One row per test cutoff and model (the models in order, then
+        ``"recency"``): ``train_cutoff``, ``test_cutoff``, ``model``,
         ``n_train``, ``n_test``, ``train_churn_rate``, ``test_churn_rate``,
         ``roc_auc``, ``pr_auc``, ``log_loss``, ``brier``, ``top_decile_lift``
-        and ``recency_roc_auc`` (the ROC-AUC of ranking by recency alone: the
-        baseline to beat).
+        (churn rate of the riskiest 10% over the base rate),
+        ``mean_predicted`` (to compare with ``test_churn_rate``) and
+        ``calibration_error`` (customer-weighted mean gap between predicted
+        and observed churn over 10 uniform probability bins).
 
     Examples
     --------
     >>> import patronage
     >>> from patronage.datasets import load_cdnow
     >>> bt = patronage.backtest(load_cdnow(), ["1997-06-30", "1997-09-30"], horizon="90D")
-    >>> bool((bt["roc_auc"] > bt["recency_roc_auc"]).all())
-    True
+    >>> bt.set_index("model")[["roc_auc", "top_decile_lift", "mean_predicted", "calibration_error"]].round(3)
+              roc_auc  top_decile_lift  mean_predicted  calibration_error
+    model
+    logistic    0.773            1.127           0.824              0.032
+    gbm         0.747            1.096           0.845              0.026
+    recency     0.763            1.132           0.897              0.074
+
+    (Test churn rate 0.823.) On CDNOW's sparse log the logistic model beats
+    recency alone out of time and the gradient-boosted model does not.
     """
     if isinstance(cutoffs, (str, bytes)) or len(cutoffs) < 2:
         raise ParameterError("cutoffs needs at least two dates (train at one, test at the next)", "cutoffs")
@@ -206,30 +256,28 @@ def backtest(
         if b - a < h:
             raise ParameterError(f"cutoffs {ca!r} and {cb!r} are less than one horizon ({h} days) apart: the "
                                  "training labels would overlap the test period", "cutoffs")
-    if isinstance(model, str):
-        template = ChurnClassifier(model)
-    elif isinstance(model, ChurnClassifier):
-        template = model
-    else:
-        raise ParameterError(f"model must be 'logistic', 'gbm' or a ChurnClassifier, got {model!r}", "model")
+    templates = _models(models)
+    templates["recency"] = ChurnClassifier("logistic")
     common = dict(horizon=h, attributes=attributes, customer=customer, date=date, amount=amount,
                   returns=returns, **dataset_kwargs)
     sets = [churn_dataset(tx, cutoff=c, **common) for c in cutoffs]
     rows = []
     for (c_train, (X_train, y_train)), (c_test, (X_test, y_test)) in zip(
             zip(cutoffs, sets), zip(cutoffs[1:], sets[1:])):
-        clf = type(template)(**template.get_params())
         X_test = X_test.reindex(columns=X_train.columns, fill_value=0.0)  # one-hot columns seen in training
-        clf.fit(X_train, y_train)
-        proba = clf.predict_proba(X_test)[:, 1]
-        rep = churn_report(y_test.to_numpy(), proba)
-        recency = X_test["recency_days"].to_numpy()
-        rows.append({
-            "train_cutoff": pd.Timestamp(c_train), "test_cutoff": pd.Timestamp(c_test),
-            "n_train": len(y_train), "n_test": len(y_test),
-            "train_churn_rate": float(y_train.mean()), "test_churn_rate": float(y_test.mean()),
-            "roc_auc": rep.roc_auc, "pr_auc": rep.pr_auc, "log_loss": rep.log_loss, "brier": rep.brier,
-            "top_decile_lift": rep.top_decile_lift,
-            "recency_roc_auc": _core.binary_metrics(y_test.to_numpy(np.float64), recency / max(recency.max(), 1))[0],
-        })
+        y_true = y_test.to_numpy(np.float64)
+        for name, template in templates.items():
+            clf = type(template)(**template.get_params())
+            cols = ["recency_days"] if name == "recency" else list(X_train.columns)
+            clf.fit(X_train[cols], y_train)
+            proba = clf.predict_proba(X_test[cols])[:, 1]
+            rep = churn_report(y_true, proba)
+            rows.append({
+                "train_cutoff": pd.Timestamp(c_train), "test_cutoff": pd.Timestamp(c_test), "model": name,
+                "n_train": len(y_train), "n_test": len(y_test),
+                "train_churn_rate": float(y_train.mean()), "test_churn_rate": float(y_test.mean()),
+                "roc_auc": rep.roc_auc, "pr_auc": rep.pr_auc, "log_loss": rep.log_loss, "brier": rep.brier,
+                "top_decile_lift": rep.top_decile_lift, "mean_predicted": float(proba.mean()),
+                "calibration_error": calibration_error(y_true, proba),
+            })
     return pd.DataFrame(rows)

@@ -148,3 +148,76 @@ def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = Non
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set(xlabel=xlabel, title="Top feature effects on churn")
     return ax
+
+
+def plot_waterfall(model: ChurnClassifier, X: Any, customer: Any = None, *, top: int = 8, ax: Any = None) -> Any:
+    """Why one customer is at risk: the contributions of :meth:`ChurnClassifier.explain` as a waterfall.
+
+    Starts at the model's base value (the log-odds of the training
+    population), adds the ``top`` largest contributions (by size; the rest
+    as one "other features" bar), red where they raise the risk and blue
+    where they lower it, and ends at the customer's log-odds; the axis is in
+    log-odds, with the matching churn probabilities written at both ends.
+
+    Parameters
+    ----------
+    model : fitted ChurnClassifier
+    X : DataFrame or array
+        Features (as given to ``fit``).
+    customer : index label, optional
+        The row of ``X`` (default: the first).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import pandas as pd, patronage
+    >>> from patronage.churn import plot_waterfall
+    >>> X = pd.DataFrame({"recency_days": [5.0, 80, 10, 120, 7, 95], "orders": [6.0, 1, 4, 1, 5, 2]})
+    >>> model = patronage.ChurnClassifier("logistic").fit(X, [0, 1, 0, 1, 0, 1])
+    >>> ax = plot_waterfall(model, X, customer=3)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['base value', 'recency_days = 120', 'orders = 1', "customer's log-odds"]
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    import pandas as pd
+
+    if not isinstance(model, ChurnClassifier):
+        raise ParameterError(f"model must be a fitted ChurnClassifier, got {type(model).__name__}", "model")
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ParameterError(f"top must be a positive integer, got {top!r}", "top")
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    if customer is None:
+        row = frame.iloc[[0]]
+    elif customer in frame.index:
+        row = frame.loc[[customer]]
+        if len(row) != 1:
+            raise ParameterError(f"customer {customer!r} labels {len(row)} rows of X; its index must be unique",
+                                 "customer")
+    else:
+        raise ParameterError(f"customer {customer!r} is not in X's index", "customer")
+    given = row if isinstance(X, pd.DataFrame) else row.to_numpy()
+    phi = model.explain(given).iloc[0]
+    base = model.base_value_
+    design = pd.Series(model._design_matrix(given)[0], index=phi.index)
+    chosen = phi.reindex(phi.abs().sort_values(ascending=False, kind="stable").index)
+    shown, rest = chosen.iloc[:top], chosen.iloc[top:]
+    labels = ["base value"] + [f"{name} = {value:g}" for name, value in zip(shown.index, design[shown.index])]
+    steps = list(shown.to_numpy())
+    if len(rest):
+        labels.append(f"{len(rest)} other features")
+        steps.append(float(rest.sum()))
+    labels.append("customer's log-odds")
+    ax = _axes(ax)
+    start = base
+    ax.barh(0, base, color="grey")
+    for k, step in enumerate(steps, start=1):
+        ax.barh(k, step, left=start, color="tab:red" if step > 0 else "tab:blue")
+        start += step
+    ax.barh(len(steps) + 1, start, color="black")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    prob = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    ax.set(xlabel="log-odds of churn", title=f"Churn risk {prob(base):.0%} on average -> {prob(start):.0%} "
+           f"for customer {row.index[0]!r}")
+    return ax

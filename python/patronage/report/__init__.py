@@ -35,7 +35,8 @@ class CustomerReport:
     sections : list of Section
     customers : DataFrame
         Per customer: the RFM profile and scores, segment, tier, P(alive),
-        CLV, value at risk, churn probability, lifecycle stage and win-back rank.
+        CLV, value at risk, churn probability and its reasons (``churn_reasons``),
+        lifecycle stage and win-back rank.
     """
 
     title: str
@@ -303,6 +304,10 @@ def _churn(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.D
     model = pt.ChurnClassifier("gbm", random_state=random_state).fit(X_test, y_test)
     X_now = pt.churn_features(tx, **cols, returns=returns, window=f"{horizon}D")
     customers["p_churn"] = model.churn_probability(X_now).reindex(customers.index)
+    # why each customer is at risk: the model's three strongest risk-raising features, in words
+    why = model.reasons(X_now)
+    customers["churn_reasons"] = why.apply(lambda r: "; ".join(v for v in r if isinstance(v, str)), axis=1).reindex(
+        customers.index)
     text = (f"A gradient-boosted model trained on the window ending {test_cut:%Y-%m-%d} ranks customers "
             f"who then stopped buying above those who did not with ROC-AUC {report.roc_auc:.3f} "
             f"(top-decile lift {report.top_decile_lift:.2f}), checked out of time on the last {horizon} days. "
@@ -347,9 +352,12 @@ def _winback(customers: pd.DataFrame, top: int) -> Section:
     else:
         return Section("winback", "Win-back list", ["No churn or P(alive) estimate: no win-back list."])
     value = customers["clv"].fillna(0.0) if "clv" in customers else customers["total_spend"].clip(lower=0)
-    ranked = pt.winback_list(customers, **p, value=value.clip(lower=0), top=top)
+    reasons = customers["churn_reasons"] if "churn_reasons" in customers else None
+    ranked = pt.winback_list(customers, **p, value=value.clip(lower=0), top=top, reasons=reasons)
     customers["winback_rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index).reindex(
         customers.index)
-    text = (f"The {len(ranked)} customers with the most expected value at risk ({basis} x CLV), with the "
-            f"suggested action for their tier. Together they hold {ranked['value_at_risk'].sum():,.0f} of value.")
+    why = "the churn model's strongest reasons" if reasons is not None else "how overdue they are"
+    text = (f"The {len(ranked)} customers with the most expected value at risk ({basis} x CLV), with "
+            f"{why} and the suggested action for their tier. Together they hold "
+            f"{ranked['value_at_risk'].sum():,.0f} of value.")
     return Section("winback", f"Win-back list (top {len(ranked)})", [text], [("Customers to win back", ranked)])
