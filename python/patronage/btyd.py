@@ -115,6 +115,7 @@ UNITS_PER_MONTH = {"D": 30.0, "W": 4.345, "M": 1.0, "H": 30.0 * 24.0}
 CORRELATION_THRESHOLD = 0.3
 
 _FORMAT = 1
+_Z95 = 1.959963984540054  # two-sided 95% normal quantile
 _BG_COLUMNS = ("frequency", "recency", "T")
 _GG_COLUMNS = ("frequency", "monetary_value")
 
@@ -225,6 +226,8 @@ class _Model(ParamsMixin):
         self.params_ = pd.Series(model.params, index=list(self._param_index), dtype=float, name="coef")
         info = model.fit_info()
         self.fit_info_ = info
+        self.identification_issues_ = [] if info is None else [issue["message"] for issue in info["issues"]]
+        self.identified_ = not self.identification_issues_
         if info is None:  # from known parameters
             self.standard_errors_ = pd.Series(np.nan, index=self.params_.index, name="se(coef)")
             self.log_likelihood_ = np.nan
@@ -245,19 +248,43 @@ class _Model(ParamsMixin):
                 f"{info['gradient_norm']:.3g}); the estimates "
                 f"{ {k: round(float(v), 6) for k, v in self.params_.items()} } are the best "
                 "found. Try a larger max_iter or a small penalizer."), stacklevel=3)
-        if info["standard_errors"] is None:
-            warnings.warn(ConvergenceWarning(
-                f"{type(self).__name__}: the Hessian at the estimates is not positive definite, so the "
-                "standard errors are NaN (the estimates may sit on a flat ridge)."), stacklevel=3)
+        if not self.identified_:
+            warnings.warn(ConvergenceWarning(self.identification_text()), stacklevel=3)
+
+    def identification_text(self) -> str:
+        """In plain words: which parameters the data do not determine and what they do determine
+        (the message of the :class:`~patronage.exceptions.ConvergenceWarning` of such a fit);
+        empty for a model the data identify."""
+        self._require_fitted()
+        if self.identified_:
+            return ""
+        text = f"{type(self).__name__} is not identified on this data. " + " ".join(self.identification_issues_)
+        determined = self.fit_info_["determined"]
+        if determined:
+            text += " What the data do determine: " + "; ".join(
+                f"{d['name']} = {d['value']:.4g} (95% interval {d['lower']:.4g} to {d['upper']:.4g}), "
+                f"{d['meaning']}" for d in determined) + "."
+        return text + " The other estimates, and predictions that depend on them, are not facts about the data."
 
     def summary(self) -> pd.DataFrame:
-        """Estimates with standard errors and 95 % Wald intervals (log-likelihood in ``attrs``)."""
+        """Estimates, standard errors and 95 % intervals (log-likelihood in ``attrs``).
+
+        Every parameter is positive, so the interval is the Wald interval of its logarithm,
+        ``coef * exp(+/- 1.96 * se(log coef))`` (never negative, and the scale on which the fit
+        is made and the likelihood is close to quadratic); ``se(coef) = coef * se(log coef)`` is
+        the same standard error by the delta method. ``attrs["identified"]`` says whether the
+        data determine every parameter (see :meth:`identification_text`).
+        """
         self._require_fitted()
         coef, se = self.params_, self.standard_errors_
-        out = pd.DataFrame({"coef": coef, "se(coef)": se, "lower 95% bound": coef - 1.959964 * se,
-                            "upper 95% bound": coef + 1.959964 * se})
+        log_se = se / coef
+        with np.errstate(over="ignore"):  # a parameter the data do not determine: (0, inf)
+            lower, upper = coef * np.exp(-_Z95 * log_se), coef * np.exp(_Z95 * log_se)
+        out = pd.DataFrame({"coef": coef, "se(coef)": se, "se(log coef)": log_se, "lower 95% bound": lower,
+                            "upper 95% bound": upper})
         out.attrs["log_likelihood"] = self.log_likelihood_
         out.attrs["n_customers"] = self.n_customers_
+        out.attrs["identified"] = self.identified_
         return out
 
     def _repr_html_(self) -> str:
@@ -267,7 +294,10 @@ class _Model(ParamsMixin):
                 f"{self.log_likelihood_:.4f}, customers {self.n_customers_:g}")
         if self.fit_info_ is not None:
             head += f", converged {self.fit_info_['converged']} ({self.fit_info_['status']})"
-        return head + "</p>" + self.summary().to_html(float_format=lambda v: f"{v:.4f}")
+        head += "</p>"
+        if not self.identified_:
+            head += f"<p><b>Not identified:</b> {html.escape(self.identification_text())}</p>"
+        return head + self.summary().to_html(float_format=lambda v: f"{v:.4g}")
 
     # persistence: the core's serde JSON (parameters + fit metadata, no data)
     def to_json(self) -> str:
@@ -443,20 +473,41 @@ class BetaGeo(_PurchaseModel):
     params_ : Series
         ``r, alpha, a, b``.
     standard_errors_ : Series
-        From the inverse Hessian of the (penalised) negative log-likelihood.
+        Standard errors of the estimates: ``coef * se(log coef)``, the delta method
+        applied to the covariance of the log-parameters (the inverse Hessian of the
+        penalised negative log-likelihood in ``log r, log alpha, ...``, where the fit
+        is made). NaN when that Hessian is not positive definite. Intervals are
+        taken on the log scale: see :meth:`summary`.
     log_likelihood_ : float
         The log-likelihood at the estimates (the paper's, eq. 6).
     n_customers_ : float
         Customers fitted (sum of the weights).
+    identified_ : bool
+        Whether the data determine every parameter (True for :meth:`from_params`).
+    identification_issues_ : list of str
+        Why not, in plain words (empty when identified); see Notes.
     fit_info_ : dict
         Optimiser diagnostics: ``converged``, ``status``, ``iterations``,
-        ``evaluations``, ``gradient_norm``, ``starts``, ``n_patterns``.
+        ``evaluations``, ``gradient_norm``, ``starts``, ``n_patterns``; ``issues``
+        (``kind``, ``parameters``, ``message``) and ``determined`` (the combinations of
+        parameters the data do determine when some parameters are not: ``name``,
+        ``meaning``, ``value``, ``lower``, ``upper``).
 
     Notes
     -----
     A fit that does not converge keeps the best estimates found and emits a
     :class:`~patronage.exceptions.ConvergenceWarning` with the diagnostics; it
     never returns NaN parameters.
+
+    A fit the data do not identify also emits a ``ConvergenceWarning`` (the text of
+    :meth:`identification_text`) and has ``identified_ == False``: a parameter lies
+    along a flat direction of the likelihood (singular or indefinite Hessian), has a
+    standard error of its logarithm above 2 (its 95% interval spans more than three
+    orders of magnitude), or ran towards 0 or infinity (the Newton step from the
+    estimates still moves its logarithm by more than 0.5). On weekly Online Retail
+    data, for instance, ``a`` and ``b`` run off together and only the mean dropout
+    probability ``a/(a+b)`` is determined. The same checks apply to
+    :class:`ModifiedBetaGeo`, :class:`ParetoNBD` and :class:`GammaGamma`.
 
     Examples
     --------
@@ -589,7 +640,7 @@ class GammaGamma(_Model):
     ----------
     params_ : Series
         ``p, q, v``.
-    standard_errors_, log_likelihood_, n_customers_, fit_info_
+    standard_errors_, log_likelihood_, n_customers_, identified_, identification_issues_, fit_info_
         As in :class:`BetaGeo` (customers = repeat buyers).
     frequency_spend_correlation_ : float
         Pearson correlation of frequency and monetary value among repeat buyers.
