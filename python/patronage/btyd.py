@@ -32,29 +32,39 @@ def btyd_summary(
     observation_end: Any = None,
     calibration_end: Any = None,
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> pd.DataFrame:
     """The ``frequency, recency, T, monetary_value`` table BTYD models are fitted on.
 
     The conventions (and parameter meanings) are those of ``lifetimes``'
     ``summary_data_from_transaction_data`` and ``calibration_and_holdout_data``
-    and of pymc-marketing's ``rfm_summary``:
+    and of pymc-marketing's ``rfm_summary``, with purchases and returns as in
+    :func:`patronage.rfm_table` (a return is never a purchase):
 
-    * transactions are bucketed into periods of ``freq`` (``"D"`` days,
-      ``"W"`` weeks ending on Sunday, ``"M"`` calendar months) and summed per
-      period; transactions in periods after ``observation_end`` are ignored;
+    * purchase days are bucketed into periods of ``freq`` (``"D"`` days,
+      ``"W"`` weeks ending on Sunday, ``"M"`` calendar months); a period with
+      at least one order counts once, however many orders (``order=``) it
+      holds; periods after ``observation_end`` are ignored;
     * ``frequency`` is the number of repeat purchase periods;
     * ``recency`` is the time from the first to the last purchase period and
       ``T`` from the first purchase period to the period of ``observation_end``
       (default: the last transaction), in periods divided by
       ``freq_multiplier`` (``freq="D", freq_multiplier=7`` gives weeks counted
       in days; months are whole calendar months between period starts);
-    * ``monetary_value`` is the mean spend of the repeat periods (0 without).
+    * ``monetary_value`` is the mean net spend of the repeat periods (0
+      without): a period's spend is its purchases minus the returns matched to
+      them, so a repeat buyer who returned as much as they bought has a
+      ``monetary_value`` of zero or below (:class:`GammaGamma` leaves them out
+      of its fit).
 
     With ``calibration_end`` the table describes the calibration period
     (columns ``frequency_cal``, ``recency_cal``, ``T_cal``,
-    ``monetary_value_cal``) and adds the holdout up to ``observation_end``:
-    ``frequency_holdout`` (distinct purchase periods), ``monetary_value_holdout``
-    (mean amount of the holdout transactions) and ``duration_holdout``.
+    ``monetary_value_cal``; they see only rows up to ``calibration_end``) and
+    adds the holdout up to ``observation_end``: ``frequency_holdout`` (purchase
+    periods), ``monetary_value_holdout`` (net spend of the holdout purchases
+    per purchase line: lifetimes' mean per transaction when there are no
+    returns; a holdout return of a calibration purchase counts in neither
+    part) and ``duration_holdout``.
 
     Parameters
     ----------
@@ -63,6 +73,8 @@ def btyd_summary(
         dtypes and the ``returns`` policy). Not modified.
     amount : str or None
         The amount column; ``None`` leaves out the monetary columns.
+    order : str, optional
+        The order (invoice) id column (see :func:`patronage.rfm_table`).
 
     Returns
     -------
@@ -81,7 +93,7 @@ def btyd_summary(
     1                  2.0     21.0  30.0            30.0
     2                  0.0      0.0  16.0             0.0
     """
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     if isinstance(freq_multiplier, bool) or not isinstance(freq_multiplier, (int, float)):
         raise ParameterError(f"freq_multiplier must be a positive number, got {freq_multiplier!r}",
                              "freq_multiplier")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._base import ParamsMixin, seed_from
-from .._frame import finite_column, first_label, require_columns, require_frame
+from .._frame import finite_column, require_columns, require_frame
 from ..exceptions import DataError, NotFittedError, ParameterError
 from ._input import check_choice, check_int
 from .kmeans import KMeans
@@ -47,7 +47,10 @@ class CustomerSegmenter(ParamsMixin):
 
     Heavy-tailed RFM columns are first made comparable: with the default
     ``transform="log-standard"`` each feature is ``log1p``-transformed and then
-    standardised (mean 0, standard deviation 1, population formula). The
+    standardised (mean 0, standard deviation 1, population formula). Negative
+    values are taken as 0 before ``log1p``: a customer whose net spend is zero
+    or negative after returns brought nothing and is placed with the customers
+    who spent least (their tier is ranked by their actual ``value``). The
     scaling is part of the fitted model, so :meth:`predict` on new customers
     places them consistently. k is picked by :func:`select_k` when
     ``n_clusters="auto"``. Clusters are ranked by mean ``value`` per customer
@@ -60,8 +63,7 @@ class CustomerSegmenter(ParamsMixin):
     features : sequence of str, default ("recency_days", "n_orders", "total_spend")
         Columns of the RFM table (:func:`patronage.rfm_table`) to cluster on.
     transform : {"log-standard", "standard", "none"}, default "log-standard"
-        ``"log-standard"`` needs every value > -1 (net spend can be negative
-        with returns: then use ``"standard"``).
+        ``"log-standard"``: ``log1p(max(x, 0))``, then standardised.
     random_state : None, int or numpy RandomState/Generator
     value : str, default "total_spend"
         The revenue column: orders the tiers, and the ``revenue`` of :meth:`profile`.
@@ -125,21 +127,13 @@ class CustomerSegmenter(ParamsMixin):
             raise DataError("rfm has no customers (0 rows)")
         return np.column_stack([finite_column(frame, f) for f in features])
 
-    def _log(self, frame: pd.DataFrame, raw: np.ndarray, features: List[str]) -> np.ndarray:
+    def _log(self, raw: np.ndarray) -> np.ndarray:
         if self.transform != "log-standard":
             return raw
-        for j, f in enumerate(features):
-            bad = raw[:, j] <= -1
-            if bad.any():
-                pos, label = first_label(frame.index, bad)
-                raise DataError(
-                    f"column {f!r} is {float(raw[pos, j])!r} at index label {label!r} (row {pos}); transform='log-standard'"
-                    " needs values > -1 (log1p): use transform='standard' or drop the column", field=f, row=pos,
-                    label=label)
-        return np.log1p(raw)
+        return np.log1p(np.maximum(raw, 0.0))  # a negative net spend brought nothing
 
-    def _scaled(self, rfm: pd.DataFrame, raw: np.ndarray) -> np.ndarray:
-        return (self._log(rfm, raw, self.features_) - self.center_) / self.scale_
+    def _scaled(self, raw: np.ndarray) -> np.ndarray:
+        return (self._log(raw) - self.center_) / self.scale_
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, rfm: pd.DataFrame, y: Any = None) -> "CustomerSegmenter":
@@ -152,7 +146,7 @@ class CustomerSegmenter(ParamsMixin):
         require_columns(frame, [self.value], "RFM table")
         spend = finite_column(frame, self.value) if self.value not in features else raw[:, features.index(self.value)]
         n = len(raw)
-        logged = self._log(frame, raw, features)
+        logged = self._log(raw)
         center = logged.mean(axis=0)
         scale = logged.std(axis=0)
         flat = [f for f, s in zip(features, scale) if not s > 1e-12 * max(1.0, abs(logged).max())]
@@ -261,7 +255,7 @@ class CustomerSegmenter(ParamsMixin):
         """The cluster of new customers (same columns as at fit; scaled with the fitted scaling)."""
         self._require_fitted()
         raw = self._raw(rfm, self.features_)
-        labels = self.kmeans_.predict(self._scaled(rfm, raw))
+        labels = self.kmeans_.predict(self._scaled(raw))
         return pd.Series(labels.astype(np.int64), index=rfm.index, name="cluster")
 
     def predict_tier(self, rfm: pd.DataFrame) -> pd.Series:
@@ -274,7 +268,7 @@ class CustomerSegmenter(ParamsMixin):
         """The scaled features k-means sees, indexed like ``rfm``."""
         self._require_fitted()
         raw = self._raw(rfm, self.features_)
-        return pd.DataFrame(self._scaled(rfm, raw), index=rfm.index, columns=self.features_)
+        return pd.DataFrame(self._scaled(raw), index=rfm.index, columns=self.features_)
 
     def _repr_html_(self) -> str:
         if not hasattr(self, "kmeans_"):

@@ -4,15 +4,16 @@ use std::str::FromStr;
 
 use crate::calendar::{iso_date, Period};
 use crate::error::{DataError, Field, ParamError, Result};
-use crate::groups::CustomerGroups;
+use crate::groups::{visits, CustomerGroups};
 use crate::loyalty::{per_chunk, PeriodIndexer};
 
 /// What a cohort cell measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CohortMetric {
-    /// Distinct customers of the cohort with an order at that age.
+    /// Distinct customers of the cohort with a purchase at that age.
     Customers,
-    /// Net revenue of the cohort at that age.
+    /// Net revenue of the cohort's purchases at that age (each return counts
+    /// with the purchase day it is matched to, see [`crate::transactions`]).
     Revenue,
 }
 
@@ -29,7 +30,7 @@ impl FromStr for CohortMetric {
     }
 }
 
-/// Rows are acquisition cohorts (period of the first order), columns are ages
+/// Rows are acquisition cohorts (period of the first purchase), columns are ages
 /// in periods since that first period. Cells beyond the last period of the log
 /// have not been observed yet and are NaN; observed cells without activity are 0.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,29 +76,41 @@ pub fn cohort_retention(
     let chunks = per_chunk(
         groups.n_customers(),
         n * n * 8 + n * 8,
-        || (vec![0.0f64; n * n], vec![0i64; n]),
+        || (vec![0.0f64; n * n], vec![0i64; n], Vec::new()),
         |acc, c| {
             let g = groups.get(c);
-            let Some(head) = g.first() else {
+            // orders open on purchase days, in day order
+            let mut opened = g.iter().filter(|e| e.opens_order());
+            let Some(head) = opened.next() else {
                 return;
             };
-            let cohort = index.position(head.day);
+            let cohort = index.position(head.day());
             acc.1[cohort] += 1;
             let row = &mut acc.0[cohort * n..(cohort + 1) * n];
-            let mut prev = None;
-            for e in g {
-                let age = index.position(e.day) - cohort;
-                match metric {
-                    CohortMetric::Customers if prev != Some(age) => row[age] += 1.0,
-                    CohortMetric::Customers => {}
-                    CohortMetric::Revenue => row[age] += e.amount,
+            match metric {
+                CohortMetric::Customers => {
+                    row[0] += 1.0;
+                    let mut prev = 0;
+                    for e in opened {
+                        let age = index.position(e.day()) - cohort;
+                        if age != prev {
+                            row[age] += 1.0;
+                            prev = age;
+                        }
+                    }
                 }
-                prev = Some(age);
+                CohortMetric::Revenue => {
+                    let days = &mut acc.2;
+                    visits(g, days);
+                    for v in days.iter() {
+                        row[index.position(v.day) - cohort] += v.spend;
+                    }
+                }
             }
         },
     );
     let (mut cells, mut sizes) = (vec![0.0f64; n * n], vec![0i64; n]);
-    for (chunk_cells, chunk_sizes) in chunks {
+    for (chunk_cells, chunk_sizes, _) in chunks {
         cells.iter_mut().zip(chunk_cells).for_each(|(x, y)| *x += y);
         sizes.iter_mut().zip(chunk_sizes).for_each(|(x, y)| *x += y);
     }
@@ -165,6 +178,22 @@ mod tests {
     }
 
     #[test]
+    fn returns_net_into_the_age_of_their_purchase() {
+        // c0 buys on day 0 (10) and returns 4 on day 2 (a return-only day: age 0 revenue 6, and
+        // c0 is not active at age 2); c1 returns on day 0 (before buying: ignored), buys day 1
+        let tx =
+            Transactions::new(&[0, 0, 1, 1], &[0, 2, 0, 1], &[10.0, -4.0, -3.0, 5.0], 2, ReturnsPolicy::Net)
+                .unwrap();
+        let g = CustomerGroups::new(&tx);
+        let m = cohort_retention(&g, Period::Day, CohortMetric::Revenue, false, 0, 2).unwrap();
+        assert_eq!(m.cohort_start, vec![0, 1]);
+        assert_eq!(&m.values[..3], &[6.0, 0.0, 0.0]);
+        assert_eq!(&m.values[3..5], &[5.0, 0.0]);
+        let m = cohort_retention(&g, Period::Day, CohortMetric::Customers, false, 0, 2).unwrap();
+        assert_eq!(&m.values[..3], &[1.0, 0.0, 0.0]);
+    }
+
+    #[test]
     fn revenue_sums_do_not_depend_on_the_thread_count() {
         // 20,000 customers (several chunks), amounts whose sums depend on the order of addition
         let n = 20_000usize;
@@ -194,7 +223,8 @@ mod tests {
 
     #[test]
     fn rejects_each_rule() {
-        let tx = Transactions::new(&[0, 0], &[0, 1], &[-1.0, 1.0], 1, ReturnsPolicy::Net).unwrap();
+        // a return on day 1 nets into the day-0 purchase: age-0 revenue -1
+        let tx = Transactions::new(&[0, 0], &[0, 1], &[1.0, -2.0], 1, ReturnsPolicy::Net).unwrap();
         let g = CustomerGroups::new(&tx);
         assert!(matches!(
             cohort_retention(&g, Period::Day, CohortMetric::Revenue, true, 0, 1),

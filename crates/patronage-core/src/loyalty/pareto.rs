@@ -4,22 +4,6 @@
 use rayon::prelude::*;
 
 use crate::error::{DataError, Field, Result};
-use crate::transactions::Transactions;
-
-/// Net spend of every customer code (kept rows only) and whether the customer
-/// has any kept row.
-pub fn customer_spend(tx: &Transactions<'_>) -> (Vec<f64>, Vec<bool>) {
-    let mut spend = vec![0.0; tx.n_customers()];
-    let mut seen = vec![false; tx.n_customers()];
-    for i in 0..tx.len() {
-        if tx.is_kept(i) {
-            let c = tx.code(i);
-            spend[c] += tx.amount(i);
-            seen[c] = true;
-        }
-    }
-    (spend, seen)
-}
 
 /// Concentration of a non-negative value (spend) over customers.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +65,7 @@ pub fn concentration(values: &[f64]) -> Result<Concentration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Error, ReturnsPolicy};
+    use crate::Error;
     use approx::assert_relative_eq;
 
     #[test]
@@ -107,11 +91,5 @@ mod tests {
             Err(Error::Data(DataError::Invalid { row: Some(1), .. }))
         ));
         assert!(matches!(concentration(&[0.0, 0.0]), Err(Error::Data(DataError::Invalid { row: None, .. }))));
-    }
-
-    #[test]
-    fn spend_per_customer() {
-        let tx = Transactions::new(&[1, 0, 1], &[0, 1, 2], &[2.0, 3.0, -1.0], 3, ReturnsPolicy::Net).unwrap();
-        assert_eq!(customer_spend(&tx), (vec![3.0, 1.0, 0.0], vec![true, true, false]));
     }
 }
