@@ -194,6 +194,19 @@ def test_order_column_errors_name_it():
                                   patronage.rfm_table(strs, order="invoice"))
 
 
+def test_float_ids_come_back_as_integers():
+    tx = log([(12503.0, 0, 5.0), (12346.0, 1, 2.0), (12503.0, 4, 1.0)])
+    rfm = patronage.rfm_table(tx)
+    assert rfm.index.dtype == np.int64 and rfm.index.tolist() == [12346, 12503]
+    assert patronage.btyd_summary(tx).index.dtype == np.int64
+    X = patronage.churn_features(tx, window="3D")
+    assert X.index.dtype == np.int64
+    assert patronage.lifecycle_stages(tx, default_gap=5).index.dtype == np.int64
+    assert patronage.pareto(tx).ranking.index.dtype == np.int64
+    # not whole numbers: kept as floats
+    assert patronage.rfm_table(tx.assign(customer_id=[1.5, 2.0, 1.5])).index.dtype == np.float64
+
+
 def test_date_flavours_agree():
     days = ["2024-01-01", "2024-01-03", "2024-02-10"]
     base = pd.DataFrame({"customer_id": [1, 1, 2], "date": pd.to_datetime(days), "amount": [1.0, 2.0, 3.0]})

@@ -190,11 +190,13 @@ def _encode_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int, pd.I
     Integer ids in a range not much wider than the log are passed as they are
     (code = id - smallest id: no factorization at all); other integers are
     factorized in Rust, categoricals use their codes, anything else
-    ``pandas.factorize``.
+    ``pandas.factorize``. Float ids that are all whole numbers (integer ids
+    that pandas read as floats because some were missing) are taken as int64.
     """
     series = frame[column]
     _reject_missing(frame, column, "customer id", "; rows without a customer (guest checkouts) cannot be "
                     f"profiled: leave them out first, e.g. tx.dropna(subset=[{column!r}])")
+    series = _whole_floats_as_int(series)
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.ascontiguousarray(series.cat.codes.to_numpy(), dtype=np.int64)
@@ -222,6 +224,17 @@ def _reject_missing(frame: pd.DataFrame, column: str, what: str, hint: str = "")
         pos, label = first_label(frame.index, null)
         raise DataError(f"column {column!r} has a missing {what} at index label {label!r} (row {pos}){hint}",
                         field=column, row=pos, label=label)
+
+
+def _whole_floats_as_int(series: pd.Series) -> pd.Series:
+    """A float column whose values are all whole numbers within int64, as int64 (else unchanged)."""
+    if not pd.api.types.is_float_dtype(series.dtype):
+        return series
+    values = series.to_numpy(dtype=np.float64)
+    # 2**63 is exactly representable; every float below it in magnitude fits int64
+    if np.all(np.isfinite(values) & (np.abs(values) < 2.0**63) & (values == np.trunc(values))):
+        return pd.Series(values.astype(np.int64), index=series.index, name=series.name)
+    return series
 
 
 def _encode_orders(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -70,7 +70,9 @@ def rfm_table(
     tx : DataFrame
         One row per transaction (invoice line or invoice). Not modified.
     customer, date, amount : str
-        Column names. Ids may be int, str or categorical; dates datetime64 (naive or tz-aware: the local calendar day
+        Column names. Ids may be int, str or categorical (float ids that are
+        all whole numbers, as pandas reads integer ids with gaps, come back as
+        int64); dates datetime64 (naive or tz-aware: the local calendar day
         counts), ``datetime.date`` or ISO strings; amounts numeric.
     as_of : date-like, optional
         The reference day for recency and tenure. Defaults to the day after the
