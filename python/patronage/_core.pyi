@@ -281,6 +281,7 @@ def customer_lifetime_value(
     units_per_month: float,
     discount_rate: float,
     margin: float,
+    if_alive: bool = False,
 ) -> _F64: ...
 _I32 = npt.NDArray[np.int32]
 _U32 = npt.NDArray[np.uint32]

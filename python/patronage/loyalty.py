@@ -1116,10 +1116,13 @@ def winback_list(
 ) -> pd.DataFrame:
     """Customers worth winning back, ranked by expected value at risk.
 
-    ``value_at_risk = p_lost * value``, where ``p_lost`` is ``p_churn`` or
-    ``1 - p_alive`` (e.g. from a churn classifier or a BG/NBD model) and
-    ``value`` the customer's expected value (e.g. CLV). Ties keep the order of
-    ``customers``.
+    ``value_at_risk = p_lost * value``: the probability that the customer is
+    lost (``p_churn``, or ``1 - p_alive`` from a BG/NBD model) times the value
+    they would bring if they stay. With ``p_alive`` pass
+    ``value_if_alive`` from :func:`patronage.value_at_risk` as ``value``,
+    not the CLV, which already includes P(alive): the result is then that
+    function's ``value_at_risk``, the one definition used across Patronage.
+    Ties keep the order of ``customers``.
 
     Reason columns are copied from ``customers`` when present: ``tier``,
     ``segment``, ``stage`` (or ``lifecycle_stage``), ``days_since_last_order``
@@ -1143,7 +1146,8 @@ def winback_list(
         its index (every customer needs a value; extra labels are ignored) or
         an array in its row order. Probabilities in [0, 1].
     value : str, Series, array or number
-        Expected value per customer (non-negative), same forms.
+        Value per customer if they stay (non-negative, e.g. ``value_if_alive``),
+        same forms.
     budget : float, optional
         Money to spend on contacts: customers are taken in rank order until
         the next contact would exceed the budget (needs ``cost_per_contact``).
