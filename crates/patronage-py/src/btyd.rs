@@ -6,8 +6,9 @@
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use patronage_core::btyd::{
-    btyd_summary as core_summary, customer_lifetime_value as core_clv, BetaGeo, BetaGeoParams, ClvParams,
-    FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams, RfmData, SpendData, SummaryParams,
+    btyd_summary as core_summary, customer_lifetime_value as core_clv, value_if_alive as core_if_alive,
+    BetaGeo, BetaGeoParams, ClvParams, FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams,
+    RfmData, SpendData, SummaryParams,
 };
 use patronage_core::calendar::Period;
 use patronage_core::Error;
@@ -429,9 +430,10 @@ impl PyParetoNbd {
     }
 }
 
-/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`).
+/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`),
+/// or with `if_alive` the value if still alive (`patronage_core::btyd::value_if_alive`).
 #[pyfunction]
-#[pyo3(signature = (bg, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin))]
+#[pyo3(signature = (bg, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin, if_alive=false))]
 #[allow(clippy::too_many_arguments)]
 fn customer_lifetime_value<'py>(
     py: Python<'py>,
@@ -445,12 +447,14 @@ fn customer_lifetime_value<'py>(
     units_per_month: f64,
     discount_rate: f64,
     margin: f64,
+    if_alive: bool,
 ) -> PyResult<F64Out<'py>> {
     let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
     let m = slice(&monetary_value, "monetary_value")?;
     let params = ClvParams { horizon, units_per_month, discount_rate, margin };
     let (bg, gg) = (&bg.get().inner, &gg.get().inner);
-    let out = detached(py, || core_clv(bg, gg, &rfm.data()?, m, &params))?;
+    let value = if if_alive { core_if_alive } else { core_clv };
+    let out = detached(py, || value(bg, gg, &rfm.data()?, m, &params))?;
     Ok(out.into_pyarray(py))
 }
 
