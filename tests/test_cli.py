@@ -7,11 +7,13 @@ import io
 import re
 import subprocess
 import sys
+import warnings
 
 import pandas as pd
 import pytest
 
 import patronage
+from patronage.exceptions import ConvergenceWarning
 from patronage.report import customer_report
 
 SECTIONS = ["overview", "segments", "concentration", "tiers", "clv", "churn", "lifecycle", "winback"]
@@ -39,6 +41,7 @@ def check_html(text: str) -> None:
 def test_report_on_bundled_cdnow(tmp_path):
     out = run(tmp_path, "report", "--quiet")
     assert out.returncode == 0, out.stderr
+    assert "Warning" not in out.stderr  # a new user's first run prints no warning
     check_html((tmp_path / "patronage_report.html").read_text())
     customers = pd.read_csv(tmp_path / "patronage_report.csv", index_col=0)
     assert len(customers) == 23570
@@ -76,9 +79,52 @@ def test_bad_file_one_line_exit_2_no_output(tmp_path, frame, words):
     assert not list(tmp_path.glob("patronage_report*")) and not list(tmp_path.glob(".patronage-*"))
 
 
+def test_amount_as_a_product_of_two_columns(tmp_path):
+    frame = pd.DataFrame({"customer_id": [1, 1, 2], "date": ["2024-01-01", "2024-02-01", "2024-01-15"],
+                          "qty": [2, 1, 3], "price": [5.0, 4.0, 1.5]})
+    frame.to_csv(tmp_path / "lines.csv", index=False)
+    out = run(tmp_path, "report", "lines.csv", "--amount", "qty*cost", "--quiet")
+    assert out.returncode == 2 and "'cost' is not a column" in out.stderr
+    from patronage.__main__ import _with_amount
+
+    assert _with_amount(frame, "qty*price")["qty*price"].tolist() == [10.0, 4.0, 4.5]
+    assert _with_amount(frame, "price") is frame
+
+
 def test_missing_file(tmp_path):
     out = run(tmp_path, "report", "nope.csv", "--quiet")
     assert out.returncode == 2 and "no such file" in out.stderr
+
+
+def test_default_pipeline_on_bundled_cdnow_runs_clean():
+    # pyproject's filterwarnings = error is in force here (no filter hides a ConvergenceWarning) ...
+    with pytest.raises(ConvergenceWarning):
+        warnings.warn(ConvergenceWarning("a warning is an error in this test"))
+    # ... so the report's BG/NBD and Gamma-Gamma fits on the bundled log emit none
+    rep = customer_report(patronage.datasets.load_cdnow())
+    clv = next(s for s in rep.sections if s.key == "clv")
+    assert clv.paragraphs[0].startswith("The BG/NBD model estimates that the average customer is still active")
+    assert "not identified" not in rep.to_html()
+    assert rep.customers[["p_alive", "clv"]].notna().all().all()
+
+
+def test_report_says_when_the_bgnbd_is_not_identified():
+    # a log without dropout: a and b run off, so P(alive) and CLV would print unsupported numbers
+    tx = patronage.datasets.simulate_transactions(1500, a=1.0, b=1e6, random_state=1)
+    rep = customer_report(tx, top=10)  # the model's warning goes into the text, not to stderr
+    clv = next(s for s in rep.sections if s.key == "clv")
+    assert clv.paragraphs[0].startswith("The BG/NBD model is not identified on this data, so this report gives "
+                                        "no P(alive)")
+    assert "a = " in clv.paragraphs[1] and "are not determined by the data" in clv.paragraphs[1]
+    assert "still active with probability" not in rep.to_html() and not clv.figures
+    params = dict(clv.tables)["Model parameters (time unit: weeks)"]
+    b, low, high = params.loc["b"]
+    assert 0 <= low < 1e-50 * b and high > 1e50 * b  # the interval says it: the data do not determine b
+    assert rep.customers[["p_alive", "clv", "value_at_risk"]].isna().all().all()
+    # the rest of the report goes on with what is reliable: the churn model, ranked by past spend
+    winback = next(s for s in rep.sections if s.key == "winback")
+    assert "(the churn model's probability x past spend)" in winback.paragraphs[0]
+    assert rep.customers["winback_rank"].notna().sum() == 10
 
 
 def test_report_object_is_deterministic():

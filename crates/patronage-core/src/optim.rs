@@ -1,7 +1,8 @@
 //! Smooth unconstrained minimisation: L-BFGS with a strong-Wolfe line search
 //! (Nocedal & Wright, *Numerical Optimization*, algorithms 7.4, 3.5 and 3.6),
-//! a damped Newton method for objectives with an analytic Hessian, and a
-//! central-difference Hessian of an analytic gradient.
+//! a damped Newton method for objectives with an analytic Hessian, a
+//! central-difference Hessian of an analytic gradient, and the small dense
+//! linear algebra the fits need (a Cholesky inverse, a symmetric eigensolver).
 //!
 //! Small and dependency-free, for the low-dimensional likelihoods of the
 //! models (BG/NBD, Gamma-Gamma, ...): the objective is a closure that returns
@@ -507,6 +508,60 @@ pub fn spd_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
     Some(inv)
 }
 
+/// Eigenvalues and eigenvectors of a symmetric `n x n` matrix (row-major), by
+/// cyclic Jacobi rotations (Golub & Van Loan, *Matrix Computations*, 8.5):
+/// accurate to rounding for the small matrices of the model fits, and
+/// defined for any symmetric input, definite or not. Returns the values and,
+/// row-major, the orthonormal vectors as columns (`vectors[i * n + k]` is
+/// component `i` of the vector of `values[k]`).
+pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut m = a.to_vec();
+    let mut v = vec![0.0; n * n];
+    (0..n).for_each(|i| v[i * n + i] = 1.0);
+    let norm2: f64 = m.iter().map(|x| x * x).sum();
+    // quadratic convergence: a handful of sweeps; the cap only guards NaN input
+    for _ in 0..64 {
+        let off2: f64 =
+            (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| m[i * n + j].powi(2)).sum();
+        if off2 <= f64::EPSILON * f64::EPSILON * norm2 || !off2.is_finite() {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = m[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                // the rotation J (c on the diagonal, s at (p, q)) with (J^T M J)_pq = 0
+                let theta = (m[q * n + q] - m[p * n + p]) / (2.0 * apq);
+                let t = if theta.abs() > 1e150 {
+                    0.5 / theta
+                } else {
+                    theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
+                };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (kp, kq) = (m[k * n + p], m[k * n + q]);
+                    m[k * n + p] = c * kp - s * kq;
+                    m[k * n + q] = s * kp + c * kq;
+                }
+                for k in 0..n {
+                    let (pk, qk) = (m[p * n + k], m[q * n + k]);
+                    m[p * n + k] = c * pk - s * qk;
+                    m[q * n + k] = s * pk + c * qk;
+                }
+                for k in 0..n {
+                    let (kp, kq) = (v[k * n + p], v[k * n + q]);
+                    v[k * n + p] = c * kp - s * kq;
+                    v[k * n + q] = s * kp + c * kq;
+                }
+            }
+        }
+    }
+    ((0..n).map(|i| m[i * n + i]).collect(), v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,5 +681,38 @@ mod tests {
             assert_relative_eq!(*got, want, epsilon = 1e-9);
         }
         assert!(spd_inverse(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
+    }
+
+    #[test]
+    fn symmetric_eigen_reconstructs_definite_and_indefinite_matrices() {
+        // [[2, 1], [1, 2]]: eigenvalues 1 and 3, vectors (1, -1)/√2 and (1, 1)/√2
+        let (values, vectors) = symmetric_eigen(&[2.0, 1.0, 1.0, 2.0], 2);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert_relative_eq!(sorted[0], 1.0, epsilon = 1e-15);
+        assert_relative_eq!(sorted[1], 3.0, epsilon = 1e-15);
+        let k = if values[0] < values[1] { 0 } else { 1 };
+        assert_relative_eq!(vectors[k].abs(), 0.5f64.sqrt(), epsilon = 1e-15);
+        assert_relative_eq!(vectors[k] + vectors[2 + k], 0.0, epsilon = 1e-15);
+        // an indefinite 4x4 with one zero eigenvalue: A = V diag(d) V^T rebuilt, V orthonormal
+        let a = [
+            4.0, 1.0, -2.0, 0.5, //
+            1.0, 3.0, 0.0, 1.0, //
+            -2.0, 0.0, -1.0, 2.0, //
+            0.5, 1.0, 2.0, 0.0,
+        ];
+        let (d, v) = symmetric_eigen(&a, 4);
+        for i in 0..4 {
+            for j in 0..4 {
+                let rebuilt: f64 = (0..4).map(|k| v[i * 4 + k] * d[k] * v[j * 4 + k]).sum();
+                assert_relative_eq!(rebuilt, a[i * 4 + j], epsilon = 1e-13);
+                let gram: f64 = (0..4).map(|k| v[k * 4 + i] * v[k * 4 + j]).sum();
+                assert_relative_eq!(gram, if i == j { 1.0 } else { 0.0 }, epsilon = 1e-14);
+            }
+        }
+        // trace and determinant are the sum and product of the eigenvalues
+        assert_relative_eq!(d.iter().sum::<f64>(), 6.0, epsilon = 1e-13);
+        let singular = symmetric_eigen(&[1.0, 2.0, 2.0, 4.0], 2).0;
+        assert!(singular.iter().any(|x| x.abs() < 1e-15) && singular.iter().any(|x| (x - 5.0).abs() < 1e-14));
     }
 }

@@ -6,14 +6,15 @@
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use patronage_core::btyd::{
-    btyd_summary as core_summary, customer_lifetime_value as core_clv, BetaGeo, BetaGeoParams, ClvParams,
-    FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams, RfmData, SpendData, SummaryParams,
+    btyd_summary as core_summary, customer_lifetime_value as core_clv, value_if_alive as core_if_alive,
+    BetaGeo, BetaGeoParams, ClvParams, FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams,
+    RfmData, SpendData, SummaryParams,
 };
 use patronage_core::calendar::Period;
 use patronage_core::Error;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
 use crate::error::{detached, interruptible, param_error, to_py};
 use crate::rfm::columns_dict;
@@ -77,6 +78,11 @@ impl<'a> Rfm<'a> {
     }
 }
 
+/// The serde name of a unit enum variant (`"gradient_tolerance"`).
+fn serde_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 fn fit_info_dict<'py>(py: Python<'py>, info: Option<&FitInfo>) -> PyResult<Option<Bound<'py, PyDict>>> {
     let Some(info) = info else { return Ok(None) };
     let d = PyDict::new(py);
@@ -86,15 +92,31 @@ fn fit_info_dict<'py>(py: Python<'py>, info: Option<&FitInfo>) -> PyResult<Optio
     d.set_item("n_patterns", info.n_patterns)?;
     d.set_item("penalizer", info.penalizer)?;
     d.set_item("converged", info.converged)?;
-    let status = serde_json::to_value(info.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    d.set_item("status", status)?;
+    d.set_item("status", serde_name(info.status))?;
     d.set_item("iterations", info.iterations)?;
     d.set_item("evaluations", info.evaluations)?;
     d.set_item("gradient_norm", info.gradient_norm)?;
     d.set_item("starts", info.starts)?;
+    let issues = PyList::empty(py);
+    for issue in &info.issues {
+        let item = PyDict::new(py);
+        item.set_item("kind", serde_name(issue.kind))?;
+        item.set_item("parameters", issue.parameters.clone())?;
+        item.set_item("message", &issue.message)?;
+        issues.append(item)?;
+    }
+    d.set_item("issues", issues)?;
+    let determined = PyList::empty(py);
+    for q in &info.determined {
+        let item = PyDict::new(py);
+        item.set_item("name", &q.name)?;
+        item.set_item("meaning", &q.meaning)?;
+        item.set_item("value", q.value)?;
+        item.set_item("lower", q.lower)?;
+        item.set_item("upper", q.upper)?;
+        determined.append(item)?;
+    }
+    d.set_item("determined", determined)?;
     Ok(Some(d))
 }
 
@@ -408,9 +430,10 @@ impl PyParetoNbd {
     }
 }
 
-/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`).
+/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`),
+/// or with `if_alive` the value if still alive (`patronage_core::btyd::value_if_alive`).
 #[pyfunction]
-#[pyo3(signature = (bg, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin))]
+#[pyo3(signature = (bg, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin, if_alive=false))]
 #[allow(clippy::too_many_arguments)]
 fn customer_lifetime_value<'py>(
     py: Python<'py>,
@@ -424,12 +447,14 @@ fn customer_lifetime_value<'py>(
     units_per_month: f64,
     discount_rate: f64,
     margin: f64,
+    if_alive: bool,
 ) -> PyResult<F64Out<'py>> {
     let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
     let m = slice(&monetary_value, "monetary_value")?;
     let params = ClvParams { horizon, units_per_month, discount_rate, margin };
     let (bg, gg) = (&bg.get().inner, &gg.get().inner);
-    let out = detached(py, || core_clv(bg, gg, &rfm.data()?, m, &params))?;
+    let value = if if_alive { core_if_alive } else { core_clv };
+    let out = detached(py, || value(bg, gg, &rfm.data()?, m, &params))?;
     Ok(out.into_pyarray(py))
 }
 

@@ -198,6 +198,7 @@ def backtest(
     date: str = "date",
     amount: Optional[str] = "amount",
     returns: str = "net",
+    order: Optional[str] = None,
     **dataset_kwargs: Any,
 ) -> pd.DataFrame:
     """Out-of-time evaluation: train at each cutoff, test at the next one, for
@@ -220,6 +221,8 @@ def backtest(
     models : str, ChurnClassifier, sequence or dict, default ("logistic", "gbm")
         A string means ``ChurnClassifier(model)``; an estimator is cloned
         (via ``get_params``) for every fold; a dict names them.
+    customer, date, amount, returns, order
+        As in :func:`churn_dataset`.
 
     Returns
     -------
@@ -259,7 +262,7 @@ def backtest(
     templates = _models(models)
     templates["recency"] = ChurnClassifier("logistic")
     common = dict(horizon=h, attributes=attributes, customer=customer, date=date, amount=amount,
-                  returns=returns, **dataset_kwargs)
+                  returns=returns, order=order, **dataset_kwargs)
     sets = [churn_dataset(tx, cutoff=c, **common) for c in cutoffs]
     rows = []
     for (c_train, (X_train, y_train)), (c_test, (X_test, y_test)) in zip(

@@ -56,10 +56,31 @@ impl ClvParams {
     }
 }
 
-/// The discounted lifetime value of each customer (see the module docs).
-/// `monetary_value` is the customer's mean repeat spend (0 without
-/// repeats), as in the summary.
+/// The discounted lifetime value of each customer (see the module docs):
+/// `P(alive) x` [`value_if_alive`]. `monetary_value` is the customer's mean
+/// repeat spend (0 without repeats), as in the summary.
 pub fn customer_lifetime_value(
+    purchases: &BetaGeo,
+    spend: &GammaGamma,
+    history: &RfmData<'_>,
+    monetary_value: &[f64],
+    params: &ClvParams,
+) -> Result<Vec<f64>> {
+    let if_alive = value_if_alive(purchases, spend, history, monetary_value, params)?;
+    let (f, rec, age) = (history.frequency(), history.recency(), history.t());
+    Ok(if_alive
+        .into_par_iter()
+        .enumerate()
+        .with_min_len(4096)
+        .map(|(i, v)| purchases.p_alive_of(f[i], rec[i], age[i]) * v)
+        .collect())
+}
+
+/// The discounted value of each customer if still alive at `T`: the CLV sum
+/// with `E[X(t) | alive]` in place of `E[X(t)]`, so that `CLV = P(alive) x
+/// value_if_alive` and the value lost if the customer is gone is `(1 -
+/// P(alive)) x value_if_alive`, without dividing by a P(alive) near 0.
+pub fn value_if_alive(
     purchases: &BetaGeo,
     spend: &GammaGamma,
     history: &RfmData<'_>,
@@ -69,7 +90,7 @@ pub fn customer_lifetime_value(
     params.check()?;
     let spend_data = SpendData::new(history.frequency(), monetary_value, None)?;
     let avg_spend = spend.expected_average_spend(&spend_data)?;
-    let (f, rec, age) = (history.frequency(), history.recency(), history.t());
+    let (f, age) = (history.frequency(), history.t());
     let discounts: Vec<f64> =
         (1..=params.horizon).map(|k| (1.0 + params.discount_rate).powi(k as i32).recip()).collect();
     // E[X(t)] = E[X(t) | alive](x, T) P(alive)(x, t_x, T): the discounted sum
@@ -104,10 +125,7 @@ pub fn customer_lifetime_value(
     Ok((0..history.len())
         .into_par_iter()
         .with_min_len(4096)
-        .map(|i| {
-            let alive = purchases.p_alive_of(f[i], rec[i], age[i]);
-            params.margin * avg_spend[i] * alive * discounted[key_of[i] as usize]
-        })
+        .map(|i| params.margin * avg_spend[i] * discounted[key_of[i] as usize])
         .collect())
 }
 
@@ -143,6 +161,15 @@ mod tests {
         for i in 0..2 {
             assert_relative_eq!(clv[i], 0.5 * z[i] * e[i], max_relative = 1e-12);
         }
+        // CLV = P(alive) x value if alive, and the value if alive does not depend on recency
+        let if_alive = value_if_alive(&bg, &gg, &hist, &m, &p).unwrap();
+        let alive = bg.p_alive(&hist);
+        for i in 0..2 {
+            assert_relative_eq!(clv[i], alive[i] * if_alive[i], max_relative = 1e-12);
+        }
+        let gone = RfmData::new(&x, &[0.5, 0.0], &t, None).unwrap();
+        assert!(bg.p_alive(&gone)[0] < 0.05);
+        assert_eq!(value_if_alive(&bg, &gg, &gone, &m, &p).unwrap(), if_alive);
         // discounting lowers it
         let d =
             customer_lifetime_value(&bg, &gg, &hist, &m, &ClvParams { discount_rate: 0.01, ..p }).unwrap();

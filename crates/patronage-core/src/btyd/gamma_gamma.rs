@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::bgnbd::distinct_whole;
 use super::bgnbd::{check_common, FitInfo, CHUNK};
 use super::data::{SpendData, MONETARY};
+use super::identification::{diagnose, Combination, Parameterisation};
 use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation};
 use super::special::{digamma, ln_gamma, trigamma};
 use crate::error::{DataError, ParamError, Result};
@@ -182,6 +183,16 @@ fn evaluate(d: &Buyers, params: &[f64], want_hess: bool) -> Evaluation {
     Evaluation { ll: total[0], grad: total[1..4].to_vec(), hess }
 }
 
+/// The Gamma-Gamma's parameters and the combination its fits determine best.
+const PARAMETERS: Parameterisation = Parameterisation {
+    names: &["p", "q", "v"],
+    combinations: &[Combination {
+        name: "p*v/(q-1)",
+        meaning: "the mean spend per transaction",
+        value: |p| if p[1] > 1.0 { p[0] * p[2] / (p[1] - 1.0) } else { f64::NAN },
+    }],
+};
+
 impl ValidGammaGammaParams {
     /// Maximum-likelihood fit on the rows with `frequency > 0` (the others
     /// are ignored), by damped Newton on the log-parameters (L-BFGS as
@@ -228,6 +239,7 @@ impl ValidGammaGammaParams {
             .into());
         };
         let p = &best.params;
+        let identification = diagnose(&PARAMETERS, p, &best.log_hessian, &best.log_gradient);
         Ok(GammaGamma {
             p: p[0],
             q: p[1],
@@ -245,6 +257,8 @@ impl ValidGammaGammaParams {
                 evaluations: best.evaluations + warm_evaluations,
                 gradient_norm: best.minimum.grad_norm(),
                 starts: best.starts,
+                issues: identification.issues,
+                determined: identification.determined,
             }),
         })
     }

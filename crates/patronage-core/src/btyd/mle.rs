@@ -34,6 +34,10 @@ pub(crate) struct Maximum {
     /// Covariance of the log-parameters (inverse Hessian of the total
     /// penalised negative log-likelihood), if positive definite.
     pub log_cov: Option<Vec<f64>>,
+    /// That Hessian (row-major) and the gradient, for
+    /// [`super::identification::diagnose`].
+    pub log_hessian: Vec<f64>,
+    pub log_gradient: Vec<f64>,
 }
 
 /// `F(θ)`, its gradient and (when `h` is non-empty) Hessian in `θ`.
@@ -132,7 +136,17 @@ where
     // Σ w ll from the objective, without one more pass over the data
     let log_likelihood = -(minimum.f - penalizer * params.iter().map(|p| p * p).sum::<f64>()) * total_w;
     let log_cov = spd_inverse(&h, n).filter(|c| c.iter().all(|v| v.is_finite()));
-    Some(Maximum { params, log_likelihood, minimum, evaluations, starts: tried, log_cov })
+    let log_gradient = minimum.grad.iter().map(|g| g * total_w).collect();
+    Some(Maximum {
+        params,
+        log_likelihood,
+        minimum,
+        evaluations,
+        starts: tried,
+        log_cov,
+        log_hessian: h,
+        log_gradient,
+    })
 }
 
 /// Rows above which a fit is first run on a systematic subsample.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bgnbd::{check_common, FitInfo, Patterns, CHUNK};
 use super::data::{RfmData, FREQUENCY};
+use super::identification::{diagnose, Combination, Parameterisation, PURCHASE_RATE};
 use super::mle::{standard_errors, warm_stride};
 use super::special::{hyp2f1, ln_gamma};
 use crate::error::{DataError, ParamError, Result};
@@ -187,6 +188,19 @@ fn numerical_gradient(value: &impl Fn(&[f64]) -> f64, theta: &[f64], g: &mut [f6
     value(theta)
 }
 
+/// The Pareto/NBD's parameters and the combinations its fits determine best.
+const PARAMETERS: Parameterisation = Parameterisation {
+    names: &["r", "alpha", "s", "beta"],
+    combinations: &[
+        PURCHASE_RATE,
+        Combination {
+            name: "s/beta",
+            meaning: "the mean dropout rate per time unit",
+            value: |p| p[2] / p[3],
+        },
+    ],
+};
+
 /// Starting points `(r, α, s, β)`, time scaled so that max T = 1.
 const STARTS: [[f64; 4]; 3] = [[1.0, 1.0, 1.0, 1.0], [0.5, 0.2, 0.5, 0.2], [2.0, 5.0, 2.0, 5.0]];
 
@@ -249,6 +263,8 @@ impl ValidParetoNbdParams {
             1e-3,
         );
         let log_cov = spd_inverse(&hess, 4);
+        let gradient: Vec<f64> = best.grad.iter().map(|g| g * total_w).collect();
+        let identification = diagnose(&PARAMETERS, &natural, &hess, &gradient);
         Ok(ParetoNbd {
             fit: Some(FitInfo {
                 log_likelihood,
@@ -262,6 +278,8 @@ impl ValidParetoNbdParams {
                 evaluations,
                 gradient_norm: best.grad_norm(),
                 starts,
+                issues: identification.issues,
+                determined: identification.determined,
             }),
             ..model
         })
