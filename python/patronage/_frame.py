@@ -164,6 +164,7 @@ def read_transactions(
     amount: Optional[str] = "amount",
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> TransactionLog:
     """Validate and convert a transaction DataFrame (see :func:`patronage.rfm_table`)."""
     frame = require_frame(tx)
@@ -176,7 +177,7 @@ def read_transactions(
     if len(frame) == 0:
         raise DataError("the transaction log is empty (no rows)")
     ids, offset, customers = _encode_ids(frame, customer)
-    dates, divisor = _encode_dates(frame, date)
+    dates, divisor = _encode_dates(frame, date, _check_date_format(date_format))
     amounts = _amounts(frame, amount)
     orders = None if order is None else _encode_orders(frame, order)
     columns = {"customer": customer, "date": date, "amount": amount if amount is not None else "amount",
@@ -253,7 +254,23 @@ _UNITS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us
                   "ns": 86_400_000_000_000}
 
 
-def _encode_dates(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
+#: Shown when date strings are not ISO: the formats an export usually has. Day-first and month-first
+#: are never guessed: ``03/04/1997`` is ambiguous.
+DATE_FORMAT_EXAMPLES = ("'%m/%d/%Y' (01/31/1997)", "'%d/%m/%Y' (31/01/1997)", "'%d.%m.%Y' (31.01.1997)",
+                        "'%Y%m%d' (19970131)", "'%d/%m/%Y %H:%M' (31/01/1997 14:05)")
+
+
+def _check_date_format(date_format: Optional[str]) -> Optional[str]:
+    if date_format is None:
+        return None
+    # pandas' 'mixed' guesses each date's format (day-first or month-first): refused with the rest
+    if not isinstance(date_format, str) or "%" not in date_format and date_format != "ISO8601":
+        raise ParameterError(f"date_format must be one strftime format such as '%d/%m/%Y', or 'ISO8601', got "
+                             f"{date_format!r}; accepted: " + ", ".join(DATE_FORMAT_EXAMPLES), "date_format")
+    return date_format
+
+
+def _encode_dates(frame: pd.DataFrame, column: str, date_format: Optional[str] = None) -> tuple[np.ndarray, int]:
     """The date column as int64 ticks (no copy for datetime64 columns) and ticks per day.
 
     tz-aware dates count on their local calendar day. NaT is left for the core
@@ -265,14 +282,19 @@ def _encode_dates(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
         series = series.dt.tz_localize(None)  # the customer's local calendar day
     elif pd.api.types.is_datetime64_dtype(dtype):
         pass
+    elif isinstance(dtype, pd.PeriodDtype):  # a period counts on its first day
+        _reject_missing(frame, column, "date")
+        series = series.dt.start_time
+    elif date_format is not None and pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        series = _parse_dates(frame, column, date_format, series.astype(str))
     elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         raise ColumnTypeError(
             f"column {column!r} must hold dates (datetime64, datetime.date or ISO strings), got dtype {dtype}; "
-            "for numbers like 19970101 use pd.to_datetime(tx[col].astype(str), format='%Y%m%d')",
+            "for numbers like 19970101 pass date_format='%Y%m%d'",
             field=column,
         )
     else:
-        series = _parse_dates(frame, column)
+        series = _parse_dates(frame, column, date_format)
     values = series.to_numpy()
     unit, count = np.datetime_data(values.dtype)
     if unit not in _UNITS_PER_DAY:  # e.g. datetime64[W]: convert once
@@ -280,15 +302,18 @@ def _encode_dates(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(values.view(np.int64)), _UNITS_PER_DAY[unit] // count
 
 
-def _parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
-    series = frame[column]
+def _parse_dates(frame: pd.DataFrame, column: str, date_format: Optional[str],
+                 series: Optional[pd.Series] = None) -> pd.Series:
+    """Date strings (ISO, or ``date_format``) or date objects as datetime64; unparseable ones are an error
+    naming the row and, for strings, the formats to pass."""
+    series = frame[column] if series is None else series
     _reject_missing(frame, column, "date")
     sample = series.iloc[0]
     if isinstance(sample, (_dt.date, pd.Timestamp, np.datetime64)):
         parsed = pd.to_datetime(series, errors="coerce")
     else:
         try:
-            parsed = pd.to_datetime(series, errors="coerce", format="ISO8601")
+            parsed = pd.to_datetime(series, errors="coerce", format=date_format or "ISO8601")
         except (TypeError, ValueError) as exc:  # e.g. mixed time zone offsets
             raise DataError(f"column {column!r} could not be parsed as dates: {exc}", field=column) from None
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
@@ -296,8 +321,17 @@ def _parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
     bad = parsed.isna().to_numpy()
     if bad.any():
         pos, label = first_label(frame.index, bad)
+        if date_format is not None:
+            hint = f" under date_format={date_format!r}"
+        elif isinstance(series.iloc[pos], str):
+            hint = ("; without date_format only ISO dates (1997-01-31) are read, and day-first vs month-first is "
+                    "never guessed: pass date_format= (command line: --date-format), e.g. "
+                    + ", ".join(DATE_FORMAT_EXAMPLES))
+        else:
+            hint = ""
         raise DataError(
-            f"column {column!r} has an unparseable date {series.iloc[pos]!r} at index label {label!r} (row {pos})",
+            f"column {column!r} has an unparseable date {frame[column].iloc[pos]!r} at index label {label!r} "
+            f"(row {pos}){hint}",
             field=column, row=pos, label=label,
         )
     return parsed

@@ -33,6 +33,7 @@ def btyd_summary(
     calibration_end: Any = None,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """The ``frequency, recency, T, monetary_value`` table BTYD models are fitted on.
 
@@ -75,6 +76,8 @@ def btyd_summary(
         The amount column; ``None`` leaves out the monetary columns.
     order : str, optional
         The order (invoice) id column (see :func:`patronage.rfm_table`).
+    date_format : str, optional
+        The format of non-ISO date strings (see :func:`patronage.rfm_table`).
 
     Returns
     -------
@@ -93,7 +96,7 @@ def btyd_summary(
     1                  2.0     21.0  30.0            30.0
     2                  0.0      0.0  16.0             0.0
     """
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     if isinstance(freq_multiplier, bool) or not isinstance(freq_multiplier, (int, float)):
         raise ParameterError(f"freq_multiplier must be a positive number, got {freq_multiplier!r}",
                              "freq_multiplier")

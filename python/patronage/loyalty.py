@@ -404,6 +404,7 @@ def repurchase_rate(
     within: Any = None,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.Series:
     """Share of customers who came back for a second purchase.
 
@@ -419,7 +420,7 @@ def repurchase_rate(
     ----------
     tx : DataFrame
         The transaction log (see :func:`patronage.rfm_table` for dtypes,
-        ``returns`` and ``order``). ``amount=None`` if it has no amount column.
+        ``returns``, ``order`` and ``date_format``). ``amount=None`` if it has no amount column.
     within : int or Timedelta, optional
         The repurchase window.
 
@@ -445,7 +446,7 @@ def repurchase_rate(
     0.3333333333333333
     """
     window = None if within is None else to_days(within, "within")
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     with log.labelled_errors():
         customers, repeat, censored = _core.repurchase(log.core_args(returns), window)
     rate = repeat / customers if customers else math.nan
@@ -462,6 +463,7 @@ def retention(
     period: str = "M",
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """Period-over-period retention and churn.
 
@@ -478,7 +480,8 @@ def retention(
     Parameters
     ----------
     tx : DataFrame
-        The transaction log (see :func:`patronage.rfm_table`).
+        The transaction log (see :func:`patronage.rfm_table`, also for
+        ``returns``, ``order`` and ``date_format``).
     period : {"D", "W", "M"}, default "M"
         Days, weeks (Monday to Sunday) or calendar months.
 
@@ -501,7 +504,7 @@ def retention(
     2024-03       1    0         0          1             0.0
     """
     period = _period(period)
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     with log.labelled_errors():
         cols = _core.period_retention(log.core_args(returns), period)
     out = pd.DataFrame({k: cols[k] for k in ("active", "new", "retained", "returning")},
@@ -525,6 +528,7 @@ def cohort_retention(
     normalize: bool = True,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """The cohort x age retention matrix.
 
@@ -545,7 +549,8 @@ def cohort_retention(
     Parameters
     ----------
     tx : DataFrame
-        The transaction log (see :func:`patronage.rfm_table`).
+        The transaction log (see :func:`patronage.rfm_table`, also for
+        ``returns``, ``order`` and ``date_format``).
     period : {"D", "W", "M"}, default "M"
     metric : {"customers", "revenue"}, default "customers"
     normalize : bool, default True
@@ -574,7 +579,7 @@ def cohort_retention(
         raise ParameterError(f"metric must be 'customers' or 'revenue', got {metric!r}", "metric")
     if amount is None and metric == "revenue":
         raise ParameterError("metric='revenue' needs an amount column", "amount")
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     with log.labelled_errors():
         cols = _core.cohort_retention(log.core_args(returns), period, metric, bool(normalize))
     values = cols["values"]
@@ -675,6 +680,7 @@ def pareto(
     top: float = 0.2,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> ParetoResult:
     """How concentrated revenue is: the top customers' share, Lorenz curve and Gini.
 
@@ -689,7 +695,7 @@ def pareto(
     data : DataFrame or Series
         A transaction log (when it has the ``date`` column: spend is each
         customer's net spend, the ``total_spend`` of :func:`patronage.rfm_table`
-        under the same ``returns`` and ``order``), a per-customer table with a
+        under the same ``returns``, ``order`` and ``date_format``), a per-customer table with a
         ``spend`` column (e.g. :func:`patronage.rfm_table`), or a Series of
         spend per customer. NaN or infinite spend is an error. Not modified.
     spend : str, default "total_spend"
@@ -726,7 +732,8 @@ def pareto(
     else:
         frame = require_frame(data, "data")
         if date in frame.columns:
-            net = rfm_table(frame, customer, date, amount, returns=returns, order=order)["total_spend"]
+            net = rfm_table(frame, customer, date, amount, returns=returns, order=order,
+                            date_format=date_format)["total_spend"]
             values, share_index = net.to_numpy(), net.index
         elif spend in frame.columns:
             values, share_index = _spend_values(frame, spend), frame.index
@@ -816,6 +823,7 @@ def lifecycle_stages(
     default_gap: Optional[float] = None,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """One lifecycle stage per customer, relative to their own purchase rhythm.
 
@@ -841,7 +849,7 @@ def lifecycle_stages(
     ----------
     tx : DataFrame
         The transaction log (see :func:`patronage.rfm_table` for dtypes,
-        ``returns`` and ``order``).
+        ``returns``, ``order`` and ``date_format``).
     as_of : date-like, optional
         Default: the day after the last transaction.
     new_days : int, default 30
@@ -881,7 +889,7 @@ def lifecycle_stages(
     """
     params = _lifecycle_args(new_days, at_risk_factor, lapsed_factor, at_risk_days, lapsed_days, rhythm,
                              default_gap)
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     as_of_days = None if as_of is None else [to_day(as_of, "as_of")]
     (table,) = _lifecycle_tables(log, returns, as_of_days, params)
     stage = table.pop("stage")
@@ -914,7 +922,7 @@ def lifecycle_transitions(
     """How many customers moved between lifecycle stages from one date to another.
 
     Stages are those of :func:`lifecycle_stages` as of each date (same options,
-    including ``returns`` and ``order``, passed as keywords). Customers
+    including ``returns``, ``order`` and ``date_format``, passed as keywords). Customers
     acquired between the two dates come from ``"not_acquired"``.
 
     Returns
@@ -938,6 +946,7 @@ def lifecycle_transitions(
     """
     returns = stage_options.pop("returns", "net")
     order = stage_options.pop("order", None)
+    date_format = stage_options.pop("date_format", None)
     defaults = dict(new_days=30, at_risk_factor=2.0, lapsed_factor=4.0, at_risk_days=None, lapsed_days=None,
                     rhythm="median", default_gap=None)
     unknown = set(stage_options) - set(defaults)
@@ -949,7 +958,7 @@ def lifecycle_transitions(
     start, end = to_day(from_date, "from_date"), to_day(to_date, "to_date")
     if end <= start:
         raise ParameterError(f"to_date ({to_date!r}) must be later than from_date ({from_date!r})", "to_date")
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     before, after = _lifecycle_tables(log, returns, [start, end], params)
     labels = [_NOT_ACQUIRED] + list(LIFECYCLE_STAGES)
     # core codes 0..4 are the stages; NOT_ACQUIRED becomes row 0

@@ -39,6 +39,7 @@ def rfm_table(
     as_of: Any = None,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """One RFM profile per customer from a transaction log.
 
@@ -73,7 +74,8 @@ def rfm_table(
         Column names. Ids may be int, str or categorical (float ids that are
         all whole numbers, as pandas reads integer ids with gaps, come back as
         int64); dates datetime64 (naive or tz-aware: the local calendar day
-        counts), ``datetime.date`` or ISO strings; amounts numeric.
+        counts), ``Period``, ``datetime.date``, ISO strings or strings in
+        ``date_format``; amounts numeric.
     as_of : date-like, optional
         The reference day for recency and tenure. Defaults to the day after the
         last transaction; must not be earlier than the last transaction.
@@ -82,6 +84,13 @@ def rfm_table(
     order : str, optional
         The order (invoice) id column: ``n_orders`` then counts orders, not
         purchase days.
+    date_format : str, optional
+        The strftime format of date strings that are not ISO, e.g.
+        ``"%d/%m/%Y"`` (31/01/1997), ``"%m/%d/%Y"`` (01/31/1997) or
+        ``"%d.%m.%Y"``; also for integer dates (``"%Y%m%d"``). Day-first and
+        month-first are never guessed: other strings are an error that lists
+        these formats. ``Period`` columns need none (a period counts on its
+        first day). Every function that takes a log accepts it.
 
     Returns
     -------
@@ -112,7 +121,7 @@ def rfm_table(
     1                       1         2         50.0                      10.0
     2                       7         1         15.0                       NaN
     """
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     as_of_day = None if as_of is None else to_day(as_of, "as_of")
     with log.labelled_errors():
         cols = _core.rfm_table(log.core_args(returns), as_of_day)

@@ -29,6 +29,7 @@ def churn_dataset(
     returns: str = "net",
     observation_end: Any = None,
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> Tuple[pd.DataFrame, pd.Series]:
     """Churn features at ``cutoff`` and labels over the following ``horizon``.
 
@@ -72,6 +73,8 @@ def churn_dataset(
         The order (invoice) id column: ``frequency``, ``orders_recent``,
         ``orders_previous`` and ``single_order`` then count orders, not
         purchase days.
+    date_format : str, optional
+        The format of non-ISO date strings (see :func:`patronage.rfm_table`).
 
     Returns
     -------
@@ -109,7 +112,7 @@ def churn_dataset(
     >>> y.tolist()
     [0, 1]
     """
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     cutoff_day = to_day(cutoff, "cutoff")
     horizon_days = to_days(horizon, "horizon")
     window_days = None if window is None else to_days(window, "window")
@@ -135,6 +138,7 @@ def churn_features(
     amount: Optional[str] = "amount",
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """Today's churn features, to score with a model trained on :func:`churn_dataset`.
 
@@ -160,7 +164,7 @@ def churn_features(
     1                     0.0        2.0      50.0
     2                     6.0        1.0      15.0
     """
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     as_of_day = (int(log.dates.max()) // log.day_divisor if as_of is None else to_day(as_of, "as_of"))
     window_days = to_days(window, "window")
     with log.labelled_errors():
