@@ -446,15 +446,19 @@ class _PurchaseModel(_Model):
 
     # plots (matplotlib imported lazily)
     def plot_p_alive_matrix(self, summary: Any = None, *, max_frequency: Optional[int] = None,
-                            max_recency: Optional[float] = None, ax: Any = None) -> Any:
-        """Heat map of P(alive) over frequency x recency for customers of age ``max_recency``.
+                            max_recency: Optional[float] = None, ax: Any = None, time_unit: str = "periods",
+                            **kwargs: Any) -> Any:
+        """Heat map of P(alive) over repeat purchases x time since the last purchase, for customers
+        of age ``max_recency``.
 
-        Defaults come from ``summary`` (largest frequency and T); without it give both
-        limits. Returns the matplotlib Axes.
+        Defaults come from ``summary`` (the 99th percentile of frequency, the largest T);
+        without it give both limits. ``time_unit`` names the summary's period in the labels
+        (e.g. ``"weeks"``); other keyword arguments go to ``Axes.imshow``. Returns the
+        matplotlib Axes.
         """
         from ._btyd_plot import p_alive_matrix
         self._require_fitted()
-        return p_alive_matrix(self, summary, max_frequency, max_recency, ax)
+        return p_alive_matrix(self, summary, max_frequency, max_recency, ax, time_unit, **kwargs)
 
     def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
         """Mean holdout purchases, actual vs expected, by calibration frequency (paper Figure 4).

@@ -1277,11 +1277,14 @@ def winback_list(
 # --------------------------------------------------------------------------- plots
 
 def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Optional[bool] = None,
-                          cmap: str = "Blues") -> Any:
+                          cmap: str = "Blues", **kwargs: Any) -> Any:
     """Heatmap of a :func:`cohort_retention` matrix (unobserved cells blank).
 
     Returns the matplotlib Axes. ``annotate`` writes the values in the cells
-    (default: when the matrix has at most 24 x 24 cells).
+    (default: when the matrix has at most 24 x 24 cells). The colour scale
+    runs to the largest value after the first column (which is 100% by
+    definition), so differences between cohorts show. Other keyword
+    arguments go to ``Axes.imshow``.
 
     Examples
     --------
@@ -1294,7 +1297,7 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Opt
     """
     from ._loyalty_plot import cohort_heatmap
 
-    return cohort_heatmap(require_frame(matrix, "matrix"), ax=ax, annotate=annotate, cmap=cmap)
+    return cohort_heatmap(require_frame(matrix, "matrix"), ax=ax, annotate=annotate, cmap=cmap, **kwargs)
 
 
 def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Any:
@@ -1316,8 +1319,11 @@ def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Any:
 
 
 def plot_loyalty_matrix(matrix: pd.DataFrame, *, ax: Any = None, satisfied_at: Optional[float] = None,
-                        loyal_at: Optional[float] = None, random_state: int = 0) -> Any:
+                        loyal_at: Optional[float] = None, random_state: int = 0, **kwargs: Any) -> Any:
     """Quadrant plot of a :func:`loyalty_matrix` result: jittered customers and the share in each quadrant.
+
+    Loyalty above 20 (e.g. repeat counts up to 170) is drawn on a symmetric-log axis. Other keyword
+    arguments go to ``Axes.scatter``.
 
     ``satisfied_at``/``loyal_at`` draw the cut lines (default: between the
     groups in the data). ``random_state`` seeds the jitter.
@@ -1335,4 +1341,5 @@ def plot_loyalty_matrix(matrix: pd.DataFrame, *, ax: Any = None, satisfied_at: O
     require_columns(frame, ["satisfaction", "loyalty", "quadrant"], "loyalty matrix")
     from ._loyalty_plot import quadrant_plot
 
-    return quadrant_plot(frame, ax=ax, satisfied_at=satisfied_at, loyal_at=loyal_at, random_state=random_state)
+    return quadrant_plot(frame, ax=ax, satisfied_at=satisfied_at, loyal_at=loyal_at, random_state=random_state,
+                         **kwargs)

@@ -64,8 +64,13 @@ def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = 
     return ax
 
 
-def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None) -> Any:
+def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None, **kwargs: Any) -> Any:
     """Cumulative gains (share of churners found vs share contacted) or lift.
+
+    The gains chart shows the best possible curve (every churner first) and
+    random contact next to the model's, and the churn rate in its title: when
+    most customers churn even a perfect model stays close to the diagonal.
+    Other keyword arguments go to the model's line (``Axes.plot``).
 
     Examples
     --------
@@ -83,11 +88,14 @@ def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None) 
     found = np.cumsum(y[order]) / max(y.sum(), 1)
     ax = _axes(ax)
     if kind == "gains":
-        ax.plot(np.r_[0, share], np.r_[0, found], label="model")
+        base = y.mean()
+        ax.plot(np.r_[0, share], np.r_[0, found], **{"label": "model", **kwargs})
+        # when most customers churn even a perfect model finds them near the diagonal: draw both bounds
+        ax.plot([0, base, 1], [0, 1, 1], linestyle=":", color="black", label="best possible")
         ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random")
-        ax.set(ylabel="share of churners found", title="Cumulative gains")
+        ax.set(ylabel="share of churners found", title=f"Cumulative gains (churn rate {base:.0%})")
     else:
-        ax.plot(share, found / share, label="model")
+        ax.plot(share, found / share, **{"label": "model", **kwargs})
         ax.axhline(1.0, linestyle="--", color="grey", label="random")
         ax.set(ylabel="cumulative lift", title="Lift")
     ax.set_xlabel("share of customers contacted (riskiest first)")
@@ -116,9 +124,11 @@ def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = Non
     return ax
 
 
-def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = None) -> Any:
-    """The strongest features: log odds ratios per standard deviation (logistic)
-    or split-gain importances (gbm), as horizontal bars.
+def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = None, **kwargs: Any) -> Any:
+    """The strongest features: log odds ratios per standard deviation (logistic:
+    red raises churn, blue lowers it) or split-gain importances (gbm: one colour
+    and no zero line, since an importance has no direction), as horizontal bars.
+    Other keyword arguments go to ``Axes.barh``.
 
     Examples
     --------
@@ -143,8 +153,12 @@ def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = Non
         xlabel = "share of split gain"
     chosen = effects.reindex(effects.abs().sort_values(ascending=False).index[:top])[::-1]
     ax = _axes(ax)
-    colors = ["tab:red" if v > 0 else "tab:blue" for v in chosen.to_numpy()]
-    ax.barh(chosen.index.astype(str), chosen.to_numpy(), color=colors)
-    ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.set(xlabel=xlabel, title="Top feature effects on churn")
+    if model.model == "logistic":
+        colors = ["tab:red" if v > 0 else "tab:blue" for v in chosen.to_numpy()]
+        ax.barh(chosen.index.astype(str), chosen.to_numpy(), **{"color": colors, **kwargs})
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set(xlabel=xlabel, title="What raises (red) or lowers (blue) churn")
+    else:
+        ax.barh(chosen.index.astype(str), chosen.to_numpy(), **{"color": "tab:grey", **kwargs})
+        ax.set(xlabel=xlabel, title="What the model looks at (importance, no direction)")
     return ax

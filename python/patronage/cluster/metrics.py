@@ -97,6 +97,10 @@ class SelectK(NamedTuple):
     table: pd.DataFrame
     recommended_k: int
 
+    def _repr_html_(self) -> str:  # in a notebook: the recommendation, then the criteria per k
+        return (f"<p><b>Recommended number of clusters: {self.recommended_k}</b></p>"
+                + self.table.to_html(float_format=lambda v: f"{v:.4g}"))
+
 
 def select_k(X: Any, k_range: Any = range(2, 11), *, random_state: Any = None, n_init: Any = "auto",
              max_iter: int = 300, tol: float = 1e-4, sample_size: Optional[int] = 10_000) -> SelectK:
