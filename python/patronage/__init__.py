@@ -45,7 +45,7 @@ from .churn import (
     churn_report,
 )
 from .btyd import (BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, btyd_summary, customer_lifetime_value,
-                   value_at_risk)
+                   predictions_on_the_ridge, value_at_risk)
 from .cluster import (
     CustomerSegmenter,
     KMeans,
@@ -99,6 +99,7 @@ __all__ = [
     "GammaGamma",
     "customer_lifetime_value",
     "value_at_risk",
+    "predictions_on_the_ridge",
     "KMeans",
     "CustomerSegmenter",
     "select_k",

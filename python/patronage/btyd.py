@@ -7,7 +7,7 @@ import html
 import json
 import re
 import warnings
-from typing import Any, Dict, Iterator, Optional, Sequence
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,8 @@ import pandas as pd
 from . import _core
 from ._base import ParamsMixin, json_document
 from ._frame import finite_column, plain, read_transactions, require_columns, to_day
-from .exceptions import ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError
+from .exceptions import (ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError,
+                         PatronageError)
 
 __all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
            "customer_lifetime_value", "value_at_risk"]
@@ -929,3 +930,69 @@ def value_at_risk(
     clv = (p_alive * value).rename("clv")
     return pd.DataFrame({"p_alive": p_alive, "clv": clv, "value_if_alive": value,
                          "value_at_risk": (1.0 - p_alive) * value})
+
+
+#: Half the 95% quantile of chi-square with 1 degree of freedom: the likelihood-ratio 95% range.
+_LR95 = 1.9207294103470876
+
+
+def predictions_on_the_ridge(bg: BetaGeo, summary: Any, predictions: Any, *, tolerance: float = 0.05) -> pd.DataFrame:
+    """What a BG/NBD fit whose ``a`` and ``b`` the data do not determine still says, and with what range.
+
+    On such data the likelihood is nearly flat along a ridge on which ``a``
+    and ``b`` grow or shrink together (their ratio, the dropout chance per
+    purchase, is what the data pin down). ``predictions`` maps names to
+    functions of a model that return a number (e.g. the mean P(alive), a CLV
+    total). Each is evaluated at the fit
+    and at the models with ``(a, b)`` scaled by ``k`` (``r`` and ``alpha``
+    kept), ``k`` = 10^-3, 10^-2.5, ..., 10^3, keeping those whose
+    log-likelihood on ``summary`` is within 1.92 of the fit's (the
+    likelihood-ratio 95% range along the ridge). A prediction is **stable**
+    when its range over those models is within ``tolerance`` (default 5%) of
+    its value at the fit: the data determine it even though they do not
+    determine ``a`` and ``b``. One that cannot be evaluated at some of them
+    (a series that does not converge) is not stable.
+
+    Returns
+    -------
+    DataFrame
+        One row per prediction: ``estimate`` (at the fit), ``low``, ``high``
+        and ``stable``; ``attrs["k"]`` holds the scale factors kept.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> summary = patronage.btyd_summary(patronage.datasets.simulate_transactions(500, random_state=0),
+    ...                                  freq="W")
+    >>> bg = patronage.BetaGeo().fit(summary)
+    >>> ridge = patronage.predictions_on_the_ridge(bg, summary, {"mean P(alive)": lambda m: m.p_alive(summary).mean()})
+    >>> list(ridge.columns)
+    ['estimate', 'low', 'high', 'stable']
+    """
+    model = bg._require_fitted()
+    if not isinstance(bg, BetaGeo):
+        raise TypeError(f"bg must be a fitted BetaGeo, got {type(bg).__name__}")
+    tolerance = _number(tolerance, "tolerance")
+    r, alpha, a, b = (float(v) for v in model.params)
+    if not isinstance(predictions, Mapping) or not all(callable(f) for f in predictions.values()):
+        raise ParameterError("predictions must map names to functions of a model", "predictions")
+    best = bg.log_likelihood(summary)
+    estimate = pd.Series({name: float(f(bg)) for name, f in predictions.items()}, dtype=float)
+    values, kept = [estimate], []
+    for k in 10.0 ** np.arange(-3.0, 3.01, 0.5):
+        candidate = type(bg).from_params(r, alpha, a * k, b * k)
+        if not candidate.log_likelihood(summary) >= best - _LR95:
+            continue
+        kept.append(k)
+        row = {}
+        for name, f in predictions.items():  # one prediction failing here leaves the others standing
+            try:
+                row[name] = float(f(candidate))
+            except PatronageError:
+                row[name] = np.nan
+        values.append(pd.Series(row, dtype=float))
+    table = pd.concat(values, axis=1)
+    out = pd.DataFrame({"estimate": estimate, "low": table.min(axis=1), "high": table.max(axis=1)})
+    out["stable"] = table.notna().all(axis=1) & ((out["high"] - out["low"]) <= tolerance * out["estimate"].abs())
+    out.attrs["k"] = np.array(kept)
+    return out
