@@ -11,13 +11,18 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.7,<2" numpy pandas pytest hypothesis scikit-learn matplotlib mypy nbclient nbformat ipykernel
+	$(PY) -m pip install --quiet "maturin>=1.7,<2" numpy pandas pytest hypothesis scikit-learn matplotlib mypy nbclient nbformat ipykernel selenium pyarrow
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies
 
 dev: $(STAMP) ## build the extension (release) into .venv, editable
 	VIRTUAL_ENV=$(abspath $(VENV)) $(PY) -m maturin develop --release --quiet
+
+browser: ## Chromium and its WebDriver (Debian packages) for the report's browser test
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; }
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
@@ -26,7 +31,7 @@ lint: ## cargo fmt --check and clippy -D warnings
 test-rust: ## Rust unit and doc tests (no Python needed)
 	cargo test --workspace
 
-test-python: dev ## pytest (doctests, notebooks, the package's tests)
+test-python: dev browser ## pytest (doctests, notebooks, the package's tests)
 	$(PY) -m pytest -q
 
 test: lint test-rust test-python ## every test: lint, Rust, Python
@@ -43,4 +48,4 @@ clean: ## remove build products and the virtual environment
 	cargo clean
 	rm -rf $(VENV) python/patronage/_core*.so
 
-.PHONY: help venv dev lint test-rust test-python test bench clean
+.PHONY: help venv dev browser lint test-rust test-python test bench clean

@@ -12,7 +12,7 @@ lifting runs in a compiled Rust core with the GIL released.
 23570
 """
 
-from __future__ import annotations
+import importlib as _importlib
 
 from . import datasets, exceptions
 from ._core import __version__
@@ -64,6 +64,7 @@ __all__ = [
     "__version__",
     "datasets",
     "exceptions",
+    "report",
     "rfm_table",
     "rfm_scores",
     "segment_summary",
@@ -111,3 +112,14 @@ __all__ = [
     "plot_clusters",
     "plot_tiers",
 ]
+
+
+def __getattr__(name: str):
+    # ``patronage.report`` on first use: the report pulls in matplotlib, which ``import patronage`` should not
+    if name == "report":
+        return _importlib.import_module(".report", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("__")})

@@ -1089,7 +1089,7 @@ _REASONS = (
     ("segment", ("segment",)),
     ("stage", ("stage", "lifecycle_stage")),
     ("days_since_last_order", ("days_since_last_order", "recency_days")),
-    ("usual_gap_days", ("typical_gap_days", "mean_days_between_orders")),
+    ("usual_gap_days", ("usual_gap_days", "typical_gap_days", "mean_days_between_orders")),
 )
 
 
@@ -1150,7 +1150,7 @@ def winback_list(
 
     Reason columns are copied from ``customers`` when present: ``tier``,
     ``segment``, ``stage`` (or ``lifecycle_stage``), ``days_since_last_order``
-    (or ``recency_days``), ``usual_gap_days`` (from ``typical_gap_days`` or
+    (or ``recency_days``), ``usual_gap_days`` (from ``usual_gap_days``, ``typical_gap_days`` or
     ``mean_days_between_orders``) and, with both of the last two,
     ``overdue_ratio`` (days since the last order / usual gap). Join
     :func:`patronage.rfm_table`, :func:`patronage.rfm_scores` or
