@@ -110,3 +110,21 @@ def test_a_missing_extra_says_which_pip_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb now raises ImportError
     with pytest.raises(ImportError, match=r'pip install "patronage\[duckdb\]"'):
         _input.require("duckdb", "duckdb")
+
+
+def test_polars_numbers_are_not_copied_and_other_dtypes_convert_like_pandas(tx):
+    from patronage._input import as_pandas
+
+    frame = pl.from_pandas(tx)
+    converted = as_pandas(frame)
+    for column in ("customer_id", "date", "amount"):
+        assert np.shares_memory(converted[column].to_numpy(), frame.get_column(column).to_numpy())
+    # string and categorical ids, tz-aware dates and a null amount go through Arrow, as polars' to_pandas
+    odd = frame.with_columns(pl.col("customer_id").cast(pl.String).cast(pl.Categorical),
+                             pl.col("date").dt.replace_time_zone("Europe/Paris"),
+                             pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise(pl.col("amount"))
+                             .alias("amount"))
+    pd.testing.assert_frame_equal(as_pandas(odd), odd.to_pandas(), check_exact=True)
+    with pytest.raises(patronage.exceptions.DataError,
+                       match=r"column 'amount' is NaN or infinite at index label 5 \(row 5\)"):
+        patronage.rfm_table(odd)

@@ -63,23 +63,39 @@ def as_pandas(obj: Any, name: str = "tx") -> pd.DataFrame:
         return obj
     library = library_of(obj)
     if library == "polars":
-        require("pyarrow", "polars")  # polars converts to pandas through Arrow
         if hasattr(obj, "collect") and not hasattr(obj, "to_pandas"):  # a LazyFrame
             obj = obj.collect()
-        if hasattr(obj, "to_pandas") and hasattr(obj, "columns"):
-            return obj.to_pandas()
+        if hasattr(obj, "get_column") and hasattr(obj, "columns"):
+            return pd.DataFrame({c: _polars_column(obj.get_column(c)) for c in obj.columns}, copy=False)
     elif library == "duckdb" and hasattr(obj, "df"):
         return obj.df()
     elif library == "pyarrow" and hasattr(obj, "read_all"):  # a RecordBatchReader
-        return obj.read_all().to_pandas()
+        return _arrow_to_pandas(obj.read_all())
     elif library == "pyarrow" and hasattr(obj, "to_pandas") and hasattr(obj, "column_names"):
-        return obj.to_pandas()
+        return _arrow_to_pandas(obj)
     elif hasattr(obj, "__arrow_c_stream__"):
         pa = require("pyarrow", "arrow")
-        return pa.table(obj).to_pandas()
+        return _arrow_to_pandas(pa.table(obj))
     raise TypeError(f"{name} must be a table (a pandas or polars DataFrame, a polars LazyFrame, a pyarrow Table or "
                     f"RecordBatchReader, a DuckDB relation, or an object exporting __arrow_c_stream__), "
                     f"got {type_name(obj)}")
+
+
+def _polars_column(series: Any) -> Any:
+    """A polars column as numpy without a copy when it is numeric or naive datetime without nulls, else
+    as a pandas Series (through Arrow: categoricals, strings, nulls and time zones as pandas has them)."""
+    dtype = series.dtype
+    plain = dtype.is_numeric() or (dtype.is_temporal() and getattr(dtype, "time_zone", None) is None
+                                   and str(dtype).startswith("Datetime"))
+    if plain and series.null_count() == 0:
+        return series.to_numpy()
+    require("pyarrow", "polars")
+    return series.to_pandas()
+
+
+def _arrow_to_pandas(table: Any) -> pd.DataFrame:
+    """A pyarrow Table as pandas, one block per column (numeric columns without nulls are not copied)."""
+    return table.to_pandas(split_blocks=True)
 
 
 def as_pandas_if_table(obj: Any, name: str = "X") -> Any:
