@@ -11,7 +11,8 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.7,<2" numpy pandas pytest hypothesis scikit-learn matplotlib mypy nbclient nbformat ipykernel selenium pyarrow
+	$(PY) -m pip install --quiet "maturin>=1.7,<2" numpy pandas pytest hypothesis scikit-learn matplotlib mypy nbclient nbformat ipykernel selenium \
+		polars pyarrow duckdb tqdm psutil  # the optional tables and out-of-core tests fail under CI=true without them
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies

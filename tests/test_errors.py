@@ -80,7 +80,7 @@ def test_as_of_before_last_transaction():
 
 
 def test_not_a_dataframe():
-    with pytest.raises(TypeError, match="tx must be a pandas DataFrame, got dict"):
+    with pytest.raises(TypeError, match=r"tx must be a table \(a pandas or polars DataFrame.*\), got dict"):
         patronage.rfm_table({"customer_id": [1]})
 
 

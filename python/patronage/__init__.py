@@ -14,7 +14,7 @@ lifting runs in a compiled Rust core with the GIL released.
 
 import importlib as _importlib
 
-from . import datasets, exceptions
+from . import datasets, exceptions, ooc
 from ._core import __version__
 from .loyalty import (
     DEFAULT_ACTIONS,

@@ -13,6 +13,7 @@ __all__ = [
     "_with_threads",
     "btyd_summary",
     "factorize_int",
+    "log_span",
     "fm_scores",
     "quantile_scores",
     "rfm_table",
@@ -58,6 +59,7 @@ _T = TypeVar("_T")
 
 def _with_threads(n_threads: int, f: Callable[[], _T]) -> _T: ...
 def factorize_int(ids: _I64) -> Tuple[_I64, _I64]: ...
+def log_span(log: _Log) -> Tuple[int, int]: ...
 def rfm_table(
     log: _Log,
     as_of: Optional[int] = None,
@@ -106,6 +108,7 @@ def cohort_retention(
     log: _Log, period: str,
     metric: str,
     normalize: bool,
+    span: Optional[Tuple[int, int]] = None,
 ) -> Dict[str, np.ndarray]: ...
 def concentration(values: _F64) -> Tuple[npt.NDArray[np.uintp], _F64, float]: ...
 def lifecycle_stages(

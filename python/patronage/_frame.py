@@ -15,16 +15,15 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._input import as_pandas
 from .exceptions import ColumnTypeError, DataError, MissingColumnError, ParameterError
 
 RETURNS_POLICIES = ("net", "drop", "error")
 
 
 def require_frame(obj: Any, name: str = "tx") -> pd.DataFrame:
-    """``obj`` if it is a DataFrame, else a TypeError naming the argument."""
-    if not isinstance(obj, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(obj).__name__}")
-    return obj
+    """``obj`` as a pandas DataFrame (any table, see :mod:`patronage._input`), else a TypeError naming it."""
+    return as_pandas(obj, name)
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str = "DataFrame") -> None:
@@ -128,8 +127,12 @@ class TransactionLog:
     def core_args(self, returns: str) -> tuple:
         """The log as ``_core`` takes it, one tuple: ``(customer, date, amount, order, n_customers,
         (customer_offset, day_divisor), returns)``."""
-        return (self.customers_raw, self.dates, self.amounts, self.orders, self.n_customers,
-                (self.customer_offset, self.day_divisor), returns)
+        columns = (self.customers_raw, self.dates, self.amounts, self.orders)
+        # the core borrows C-contiguous, aligned arrays; an Arrow buffer at an odd offset is copied here
+        customers, dates, amounts, orders = (None if a is None else np.require(a, requirements=["C", "A"])
+                                             for a in columns)
+        return (customers, dates, amounts, orders, self.n_customers, (self.customer_offset, self.day_divisor),
+                returns)
 
     def customer_index(self, codes: np.ndarray) -> pd.Index:
         """The customer ids of ``codes``, named like the user's id column."""

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import _core
 from ._base import ParamsMixin, json_document
+from ._input import follows_input
 from ._frame import finite_column, plain, read_transactions, require_columns, to_day
 from .exceptions import (ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError,
                          PatronageError)
@@ -22,6 +23,7 @@ __all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamm
            "customer_lifetime_value", "value_at_risk"]
 
 
+@follows_input
 def btyd_summary(
     tx: pd.DataFrame,
     customer: str = "customer_id",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._input import follows_input
 from ._frame import (
     days_to_datetime,
     first_label,
@@ -807,6 +808,7 @@ def _stage_categorical(codes: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int8), dtype=dtype)
 
 
+@follows_input
 def lifecycle_stages(
     tx: pd.DataFrame,
     customer: str = "customer_id",

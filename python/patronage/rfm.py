@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._input import follows_input
 from ._frame import days_to_datetime, finite_column, read_transactions, require_columns, require_frame, to_day
 from .exceptions import ParameterError
 
@@ -30,6 +31,7 @@ _COLUMNS = [
 ]
 
 
+@follows_input
 def rfm_table(
     tx: pd.DataFrame,
     customer: str = "customer_id",
@@ -132,6 +134,7 @@ def rfm_table(
     return pd.DataFrame({name: cols[name] for name in _COLUMNS}, index=index, copy=False)
 
 
+@follows_input
 def rfm_scores(
     rfm: pd.DataFrame,
     bins: int = 5,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
+from .._input import as_pandas_if_table
 from .._base import ParamsMixin, json_document, seed_from
 from ..exceptions import DataError, NotFittedError, ParameterError
 from ._encode import Design, check_impute
@@ -208,6 +209,7 @@ class ChurnClassifier(ParamsMixin):
 
     # ------------------------------------------------------------------ input
     def _frame(self, X: Any, fitting: bool) -> pd.DataFrame:
+        X = as_pandas_if_table(X, "X")  # polars / Arrow / DuckDB tables keep their feature names
         if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
             raise TypeError("sparse input is not supported; pass X.toarray() or a DataFrame")
         if isinstance(X, pd.DataFrame):

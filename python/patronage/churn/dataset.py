@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
+from .._input import follows_input
 from .._frame import read_transactions, require_frame, to_day, to_days
 from ..exceptions import DataError, ParameterError
 from ._encode import is_numeric, one_hot, sorted_categories
@@ -16,6 +17,7 @@ from ._encode import is_numeric, one_hot, sorted_categories
 CHURN_FEATURES: Tuple[str, ...] = tuple(_core.CHURN_FEATURES)
 
 
+@follows_input
 def churn_dataset(
     tx: pd.DataFrame,
     *,
@@ -127,6 +129,7 @@ def churn_dataset(
     return X, y
 
 
+@follows_input
 def churn_features(
     tx: pd.DataFrame,
     *,
