@@ -40,7 +40,7 @@ def _read(path: str, sep: str, decimal: str, encoding: str) -> pd.DataFrame:
         try:
             import pyarrow  # noqa: F401  (pandas reads Parquet through it)
         except ImportError:
-            raise ParameterError(f"reading the Parquet file {path} needs pyarrow: pip install pyarrow",
+            raise ParameterError(f"reading the Parquet file {path} needs pyarrow: pip install \"patronage[arrow]\"",
                                  "transactions") from None
         return pd.read_parquet(path)
     try:
