@@ -17,6 +17,7 @@ import textwrap
 import time
 from typing import Any, Dict
 
+import numpy as np
 import pytest
 
 # What a case's snippet gets before it: `run()` is the snippet's function; its
@@ -303,6 +304,342 @@ def test_from_json_on_deeply_nested_garbage_is_a_data_error(model):
             return seen
     """)
     assert isinstance(out, list) and out and all(out), out
+
+
+# --------------------------------------------------------------------------- issue 30: durations never wrap
+
+# indented like the snippets it is put before (they are dedented together)
+_LOG = """
+        tx = pd.DataFrame({"customer_id": [1, 1, 2, 2, 3, 4],
+                           "date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-01-05", "2024-01-10",
+                                                   "2024-01-07", "2024-01-20"]),
+                           "amount": [10.0, 20.0, 5.0, 6.0, 7.0, 8.0]})
+"""
+
+_DURATION_CALLS = {
+    "horizon": "patronage.churn_dataset(tx, cutoff='2024-02-01', horizon=VALUE)",
+    "window": "patronage.churn_features(tx.assign(date=tx['date'] - pd.Timedelta(days=25_000)), window=VALUE)",
+    "within": "patronage.repurchase_rate(tx, within=VALUE)",
+    "new_days": "patronage.lifecycle_stages(tx, new_days=VALUE)",
+}
+
+
+@pytest.mark.parametrize("parameter", sorted(_DURATION_CALLS))
+def test_durations_beyond_the_longest_are_parameter_errors_not_wrapped(parameter):
+    """2**63-1 days wrapped inside the core (a customer who came back was labelled
+    churned; a pre-1970 log lost its trend features) and 2**64 gave a bare
+    OverflowError: both are now a ParameterError naming the parameter, and the
+    longest duration accepted still works."""
+    out = bounded(_LOG + """
+        from patronage._frame import MAX_DURATION_DAYS
+        def run():
+            outcomes = []
+            for value in (2**63 - 1, 2**64, -2**63, np.int64(2**63 - 1), MAX_DURATION_DAYS + 1, MAX_DURATION_DAYS):
+                try:
+                    eval(CALL.replace("VALUE", repr(int(value))))
+                    outcomes.append("ok")
+                except exceptions.ParameterError as exc:
+                    outcomes.append([exc.parameter, "longest duration" in str(exc) or "at least" in str(exc)])
+            return outcomes
+    """.replace("CALL", repr(_DURATION_CALLS[parameter])))
+    assert out[:5] == [[parameter, True]] * 5, out
+    assert out[5] == "ok" or out[5][0] == parameter, out
+
+
+def test_long_windows_agree_with_the_longest_accepted():
+    """A window of 2**63-1 days on a pre-1970 log wrapped and zeroed the trend
+    features, and within=2**63-1 disagreed with within=10**6. Windows longer
+    than the log now all give the same answer: the trend windows hold every
+    purchase, and every customer is censored for the repurchase rate (none was
+    observed for that long)."""
+    out = bounded(_LOG + """
+        from patronage._frame import MAX_DURATION_DAYS
+        def run():
+            old = tx.assign(date=tx["date"] - pd.Timedelta(days=25_000))
+            X = patronage.churn_features(old, window=MAX_DURATION_DAYS)
+            X2 = patronage.churn_features(old, window=10**6)
+            r = patronage.repurchase_rate(tx, within=MAX_DURATION_DAYS)
+            r2 = patronage.repurchase_rate(tx, within=10**6)
+            return {"same": bool(X.equals(X2)), "frequency": X["frequency"].tolist(),
+                    "customers": [float(r["customers"]), float(r2["customers"])]}
+    """)
+    assert out == {"same": True, "frequency": [2.0, 2.0, 1.0, 1.0], "customers": [0.0, 0.0]}, out
+
+
+# --------------------------------------------------------------------------- issue 30: only real amounts
+
+_LOG_CALLS = {
+    "rfm_table": "patronage.rfm_table(t)",
+    "btyd_summary": "patronage.btyd_summary(t)",
+    "churn_dataset": "patronage.churn_dataset(t, cutoff='2024-01-15', horizon=30)",
+    "churn_features": "patronage.churn_features(t)",
+    "repurchase_rate": "patronage.repurchase_rate(t, within=30)",
+    "retention": "patronage.retention(t)",
+    "cohort_retention": "patronage.cohort_retention(t)",
+    "pareto": "patronage.pareto(t)",
+    "lifecycle_stages": "patronage.lifecycle_stages(t)",
+    "lifecycle_transitions": "patronage.lifecycle_transitions(t, '2024-01-15', '2024-03-01')",
+    "backtest": "patronage.churn.backtest(t, cutoffs=['2024-01-05', '2024-01-30'], horizon=20)",
+    "customer_report": "patronage.report.customer_report(t, progress=False)",
+}
+
+_BAD_AMOUNTS = {
+    "complex": "tx['amount'] + 1j",
+    "complex_objects": "pd.Series([complex(v, 1) for v in tx['amount']], dtype=object)",
+    "timedelta": "pd.to_timedelta(tx['amount'], unit='D')",
+    "datetime": "tx['date']",
+    "period": "tx['date'].dt.to_period('D')",
+    "bool": "tx['amount'] > 6",
+    "categorical": "tx['amount'].astype('category')",
+    "interval": "pd.Series(pd.interval_range(0, 6), dtype='interval')",
+}
+
+
+@pytest.mark.parametrize("call", sorted(_LOG_CALLS))
+def test_non_real_amounts_are_refused_by_every_log_function(call):
+    """A complex or timedelta64 amount column was summed as if it were money
+    (the imaginary part dropped, durations read as nanoseconds): every function
+    that takes a log now refuses each non-real dtype naming the column."""
+    out = bounded(_LOG + """
+        import patronage.churn, patronage.report
+        BAD = BAD_AMOUNTS
+        def run():
+            seen = {}
+            for kind, expr in BAD.items():
+                t = tx.assign(amount=eval(expr).to_numpy() if kind == "interval" else eval(expr))
+                try:
+                    CALL
+                    seen[kind] = "accepted"
+                except exceptions.ColumnTypeError as exc:
+                    seen[kind] = exc.field
+            return seen
+    """.replace("BAD_AMOUNTS", repr(_BAD_AMOUNTS)).replace("CALL", _LOG_CALLS[call]), timeout=120)
+    assert out == {kind: "amount" for kind in _BAD_AMOUNTS}, out
+
+
+# --------------------------------------------------------------------------- issue 30: errors name the culprit
+
+def test_errors_name_the_parameter_or_columns_at_fault():
+    """as_of before the first purchase blamed `cutoff`; a calibration end before
+    every purchase said only "no transactions are left"; recency > T named recency only."""
+    out = bounded(_LOG + """
+        def run():
+            found = []
+            try:
+                patronage.churn_features(tx, as_of="2000-01-01")
+            except exceptions.ParameterError as exc:
+                found.append([exc.parameter, "`as_of`" in str(exc) and "cutoff" not in str(exc)])
+            for kwargs in ({"calibration_end": "2000-01-01"}, {"observation_end": "2000-01-01"}):
+                try:
+                    patronage.btyd_summary(tx, **kwargs)
+                except exceptions.ParameterError as exc:
+                    found.append([exc.parameter, "2000-01-01 is before the first purchase (2024-01-01)" in str(exc)])
+            summary = pd.DataFrame({"frequency_cal": [1.0, 2.0], "recency_cal": [3.0, 10.0], "T_cal": [8.0, 5.0]})
+            try:
+                patronage.BetaGeo().fit(summary)
+            except exceptions.DataError as exc:
+                found.append([exc.field, exc.label, str(exc)])
+            return found
+    """)
+    assert out[0] == ["as_of", True], out
+    assert out[1] == ["calibration_end", True] and out[2] == ["observation_end", True], out
+    field, label, message = out[3]
+    assert (field, label) == ("recency_cal", "1") and "'T_cal' (5)" in message and "recency (10)" in message, out
+
+
+# --------------------------------------------------------------------------- issue 31: columns, ids, zones, dates
+
+def test_duplicate_column_names_are_named():
+    """Two `amount` columns crashed all log functions with AttributeError."""
+    out = bounded(_LOG + """
+        def run():
+            t = pd.concat([tx, tx[["amount"]]], axis=1)
+            fields = []
+            for call in (patronage.rfm_table, patronage.pareto, patronage.lifecycle_stages, patronage.btyd_summary):
+                try:
+                    call(t)
+                except exceptions.DataError as exc:
+                    fields.append([exc.field, "appears 2 times" in str(exc)])
+            return fields
+    """)
+    assert out == [["amount", True]] * 4, out
+
+
+def test_big_endian_ids_come_back_native_endian():
+    out = bounded(_LOG + """
+        def run():
+            result = []
+            for dtype in (">i8", ">i4", ">u8", ">f8"):
+                rfm = patronage.rfm_table(tx.assign(customer_id=tx["customer_id"].to_numpy().astype(dtype)))
+                result.append([rfm.index.dtype.isnative, float(rfm.loc[2, "total_spend"])])
+            return result
+    """)
+    assert out == [[True, 11.0]] * 4, out
+
+
+def test_mixed_utc_offsets_count_on_their_local_calendar_day():
+    """Offsets that differ row to row (summer and winter time) were "unparseable
+    dates". Each purchase counts on the day written, as for one time zone: the
+    23:30+02:00 purchase is on 2024-06-30 (not 21:30 UTC's same day either way),
+    the 00:30+01:00 one on 2024-01-01 (it was 2023-12-31 in UTC)."""
+    out = bounded("""
+        def run():
+            tx = pd.DataFrame({"customer_id": [1, 1, 2],
+                               "date": ["2024-01-01T00:30:00+01:00", "2024-06-30T23:30:00+02:00",
+                                        "2024-03-10T12:00:00-05:00"],
+                               "amount": [1.0, 2.0, 3.0]})
+            rfm = patronage.rfm_table(tx)
+            return [str(d.date()) for d in rfm["first_purchase"]] + [str(rfm.loc[1, "last_purchase"].date())]
+    """)
+    assert out == ["2024-01-01", "2024-03-10", "2024-06-30"], out
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_dates_outside_the_nanosecond_range_come_back_as_themselves(unit):
+    """Day numbers went back through nanoseconds and wrapped: 9999-01-01 came back
+    as 1815-03-31, 0001-01-01 as 1754-08-30. Dates now return at the column's
+    resolution; at ns the extremes are the ns range's own ends."""
+    out = bounded("""
+        def run():
+            unit = UNIT
+            if unit == "ns":
+                days = ["1677-09-22", "1677-09-23", "2262-04-10", "2262-04-11"]
+            else:
+                days = ["0001-01-01", "0001-01-02", "9999-06-30", "9999-12-31", "1677-01-01", "2262-06-01",
+                        "12000-05-05", "12000-05-07"]
+            values = np.array(days, dtype=f"datetime64[{unit}]")
+            n = len(values) // 2
+            tx = pd.DataFrame({"customer_id": np.repeat(np.arange(n), 2), "date": values, "amount": 1.0})
+            rfm = patronage.rfm_table(tx, as_of=np.datetime64(days[-1]))
+            return {"dtype": str(rfm["first_purchase"].dtype),
+                    "first": [str(np.datetime64(v, "D")) for v in rfm["first_purchase"].to_numpy()],
+                    "last": [str(np.datetime64(v, "D")) for v in rfm["last_purchase"].to_numpy()],
+                    "tenure": rfm["tenure_days"].tolist(), "expected": days}
+    """.replace("UNIT", repr(unit)))
+    days = out["expected"]
+    assert out["dtype"] == f"datetime64[{unit}]", out
+    assert out["first"] == [str(np.datetime64(d, "D")) for d in days[0::2]], out
+    assert out["last"] == [str(np.datetime64(d, "D")) for d in days[1::2]], out
+    last = np.datetime64(days[-1], "D")
+    assert out["tenure"] == [int((last - np.datetime64(d, "D")).astype(int)) for d in days[0::2]], out
+
+
+def test_a_day_without_a_nanosecond_midnight_is_refused_with_its_row():
+    """1677-09-21 00:12:44 is a valid datetime64[ns]; its day's midnight is not."""
+    out = bounded("""
+        def run():
+            when = np.array(["2000-01-01T00:00:00", "1677-09-21T00:12:44"], dtype="datetime64[ns]")
+            tx = pd.DataFrame({"customer_id": [1, 2], "when": when, "amount": 1.0}, index=["a", "b"])
+            patronage.rfm_table(tx, date="when")
+    """)
+    assert_error(out, "DataError", field="when", match="index label 'b' (row 1)")
+
+
+def test_cohorts_in_1677_and_9999_are_their_own_periods():
+    """A log in 1677 had a first cohort period of 2262-03."""
+    out = bounded("""
+        def run():
+            out = []
+            for days in (["1677-01-03", "1677-02-10", "1677-03-01"], ["9999-10-01", "9999-11-15", "9999-12-20"]):
+                tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": np.array(days, dtype="datetime64[s]"),
+                                   "amount": 1.0})
+                out.append([str(p) for p in patronage.cohort_retention(tx, period="M").index])
+            return out
+    """)
+    assert out == [["1677-01", "1677-03"], ["9999-10", "9999-12"]], out
+
+
+# --------------------------------------------------------------------------- issue 31: model files
+
+_PREDICT = 'pd.DataFrame({"frequency": [0.0, 2.0, 30.0], "recency": [0.0, 20.0, 300.0], "T": [40.0, 50.0, 400.0]})'
+
+
+def test_model_parameters_that_cannot_give_finite_predictions_are_refused():
+    """ParetoNBD.from_params(0.5, 4, 1e308, 2.4) gave NaN P(alive) for every customer."""
+    out = bounded(f"""
+        def run():
+            found = []
+            for make in (lambda: patronage.ParetoNBD.from_params(0.5, 4, 1e308, 2.4),
+                         lambda: patronage.GammaGamma.from_params(6.0, 1e308, 1e308)):
+                try:
+                    make()
+                    found.append("accepted")
+                except exceptions.ParameterError as exc:
+                    found.append(exc.parameter)
+            ok = patronage.ParetoNBD.from_params(0.55, 10.58, 0.61, 11.67).p_alive({_PREDICT})
+            found.append(bool(np.isfinite(ok).all()))
+            return found
+    """)
+    assert out[:2] == ["s", "q"] and out[2] is True, out
+
+
+def test_tampered_model_files_are_model_file_errors():
+    """Tampered files raised bare KeyError / IndexError / OverflowError, or were
+    accepted and then predicted NaN; each is now a ModelFileError saying what is wrong."""
+    out = bounded(f"""
+        import json, pickle
+        def run():
+            bg = patronage.BetaGeo.from_params(0.243, 4.414, 0.793, 2.426)
+            doc = json.loads(bg.to_json())
+            key = next(k for k in doc["model"] if k in ("r", "params"))
+            tampered = []
+            bad = json.loads(json.dumps(doc)); del bad["model"]; tampered.append(json.dumps(bad))
+            bad = json.loads(json.dumps(doc)); bad["format"] = "patronage.BTYD/99"; tampered.append(json.dumps(bad))
+            tampered.append(bg.to_json().replace('"r": 0.243', '"r": 1e400'))
+            tampered.append(json.dumps(doc).replace(json.dumps(doc["model"])[:0] + '"a": ', '"a": 1e308, "x": '))
+            results = []
+            for text in tampered:
+                try:
+                    patronage.BetaGeo.from_json(text)
+                    results.append("accepted")
+                except exceptions.ModelFileError as exc:
+                    results.append(isinstance(exc, ValueError))
+            state = bg.__getstate__()
+            state.pop("model")
+            try:
+                patronage.BetaGeo.__new__(patronage.BetaGeo).__setstate__(state)
+                results.append("accepted")
+            except exceptions.ModelFileError:
+                results.append(True)
+            return results
+    """)
+    assert out == [True] * len(out) and len(out) == 5, out
+
+
+# --------------------------------------------------------------------------- issue 30: totals that would overflow
+
+def test_winback_values_whose_cumulative_total_overflows_are_refused():
+    """Three customers worth 1e308 made cumulative_value_at_risk inf; complex values were cast to real."""
+    out = bounded("""
+        def run():
+            found = []
+            p = pd.Series([0.9, 0.8, 0.5], index=[1, 2, 3])
+            for value in ([1e308, 1e308, 1e308], [1 + 1j, 2.0, 5.0]):
+                try:
+                    patronage.winback_list(pd.DataFrame({"value": value}, index=[1, 2, 3]), p_churn=p, value="value")
+                    found.append("accepted")
+                except exceptions.PatronageError as exc:
+                    found.append([type(exc).__name__, exc.field])
+            w = patronage.winback_list(pd.DataFrame({"value": [1e299, 2e299, 5.0]}, index=[1, 2, 3]), p_churn=p,
+                                       value="value")
+            found.append(float(w["cumulative_value_at_risk"].iloc[-1]))
+            return found
+    """)
+    assert out[:2] == [["DataError", "value"], ["ColumnTypeError", "value"]], out
+    assert out[2] == pytest.approx(0.9e299 + 1.6e299 + 2.5, rel=1e-12), out
+
+
+@pytest.mark.parametrize("call", sorted(_LOG_CALLS))
+def test_amounts_near_the_double_limit_are_refused_by_every_log_function(call):
+    """Amounts near 1e308 gave total_spend = inf, pareto a top share of 0 and a
+    Gini of NaN, and backtest hung: every function refuses them, naming the column."""
+    out = bounded(_LOG + """
+        import patronage.churn, patronage.report
+        def run():
+            t = tx.assign(amount=tx["amount"] * 5e306)  # up to 1e308, each finite
+            CALL
+    """.replace("CALL", _LOG_CALLS[call]), timeout=120)
+    assert_error(out, "DataError", field="amount", match="beyond 1e300")
 
 
 # --------------------------------------------------------------------------- Ctrl-C
