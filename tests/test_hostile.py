@@ -690,3 +690,174 @@ def test_ctrl_c_stops_a_long_computation_within_a_second_or_two(name):
             proc.wait()
     assert out.strip() == "interrupted", (out, err[-2000:])
     assert waited < 2.5, f"KeyboardInterrupt came {waited:.2f} s after SIGINT"
+
+
+# --------------------------------------------------------------------------- the CLI: hostile files in, safe files out
+
+def cli(cwd: Any, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "patronage", "report", *args, "--quiet"], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+def assert_one_error_line(proc: subprocess.CompletedProcess, *words: str) -> None:
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-2000:]
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def _write_hostile(path: Any, kind: str) -> None:
+    import gzip
+
+    csv = b"customer_id,date,amount\n" + b"".join(b"%d,2024-01-%02d,%d.5\n" % (i % 7, 1 + i % 28, i)
+                                                   for i in range(2000))
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "binary":
+        path.write_bytes(bytes(range(256)) * 64)
+    elif kind == "truncated_gzip":
+        path.write_bytes(gzip.compress(csv)[:300])
+    elif kind == "corrupt_gzip":
+        data = bytearray(gzip.compress(csv))
+        data[40:60] = b"\xff" * 20
+        path.write_bytes(bytes(data))
+    elif kind == "header_only":
+        path.write_bytes(b"customer_id,date,amount\n")
+    elif kind == "directory":
+        path.mkdir()
+
+
+# kind -> (file name, a word the error line must hold)
+_HOSTILE_INPUTS = {"empty": ("log.csv", "log.csv"), "binary": ("log.csv", "customer_id"),
+                   "truncated_gzip": ("log.csv.gz", "log.csv.gz"), "corrupt_gzip": ("log.csv.gz", "log.csv.gz"),
+                   "header_only": ("log.csv", "empty"), "directory": ("log.csv", "directory")}
+
+
+@pytest.mark.parametrize("kind", sorted(_HOSTILE_INPUTS))
+def test_cli_on_a_hostile_input_file_says_one_error_line_and_writes_nothing(tmp_path, kind):
+    name, word = _HOSTILE_INPUTS[kind]
+    source = tmp_path / name
+    _write_hostile(source, kind)
+    before = set(tmp_path.iterdir())
+    proc = cli(tmp_path, source.name, "--out", "r.html")
+    assert_one_error_line(proc, word)
+    assert set(tmp_path.iterdir()) == before  # no report, no staged temporary file
+
+
+_SMALL_LOG = "patronage.datasets.simulate_transactions(300, random_state=1).to_csv('log.csv', index=False)"
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory) -> Any:
+    folder = tmp_path_factory.mktemp("cli")
+    subprocess.run([sys.executable, "-c", "import patronage; " + _SMALL_LOG], cwd=folder, check=True, timeout=120)
+    return folder / "log.csv"
+
+
+def _destination(tmp_path: Any, kind: str) -> str:
+    """A `--out` of the given kind in tmp_path; returns the argument."""
+    import socket
+
+    if kind == "dev_full":
+        return "/dev/full"
+    if kind == "dev_null":
+        return "/dev/null"
+    if kind == "directory":
+        (tmp_path / "r.html").mkdir()
+    elif kind == "csv_is_a_directory":
+        (tmp_path / "r.csv").mkdir()
+    elif kind == "fifo":
+        os.mkfifo(tmp_path / "r.html")
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(tmp_path / "r.html"))
+        sock.close()
+    elif kind == "missing_folder":
+        return str(tmp_path / "no" / "such" / "r.html")
+    elif kind == "under_a_file":
+        (tmp_path / "plain").write_text("x")
+        return str(tmp_path / "plain" / "r.html")
+    return str(tmp_path / "r.html")
+
+
+_REFUSED_DESTINATIONS = {"dev_full": "character device", "dev_null": "character device", "directory": "directory",
+                         "csv_is_a_directory": "directory", "fifo": "named pipe", "socket": "socket",
+                         "missing_folder": "does not exist", "under_a_file": "does not exist"}
+
+
+@pytest.mark.parametrize("kind", sorted(_REFUSED_DESTINATIONS))
+def test_cli_refuses_an_out_that_is_not_a_regular_file(tmp_path, small_log, kind):
+    """`--out /dev/full` as root replaced the device with the report and exited 0;
+    a pipe was replaced by a file; with report.csv a directory, report.html was
+    left behind. Each is refused before the work, with nothing written."""
+    out = _destination(tmp_path, kind)
+    before = {p: p.stat().st_mode for p in tmp_path.iterdir()}
+    dev = os.stat(out).st_rdev if out.startswith("/dev/") else None
+    proc = cli(tmp_path, str(small_log), "--out", out)
+    assert_one_error_line(proc, _REFUSED_DESTINATIONS[kind])
+    assert {p: p.stat().st_mode for p in tmp_path.iterdir()} == before
+    if dev is not None:
+        assert os.stat(out).st_rdev == dev and not os.path.isfile(out)
+
+
+def test_cli_writes_through_a_symlink_and_keeps_it(tmp_path, small_log):
+    """A symlinked `--out` is followed deliberately: the file it names gets the report, the link stays."""
+    target = tmp_path / "real"
+    target.mkdir()
+    (target / "r.html").write_text("old")
+    (tmp_path / "r.html").symlink_to(target / "r.html")
+    proc = cli(tmp_path, str(small_log), "--out", "r.html")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "r.html").is_symlink() and "<html" in (target / "r.html").read_text()
+    assert (tmp_path / "r.csv").is_file()  # the CSV goes beside the name given
+    assert sorted(p.name for p in target.iterdir()) == ["r.html"]  # no staged file left
+
+
+def test_report_files_appear_together_or_not_at_all(tmp_path, monkeypatch):
+    """If moving the second file into place fails, the first is put back as it was."""
+    from patronage.report import _write
+
+    (tmp_path / "r.html").write_text("old page")
+    real_replace = os.replace
+    calls = []
+
+    def failing_replace(src: str, dst: str) -> None:
+        calls.append(dst)
+        if str(dst).endswith("r.csv"):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(_write.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="No space"):
+        _write.write_all([(str(tmp_path / "r.html"), b"new page", "html_path"),
+                          (str(tmp_path / "r.csv"), b"a,b\n", "csv_path")])
+    monkeypatch.undo()
+    assert (tmp_path / "r.html").read_text() == "old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+def test_cli_streams_a_gz_log_keeping_only_the_columns_it_needs(tmp_path):
+    """A .gz that inflates to ~190 MB, almost all of it a text column the report
+    does not use, was read whole (about 400 MB resident, measured); streamed with
+    only the needed columns, the run stays under 300 MB and stops at the first
+    problem (a guest row at the very end) with one error line."""
+    import gzip
+
+    with gzip.open(tmp_path / "big.csv.gz", "wt", compresslevel=1) as fh:
+        fh.write("customer_id,date,amount,description\n")
+        block = "".join(f"{i % 1000},2024-01-{1 + i % 28:02d},{i % 50}.5,{'x' * 300}\n" for i in range(10_000))
+        for _ in range(60):
+            fh.write(block)
+        fh.write(",2024-02-01,1.0,guest\n")
+    script = textwrap.dedent("""
+        import resource, subprocess, sys
+        proc = subprocess.run([sys.executable, "-m", "patronage", "report", "big.csv.gz", "--quiet", "--out", "r.html"],
+                              capture_output=True, text=True)
+        print(proc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+        print(proc.stderr.strip())
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    status, peak_mb = map(int, out.stdout.splitlines()[0].split())
+    assert status == 2 and out.stdout.splitlines()[1].startswith("error: column 'customer_id'"), out.stdout
+    assert peak_mb < 300, peak_mb
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv.gz"]

@@ -17,21 +17,47 @@ product, and one flag for the guest rows:
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import sys
+import zlib
 from typing import List, Optional
 
 import pandas as pd
 
-from .exceptions import MissingColumnError, PatronageError
+from .exceptions import DataError, MissingColumnError, PatronageError
 
 
-def _read(path: str) -> pd.DataFrame:
+def _read(path: str, columns: List[str]) -> pd.DataFrame:
+    """The log's ``columns`` only: a CSV (``.gz`` too) is streamed in chunks that
+    keep just those columns, so a file that inflates to gigabytes of other
+    columns is never held whole, and a missing column stops at the header."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
-    if path.endswith(".parquet"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a directory, not a transaction log file")
+    try:
+        if path.endswith(".parquet"):
+            return pd.read_parquet(path)
+        try:
+            chunks = pd.read_csv(path, usecols=columns, chunksize=1 << 18)
+        except ValueError as exc:
+            if "Usecols" not in str(exc):
+                raise
+            return pd.read_csv(path, nrows=0)  # the header alone: the caller names the missing column
+        with chunks:
+            frames = list(chunks)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    except (EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
+            gzip.BadGzipFile) as exc:  # a damaged, truncated, empty or binary file
+        raise DataError(f"cannot read {path} as a CSV transaction log: {exc}") from None
+
+
+def _needed_columns(args: argparse.Namespace) -> List[str]:
+    """The columns the report reads: customer, date, order, and the amount or the two columns of ``A*B``."""
+    amount = [args.amount] if "*" not in args.amount else [name.strip() for name in args.amount.split("*")]
+    names = [args.customer, args.date, *amount] + ([args.order] if args.order else [])
+    return list(dict.fromkeys(names))
 
 
 def _with_amount(tx: pd.DataFrame, spec: str) -> pd.DataFrame:
@@ -67,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="leave out rows without a customer id (guest checkouts) instead of stopping with an "
                              "error; the report says how many")
     parser.add_argument("--out", default="patronage_report.html",
-                        help="HTML file to write (default: patronage_report.html); the CSV goes beside it")
+                        help="HTML file to write (default: patronage_report.html); the CSV goes beside it. Both "
+                             "are written or neither; an existing destination must be a regular file (a symlink "
+                             "is followed to the file it names); a directory, device or pipe is refused")
     parser.add_argument("--top", type=int, default=100, help="length of the win-back list (default: 100)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
@@ -80,10 +108,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     from .datasets import load_cdnow
     from .report import customer_report
+    from .report._write import regular_destination
 
     csv_path = os.path.splitext(args.out)[0] + ".csv"
     try:
-        tx = load_cdnow() if args.transactions is None else _with_amount(_read(args.transactions), args.amount)
+        for path in (args.out, csv_path):  # refuse a device, pipe or directory before the work, not after
+            regular_destination(path, "--out")
+        tx = load_cdnow() if args.transactions is None else _with_amount(
+            _read(args.transactions, _needed_columns(args)), args.amount)
         report = customer_report(tx, args.customer, args.date, args.amount, returns=args.returns, order=args.order,
                                  drop_missing_ids=args.drop_missing_ids, top=args.top, progress=not args.quiet,
                                  title="Customer report: " + (args.transactions or "CDNOW (bundled sample data)"))
