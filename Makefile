@@ -30,8 +30,8 @@ PROPTEST_CASES ?= 256
 export PROPERTY_EXAMPLES PROPTEST_CASES
 
 test-rust: ## Rust unit, property (proptest) and doc tests (no Python needed)
-	@start=$$(date +%s); cargo test --workspace 2>&1 | tee $(VENV)/.rust-test.log; status=$${PIPESTATUS[0]}; \
-	  echo "Rust suite: $$(grep -Eo '^test result: ok\. [0-9]+ passed' $(VENV)/.rust-test.log | awk '{s+=$$4} END {print s}') \
+	@mkdir -p target; start=$$(date +%s); cargo test --workspace 2>&1 | tee target/rust-test.log; status=$${PIPESTATUS[0]}; \
+	  echo "Rust suite: $$(grep -Eo '^test result: ok\. [0-9]+ passed' target/rust-test.log | awk '{s+=$$4} END {print s}') \
 	  tests ($(PROPTEST_CASES) cases per property) in $$(( $$(date +%s) - start )) s"; exit $$status
 
 test-python: dev ## pytest (doctests, notebooks, the package's tests, the hypothesis battery)
