@@ -29,13 +29,26 @@ lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test-rust: ## Rust unit and doc tests (no Python needed)
-	cargo test --workspace
+# The property batteries' size: hypothesis examples per property (Python) and
+# proptest cases per property (Rust). `make test-nightly` runs ten times more.
+PROPERTY_EXAMPLES ?= 500
+PROPTEST_CASES ?= 256
+export PROPERTY_EXAMPLES PROPTEST_CASES
 
-test-python: dev browser ## pytest (doctests, notebooks, the package's tests)
-	$(PY) -m pytest -q
+test-rust: ## Rust unit, property (proptest) and doc tests (no Python needed)
+	@mkdir -p target; start=$$(date +%s); cargo test --workspace 2>&1 | tee target/rust-test.log; status=$${PIPESTATUS[0]}; \
+	  echo "Rust suite: $$(grep -Eo '^test result: ok\. [0-9]+ passed' target/rust-test.log | awk '{s+=$$4} END {print s}') \
+	  tests ($(PROPTEST_CASES) cases per property) in $$(( $$(date +%s) - start )) s"; exit $$status
 
-test: lint test-rust test-python ## every test: lint, Rust, Python
+test-python: dev browser ## pytest (doctests, notebooks, the package's tests, the hypothesis battery)
+	@start=$$(date +%s); $(PY) -m pytest -q 2>&1 | tee $(VENV)/.python-test.log; status=$${PIPESTATUS[0]}; \
+	  echo "Python suite: $$(tail -1 $(VENV)/.python-test.log | grep -Eo '[0-9]+ (passed|failed|skipped|error)' | awk '{s+=$$1} END {print s}') \
+	  tests ($(PROPERTY_EXAMPLES) examples per property) in $$(( $$(date +%s) - start )) s"; exit $$status
+
+test: lint test-rust test-python ## every test: lint, Rust, Python; prints each suite's size and runtime
+
+test-nightly: ## the larger profile: every test with ten times the property examples and cases
+	$(MAKE) test PROPERTY_EXAMPLES=5000 PROPTEST_CASES=2560
 
 bench: dev ## the benchmarks against the peers (pandas, polars, scikit-learn, lifetimes)
 	$(PY) -m pip install --quiet polars
@@ -49,4 +62,4 @@ clean: ## remove build products and the virtual environment
 	cargo clean
 	rm -rf $(VENV) python/patronage/_core*.so
 
-.PHONY: help venv dev browser lint test-rust test-python test bench clean
+.PHONY: help venv dev browser lint test-rust test-python test test-nightly bench clean

@@ -91,7 +91,7 @@ def test_summary_parameters():
         summary(log(), freq_multiplier=0)
     with pytest.raises(ParameterError, match="calibration_end"):
         summary(log(), calibration_end="2024-01-05", observation_end="2024-01-04")
-    with pytest.raises(DataError, match="no transactions"):
+    with pytest.raises(ParameterError, match="observation_end.*2023-06-01 is before the first purchase"):
         summary(log(), observation_end="2023-06-01")
 
 

@@ -22,20 +22,27 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import gzip
 import os
 import pathlib
 import sys
 import warnings
+import zlib
 from typing import List, Optional
 
 import pandas as pd
 
-from .exceptions import MissingColumnError, ParameterError, PatronageError
+from .exceptions import DataError, MissingColumnError, ParameterError, PatronageError
 
 
-def _read(path: str, sep: str, decimal: str, encoding: str) -> pd.DataFrame:
+def _read(path: str, columns: List[str], sep: str, decimal: str, encoding: str) -> pd.DataFrame:
+    """The log's ``columns`` that the file has: a CSV (``.gz`` too) is streamed in
+    chunks that keep just those, so a file that inflates to gigabytes of other
+    columns is never held whole; the caller names a column that is missing."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a directory, not a transaction log file")
     if path.endswith((".parquet", ".pq")):
         try:
             import pyarrow  # noqa: F401  (pandas reads Parquet through it)
@@ -48,12 +55,29 @@ def _read(path: str, sep: str, decimal: str, encoding: str) -> pd.DataFrame:
     except LookupError:
         raise ParameterError(f"--encoding {encoding!r} is not a known text encoding (e.g. utf-8, cp1252, "
                              "latin-1)", "encoding") from None
+    wanted = set(columns)
     try:
-        return pd.read_csv(path, sep=sep, decimal=decimal, encoding=encoding)
+        with pd.read_csv(path, sep=sep, decimal=decimal, encoding=encoding, usecols=lambda c: c in wanted,
+                         chunksize=1 << 18) as chunks:
+            frames = list(chunks)
+        return pd.concat(frames, ignore_index=True) if frames else pd.read_csv(
+            path, sep=sep, decimal=decimal, encoding=encoding, nrows=0)
     except UnicodeDecodeError as exc:
         raise ParameterError(f"{path} is not {encoding} text (byte {exc.object[exc.start:exc.start + 1]!r} at "
                              f"offset {exc.start}): pass its encoding, e.g. --encoding cp1252 or latin-1",
                              "encoding") from None
+    except (EOFError, zlib.error, pd.errors.ParserError, pd.errors.EmptyDataError,
+            gzip.BadGzipFile) as exc:  # a damaged, truncated, empty or binary file
+        raise DataError(f"cannot read {path} as a CSV transaction log: {exc}") from None
+
+
+def _needed_columns(args: argparse.Namespace) -> List[str]:
+    """The columns the report reads: customer, date, order, and the amount (``amount`` when not given) or
+    the two columns of ``A*B``."""
+    spec = args.amount or "amount"
+    amount = [spec] if "*" not in spec else [name.strip() for name in spec.split("*")]
+    names = [args.customer, args.date, *amount] + ([args.order] if args.order else [])
+    return list(dict.fromkeys(names))
 
 
 def _positive(name: str):
@@ -115,7 +139,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="leave out rows without a customer id (guest checkouts) instead of stopping with an "
                              "error; the report says how many")
     parser.add_argument("--out", default="patronage_report.html",
-                        help="HTML file to write (default: patronage_report.html); the CSV goes beside it")
+                        help="HTML file to write (default: patronage_report.html); the CSV goes beside it. Both "
+                             "are written or neither; missing folders are made; an existing destination must be a "
+                             "regular file (a symlink is followed to the file it names); a directory, device or "
+                             "pipe is refused")
     parser.add_argument("--top", type=_positive("--top"), default=100,
                         help="length of the win-back list (default: 100)")
     parser.add_argument("--tiers", type=_positive("--tiers"), default=3,
@@ -135,6 +162,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     from .datasets import load_cdnow
     from .report import customer_report
+    from .report._write import regular_destination
 
     html_path = os.path.abspath(args.out)
     csv_path = os.path.splitext(html_path)[0] + ".csv"
@@ -142,13 +170,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         warnings.simplefilter("always")
         try:
             # the destination first: a typo in --out should not cost a whole run
-            os.makedirs(os.path.dirname(html_path), exist_ok=True)
+            folder = os.path.dirname(html_path)
+            if not os.path.isdir(folder):
+                try:
+                    os.makedirs(folder)
+                except OSError as exc:
+                    raise ParameterError(f"cannot write {args.out}: cannot create the folder {folder} "
+                                         f"({exc.strerror})", "--out") from None
+            for path in (html_path, csv_path):  # refuse a device, pipe or directory before the work, not after
+                regular_destination(path, "--out")
             currency = args.currency
             if args.transactions is None:
                 tx, amount = load_cdnow(), "amount"
                 currency = "$" if currency is None else currency  # CDNOW sold CDs in US dollars
             else:
-                tx = _read(args.transactions, args.sep, args.decimal, args.encoding)
+                tx = _read(args.transactions, _needed_columns(args), args.sep, args.decimal, args.encoding)
                 amount = args.amount or "amount"
                 if args.amount is None and amount not in tx.columns:
                     amount = None  # visits or orders only: the report leaves out the money sections

@@ -7,17 +7,17 @@ import html
 import json
 import re
 import warnings
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import _core
-from ._base import ParamsMixin, json_document
+from ._base import ParamsMixin, json_document, model_file
 from ._input import follows_input
 from ._frame import finite_column, plain, read_transactions, require_columns, to_day
-from .exceptions import (ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError,
-                         PatronageError)
+from .exceptions import (ColumnTypeError, ConvergenceWarning, DataError, ModelFileError, NotFittedError,
+                         ParameterError, PatronageError)
 
 __all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
            "customer_lifetime_value", "value_at_risk"]
@@ -203,6 +203,10 @@ class _Columns:
             column = names.get(pos, exc.field)
             reason = re.sub(r"^feature \d+:? ?", "", str(exc))
             reason = re.sub(r" at row \d+$", "", reason)
+            if "T" in self.names:  # recency > T: name both of the user's columns
+                t_label = self.labels[self.names.index("T")]
+                reason = re.sub(r"^recency \((.*?)\) is greater than T \(", lambda m: f"recency ({m[1]}) is "
+                                f"greater than {t_label!r} (", reason)
             label = None
             if exc.row is not None and exc.row < len(self.index):
                 label = plain(self.index[exc.row])
@@ -256,6 +260,37 @@ class _Model(ParamsMixin):
                                           dtype=float, name="se(coef)")
         self.log_likelihood_ = float(info["log_likelihood"])
         self.n_customers_ = float(info["n_customers"])
+
+    # Histories a loaded model must predict finitely for (what a fitted model
+    # does on its own data): none to 100 repeat purchases, recency 0 to T, ages
+    # of a day to ten years, in days.
+    _PROBE = pd.DataFrame({"frequency": [0.0, 1.0, 10.0, 100.0, 1.0, 100.0],
+                           "recency": [0.0, 1.0, 300.0, 3650.0, 30.0, 100.0],
+                           "T": [1.0, 1.0, 400.0, 3650.0, 3650.0, 3650.0],
+                           "monetary_value": [0.0, 1.0, 50.0, 1e4, 0.01, 1e6]})
+
+    def _probe_predictions(self) -> List[Callable[[], Any]]:
+        """The predictions to make on :attr:`_PROBE`, each a call (a DataError from one is not silent)."""
+        raise NotImplementedError
+
+    def _check_loaded(self) -> Any:
+        """``self`` if its predictions on :attr:`_PROBE` are finite or clear errors, else a
+        ParameterError naming the parameter furthest from 1 on a log scale (the one that ran off)."""
+        values = []
+        for predict in self._probe_predictions():
+            try:
+                with np.errstate(all="ignore"):
+                    values.append(np.asarray(predict(), dtype=np.float64))
+            except DataError:  # a clear error when used (q <= 1, a series that does not converge): not silent
+                pass
+        if not all(np.isfinite(v).all() for v in values):
+            params = self.params_
+            name = params.index[int(np.abs(np.log(params.to_numpy())).argmax())]
+            raise ParameterError(
+                f"{type(self).__name__} parameters {dict((k, float(v)) for k, v in params.items())} give "
+                f"predictions that are not finite (NaN or infinite) for ordinary customers; {name}={params[name]:g} "
+                "is the most extreme: these cannot be a fitted model's parameters", name)
+        return self
 
     def _warn_fit(self) -> None:
         info = self.fit_info_
@@ -332,7 +367,7 @@ class _Model(ParamsMixin):
                 raise DataError(f"not a {cls.__name__} JSON document (format {_FORMAT})")
             obj = cls(**doc["params"])
             obj._set_model(cls._core_class.from_json(json.dumps(doc["model"])))
-            return obj
+            return obj._check_loaded()
 
     def __getstate__(self) -> Dict[str, Any]:
         model = getattr(self, "_model", None)
@@ -340,12 +375,16 @@ class _Model(ParamsMixin):
                 "model": None if model is None else model.to_json()}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        if state.get("format") != _FORMAT:
-            raise DataError(f"cannot unpickle {type(self).__name__} format {state.get('format')!r}")
-        for k, v in state["params"].items():
-            setattr(self, k, v)
-        if state["model"] is not None:
-            self._set_model(self._core_class.from_json(state["model"]))
+        with model_file(f"pickled {type(self).__name__}"):
+            if not isinstance(state, dict) or state.get("format") != _FORMAT:
+                raise ModelFileError(f"cannot unpickle {type(self).__name__}: format "
+                                     f"{state.get('format') if isinstance(state, dict) else state!r}, "
+                                     f"expected {_FORMAT!r}")
+            for k, v in state["params"].items():
+                setattr(self, k, v)
+            if state["model"] is not None:
+                self._set_model(self._core_class.from_json(state["model"]))
+                self._check_loaded()
 
 
 class _PurchaseModel(_Model):
@@ -367,7 +406,11 @@ class _PurchaseModel(_Model):
         obj = cls()
         values = (_number(v, n) for v, n in zip((r, alpha, a, b), cls._param_index))
         obj._set_model(_core.BetaGeoModel.from_params(*values, modified=cls._modified))
-        return obj
+        return obj._check_loaded()
+
+    def _probe_predictions(self) -> List[Callable[[], Any]]:
+        probe = self._PROBE[["frequency", "recency", "T"]]
+        return [lambda: self.p_alive(probe), lambda: self.expected_purchases(probe, 30.0)]
 
     def fit(self, summary: Any, weights: Any = None) -> "BetaGeo":
         """Fit on ``frequency, recency, T`` (or their ``_cal`` columns).
@@ -622,7 +665,7 @@ class ParetoNBD(_PurchaseModel):
         obj = cls()
         values = (_number(v, n) for v, n in zip((r, alpha, s, beta), cls._param_index))
         obj._set_model(_core.ParetoNbdModel.from_params(*values))
-        return obj
+        return obj._check_loaded()
 
     def fit(self, summary: Any, weights: Any = None) -> "ParetoNBD":
         """Fit on ``frequency, recency, T`` (or their ``_cal`` columns); see :meth:`BetaGeo.fit`."""
@@ -704,7 +747,11 @@ class GammaGamma(_Model):
         obj = cls()
         obj._set_model(_core.GammaGammaModel.from_params(*(_number(x, n) for x, n in
                                                             zip((p, q, v), cls._param_index))))
-        return obj
+        return obj._check_loaded()
+
+    def _probe_predictions(self) -> List[Callable[[], Any]]:
+        buyers = self._PROBE[self._PROBE["frequency"] > 0][["frequency", "monetary_value"]]
+        return [lambda: self.expected_average_spend(buyers)]
 
     def _set_model(self, model: Any) -> None:
         super()._set_model(model)

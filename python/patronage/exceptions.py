@@ -14,6 +14,7 @@ __all__ = [
     "PatronageError",
     "DataError",
     "MissingColumnError",
+    "ModelFileError",
     "ColumnTypeError",
     "ParameterError",
     "NotFittedError",
@@ -49,6 +50,14 @@ class DataError(PatronageError, ValueError):
 
 class MissingColumnError(DataError):
     """A required column is not in the DataFrame."""
+
+
+class ModelFileError(DataError):
+    """A saved model (``from_json`` text or a pickle) that cannot be loaded as it
+    stands: not a Patronage model of that class, another format version, missing
+    or mistyped entries, or parameters, shapes or class lists a fit could not
+    have produced (including parameters whose predictions would not be finite).
+    The message says what is wrong with the file."""
 
 
 class ColumnTypeError(PatronageError, TypeError):

@@ -21,6 +21,7 @@ from ._input import follows_input
 from ._frame import (
     days_to_datetime,
     first_label,
+    is_real_dtype,
     plain,
     read_transactions,
     require_columns,
@@ -393,7 +394,7 @@ def _period(period: Any) -> str:
 
 
 def _period_index(start_days: np.ndarray, period: str, name: str) -> pd.PeriodIndex:
-    return pd.PeriodIndex(pd.DatetimeIndex(days_to_datetime(start_days)).to_period(period), name=name)
+    return pd.PeriodIndex(pd.DatetimeIndex(days_to_datetime(start_days, "s")).to_period(period), name=name)
 
 
 def repurchase_rate(
@@ -785,13 +786,12 @@ def _lifecycle_args(new_days: Any, at_risk_factor: Any, lapsed_factor: Any, at_r
             raise ParameterError(f"{name} must be a number of days, got {value!r}", name)
         return float(value)
 
-    if isinstance(new_days, pd.Timedelta):
-        new_days = new_days.days
-    if isinstance(new_days, bool) or not isinstance(new_days, (int, np.integer)):
+    if isinstance(new_days, (float, np.floating)) or new_days is None:
         raise ParameterError(f"new_days must be an integer number of days, got {new_days!r}", "new_days")
+    new_days = to_days(new_days, "new_days")
     if rhythm not in ("median", "mean"):
         raise ParameterError(f"rhythm must be 'median' or 'mean', got {rhythm!r}", "rhythm")
-    return (int(new_days), number(at_risk_factor, "at_risk_factor", False),
+    return (new_days, number(at_risk_factor, "at_risk_factor", False),
             number(lapsed_factor, "lapsed_factor", False), number(at_risk_days, "at_risk_days", True),
             number(lapsed_days, "lapsed_days", True), rhythm, number(default_gap, "default_gap", True))
 
@@ -1117,15 +1117,25 @@ def _per_customer(value: Any, customers: pd.DataFrame, name: str) -> np.ndarray:
             raise DataError(f"{name} must have one value per customer ({len(customers)}), got shape {array.shape}",
                             field=name)
         series = pd.Series(array, index=customers.index)
-    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
-        raise ColumnTypeError(f"{name} must be numeric, got dtype {series.dtype}", field=name)
+    if not is_real_dtype(series.dtype):
+        raise ColumnTypeError(f"{name} must be numeric (real numbers), got dtype {series.dtype}", field=name)
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
         pos, label = first_label(customers.index, bad)
         raise DataError(f"{name} is NaN or infinite for customer {label!r} (row {pos})", field=name, row=pos,
                         label=label)
+    with np.errstate(over="ignore"):
+        total = float(np.abs(values).sum())
+    if total > _MAX_ABS_TOTAL:
+        raise DataError(f"{name} sums to {total:g} over the customers, beyond {_MAX_ABS_TOTAL:g}: its cumulative "
+                        "totals would overflow; rescale it (e.g. to thousands)", field=name)
     return values
+
+
+# Largest sum of absolute per-customer values (the core's transactions::MAX_ABS_TOTAL):
+# cumulative columns and their sums then stay finite.
+_MAX_ABS_TOTAL = 1e300
 
 
 def winback_list(

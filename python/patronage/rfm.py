@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import _core
 from ._input import follows_input
-from ._frame import days_to_datetime, finite_column, read_transactions, require_columns, require_frame, to_day
+from ._frame import finite_column, read_transactions, require_columns, require_frame, to_day
 from .exceptions import ParameterError
 
 __all__ = ["rfm_table", "rfm_scores", "segment_summary", "SEGMENTS", "DEFAULT_SEGMENT_MAP"]
@@ -98,7 +98,7 @@ def rfm_table(
     -------
     DataFrame
         Indexed by customer id (sorted), one row per customer with a purchase:
-        ``first_purchase``, ``last_purchase`` (datetime64, purchase days: a
+        ``first_purchase``, ``last_purchase`` (datetime64 at the date column's resolution, purchase days: a
         later return does not move them), ``recency_days`` (as_of - last
         purchase), ``tenure_days`` (as_of - first purchase), ``n_orders``,
         ``n_transactions`` (purchase lines and the return lines matched to
@@ -128,8 +128,8 @@ def rfm_table(
     with log.labelled_errors():
         cols = _core.rfm_table(log.core_args(returns), as_of_day)
     index = log.customer_index(cols.pop("customer"))
-    cols["first_purchase"] = days_to_datetime(cols.pop("first_day"))
-    cols["last_purchase"] = days_to_datetime(cols.pop("last_day"))
+    cols["first_purchase"] = log.as_dates(cols.pop("first_day"))
+    cols["last_purchase"] = log.as_dates(cols.pop("last_day"))
     # the arrays are fresh and ours: no consolidation copy
     return pd.DataFrame({name: cols[name] for name in _COLUMNS}, index=index, copy=False)
 

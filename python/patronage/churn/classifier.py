@@ -14,8 +14,8 @@ import pandas as pd
 
 from .. import _core
 from .._input import as_pandas_if_table
-from .._base import ParamsMixin, json_document, seed_from
-from ..exceptions import DataError, NotFittedError, ParameterError
+from .._base import ParamsMixin, json_document, model_file, seed_from
+from ..exceptions import DataError, ModelFileError, NotFittedError, ParameterError
 from ._encode import Design, check_impute
 
 MODELS = ("logistic", "gbm")
@@ -504,10 +504,27 @@ class ChurnClassifier(ParamsMixin):
         }
 
     def _restore(self, state: Dict[str, Any]) -> None:
-        self.classes_ = np.asarray(state["classes"])
-        self.n_features_in_ = state["n_features_in"]
+        """The fitted state from a file, checked as a fit would leave it (two classes,
+        feature counts that agree, known column kinds); a ModelFileError says what is off."""
+        classes = np.asarray(state["classes"])
+        if classes.ndim != 1 or len(classes) != 2 or classes[0] == classes[1]:
+            raise ModelFileError(f"a ChurnClassifier has two distinct classes, the file lists {classes.tolist()!r}")
+        self.classes_ = classes
+        n_features = state["n_features_in"]
+        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+            raise ModelFileError(f"n_features_in must be a positive integer, the file has {n_features!r}")
+        self.n_features_in_ = n_features
         if state["feature_names_in"] is not None:
+            if len(state["feature_names_in"]) != n_features:
+                raise ModelFileError(f"the file names {len(state['feature_names_in'])} features for "
+                                     f"n_features_in={n_features}")
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        kinds = {c.get("kind") for c in state["design"]["columns"]} - {"numeric", "categorical"}
+        if kinds:
+            raise ModelFileError(f"unknown column kind {sorted(map(str, kinds))[0]!r} in the file's design")
+        if len(state["design"]["columns"]) != n_features:
+            raise ModelFileError(f"the file's design has {len(state['design']['columns'])} columns for "
+                                 f"n_features_in={n_features}")
         self.design_ = Design.from_dict(state["design"])
         self.feature_names_out_ = self.design_.names_out()
         cls = _core.LogisticModel if self.model == "logistic" else _core.GbmModel
@@ -524,11 +541,12 @@ class ChurnClassifier(ParamsMixin):
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        if state.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(f"unsupported ChurnClassifier pickle format {state.get('format_version')!r}")
-        ChurnClassifier.__init__(self, **state["params"])
-        if "fitted" in state:
-            self._restore(state["fitted"])
+        with model_file("pickled ChurnClassifier"):
+            if state.get("format_version") != _FORMAT_VERSION:
+                raise ModelFileError(f"unsupported ChurnClassifier pickle format {state.get('format_version')!r}")
+            ChurnClassifier.__init__(self, **state["params"])
+            if "fitted" in state:
+                self._restore(state["fitted"])
 
     def to_json(self) -> str:
         """The fitted model as a JSON document (no pickle needed to share it)."""
@@ -545,9 +563,9 @@ class ChurnClassifier(ParamsMixin):
         """Rebuild a fitted classifier from :meth:`to_json` output."""
         with json_document(text, "ChurnClassifier") as doc:
             if doc.get("format") != _FORMAT:
-                raise DataError("not a ChurnClassifier JSON document (missing format tag)")
+                raise ModelFileError("not a ChurnClassifier JSON document (missing format tag)")
             if doc.get("version") != _FORMAT_VERSION:
-                raise DataError(f"unsupported ChurnClassifier JSON version {doc.get('version')!r}")
+                raise ModelFileError(f"unsupported ChurnClassifier JSON version {doc.get('version')!r}")
             params = doc["params"]
             if isinstance(params.get("class_weight"), dict) and "__pairs__" in params["class_weight"]:
                 params["class_weight"] = {k: v for k, v in params["class_weight"]["__pairs__"]}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+import contextlib
+from typing import Any, Iterator, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -170,7 +171,7 @@ def churn_features(
     log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     as_of_day = (int(log.dates.max()) // log.day_divisor if as_of is None else to_day(as_of, "as_of"))
     window_days = to_days(window, "window")
-    with log.labelled_errors():
+    with log.labelled_errors(), _cutoff_as("as_of"):
         # a one-day label window past as_of: the labels are not used
         out = _core.churn_dataset(log.core_args(returns), as_of_day, 1, window_days, as_of_day + 1)
     index = log.customer_index(out["customer"])
@@ -178,6 +179,17 @@ def churn_features(
     if attributes is not None:
         X = pd.concat([X, encode_attributes(attributes, index)], axis=1)
     return X
+
+
+@contextlib.contextmanager
+def _cutoff_as(name: str) -> Iterator[None]:
+    """The core's errors about its ``cutoff`` re-raised naming ``name``, the parameter the user set."""
+    try:
+        yield
+    except ParameterError as exc:
+        if exc.parameter != "cutoff":
+            raise
+        raise ParameterError(str(exc).replace("`cutoff`", f"`{name}`"), name) from None
 
 
 def encode_attributes(attributes: Any, index: pd.Index) -> pd.DataFrame:

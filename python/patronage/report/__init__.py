@@ -8,9 +8,7 @@ self-contained HTML page plus a per-customer table.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ import pandas as pd
 from ..exceptions import DataError, PatronageError
 from ._format import Formats, display
 from ._html import Section, figure_png, render
+from ._write import write_all
 
 __all__ = ["CustomerReport", "customer_report"]
 
@@ -59,27 +58,17 @@ class CustomerReport:
         return self.to_html()
 
     def save(self, html_path: str, csv_path: Optional[str] = None) -> None:
-        """Writes the page (and the per-customer CSV) atomically: all or nothing."""
-        targets = [(html_path, self.to_html().encode("utf-8"))]
+        """Writes the page (and the per-customer CSV): both or neither.
+
+        Each destination must be a regular file or not exist yet; a symlink is
+        followed (the file it names is replaced, the link kept). A directory,
+        device, named pipe or socket is refused with a ParameterError before
+        anything is written.
+        """
+        targets = [(html_path, self.to_html().encode("utf-8"), "html_path")]
         if csv_path is not None:
-            targets.append((csv_path, self.customers.to_csv().encode("utf-8")))
-        staged = []
-        umask = os.umask(0)
-        os.umask(umask)
-        try:
-            for path, data in targets:
-                folder = os.path.dirname(os.path.abspath(path))
-                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".patronage-", suffix=".tmp")
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-                staged.append((tmp, path))
-            for tmp, path in staged:
-                os.replace(tmp, path)
-        finally:
-            for tmp, _ in staged:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            targets.append((csv_path, self.customers.to_csv().encode("utf-8"), "csv_path"))
+        write_all(targets)
 
 
 class _Progress:
