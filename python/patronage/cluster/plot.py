@@ -3,12 +3,16 @@ function is called, so it stays an optional dependency."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["plot_k_selection", "plot_clusters", "plot_tiers"]
 
@@ -28,12 +32,29 @@ def _axes(ax: Any) -> Any:
     return ax
 
 
-def plot_k_selection(selection: Any, ax: Any = None) -> Any:
+def plot_k_selection(selection: Any, ax: Any = None) -> Axes:
     """Every criterion of :func:`select_k` against k, each scaled to 0..1 so they
     share one axis; the recommended k is marked. Returns the Axes.
 
     ``selection`` is the :class:`SelectK` result or its ``table``.
 
+    Parameters
+    ----------
+    selection : SelectK or DataFrame
+        The result of :func:`select_k`, or its ``table``.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    select_k : The criteria it draws.
+
+    Examples
+    --------
     >>> import numpy as np, patronage, matplotlib
     >>> matplotlib.use("Agg")
     >>> X = np.random.default_rng(1).normal(size=(60, 2))
@@ -61,10 +82,36 @@ def plot_k_selection(selection: Any, ax: Any = None) -> Any:
 
 
 def plot_clusters(segmenter: Any, rfm: pd.DataFrame, x: Optional[str] = None, y: Optional[str] = None, *,
-                  ax: Any = None, log: bool = True, max_points: int = 5000, random_state: int = 0) -> Any:
+                  ax: Any = None, log: bool = True, max_points: int = 5000, random_state: int = 0) -> Axes:
     """Customers on two raw features, coloured by tier, with the cluster centres
     (in raw units) as crosses. Draws at most ``max_points`` customers (a seeded
     sample). Returns the Axes.
+
+    Parameters
+    ----------
+    segmenter : CustomerSegmenter
+        A fitted segmenter.
+    rfm : DataFrame
+        The customers to draw (with the segmenter's features).
+    x, y : str, optional
+        The two features on the axes (default: the first two of ``segmenter.features_``).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    log : bool, default True
+        Logarithmic axes (spend and order counts are heavy-tailed).
+    max_points : int, default 5000
+        Most customers drawn (a seeded sample).
+    random_state : int, default 0
+        Seeds that sample.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    CustomerSegmenter : The segmenter.
+    plot_tiers : Shares per tier.
 
     Examples
     --------
@@ -105,9 +152,25 @@ def plot_clusters(segmenter: Any, rfm: pd.DataFrame, x: Optional[str] = None, y:
     return ax
 
 
-def plot_tiers(segmenter: Any, ax: Any = None) -> Any:
+def plot_tiers(segmenter: Any, ax: Any = None) -> Axes:
     """Share of customers next to share of revenue for every tier, best first.
     Returns the Axes.
+
+    Parameters
+    ----------
+    segmenter : CustomerSegmenter
+        A fitted segmenter.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    CustomerSegmenter : The segmenter.
+    plot_clusters : Customers by tier.
 
     Examples
     --------
