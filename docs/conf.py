@@ -23,7 +23,6 @@ extensions = [
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "conftest.py"]
-templates_path = ["_templates"]
 
 autosummary_generate = True
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
