@@ -14,7 +14,7 @@ def _axes(ax: Any) -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'patronage[plot]'") from exc
+        raise ImportError("plotting needs matplotlib (a dependency of patronage): pip install matplotlib") from exc
     _, ax = plt.subplots()
     return ax
 

@@ -7,7 +7,7 @@ import html
 import json
 import re
 import warnings
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,11 @@ from ._input import follows_input
 from ._frame import finite_column, plain, read_transactions, require_columns, to_day
 from .exceptions import (ColumnTypeError, ConvergenceWarning, DataError, ModelFileError, NotFittedError,
                          ParameterError, PatronageError)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+_BG = TypeVar("_BG", bound="BetaGeo")  # fit and from_params return the subclass they are called on
 
 __all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
            "customer_lifetime_value", "value_at_risk"]
@@ -86,6 +91,12 @@ def btyd_summary(
     -------
     DataFrame
         Float columns, indexed by customer id (sorted).
+
+    See Also
+    --------
+    BetaGeo : BG/NBD fitted on it.
+    GammaGamma : Spend per purchase.
+    rfm_table : RFM per customer.
 
     Examples
     --------
@@ -401,7 +412,7 @@ class _PurchaseModel(_Model):
         self.tol = tol
 
     @classmethod
-    def from_params(cls, r: float, alpha: float, a: float, b: float) -> "BetaGeo":
+    def from_params(cls: Type[_BG], r: float, alpha: float, a: float, b: float) -> _BG:
         """A model with known parameters (e.g. published estimates), ready to predict."""
         obj = cls()
         values = (_number(v, n) for v, n in zip((r, alpha, a, b), cls._param_index))
@@ -412,7 +423,7 @@ class _PurchaseModel(_Model):
         probe = self._PROBE[["frequency", "recency", "T"]]
         return [lambda: self.p_alive(probe), lambda: self.expected_purchases(probe, 30.0)]
 
-    def fit(self, summary: Any, weights: Any = None) -> "BetaGeo":
+    def fit(self: _BG, summary: Any, weights: Any = None) -> _BG:
         """Fit on ``frequency, recency, T`` (or their ``_cal`` columns).
 
         Parameters
@@ -493,7 +504,7 @@ class _PurchaseModel(_Model):
     # plots (matplotlib imported lazily)
     def plot_p_alive_matrix(self, summary: Any = None, *, max_frequency: Optional[int] = None,
                             max_recency: Optional[float] = None, ax: Any = None, time_unit: str = "periods",
-                            **kwargs: Any) -> Any:
+                            **kwargs: Any) -> Axes:
         """Heat map of P(alive) over repeat purchases x time since the last purchase, for customers
         of age ``max_recency``.
 
@@ -506,7 +517,7 @@ class _PurchaseModel(_Model):
         self._require_fitted()
         return p_alive_matrix(self, summary, max_frequency, max_recency, ax, time_unit, **kwargs)
 
-    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Axes:
         """Mean holdout purchases, actual vs expected, by calibration frequency (paper Figure 4).
         ``summary`` is a :func:`btyd_summary` made with ``calibration_end``. Returns the Axes."""
         from ._btyd_plot import holdout_purchases
@@ -574,6 +585,13 @@ class BetaGeo(_PurchaseModel):
     probability ``a/(a+b)`` is determined. The same checks apply to
     :class:`ModifiedBetaGeo`, :class:`ParetoNBD` and :class:`GammaGamma`.
 
+    See Also
+    --------
+    ModifiedBetaGeo : MBG/NBD.
+    ParetoNBD : Pareto/NBD.
+    GammaGamma : Spend per purchase.
+    btyd_summary : Its input.
+
     Examples
     --------
     >>> import patronage
@@ -601,7 +619,7 @@ class BetaGeo(_PurchaseModel):
             return values[0]
         return pd.Series(values, index=pd.Index(ns, name="n"), name="probability")
 
-    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Axes:
         """Calibration check: customers by number of repeat purchases, actual vs the model's
         expectation given each customer's T (paper Figure 2). Returns the Axes."""
         from ._btyd_plot import period_transactions
@@ -616,6 +634,20 @@ class ModifiedBetaGeo(BetaGeo):
     the first purchase, so customers without repeat purchases are not
     certainly alive (their P(alive) is below 1). Same parameters, attributes
     and methods; the definitions of lifetimes' ``ModifiedBetaGeoFitter``.
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty on the parameters, as :class:`BetaGeo`'s.
+    max_iter : int, default 1000
+        Most L-BFGS iterations per starting point.
+    tol : float, default 1e-9
+        Gradient tolerance of the optimiser.
+
+    See Also
+    --------
+    BetaGeo : BG/NBD.
+    ParetoNBD : Pareto/NBD.
 
     Examples
     --------
@@ -642,6 +674,20 @@ class ParetoNBD(_PurchaseModel):
     ``expected_purchases_new_customer`` and ``log_likelihood`` (no
     ``probability_of_n_purchases``, and :func:`customer_lifetime_value` takes
     a BG/NBD model).
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty on the parameters, as :class:`BetaGeo`'s.
+    max_iter : int, default 1000
+        Most L-BFGS iterations per starting point.
+    tol : float, default 1e-7
+        Gradient tolerance of the optimiser.
+
+    See Also
+    --------
+    BetaGeo : BG/NBD, faster to fit.
+    ModifiedBetaGeo : MBG/NBD.
 
     Examples
     --------
@@ -717,6 +763,11 @@ class GammaGamma(_Model):
         As in :class:`BetaGeo` (customers = repeat buyers).
     frequency_spend_correlation_ : float
         Pearson correlation of frequency and monetary value among repeat buyers.
+
+    See Also
+    --------
+    BetaGeo : The purchase process.
+    customer_lifetime_value : Both combined.
 
     Examples
     --------
@@ -897,6 +948,12 @@ def customer_lifetime_value(
     Series
         Named ``clv``, indexed like ``summary``.
 
+    See Also
+    --------
+    value_at_risk : Value if alive and the part at risk.
+    BetaGeo : The purchase model.
+    GammaGamma : The spend model.
+
     Examples
     --------
     >>> import patronage
@@ -954,11 +1011,31 @@ def value_at_risk(
 
     Same arguments as :func:`customer_lifetime_value`.
 
+    Parameters
+    ----------
+    bg, gg : BetaGeo, GammaGamma
+        Fitted models (on this summary's time unit).
+    summary : DataFrame
+        ``frequency, recency, T, monetary_value`` (or ``_cal``) per customer. Not modified.
+    horizon : int, default 12
+        Months.
+    freq : {"D", "W", "M", "H"}, default "M"
+        The time unit of ``summary`` (and of ``bg``).
+    discount_rate : float, default 0.01
+        Per month.
+    margin : float, default 1
+        Profit margin applied to spend.
+
     Returns
     -------
     DataFrame
         ``p_alive``, ``clv``, ``value_if_alive`` and ``value_at_risk``, indexed
         like ``summary``.
+
+    See Also
+    --------
+    customer_lifetime_value : The CLV alone.
+    winback_list : Whom to win back.
 
     Examples
     --------

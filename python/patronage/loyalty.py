@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ from ._frame import (
 )
 from .exceptions import ColumnTypeError, DataError, MissingColumnError, ParameterError
 from .rfm import rfm_table
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = [
     "nps",
@@ -228,6 +232,11 @@ def nps(
         ``share_detractors`` (of respondents), ``nps``, ``se`` and
         ``ci_low``/``ci_high``. A group with no respondents has NaN statistics.
 
+    See Also
+    --------
+    csat : Customer satisfaction.
+    ces : Customer effort.
+
     Examples
     --------
     >>> import numpy as np, patronage
@@ -306,6 +315,12 @@ def csat(
         and ``ci_low``/``ci_high``; a Series without ``by``, one row per group
         with it.
 
+    See Also
+    --------
+    nps : Net promoter score.
+    ces : Customer effort.
+    loyalty_matrix : Satisfaction against repeat buying.
+
     Examples
     --------
     >>> import patronage
@@ -356,6 +371,11 @@ def ces(
         freedom; NaN with a single respondent, where no spread can be
         estimated) and ``share_<answer>`` for every answer of the scale (the
         distribution among respondents).
+
+    See Also
+    --------
+    nps : Net promoter score.
+    csat : Customer satisfaction.
 
     Examples
     --------
@@ -432,6 +452,11 @@ def repurchase_rate(
         ``customers``, ``repeat_customers``, ``repurchase_rate`` (NaN when
         every customer is censored) and ``censored``.
 
+    See Also
+    --------
+    retention : Active, new and retained customers per period.
+    cohort_retention : The cohort matrix.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -491,6 +516,11 @@ def retention(
     -------
     DataFrame
         Indexed by period (``pd.PeriodIndex``).
+
+    See Also
+    --------
+    cohort_retention : Retention per acquisition cohort.
+    repurchase_rate : Coming back within a window.
 
     Examples
     --------
@@ -564,6 +594,11 @@ def cohort_retention(
         per age ``0, 1, ...`` (named ``age``). Plot it with
         :func:`plot_cohort_retention`.
 
+    See Also
+    --------
+    plot_cohort_retention : Its heatmap.
+    retention : Retention per period.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -595,6 +630,23 @@ def cohort_retention(
 class ParetoResult:
     """Revenue concentration over customers (see :func:`pareto`).
 
+    Parameters
+    ----------
+    top : float
+        The headline fraction of customers.
+    top_share : float
+        Share of revenue of the top ``top`` fraction.
+    gini : float
+        Gini coefficient of spend.
+    n_customers : int
+        Customers ranked.
+    ranking : DataFrame
+        ``spend``, ``rank`` and ``cumulative_share`` per customer, by decreasing spend.
+    n_negative : int, default 0
+        Customers with a negative net spend (ranked with a spend of 0).
+
+    Built by :func:`pareto`; there is no need to construct one by hand.
+
     Attributes
     ----------
     top : float
@@ -610,6 +662,11 @@ class ParetoResult:
     n_negative : int
         Customers whose net spend was negative (they returned more than they
         bought in the log), ranked with a spend of 0.
+
+    See Also
+    --------
+    pareto : Computes it.
+    plot_pareto : The Lorenz curve.
 
     Examples
     --------
@@ -645,7 +702,7 @@ class ParetoResult:
         revenue = np.concatenate([[0.0], 1.0 - top[::-1][1:], [1.0]])
         return pd.DataFrame({"share_of_customers": np.arange(n + 1) / n, "share_of_revenue": revenue})
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, ax: Any = None) -> Axes:
         """The Lorenz curve with the headline marked (see :func:`plot_pareto`)."""
         return plot_pareto(self, ax=ax)
 
@@ -710,6 +767,11 @@ def pareto(
     ParetoResult
         ``top_share``, ``gini``, ``ranking``, ``lorenz``, ``shares`` (top 1%
         to 50%), ``share_of_top(x)``, ``n_negative`` and ``plot()``.
+
+    See Also
+    --------
+    ParetoResult : What it returns.
+    plot_pareto : The Lorenz curve.
 
     Examples
     --------
@@ -875,6 +937,11 @@ def lifecycle_stages(
         two and neither ``default_gap`` nor fixed thresholds are given: there
         is no rhythm to measure against yet).
 
+    See Also
+    --------
+    lifecycle_transitions : Moves between two dates.
+    winback_list : Whom to win back.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -927,11 +994,27 @@ def lifecycle_transitions(
     including ``returns``, ``order`` and ``date_format``, passed as keywords). Customers
     acquired between the two dates come from ``"not_acquired"``.
 
+    Parameters
+    ----------
+    tx : DataFrame
+        The transaction log (not modified).
+    from_date, to_date : date-like
+        The two dates the stages are taken at (``from_date`` before ``to_date``).
+    customer, date, amount : str
+        Column names; ``amount=None`` when the log has no amounts (every row a purchase).
+    **stage_options
+        Passed to :func:`lifecycle_stages` for both dates (``default_gap``,
+        ``returns``, ``order``, ...).
+
     Returns
     -------
     DataFrame
         Counts, rows ``from`` stage (``not_acquired`` first), columns ``to``
         stage; every stage appears even when empty.
+
+    See Also
+    --------
+    lifecycle_stages : The stage of every customer at a date.
 
     Examples
     --------
@@ -1034,6 +1117,11 @@ def loyalty_matrix(
         ``satisfaction``, ``loyalty``, ``satisfied``, ``loyal`` and
         ``quadrant`` (categorical of :data:`QUADRANTS`). Plot it with
         :func:`plot_loyalty_matrix`.
+
+    See Also
+    --------
+    plot_loyalty_matrix : Its quadrant plot.
+    csat : Satisfaction scores.
 
     Examples
     --------
@@ -1203,6 +1291,11 @@ def winback_list(
         columns present, ``action`` and, with a cost, ``contact_cost`` and
         ``cumulative_cost``.
 
+    See Also
+    --------
+    value_at_risk : P(alive) and value if alive.
+    lifecycle_stages : Stages by each customer's rhythm.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -1289,7 +1382,7 @@ def winback_list(
 # --------------------------------------------------------------------------- plots
 
 def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Optional[bool] = None,
-                          cmap: str = "Blues", **kwargs: Any) -> Any:
+                          cmap: str = "Blues", **kwargs: Any) -> Axes:
     """Heatmap of a :func:`cohort_retention` matrix (unobserved cells blank).
 
     Returns the matplotlib Axes. ``annotate`` writes the values in the cells
@@ -1297,6 +1390,27 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Opt
     runs to the largest value after the first column (which is 100% by
     definition), so differences between cohorts show. Other keyword
     arguments go to ``Axes.imshow``.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        A :func:`cohort_retention` matrix.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    annotate : bool, optional
+        Write the values in the cells (default: when the matrix has at most 24 x 24 cells).
+    cmap : str, default "Blues"
+        A matplotlib colormap name.
+    **kwargs
+        Passed to matplotlib (see above).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    cohort_retention : The matrix it draws.
 
     Examples
     --------
@@ -1312,8 +1426,23 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Opt
     return cohort_heatmap(require_frame(matrix, "matrix"), ax=ax, annotate=annotate, cmap=cmap, **kwargs)
 
 
-def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Any:
+def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Axes:
     """The Lorenz curve of a :func:`pareto` result, the equality line and the headline point.
+
+    Parameters
+    ----------
+    result : ParetoResult
+        A :func:`pareto` result.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    pareto : The result it draws.
 
     Examples
     --------
@@ -1331,7 +1460,7 @@ def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Any:
 
 
 def plot_loyalty_matrix(matrix: pd.DataFrame, *, ax: Any = None, satisfied_at: Optional[float] = None,
-                        loyal_at: Optional[float] = None, random_state: int = 0, **kwargs: Any) -> Any:
+                        loyal_at: Optional[float] = None, random_state: int = 0, **kwargs: Any) -> Axes:
     """Quadrant plot of a :func:`loyalty_matrix` result: jittered customers and the share in each quadrant.
 
     Loyalty above 20 (e.g. repeat counts up to 170) is drawn on a symmetric-log axis. Other keyword
@@ -1339,6 +1468,27 @@ def plot_loyalty_matrix(matrix: pd.DataFrame, *, ax: Any = None, satisfied_at: O
 
     ``satisfied_at``/``loyal_at`` draw the cut lines (default: between the
     groups in the data). ``random_state`` seeds the jitter.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        A :func:`loyalty_matrix` result.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    satisfied_at, loyal_at : float, optional
+        Where to draw the cut lines (default: between the groups in the data).
+    random_state : int, default 0
+        Seeds the jitter of the points.
+    **kwargs
+        Passed to matplotlib (see above).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    loyalty_matrix : The matrix it draws.
 
     Examples
     --------

@@ -110,6 +110,12 @@ def rfm_table(
         std with fewer than two gaps), ``n_returns`` and ``returned_amount``
         (matched return lines, absolute amount).
 
+    See Also
+    --------
+    rfm_scores : R, F, M scores and named segments.
+    btyd_summary : The summary of the BTYD models.
+    CustomerSegmenter : Value tiers from the RFM table.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -190,6 +196,11 @@ def rfm_scores(
         A copy of ``rfm`` with ``R``, ``F``, ``M``, ``FM``, ``rfm_score`` and
         ``segment`` (categorical) added.
 
+    See Also
+    --------
+    rfm_table : The table it scores.
+    segment_summary : Customers and revenue per segment.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -250,6 +261,10 @@ def segment_summary(scored: pd.DataFrame, *, segment: str = "segment", recency: 
         ``share_of_revenue`` (NaN when the total revenue is 0),
         ``mean_recency_days``, ``mean_n_orders``, ``mean_total_spend`` (the
         means are named after the columns used).
+
+    See Also
+    --------
+    rfm_scores : The segments it summarises.
 
     Examples
     --------

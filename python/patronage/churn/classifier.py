@@ -15,7 +15,7 @@ import pandas as pd
 from .. import _core
 from .._input import as_pandas_if_table
 from .._base import ParamsMixin, json_document, model_file, seed_from
-from ..exceptions import DataError, ModelFileError, NotFittedError, ParameterError
+from ..exceptions import ConvergenceWarning, DataError, ModelFileError, NotFittedError, ParameterError
 from ._encode import Design, check_impute
 
 MODELS = ("logistic", "gbm")
@@ -45,23 +45,6 @@ def _conversion_warning() -> type:
 
     exc = getattr(sys.modules.get("sklearn.exceptions"), "DataConversionWarning", None)
     return exc if isinstance(exc, type) else UserWarning
-
-
-def _not_fitted_error() -> type:
-    """Our NotFittedError; when scikit-learn is in use, a subclass that is also
-    scikit-learn's, so ``except sklearn.exceptions.NotFittedError`` catches it."""
-    import sys
-
-    sk = getattr(sys.modules.get("sklearn.exceptions"), "NotFittedError", None)
-    if not isinstance(sk, type):
-        return NotFittedError
-    global _BOTH_NOT_FITTED
-    if _BOTH_NOT_FITTED is None:
-        _BOTH_NOT_FITTED = type("NotFittedError", (NotFittedError, sk), {"__module__": NotFittedError.__module__})
-    return _BOTH_NOT_FITTED
-
-
-_BOTH_NOT_FITTED: Optional[type] = None
 
 
 def _seed(random_state: Any) -> int:
@@ -126,6 +109,12 @@ class ChurnClassifier(ParamsMixin):
         (scikit-learn's ``early_stopping=False``).
     calibration_cv : int, default 3
         Stratified folds for calibration.
+
+    See Also
+    --------
+    churn_dataset : Features and labels from a log.
+    churn_report : How good the probabilities are.
+    choose_threshold : Whom to contact.
 
     Examples
     --------
@@ -353,7 +342,13 @@ class ChurnClassifier(ParamsMixin):
     def _fit_core(self, X: np.ndarray, y: np.ndarray, w: Optional[np.ndarray]) -> Any:
         with self._feature_names():
             if self.model == "logistic":
-                return _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), float(self.tol))
+                model = _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), float(self.tol))
+                if not model.converged:
+                    warnings.warn(ConvergenceWarning(
+                        f"the logistic model did not converge in max_iter={self.max_iter} Newton iterations "
+                        f"(tol={self.tol}); its coefficients are the last iterate: raise max_iter, or lower C "
+                        "if the classes are (nearly) separable"), stacklevel=4)
+                return model
             return _core.GbmModel.fit(
                 X, y, w, int(self.max_iter), float(self.learning_rate), int(self.max_leaf_nodes),
                 None if self.max_depth is None else int(self.max_depth), int(self.min_samples_leaf),
@@ -406,7 +401,7 @@ class ChurnClassifier(ParamsMixin):
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise _not_fitted_error()(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                                  "appropriate arguments before using this estimator.")
 
     def _design_matrix(self, X: Any) -> np.ndarray:

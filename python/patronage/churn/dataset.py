@@ -100,6 +100,12 @@ def churn_dataset(
     y : Series
         ``churned`` (int 0/1), same index.
 
+    See Also
+    --------
+    churn_features : Today's features, to score.
+    ChurnClassifier : A model to fit on them.
+    backtest : Several cutoffs.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -156,6 +162,10 @@ def churn_features(
     ----------
     as_of : date-like, optional
         Default: the day of the last transaction.
+
+    See Also
+    --------
+    churn_dataset : Features with labels, for training.
 
     Examples
     --------

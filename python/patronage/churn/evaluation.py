@@ -136,6 +136,11 @@ def churn_report(y_true: Any, proba: Any, *, n_bins: int = 10) -> ChurnReport:
         is accepted: its second column is used). Series must share
         ``y_true``'s index.
 
+    See Also
+    --------
+    ChurnClassifier : The model.
+    backtest : The report over several cutoffs.
+
     Examples
     --------
     >>> import patronage
@@ -193,6 +198,11 @@ def backtest(
         ``roc_auc``, ``pr_auc``, ``log_loss``, ``brier``, ``top_decile_lift``
         and ``recency_roc_auc`` (the ROC-AUC of ranking by recency alone: the
         baseline to beat).
+
+    See Also
+    --------
+    churn_dataset : One cutoff.
+    churn_report : The metrics per cutoff.
 
     Examples
     --------

@@ -13,13 +13,17 @@ Each function draws on ``ax`` (or a new figure) and returns the Axes.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from ..exceptions import ParameterError
 from .classifier import ChurnClassifier
 from .evaluation import binary_inputs, calibration_table
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 
 def _axes(ax: Any) -> Any:
@@ -40,7 +44,7 @@ def roc_points(y: np.ndarray, p: np.ndarray) -> tuple:
     return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
 
 
-def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = None) -> Any:
+def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = None) -> Axes:
     """ROC curve with its AUC in the legend, and the chance diagonal.
 
     Examples
@@ -64,7 +68,7 @@ def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = 
     return ax
 
 
-def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None, **kwargs: Any) -> Any:
+def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None, **kwargs: Any) -> Axes:
     """Cumulative gains (share of churners found vs share contacted) or lift.
 
     The gains chart shows the best possible curve (every churner first) and
@@ -103,7 +107,7 @@ def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None, 
     return ax
 
 
-def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = None) -> Any:
+def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = None) -> Axes:
     """Observed churn rate against mean predicted probability per bin.
 
     Examples
@@ -124,7 +128,7 @@ def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = Non
     return ax
 
 
-def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = None, **kwargs: Any) -> Any:
+def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = None, **kwargs: Any) -> Axes:
     """The strongest features: log odds ratios per standard deviation (logistic:
     red raises churn, blue lowers it) or split-gain importances (gbm: one colour
     and no zero line, since an importance has no direction), as horizontal bars.

@@ -3,12 +3,16 @@ function is called, so it stays an optional dependency."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["plot_k_selection", "plot_clusters", "plot_tiers"]
 
@@ -28,13 +32,33 @@ def _axes(ax: Any) -> Any:
     return ax
 
 
-def plot_k_selection(selection: Any, ax: Any = None, **kwargs: Any) -> Any:
+def plot_k_selection(selection: Any, ax: Any = None, **kwargs: Any) -> np.ndarray:
     """Every criterion of :func:`select_k` against k, one panel each in its own units (rescaling them onto
     one axis would hide how much each changes), the recommended k marked in all four.
 
     ``selection`` is the :class:`SelectK` result or its ``table``; ``ax`` four Axes (default: a new 2 x 2
     figure); other keyword arguments go to ``Axes.plot``. Returns the four Axes.
 
+    Parameters
+    ----------
+    selection : SelectK or DataFrame
+        The result of :func:`select_k`, or its ``table``.
+    ax : array of four matplotlib Axes, optional
+        Where to draw; a new 2 x 2 figure when None.
+    **kwargs
+        Passed to ``Axes.plot``.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes
+        The four panels.
+
+    See Also
+    --------
+    select_k : The criteria it draws.
+
+    Examples
+    --------
     >>> import numpy as np, patronage, matplotlib
     >>> matplotlib.use("Agg")
     >>> X = np.random.default_rng(1).normal(size=(60, 2))
@@ -72,7 +96,7 @@ def plot_k_selection(selection: Any, ax: Any = None, **kwargs: Any) -> Any:
 
 def plot_clusters(segmenter: Any, rfm: pd.DataFrame, x: Optional[str] = None, y: Optional[str] = None, *,
                   ax: Any = None, log: bool = True, max_points: int = 5000, random_state: int = 0,
-                  **kwargs: Any) -> Any:
+                  **kwargs: Any) -> Axes:
     """Customers on two raw features, coloured by tier, with the cluster centres
     (in raw units) as crosses. Draws at most ``max_points`` customers (a seeded
     sample), the largest tier first so the small ones stay visible. With
@@ -80,6 +104,34 @@ def plot_clusters(segmenter: Any, rfm: pd.DataFrame, x: Optional[str] = None, y:
     zeros (a customer who spent nothing) is symmetric-log, linear only below
     its smallest positive value. Other keyword arguments go to
     ``Axes.scatter``. Returns the Axes.
+
+    Parameters
+    ----------
+    segmenter : CustomerSegmenter
+        A fitted segmenter.
+    rfm : DataFrame
+        The customers to draw (with the segmenter's features).
+    x, y : str, optional
+        The two features on the axes (default: the first two of ``segmenter.features_``).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    log : bool, default True
+        Logarithmic axes (spend and order counts are heavy-tailed).
+    max_points : int, default 5000
+        Most customers drawn (a seeded sample).
+    random_state : int, default 0
+        Seeds that sample.
+    **kwargs
+        Passed to matplotlib (see above).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    CustomerSegmenter : The segmenter.
+    plot_tiers : Shares per tier.
 
     Examples
     --------
@@ -124,9 +176,27 @@ def plot_clusters(segmenter: Any, rfm: pd.DataFrame, x: Optional[str] = None, y:
     return ax
 
 
-def plot_tiers(segmenter: Any, ax: Any = None, **kwargs: Any) -> Any:
+def plot_tiers(segmenter: Any, ax: Any = None, **kwargs: Any) -> Axes:
     """Share of customers next to share of revenue for every tier, best first.
     Other keyword arguments go to ``Axes.bar``. Returns the Axes.
+
+    Parameters
+    ----------
+    segmenter : CustomerSegmenter
+        A fitted segmenter.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    **kwargs
+        Passed to matplotlib (see above).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    CustomerSegmenter : The segmenter.
+    plot_clusters : Customers by tier.
 
     Examples
     --------
