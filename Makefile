@@ -11,7 +11,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.7,<2" numpy pandas pytest hypothesis scikit-learn matplotlib mypy nbclient nbformat ipykernel
+	$(PY) -m pip install --quiet "maturin>=1.7,<2" numpy pandas pytest hypothesis mpmath scikit-learn matplotlib mypy nbclient nbformat ipykernel
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies

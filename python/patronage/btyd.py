@@ -7,7 +7,7 @@ import html
 import json
 import re
 import warnings
-from typing import Any, Dict, Iterator, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -105,6 +105,9 @@ def btyd_summary(
 # --------------------------------------------------------------------------------------------
 # Models: BG/NBD, Gamma-Gamma, customer lifetime value
 # --------------------------------------------------------------------------------------------
+
+#: Longest :func:`customer_lifetime_value` horizon, in months (100 years; one term per month).
+MAX_HORIZON_MONTHS = 1200
 
 #: Time units of the summary per month, as in lifetimes' ``customer_lifetime_value``.
 UNITS_PER_MONTH = {"D": 30.0, "W": 4.345, "M": 1.0, "H": 30.0 * 24.0}
@@ -524,12 +527,21 @@ class ParetoNBD(_PurchaseModel):
     While alive a customer buys at rate ``lambda ~ Gamma(r, alpha)``; lifetimes
     are exponential with rate ``mu ~ Gamma(s, beta)`` (dropout at any time, not
     only after purchases). Fitted by maximum likelihood (Fader, Hardie & Lee's
-    2005 note, with a stable hypergeometric evaluation) using L-BFGS with a
-    numerical gradient, so it is slower than :class:`BetaGeo`; ``tol``
-    defaults to 1e-7. Provides ``p_alive``, ``expected_purchases``,
-    ``expected_purchases_new_customer`` and ``log_likelihood`` (no
-    ``probability_of_n_purchases``, and :func:`customer_lifetime_value` takes
-    a BG/NBD model).
+    2005 note): damped Newton with the exact gradient and Hessian, the
+    likelihood's hypergeometric term evaluated as the integral it comes from,
+    at a bounded cost for any parameter values. Provides ``p_alive``,
+    ``expected_purchases``, ``expected_purchases_new_customer`` and
+    ``log_likelihood`` (no ``probability_of_n_purchases``), and works with
+    :func:`customer_lifetime_value`.
+
+    Some data cannot identify all four parameters: the likelihood keeps rising
+    along a ridge (``s`` and ``beta`` growing together: one dropout rate for
+    everyone; ``r`` and ``alpha`` together: one purchase rate; or ``s``
+    falling to 0: no visible dropout). The fit then stops where the likelihood
+    is flat, keeps those finite estimates, lists the ridges in ``ridges_``
+    (empty for a regular maximum) and emits a
+    :class:`~patronage.exceptions.ConvergenceWarning` that says which ratio is
+    identified.
 
     Examples
     --------
@@ -544,8 +556,40 @@ class ParetoNBD(_PurchaseModel):
     _param_index = ("r", "alpha", "s", "beta")
     _title = "Pareto/NBD"
 
-    def __init__(self, penalizer: float = 0.0, *, max_iter: int = 1000, tol: float = 1e-7) -> None:
-        super().__init__(penalizer, max_iter=max_iter, tol=tol)
+    def _set_model(self, model: Any) -> None:
+        super()._set_model(model)
+        self.ridges_ = list(model.ridges)
+
+    def _warn_fit(self) -> None:
+        if not self.ridges_:
+            super()._warn_fit()
+            return
+        p = {k: float(v) for k, v in self.params_.items()}
+        texts = {
+            "purchase_heterogeneity": (
+                "the data cannot tell apart purchase-rate heterogeneity from one purchase rate shared by every "
+                f"customer: r and alpha grow together along a ridge of the likelihood (r = {p['r']:.4g}, "
+                f"alpha = {p['alpha']:.4g}); the fitted ratio r/alpha = {p['r'] / p['alpha']:.4g} (the mean "
+                "purchase rate per time unit) is identified, the parameters are not"),
+            "dropout_heterogeneity": (
+                "the data cannot tell apart dropout-rate heterogeneity from one dropout rate shared by every "
+                f"customer: s and beta grow together along a ridge of the likelihood (s = {p['s']:.4g}, "
+                f"beta = {p['beta']:.4g}); the fitted ratio s/beta = {p['s'] / p['beta']:.4g} (the mean dropout "
+                "rate per time unit) is identified, the parameters are not"),
+            "no_dropout": (
+                "the data show no dropout: the likelihood keeps rising as s/beta falls towards 0 "
+                f"(s = {p['s']:.4g}, beta = {p['beta']:.4g}), where the dropout rates are not identified "
+                "(the limit is the NBD model, in which customers never drop out)"),
+            "immediate_dropout": (
+                "the data cannot tell apart dropout-rate heterogeneity from a split of customers into those "
+                "who never drop out and those who leave right after their first purchase: s and beta fall "
+                f"towards 0 together (s = {p['s']:.4g}, beta = {p['beta']:.4g}); only the split is identified"),
+        }
+        warnings.warn(ConvergenceWarning(
+            "ParetoNBD: " + "; and ".join(texts[r] for r in self.ridges_) + ". The estimates returned are "
+            f"where the likelihood stopped rising (log-likelihood {self.log_likelihood_:.6g}), finite; "
+            "predictions from them are those of the limit model. Consider BetaGeo, or a small penalizer."),
+            stacklevel=3)
 
     @classmethod
     def from_params(cls, r: float, alpha: float, s: float, beta: float) -> "ParetoNBD":  # type: ignore[override]
@@ -702,7 +746,7 @@ def _units_per_month(freq: Any) -> float:
 
 
 def customer_lifetime_value(
-    bg: BetaGeo,
+    bg: Union[BetaGeo, ParetoNBD],
     gg: GammaGamma,
     summary: Any,
     horizon: int = 12,
@@ -716,19 +760,21 @@ def customer_lifetime_value(
 
         CLV = margin * sum_{k=1..horizon} E[spend] * (E[X(k f)] - E[X((k-1) f)]) / (1 + discount_rate)**k
 
-    with ``E[X(t)]`` the BG/NBD expected purchases in the next ``t`` time units,
+    with ``E[X(t)]`` the purchase model's expected purchases in the next ``t`` time units,
     ``E[spend]`` the Gamma-Gamma expected average spend and ``f`` the number of the
     summary's time units per month (``freq``: ``"D"`` 30, ``"W"`` 4.345, ``"M"`` 1,
     ``"H"`` 720).
 
     Parameters
     ----------
-    bg, gg : BetaGeo, GammaGamma
-        Fitted models (on this summary's time unit).
+    bg : BetaGeo, ModifiedBetaGeo or ParetoNBD
+        The fitted purchase model (on this summary's time unit).
+    gg : GammaGamma
+        The fitted spend model.
     summary : DataFrame
         ``frequency, recency, T, monetary_value`` (or ``_cal``) per customer. Not modified.
     horizon : int, default 12
-        Months.
+        Months, at most :data:`MAX_HORIZON_MONTHS` (1200).
     freq : {"D", "W", "M", "H"}, default "M"
         The time unit of ``summary`` (and of ``bg``).
     discount_rate : float, default 0.01
@@ -751,13 +797,15 @@ def customer_lifetime_value(
     >>> bool((clv >= 0).all()), clv.index.equals(summary.index)
     (True, True)
     """
-    if not isinstance(bg, BetaGeo) or not isinstance(gg, GammaGamma):
-        raise TypeError("customer_lifetime_value needs a BetaGeo (or ModifiedBetaGeo) and a GammaGamma "
-                        "model, got "
-                        f"{type(bg).__name__} and {type(gg).__name__}")
+    if not isinstance(bg, _PurchaseModel) or not isinstance(gg, GammaGamma):
+        raise TypeError("customer_lifetime_value needs a BetaGeo, ModifiedBetaGeo or ParetoNBD model and a "
+                        f"GammaGamma model, got {type(bg).__name__} and {type(gg).__name__}")
     bg_core, gg_core = bg._require_fitted(), gg._require_fitted()
     units = _units_per_month(freq)
     horizon = _count(horizon, "horizon")
+    if horizon > MAX_HORIZON_MONTHS:
+        raise ParameterError(f"horizon must be at most {MAX_HORIZON_MONTHS} months (100 years), got {horizon}",
+                             "horizon")
     rate, margin = _number(discount_rate, "discount_rate"), _number(margin, "margin")
     cols = _Columns(summary, _BG_COLUMNS + ("monetary_value",), "summary")
     with cols.labelled_errors():
@@ -767,7 +815,7 @@ def customer_lifetime_value(
 
 
 def value_at_risk(
-    bg: BetaGeo,
+    bg: Union[BetaGeo, ParetoNBD],
     gg: GammaGamma,
     summary: Any,
     horizon: int = 12,

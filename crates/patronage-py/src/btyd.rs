@@ -5,9 +5,11 @@
 //! arrive as contiguous float64 (coerced once in Python) and are borrowed.
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use patronage_core::btyd::integrals::{expected_purchases_if_alive, ln_death_time_integral};
 use patronage_core::btyd::{
     btyd_summary as core_summary, customer_lifetime_value as core_clv, BetaGeo, BetaGeoParams, ClvParams,
-    FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams, RfmData, SpendData, SummaryParams,
+    FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams, Purchases, RfmData, SpendData,
+    SummaryParams,
 };
 use patronage_core::calendar::Period;
 use patronage_core::Error;
@@ -314,7 +316,7 @@ struct PyParetoNbd {
 #[pymethods]
 impl PyParetoNbd {
     #[staticmethod]
-    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-7))]
+    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-9))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -357,6 +359,16 @@ impl PyParetoNbd {
     fn params(&self) -> (f64, f64, f64, f64) {
         let [r, alpha, s, beta] = self.inner.params();
         (r, alpha, s, beta)
+    }
+
+    /// The likelihood ridges the fit ended on (empty when the maximum is regular).
+    #[getter]
+    fn ridges(&self) -> Vec<String> {
+        self.inner
+            .ridges()
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)))
+            .collect()
     }
 
     fn fit_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
@@ -408,13 +420,14 @@ impl PyParetoNbd {
     }
 }
 
-/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`).
+/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`);
+/// `purchases` is a BetaGeoModel or a ParetoNbdModel.
 #[pyfunction]
-#[pyo3(signature = (bg, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin))]
+#[pyo3(signature = (purchases, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin))]
 #[allow(clippy::too_many_arguments)]
 fn customer_lifetime_value<'py>(
     py: Python<'py>,
-    bg: &Bound<'py, PyBetaGeo>,
+    purchases: &Bound<'py, PyAny>,
     gg: &Bound<'py, PyGammaGamma>,
     frequency: F64<'py>,
     recency: F64<'py>,
@@ -428,14 +441,42 @@ fn customer_lifetime_value<'py>(
     let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
     let m = slice(&monetary_value, "monetary_value")?;
     let params = ClvParams { horizon, units_per_month, discount_rate, margin };
-    let (bg, gg) = (&bg.get().inner, &gg.get().inner);
-    let out = detached(py, || core_clv(bg, gg, &rfm.data()?, m, &params))?;
+    let gg = &gg.get().inner;
+    let (bg, pnbd) = (purchases.cast::<PyBetaGeo>().ok(), purchases.cast::<PyParetoNbd>().ok());
+    let model: Purchases<'_> = match (&bg, &pnbd) {
+        (Some(b), _) => (&b.get().inner).into(),
+        (None, Some(p)) => (&p.get().inner).into(),
+        (None, None) => {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "purchases must be a BetaGeoModel or a ParetoNbdModel",
+            ))
+        }
+    };
+    let out = detached(py, || core_clv(model, gg, &rfm.data()?, m, &params))?;
     Ok(out.into_pyarray(py))
+}
+
+/// `E_p[(1 - (1+p u)^-k) / p]`, `p ~ Beta(a, b)` (the BG/NBD conditional
+/// expectation's closed form), for tests against an independent reference.
+#[pyfunction]
+fn _btyd_purchases_if_alive(k: f64, a: f64, b: f64, u: f64) -> PyResult<f64> {
+    expected_purchases_if_alive(k, a, b, u)
+        .ok_or_else(|| PyValueError::new_err("arguments outside k, a, b > 0, u >= 0 (finite)"))
+}
+
+/// `ln ∫_{t_x}^{T} (α+τ)^-m (β+τ)^-n dτ` (the Pareto/NBD death-time
+/// integral), for tests against an independent reference.
+#[pyfunction]
+fn _btyd_ln_death_time(alpha: f64, beta: f64, m: f64, n: f64, t_x: f64, t: f64) -> PyResult<f64> {
+    ln_death_time_integral(alpha, beta, m, n, t_x, t)
+        .ok_or_else(|| PyValueError::new_err("arguments outside alpha, beta, m > 0, n > 1, 0 <= t_x <= T"))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(btyd_summary, m)?)?;
     m.add_function(wrap_pyfunction!(customer_lifetime_value, m)?)?;
+    m.add_function(wrap_pyfunction!(_btyd_purchases_if_alive, m)?)?;
+    m.add_function(wrap_pyfunction!(_btyd_ln_death_time, m)?)?;
     m.add_class::<PyBetaGeo>()?;
     m.add_class::<PyGammaGamma>()?;
     m.add_class::<PyParetoNbd>()?;

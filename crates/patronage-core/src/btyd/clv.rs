@@ -1,27 +1,32 @@
-//! Customer lifetime value: BG/NBD purchases times Gamma-Gamma spend,
-//! discounted month by month, with exactly the definition of lifetimes'
-//! `GammaGammaFitter.customer_lifetime_value`:
+//! Customer lifetime value: expected purchases (BG/NBD, MBG/NBD or
+//! Pareto/NBD) times Gamma-Gamma spend, discounted month by month, with
+//! exactly the definition of lifetimes' `GammaGammaFitter.customer_lifetime_value`:
 //!
 //! `CLV = margin Σ_{k=1..horizon} E[Z] (E[X(k f)] - E[X((k-1) f)]) / (1 + d)^k`
 //!
 //! where `f` is the number of the summary's time units per month (30 for
 //! days, 4.345 for weeks, 1 for months), `E[X(t)]` the conditional expected
 //! purchases over the next `t` units and `E[Z]` the conditional expected
-//! average spend.
+//! average spend. `E[X(t)] = E[X(t) | alive] P(alive)`: the discounted sum of
+//! the first factor depends on `(x, T)` only and is computed once per
+//! distinct pair, the second once per customer.
 
-use hashbrown::HashMap;
 use rayon::prelude::*;
 
-use super::bgnbd::BetaGeo;
+use super::bgnbd::{distinct_pairs, not_computable, BetaGeo, CHUNK};
 use super::data::{RfmData, SpendData};
 use super::gamma_gamma::GammaGamma;
+use super::pareto::ParetoNbd;
 use crate::error::{ParamError, Result};
+
+/// Most months of a CLV (100 years): the sum has one term per month.
+pub const MAX_HORIZON_MONTHS: usize = 1200;
 
 /// Parameters of [`customer_lifetime_value`]. No defaults: lifetimes' are
 /// `horizon` 12 months, `discount_rate` 0.01 per month, `margin` 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClvParams {
-    /// Number of months summed.
+    /// Number of months summed (1 to [`MAX_HORIZON_MONTHS`]).
     pub horizon: usize,
     /// Time units of the summary per month (30 days, 4.345 weeks, 1 month).
     pub units_per_month: f64,
@@ -34,8 +39,14 @@ pub struct ClvParams {
 impl ClvParams {
     /// Checks each rule, naming the parameter.
     pub fn check(&self) -> Result<(), ParamError> {
-        if self.horizon == 0 {
-            return Err(ParamError::new("horizon", "must be at least 1 month"));
+        if self.horizon == 0 || self.horizon > MAX_HORIZON_MONTHS {
+            return Err(ParamError::new(
+                "horizon",
+                format!(
+                    "must be between 1 and {MAX_HORIZON_MONTHS} months (100 years), got {}",
+                    self.horizon
+                ),
+            ));
         }
         if !(self.units_per_month.is_finite() && self.units_per_month > 0.0) {
             return Err(ParamError::new(
@@ -56,59 +67,90 @@ impl ClvParams {
     }
 }
 
+/// The purchase model of a CLV.
+#[derive(Debug, Clone, Copy)]
+pub enum Purchases<'a> {
+    /// BG/NBD or MBG/NBD.
+    BetaGeo(&'a BetaGeo),
+    /// Pareto/NBD.
+    ParetoNbd(&'a ParetoNbd),
+}
+
+impl<'a> From<&'a BetaGeo> for Purchases<'a> {
+    fn from(m: &'a BetaGeo) -> Self {
+        Purchases::BetaGeo(m)
+    }
+}
+
+impl<'a> From<&'a ParetoNbd> for Purchases<'a> {
+    fn from(m: &'a ParetoNbd) -> Self {
+        Purchases::ParetoNbd(m)
+    }
+}
+
+impl Purchases<'_> {
+    /// `E[X(T, T+t) | alive at T]`, `None` if it has no finite value.
+    fn if_alive(&self, t: f64, x: f64, age: f64) -> Option<f64> {
+        let v = match self {
+            Purchases::BetaGeo(m) => m.expected_if_alive(t, x, age).ok()?,
+            Purchases::ParetoNbd(m) => m.expected_if_alive(t, x, age),
+        };
+        v.is_finite().then_some(v)
+    }
+
+    fn p_alive(&self, x: f64, t_x: f64, age: f64) -> Option<f64> {
+        match self {
+            Purchases::BetaGeo(m) => Some(m.p_alive_of(x, t_x, age)),
+            Purchases::ParetoNbd(m) => m.p_alive_of(x, t_x, age),
+        }
+    }
+}
+
 /// The discounted lifetime value of each customer (see the module docs).
 /// `monetary_value` is the customer's mean repeat spend (0 without
 /// repeats), as in the summary.
-pub fn customer_lifetime_value(
-    purchases: &BetaGeo,
+pub fn customer_lifetime_value<'a>(
+    purchases: impl Into<Purchases<'a>>,
     spend: &GammaGamma,
     history: &RfmData<'_>,
     monetary_value: &[f64],
     params: &ClvParams,
 ) -> Result<Vec<f64>> {
     params.check()?;
+    let purchases = purchases.into();
     let spend_data = SpendData::new(history.frequency(), monetary_value, None)?;
     let avg_spend = spend.expected_average_spend(&spend_data)?;
     let (f, rec, age) = (history.frequency(), history.recency(), history.t());
     let discounts: Vec<f64> =
         (1..=params.horizon).map(|k| (1.0 + params.discount_rate).powi(k as i32).recip()).collect();
-    // E[X(t)] = E[X(t) | alive](x, T) P(alive)(x, t_x, T): the discounted sum
-    // of the first factor is computed once per distinct (x, T).
-    let mut keys: HashMap<[u64; 2], u32> = HashMap::new();
-    let mut distinct: Vec<(f64, f64, usize)> = Vec::new();
-    let key_of: Vec<u32> = (0..history.len())
-        .map(|i| {
-            *keys.entry([f[i].to_bits(), age[i].to_bits()]).or_insert_with(|| {
-                distinct.push((f[i], age[i], i));
-                (distinct.len() - 1) as u32
-            })
-        })
-        .collect();
-    let discounted: Vec<f64> = distinct
+    let (codes, firsts) = distinct_pairs(f, age);
+    let discounted: Vec<f64> = firsts
         .par_iter()
-        .with_min_len(64)
-        .map(|&(x, t, row)| {
+        .with_min_len(16)
+        .map(|&row| {
+            let (x, t) = (f[row], age[row]);
             let mut prev = 0.0;
             let mut value = 0.0;
             for (k, disc) in discounts.iter().enumerate() {
                 let horizon = (k + 1) as f64 * params.units_per_month;
-                let cum = purchases
-                    .expected_if_alive(horizon, x, t)
-                    .ok_or_else(|| super::bgnbd::series_failed(row))?;
+                let cum =
+                    purchases.if_alive(horizon, x, t).ok_or_else(|| not_computable(Some(row), horizon))?;
                 value += (cum - prev) * disc;
                 prev = cum;
             }
             Ok(value)
         })
         .collect::<Result<_>>()?;
-    Ok((0..history.len())
+    (0..history.len())
         .into_par_iter()
-        .with_min_len(4096)
+        .with_min_len(CHUNK)
         .map(|i| {
-            let alive = purchases.p_alive_of(f[i], rec[i], age[i]);
-            params.margin * avg_spend[i] * alive * discounted[key_of[i] as usize]
+            let alive = purchases
+                .p_alive(f[i], rec[i], age[i])
+                .ok_or_else(|| not_computable(Some(i), params.units_per_month))?;
+            Ok(params.margin * avg_spend[i] * alive * discounted[codes[i] as usize])
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -122,6 +164,8 @@ mod tests {
         assert!(ok.check().is_ok());
         for (bad, name) in [
             (ClvParams { horizon: 0, ..ok }, "horizon"),
+            (ClvParams { horizon: MAX_HORIZON_MONTHS + 1, ..ok }, "horizon"),
+            (ClvParams { horizon: 1 << 40, ..ok }, "horizon"),
             (ClvParams { units_per_month: 0.0, ..ok }, "freq"),
             (ClvParams { discount_rate: -1.0, ..ok }, "discount_rate"),
             (ClvParams { margin: f64::NAN, ..ok }, "margin"),

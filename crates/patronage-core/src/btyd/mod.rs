@@ -6,14 +6,16 @@ mod bgnbd;
 mod clv;
 pub mod data;
 mod gamma_gamma;
+pub mod integrals;
 mod mle;
 mod pareto;
+mod quadrature;
 pub mod special;
 mod summary;
 
 pub use bgnbd::{BetaGeo, BetaGeoParams, FitInfo, ValidBetaGeoParams};
-pub use clv::{customer_lifetime_value, ClvParams};
+pub use clv::{customer_lifetime_value, ClvParams, Purchases, MAX_HORIZON_MONTHS};
 pub use data::{RfmData, SpendData};
 pub use gamma_gamma::{GammaGamma, GammaGammaParams, ValidGammaGammaParams};
-pub use pareto::{ParetoNbd, ParetoNbdParams, ValidParetoNbdParams};
+pub use pareto::{ParetoNbd, ParetoNbdParams, Ridge, ValidParetoNbdParams};
 pub use summary::{btyd_summary, BtydSummary, Holdout, SummaryParams};
