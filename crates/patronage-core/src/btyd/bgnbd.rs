@@ -200,47 +200,120 @@ pub(crate) fn distinct_whole(values: &[f64]) -> (Vec<u32>, Vec<f64>) {
 /// are all whole numbers below 2^22 (days or weeks).
 pub(crate) fn distinct_times(values: &[f64]) -> (Vec<u32>, Vec<f64>) {
     const TABLE: f64 = (1u32 << 22) as f64;
-    if values.iter().all(|&v| (0.0..=TABLE).contains(&v) && v == v.trunc()) {
+    // (a cast round trip tests wholeness: `trunc` is a library call on baseline x86-64)
+    if values.iter().all(|&v| (0.0..=TABLE).contains(&v) && (v as u32) as f64 == v) {
         distinct_whole(values)
     } else {
         distinct(values.iter().copied())
     }
 }
 
-/// Dense codes of the distinct `(x, T)` pairs of the rows (first-seen
-/// order), and the first row of each pair: the conditional expectations
-/// depend on these two columns only.
-pub(crate) fn distinct_pairs(x: &[f64], t: &[f64]) -> (Vec<u32>, Vec<usize>) {
-    let (x_code, xs) = distinct_whole(x);
-    let (t_code, ts) = distinct_times(t);
-    let n_t = ts.len();
-    let key = |i: usize| x_code[i] as usize * n_t + t_code[i] as usize;
-    let space = xs.len() as u128 * n_t as u128;
-    let mut firsts = Vec::new();
-    let codes = if space <= (4 * x.len() as u128).clamp(1 << 20, 1 << 25) {
-        let mut slot = vec![u32::MAX; space as usize];
-        (0..x.len())
-            .map(|i| {
-                let s = &mut slot[key(i)];
-                if *s == u32::MAX {
-                    *s = firsts.len() as u32;
-                    firsts.push(i);
+/// The rows of a summary as codes into their distinct frequencies,
+/// recencies, ages and `(x, T)` pairs: predictions compute the terms of
+/// each distinct value (logarithms, conditional expectations) once.
+pub(crate) struct Codes<'a> {
+    f: &'a [f64],
+    rec: &'a [f64],
+    age: &'a [f64],
+    pub xs: Vec<f64>,
+    pub recs: Vec<f64>,
+    pub ts: Vec<f64>,
+    /// The first row of each `(x, T)` pair.
+    pub pair_first: Vec<usize>,
+    index: Index,
+}
+
+enum Index {
+    /// Whole numbers in a small range (summaries in days or weeks): the
+    /// values are their own codes, and `slot[x * ts.len() + T]` the pair.
+    Direct { slot: Vec<u32> },
+    /// First-seen codes of each column and of the pairs.
+    Coded { x: Vec<u32>, rec: Vec<u32>, t: Vec<u32>, pair: Vec<u32> },
+}
+
+/// Largest value of a whole-number column that [`Codes`] indexes directly.
+const DIRECT_MAX: f64 = 65_536.0;
+
+impl<'a> Codes<'a> {
+    pub(crate) fn new(data: &RfmData<'a>) -> Codes<'a> {
+        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        let n = f.len();
+        // (a cast round trip tests wholeness: `trunc` is a library call on baseline x86-64)
+        let whole = |v: f64| v <= DIRECT_MAX && (v as u32) as f64 == v;
+        let (max_x, max_t, direct) = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let (mut mx, mut mt, mut ok) = (0.0f64, 0.0f64, true);
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    mx = mx.max(f[i]);
+                    mt = mt.max(age[i]);
+                    ok &= whole(f[i]) && whole(rec[i]) && whole(age[i]);
                 }
-                *s
+                (mx, mt, ok)
             })
-            .collect()
-    } else {
-        let mut seen: HashMap<usize, u32> = HashMap::new();
-        (0..x.len())
-            .map(|i| {
-                *seen.entry(key(i)).or_insert_with(|| {
-                    firsts.push(i);
-                    (firsts.len() - 1) as u32
-                })
-            })
-            .collect()
-    };
-    (codes, firsts)
+            .reduce(|| (0.0, 0.0, true), |a, b| (a.0.max(b.0), a.1.max(b.1), a.2 && b.2));
+        let mut pair_first = Vec::new();
+        let mut first_seen = |slot: &mut u32, i: usize| {
+            if *slot == u32::MAX {
+                *slot = pair_first.len() as u32;
+                pair_first.push(i);
+            }
+            *slot
+        };
+        let space = (max_x + 1.0) * (max_t + 1.0);
+        if direct && space <= (4 * n).clamp(1 << 20, 1 << 25) as f64 {
+            let n_t = max_t as usize + 1;
+            let mut slot = vec![u32::MAX; space as usize];
+            for i in 0..n {
+                first_seen(&mut slot[f[i] as usize * n_t + age[i] as usize], i);
+            }
+            let values = |max: f64| (0..=max as usize).map(|k| k as f64).collect();
+            let (xs, ts) = (values(max_x), values(max_t));
+            return Codes {
+                f,
+                rec,
+                age,
+                xs,
+                recs: ts.clone(),
+                ts,
+                pair_first,
+                index: Index::Direct { slot },
+            };
+        }
+        let ((x, xs), (rec_code, recs), (t, ts)) =
+            (distinct_whole(f), distinct_times(rec), distinct_times(age));
+        let n_t = ts.len();
+        let key = |i: usize| x[i] as usize * n_t + t[i] as usize;
+        let space = xs.len() as u128 * n_t as u128;
+        let pair = if space <= (4 * n as u128).clamp(1 << 20, 1 << 25) {
+            let mut slot = vec![u32::MAX; space as usize];
+            (0..n).map(|i| first_seen(&mut slot[key(i)], i)).collect()
+        } else {
+            let mut seen: HashMap<usize, u32> = HashMap::new();
+            (0..n).map(|i| first_seen(seen.entry(key(i)).or_insert(u32::MAX), i)).collect()
+        };
+        Codes { f, rec, age, xs, recs, ts, pair_first, index: Index::Coded { x, rec: rec_code, t, pair } }
+    }
+
+    /// The codes of row `i`'s frequency, recency and age.
+    #[inline]
+    pub(crate) fn values(&self, i: usize) -> (usize, usize, usize) {
+        match &self.index {
+            Index::Direct { .. } => (self.f[i] as usize, self.rec[i] as usize, self.age[i] as usize),
+            Index::Coded { x, rec, t, .. } => (x[i] as usize, rec[i] as usize, t[i] as usize),
+        }
+    }
+
+    /// The `(x, T)` pair of row `i` (an index into [`Codes::pair_first`]).
+    #[inline]
+    pub(crate) fn pair(&self, i: usize) -> usize {
+        match &self.index {
+            Index::Direct { slot } => {
+                slot[self.f[i] as usize * self.ts.len() + self.age[i] as usize] as usize
+            }
+            Index::Coded { pair, .. } => pair[i] as usize,
+        }
+    }
 }
 
 impl Patterns {
@@ -483,6 +556,10 @@ pub(crate) fn chunked_evaluation(sums: &[[f64; 15]], want_hess: bool) -> Evaluat
     Evaluation { ll: total[0], grad: total[1..5].to_vec(), hess }
 }
 
+/// Frequencies above which [`BetaGeo::p_alive_coded`] takes the logarithm of
+/// the time ratio per row.
+const TABLE_MAX_FREQUENCY: f64 = 1000.0;
+
 /// Starting points `(r, α, a, b)`, time scaled so that max T = 1.
 const STARTS: [[f64; 4]; 4] =
     [[1.0, 1.0, 1.0, 1.0], [0.5, 0.1, 0.5, 2.0], [2.0, 2.0, 2.0, 5.0], [0.1, 0.01, 1.0, 10.0]];
@@ -659,12 +736,35 @@ impl BetaGeo {
     /// Probability that each customer is still alive at `T` (Fader, Hardie &
     /// Lee 2008, note 021); 1 for customers without repeat purchases.
     pub fn p_alive(&self, data: &RfmData<'_>) -> Vec<f64> {
+        self.p_alive_coded(data, &Codes::new(data))
+    }
+
+    /// [`BetaGeo::p_alive`] with the logarithms taken once per distinct value:
+    /// `ln(a/(b+x-1)) + (r+x) [ln(α+T) - ln(α+t_x)]`. The difference of two
+    /// logarithms is accurate to a few 1e-16 absolutely, which `r+x` scales:
+    /// above [`TABLE_MAX_FREQUENCY`] the ratio is taken per row.
+    pub(crate) fn p_alive_coded(&self, data: &RfmData<'_>, codes: &Codes<'_>) -> Vec<f64> {
+        let shift = if self.modified { 1.0 } else { 0.0 };
+        let ln_ab: Vec<f64> = codes.xs.iter().map(|&x| (self.a / (self.b + x - 1.0 + shift)).ln()).collect();
+        let ln_at = |v: &[f64]| -> Vec<f64> { v.iter().map(|&t| (self.alpha + t).ln()).collect() };
+        let (ln_rec, ln_t) = (ln_at(&codes.recs), ln_at(&codes.ts));
         let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        (0..data.len())
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .map(|i| self.p_alive_one(f[i], rec[i], age[i]))
-            .collect()
+        let mut out = vec![0.0; data.len()];
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+            for (j, v) in chunk.iter_mut().enumerate() {
+                let i = c * CHUNK + j;
+                let x = f[i];
+                *v = if x == 0.0 && !self.modified {
+                    1.0
+                } else if x > TABLE_MAX_FREQUENCY {
+                    self.p_alive_one(x, rec[i], age[i])
+                } else {
+                    let (kx, krec, kt) = codes.values(i);
+                    1.0 / (1.0 + (ln_ab[kx] + (self.r + x) * (ln_t[kt] - ln_rec[krec])).exp())
+                };
+            }
+        });
+        out
     }
 
     /// `E[X(T, T+t)]` for one history.
@@ -686,27 +786,25 @@ impl BetaGeo {
         }
     }
 
-    /// `P(alive)` of one history.
-    pub(crate) fn p_alive_of(&self, x: f64, t_x: f64, age: f64) -> f64 {
-        self.p_alive_one(x, t_x, age)
-    }
-
     /// Expected repeat purchases of each customer in the next `t` time
     /// units (paper eq. 10), for every valid parameter value: the
     /// conditional expectation once per distinct `(x, T)`, times `P(alive)`.
     pub fn expected_purchases(&self, t: f64, data: &RfmData<'_>) -> Result<Vec<f64>> {
         check_horizon(t)?;
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        let (codes, firsts) = distinct_pairs(f, age);
-        let if_alive: Vec<f64> = firsts
+        let (f, age) = (data.frequency(), data.t());
+        let codes = Codes::new(data);
+        let if_alive: Vec<f64> = codes
+            .pair_first
             .par_iter()
             .map(|&i| self.expected_if_alive(t, f[i], age[i]).map_err(|_| not_computable(Some(i), t)))
             .collect::<Result<_>>()?;
-        Ok((0..data.len())
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .map(|i| if_alive[codes[i] as usize] * self.p_alive_one(f[i], rec[i], age[i]))
-            .collect())
+        let mut out = self.p_alive_coded(data, &codes);
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+            for (j, v) in chunk.iter_mut().enumerate() {
+                *v *= if_alive[codes.pair(c * CHUNK + j)];
+            }
+        });
+        Ok(out)
     }
 
     /// Expected repeat purchases of a new customer in `(0, t]` (paper eq. 9).

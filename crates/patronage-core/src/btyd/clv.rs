@@ -13,7 +13,7 @@
 
 use rayon::prelude::*;
 
-use super::bgnbd::{distinct_pairs, not_computable, BetaGeo, CHUNK};
+use super::bgnbd::{not_computable, BetaGeo, Codes, CHUNK};
 use super::data::{RfmData, SpendData};
 use super::gamma_gamma::GammaGamma;
 use super::pareto::ParetoNbd;
@@ -97,13 +97,6 @@ impl Purchases<'_> {
         };
         v.is_finite().then_some(v)
     }
-
-    fn p_alive(&self, x: f64, t_x: f64, age: f64) -> Option<f64> {
-        match self {
-            Purchases::BetaGeo(m) => Some(m.p_alive_of(x, t_x, age)),
-            Purchases::ParetoNbd(m) => m.p_alive_of(x, t_x, age),
-        }
-    }
 }
 
 /// The discounted lifetime value of each customer (see the module docs).
@@ -120,11 +113,12 @@ pub fn customer_lifetime_value<'a>(
     let purchases = purchases.into();
     let spend_data = SpendData::new(history.frequency(), monetary_value, None)?;
     let avg_spend = spend.expected_average_spend(&spend_data)?;
-    let (f, rec, age) = (history.frequency(), history.recency(), history.t());
+    let (f, age) = (history.frequency(), history.t());
     let discounts: Vec<f64> =
         (1..=params.horizon).map(|k| (1.0 + params.discount_rate).powi(k as i32).recip()).collect();
-    let (codes, firsts) = distinct_pairs(f, age);
-    let discounted: Vec<f64> = firsts
+    let codes = Codes::new(history);
+    let discounted: Vec<f64> = codes
+        .pair_first
         .par_iter()
         .with_min_len(16)
         .map(|&row| {
@@ -141,16 +135,15 @@ pub fn customer_lifetime_value<'a>(
             Ok(value)
         })
         .collect::<Result<_>>()?;
-    (0..history.len())
+    let alive = match purchases {
+        Purchases::BetaGeo(m) => m.p_alive_coded(history, &codes),
+        Purchases::ParetoNbd(m) => m.p_alive(history)?,
+    };
+    Ok((0..history.len())
         .into_par_iter()
         .with_min_len(CHUNK)
-        .map(|i| {
-            let alive = purchases
-                .p_alive(f[i], rec[i], age[i])
-                .ok_or_else(|| not_computable(Some(i), params.units_per_month))?;
-            Ok(params.margin * avg_spend[i] * alive * discounted[codes[i] as usize])
-        })
-        .collect()
+        .map(|i| params.margin * avg_spend[i] * alive[i] * discounted[codes.pair(i)])
+        .collect())
 }
 
 #[cfg(test)]

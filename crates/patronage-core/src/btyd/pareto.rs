@@ -375,11 +375,6 @@ impl ParetoNbd {
         (r + x) * (beta + age) / (alpha + age) * shape
     }
 
-    /// `P(alive)` of one history, for CLV (`None` if it cannot be evaluated).
-    pub(crate) fn p_alive_of(&self, x: f64, t_x: f64, age: f64) -> Option<f64> {
-        self.p_alive_one(x, t_x, age)
-    }
-
     /// Expected repeat purchases of each customer in the next `t` time
     /// units (note eq. 27).
     pub fn expected_purchases(&self, t: f64, data: &RfmData<'_>) -> Result<Vec<f64>> {
