@@ -227,8 +227,16 @@ LIFETIMES_PARETO = {"D": (0.9375452865756206, 61.2447916711558, 1.66820948819572
 @pytest.mark.parametrize("freq", ["D", "W"])
 def test_pareto_on_online_retail_beats_lifetimes(freq: str) -> None:
     summary = _online_retail_summary(freq)
-    m = patronage.ParetoNBD().fit(summary)  # default options, no warning (filterwarnings = error)
-    assert m.fit_info_["converged"] and m.ridges_ == []
+    if freq == "W":
+        # weekly, the dropout rate is pinned down but not s and beta apart (se(ln s) 2.0, se(ln beta) 4.1;
+        # lifetimes stops at the same estimates): reported as not identified
+        with pytest.warns(ConvergenceWarning, match=r"s = .* and beta = .* are not determined"):
+            m = patronage.ParetoNBD().fit(summary)
+        assert not m.identified_
+    else:
+        m = patronage.ParetoNBD().fit(summary)  # default options, no warning (filterwarnings = error)
+        assert m.identified_
+    assert m.fit_info_["converged"]
     lifetimes_ll = patronage.ParetoNBD.from_params(*LIFETIMES_PARETO[freq]).log_likelihood(summary)
     assert m.log_likelihood_ >= lifetimes_ll - 1e-6
     for forecast in (m.p_alive(summary), m.expected_purchases(summary, 30.0),
@@ -252,7 +260,9 @@ def test_pareto_ridge_ends_quickly_with_a_clear_warning() -> None:
     with pytest.warns(ConvergenceWarning, match=r"s and beta grow together.*s/beta = 0\.00[45]"):
         m = patronage.ParetoNBD().fit(summary)
     assert time.perf_counter() - start < 10
-    assert "dropout_heterogeneity" in m.ridges_
+    # one account of the cause: the ridge, not also a flat or imprecise s and beta
+    assert [(i["kind"], i["parameters"]) for i in m.fit_info_["issues"]] == [("ridge", ["s", "beta"])]
+    assert not m.identified_
     assert np.isfinite(m.params_).all()
     # the identified ratio is the simulated mean dropout rate 1/200
     assert m.params_["s"] / m.params_["beta"] == pytest.approx(1 / 200, rel=0.15)

@@ -7,11 +7,13 @@ import io
 import re
 import subprocess
 import sys
+import warnings
 
 import pandas as pd
 import pytest
 
 import patronage
+from patronage.exceptions import ConvergenceWarning
 from patronage.report import customer_report
 
 SECTIONS = ["overview", "segments", "concentration", "tiers", "clv", "churn", "lifecycle", "winback"]
@@ -39,6 +41,7 @@ def check_html(text: str) -> None:
 def test_report_on_bundled_cdnow(tmp_path):
     out = run(tmp_path, "report", "--quiet")
     assert out.returncode == 0, out.stderr
+    assert "Warning" not in out.stderr  # a new user's first run prints no warning
     check_html((tmp_path / "patronage_report.html").read_text())
     customers = pd.read_csv(tmp_path / "patronage_report.csv", index_col=0)
     assert len(customers) == 23570
@@ -79,6 +82,38 @@ def test_bad_file_one_line_exit_2_no_output(tmp_path, frame, words):
 def test_missing_file(tmp_path):
     out = run(tmp_path, "report", "nope.csv", "--quiet")
     assert out.returncode == 2 and "no such file" in out.stderr
+
+
+def test_default_pipeline_on_bundled_cdnow_runs_clean():
+    # pyproject's filterwarnings = error is in force here (no filter hides a ConvergenceWarning) ...
+    with pytest.raises(ConvergenceWarning):
+        warnings.warn(ConvergenceWarning("a warning is an error in this test"))
+    # ... so the report's BG/NBD and Gamma-Gamma fits on the bundled log emit none
+    rep = customer_report(patronage.datasets.load_cdnow())
+    clv = next(s for s in rep.sections if s.key == "clv")
+    assert clv.paragraphs[0].startswith("The BG/NBD model estimates that the average customer is still active")
+    assert "not identified" not in rep.to_html()
+    assert rep.customers[["p_alive", "clv"]].notna().all().all()
+
+
+def test_report_says_when_the_bgnbd_is_not_identified():
+    # a log without dropout: a and b run off, so P(alive) and CLV would print unsupported numbers
+    tx = patronage.datasets.simulate_transactions(1500, a=1.0, b=1e6, random_state=1)
+    with pytest.warns(ConvergenceWarning, match="BetaGeo is not identified on this data"):
+        rep = customer_report(tx, top=10)
+    clv = next(s for s in rep.sections if s.key == "clv")
+    assert clv.paragraphs[0].startswith("The BG/NBD model is not identified on this data, so this report gives "
+                                        "no P(alive)")
+    assert "a = " in clv.paragraphs[1] and "are not determined by the data" in clv.paragraphs[1]
+    assert "still active with probability" not in rep.to_html() and not clv.figures
+    params = dict(clv.tables)["Model parameters (time unit: weeks)"]
+    b, low, high = params.loc["b"]
+    assert 0 <= low < 1e-50 * b and high > 1e50 * b  # the interval says it: the data do not determine b
+    assert rep.customers[["p_alive", "clv", "value_at_risk"]].isna().all().all()
+    # the rest of the report goes on with what is reliable: the churn model, ranked by past spend
+    winback = next(s for s in rep.sections if s.key == "winback")
+    assert "(the churn model's probability x past spend)" in winback.paragraphs[0]
+    assert rep.customers["winback_rank"].notna().sum() == 10
 
 
 def test_report_object_is_deterministic():

@@ -2,18 +2,21 @@
 
 ``get_params``/``set_params`` read the constructor signature (so
 ``sklearn.base.clone`` works), ``__repr__`` shows the non-default
-parameters, and :func:`seed_from` turns a ``random_state`` into the 64-bit
-seed the compiled core takes.
+parameters, :func:`seed_from` turns a ``random_state`` into the 64-bit
+seed the compiled core takes, and :func:`json_document` is how every model's
+``from_json`` reads its input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from typing import Any, Dict, List
+import json
+from typing import Any, Dict, Iterator, List
 
 import numpy as np
 
-from .exceptions import ParameterError
+from .exceptions import DataError, ParameterError
 
 
 class ParamsMixin:
@@ -80,3 +83,26 @@ def seed_from(random_state: Any, name: str = "random_state") -> int:
     raise ParameterError(
         f"{name} must be None, an int or a numpy RandomState/Generator, got {type(random_state).__name__}", name
     )
+
+
+@contextlib.contextmanager
+def json_document(text: Any, what: str) -> Iterator[Dict[str, Any]]:
+    """``text`` parsed as a JSON object, for the body of a ``from_json`` that
+    rebuilds a model from it; anything wrong with the text, including what the
+    body finds wrong (missing keys, bad parameters, a model the core rejects,
+    nesting deep enough to exhaust Python's recursion limit), is a
+    :class:`DataError` saying it is not a valid ``what`` document."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise DataError(f"not a {what} JSON document: expected a str, got {type(text).__name__}")
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise DataError(f"not a {what} JSON document: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DataError(f"not a {what} JSON document: expected an object, got {type(doc).__name__}")
+    try:
+        yield doc
+    except DataError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
+        raise DataError(f"not a valid {what} JSON document: {type(exc).__name__}: {exc}") from None

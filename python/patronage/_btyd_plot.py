@@ -35,8 +35,11 @@ def p_alive_matrix(bg: Any, summary: Any, max_frequency: Optional[int], max_rece
     recs = np.linspace(0.0, float(max_recency), min(int(max_recency) + 1, 200))
     ff, rr = np.meshgrid(freqs, recs, indexing="ij")
     rr = np.where(ff == 0, 0.0, rr)  # recency is 0 without repeats
-    grid = pd.DataFrame({"frequency": ff.ravel(), "recency": rr.ravel(), "T": float(max_recency)})
-    p = bg.p_alive(grid).to_numpy().reshape(ff.shape)
+    # repeats at recency 0 cannot happen: those cells stay blank (NaN)
+    possible = (ff == 0) | (rr > 0)
+    grid = pd.DataFrame({"frequency": ff[possible], "recency": rr[possible], "T": float(max_recency)})
+    p = np.full(ff.shape, np.nan)
+    p[possible] = bg.p_alive(grid).to_numpy()
     ax = _axes(ax)
     image = ax.imshow(p.T, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="viridis",
                       extent=(-0.5, max_frequency + 0.5, 0, max_recency))

@@ -1,6 +1,6 @@
 """Type stubs of the compiled module ``patronage._core`` (see crates/patronage-py)."""
 
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -10,6 +10,7 @@ __all__ = [
     "SEGMENTS",
     "SEGMENT_GRID",
     "__version__",
+    "_with_threads",
     "btyd_summary",
     "factorize_int",
     "fm_scores",
@@ -55,6 +56,9 @@ _U8 = npt.NDArray[np.uint8]
 # a transaction log: (customer, date, amount, n_customers, (customer_offset, day_divisor), returns)
 _Log = Tuple[_I64, _I64, _F64, int, Tuple[int, int], str]
 
+_T = TypeVar("_T")
+
+def _with_threads(n_threads: int, f: Callable[[], _T]) -> _T: ...
 def factorize_int(ids: _I64) -> Tuple[_I64, _I64]: ...
 def rfm_table(
     log: _Log,
@@ -269,8 +273,6 @@ class ParetoNbdModel:
     def to_json(self) -> str: ...
     @property
     def params(self) -> Tuple[float, float, float, float]: ...
-    @property
-    def ridges(self) -> List[str]: ...
     def fit_info(self) -> Optional[Dict[str, object]]: ...
     def log_likelihood(self, frequency: _F64, recency: _F64, t: _F64, weights: Optional[_F64] = None) -> float: ...
     def p_alive(self, frequency: _F64, recency: _F64, t: _F64) -> _F64: ...

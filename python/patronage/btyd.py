@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._base import ParamsMixin
+from ._base import ParamsMixin, json_document
 from ._frame import finite_column, plain, read_transactions, require_columns, to_day
 from .exceptions import ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError
 
@@ -118,6 +118,7 @@ UNITS_PER_MONTH = {"D": 30.0, "W": 4.345, "M": 1.0, "H": 30.0 * 24.0}
 CORRELATION_THRESHOLD = 0.3
 
 _FORMAT = 1
+_Z95 = 1.959963984540054  # two-sided 95% normal quantile
 _BG_COLUMNS = ("frequency", "recency", "T")
 _GG_COLUMNS = ("frequency", "monetary_value")
 
@@ -228,6 +229,8 @@ class _Model(ParamsMixin):
         self.params_ = pd.Series(model.params, index=list(self._param_index), dtype=float, name="coef")
         info = model.fit_info()
         self.fit_info_ = info
+        self.identification_issues_ = [] if info is None else [issue["message"] for issue in info["issues"]]
+        self.identified_ = not self.identification_issues_
         if info is None:  # from known parameters
             self.standard_errors_ = pd.Series(np.nan, index=self.params_.index, name="se(coef)")
             self.log_likelihood_ = np.nan
@@ -248,19 +251,43 @@ class _Model(ParamsMixin):
                 f"{info['gradient_norm']:.3g}); the estimates "
                 f"{ {k: round(float(v), 6) for k, v in self.params_.items()} } are the best "
                 "found. Try a larger max_iter or a small penalizer."), stacklevel=3)
-        if info["standard_errors"] is None:
-            warnings.warn(ConvergenceWarning(
-                f"{type(self).__name__}: the Hessian at the estimates is not positive definite, so the "
-                "standard errors are NaN (the estimates may sit on a flat ridge)."), stacklevel=3)
+        if not self.identified_:
+            warnings.warn(ConvergenceWarning(self.identification_text()), stacklevel=3)
+
+    def identification_text(self) -> str:
+        """In plain words: which parameters the data do not determine and what they do determine
+        (the message of the :class:`~patronage.exceptions.ConvergenceWarning` of such a fit);
+        empty for a model the data identify."""
+        self._require_fitted()
+        if self.identified_:
+            return ""
+        text = f"{type(self).__name__} is not identified on this data. " + " ".join(self.identification_issues_)
+        determined = self.fit_info_["determined"]
+        if determined:
+            text += " What the data do determine: " + "; ".join(
+                f"{d['name']} = {d['value']:.4g} (95% interval {d['lower']:.4g} to {d['upper']:.4g}), "
+                f"{d['meaning']}" for d in determined) + "."
+        return text + " The other estimates, and predictions that depend on them, are not facts about the data."
 
     def summary(self) -> pd.DataFrame:
-        """Estimates with standard errors and 95 % Wald intervals (log-likelihood in ``attrs``)."""
+        """Estimates, standard errors and 95 % intervals (log-likelihood in ``attrs``).
+
+        Every parameter is positive, so the interval is the Wald interval of its logarithm,
+        ``coef * exp(+/- 1.96 * se(log coef))`` (never negative, and the scale on which the fit
+        is made and the likelihood is close to quadratic); ``se(coef) = coef * se(log coef)`` is
+        the same standard error by the delta method. ``attrs["identified"]`` says whether the
+        data determine every parameter (see :meth:`identification_text`).
+        """
         self._require_fitted()
         coef, se = self.params_, self.standard_errors_
-        out = pd.DataFrame({"coef": coef, "se(coef)": se, "lower 95% bound": coef - 1.959964 * se,
-                            "upper 95% bound": coef + 1.959964 * se})
+        log_se = se / coef
+        with np.errstate(over="ignore"):  # a parameter the data do not determine: (0, inf)
+            lower, upper = coef * np.exp(-_Z95 * log_se), coef * np.exp(_Z95 * log_se)
+        out = pd.DataFrame({"coef": coef, "se(coef)": se, "se(log coef)": log_se, "lower 95% bound": lower,
+                            "upper 95% bound": upper})
         out.attrs["log_likelihood"] = self.log_likelihood_
         out.attrs["n_customers"] = self.n_customers_
+        out.attrs["identified"] = self.identified_
         return out
 
     def _repr_html_(self) -> str:
@@ -270,7 +297,10 @@ class _Model(ParamsMixin):
                 f"{self.log_likelihood_:.4f}, customers {self.n_customers_:g}")
         if self.fit_info_ is not None:
             head += f", converged {self.fit_info_['converged']} ({self.fit_info_['status']})"
-        return head + "</p>" + self.summary().to_html(float_format=lambda v: f"{v:.4f}")
+        head += "</p>"
+        if not self.identified_:
+            head += f"<p><b>Not identified:</b> {html.escape(self.identification_text())}</p>"
+        return head + self.summary().to_html(float_format=lambda v: f"{v:.4g}")
 
     # persistence: the core's serde JSON (parameters + fit metadata, no data)
     def to_json(self) -> str:
@@ -282,16 +312,12 @@ class _Model(ParamsMixin):
     @classmethod
     def from_json(cls, text: str) -> Any:
         """Rebuild a model written by :meth:`to_json`."""
-        try:
-            doc = json.loads(text)
-            ok = doc.get("format") == _FORMAT and doc.get("class") == cls.__name__
-        except (TypeError, ValueError, AttributeError):
-            ok = False
-        if not ok:
-            raise DataError(f"not a {cls.__name__} JSON document (format {_FORMAT})")
-        obj = cls(**doc["params"])
-        obj._set_model(cls._core_class.from_json(json.dumps(doc["model"])))
-        return obj
+        with json_document(text, cls.__name__) as doc:
+            if doc.get("format") != _FORMAT or doc.get("class") != cls.__name__:
+                raise DataError(f"not a {cls.__name__} JSON document (format {_FORMAT})")
+            obj = cls(**doc["params"])
+            obj._set_model(cls._core_class.from_json(json.dumps(doc["model"])))
+            return obj
 
     def __getstate__(self) -> Dict[str, Any]:
         model = getattr(self, "_model", None)
@@ -450,20 +476,41 @@ class BetaGeo(_PurchaseModel):
     params_ : Series
         ``r, alpha, a, b``.
     standard_errors_ : Series
-        From the inverse Hessian of the (penalised) negative log-likelihood.
+        Standard errors of the estimates: ``coef * se(log coef)``, the delta method
+        applied to the covariance of the log-parameters (the inverse Hessian of the
+        penalised negative log-likelihood in ``log r, log alpha, ...``, where the fit
+        is made). NaN when that Hessian is not positive definite. Intervals are
+        taken on the log scale: see :meth:`summary`.
     log_likelihood_ : float
         The log-likelihood at the estimates (the paper's, eq. 6).
     n_customers_ : float
         Customers fitted (sum of the weights).
+    identified_ : bool
+        Whether the data determine every parameter (True for :meth:`from_params`).
+    identification_issues_ : list of str
+        Why not, in plain words (empty when identified); see Notes.
     fit_info_ : dict
         Optimiser diagnostics: ``converged``, ``status``, ``iterations``,
-        ``evaluations``, ``gradient_norm``, ``starts``, ``n_patterns``.
+        ``evaluations``, ``gradient_norm``, ``starts``, ``n_patterns``; ``issues``
+        (``kind``, ``parameters``, ``message``) and ``determined`` (the combinations of
+        parameters the data do determine when some parameters are not: ``name``,
+        ``meaning``, ``value``, ``lower``, ``upper``).
 
     Notes
     -----
     A fit that does not converge keeps the best estimates found and emits a
     :class:`~patronage.exceptions.ConvergenceWarning` with the diagnostics; it
     never returns NaN parameters.
+
+    A fit the data do not identify also emits a ``ConvergenceWarning`` (the text of
+    :meth:`identification_text`) and has ``identified_ == False``: a parameter lies
+    along a flat direction of the likelihood (singular or indefinite Hessian), has a
+    standard error of its logarithm above 2 (its 95% interval spans more than three
+    orders of magnitude), or ran towards 0 or infinity (the Newton step from the
+    estimates still moves its logarithm by more than 0.5). On weekly Online Retail
+    data, for instance, ``a`` and ``b`` run off together and only the mean dropout
+    probability ``a/(a+b)`` is determined. The same checks apply to
+    :class:`ModifiedBetaGeo`, :class:`ParetoNBD` and :class:`GammaGamma`.
 
     Examples
     --------
@@ -538,10 +585,11 @@ class ParetoNBD(_PurchaseModel):
     along a ridge (``s`` and ``beta`` growing together: one dropout rate for
     everyone; ``r`` and ``alpha`` together: one purchase rate; or ``s``
     falling to 0: no visible dropout). The fit then stops where the likelihood
-    is flat, keeps those finite estimates, lists the ridges in ``ridges_``
-    (empty for a regular maximum) and emits a
-    :class:`~patronage.exceptions.ConvergenceWarning` that says which ratio is
-    identified.
+    is flat, keeps those finite estimates and reports the fit as not identified
+    like any other (``identified_`` False, a ``fit_info_["issues"]`` entry of kind
+    ``"ridge"`` naming the parameters, and a
+    :class:`~patronage.exceptions.ConvergenceWarning` that says which ratio the
+    data determine).
 
     Examples
     --------
@@ -555,41 +603,6 @@ class ParetoNBD(_PurchaseModel):
     _core_class = _core.ParetoNbdModel
     _param_index = ("r", "alpha", "s", "beta")
     _title = "Pareto/NBD"
-
-    def _set_model(self, model: Any) -> None:
-        super()._set_model(model)
-        self.ridges_ = list(model.ridges)
-
-    def _warn_fit(self) -> None:
-        if not self.ridges_:
-            super()._warn_fit()
-            return
-        p = {k: float(v) for k, v in self.params_.items()}
-        texts = {
-            "purchase_heterogeneity": (
-                "the data cannot tell apart purchase-rate heterogeneity from one purchase rate shared by every "
-                f"customer: r and alpha grow together along a ridge of the likelihood (r = {p['r']:.4g}, "
-                f"alpha = {p['alpha']:.4g}); the fitted ratio r/alpha = {p['r'] / p['alpha']:.4g} (the mean "
-                "purchase rate per time unit) is identified, the parameters are not"),
-            "dropout_heterogeneity": (
-                "the data cannot tell apart dropout-rate heterogeneity from one dropout rate shared by every "
-                f"customer: s and beta grow together along a ridge of the likelihood (s = {p['s']:.4g}, "
-                f"beta = {p['beta']:.4g}); the fitted ratio s/beta = {p['s'] / p['beta']:.4g} (the mean dropout "
-                "rate per time unit) is identified, the parameters are not"),
-            "no_dropout": (
-                "the data show no dropout: the likelihood keeps rising as s/beta falls towards 0 "
-                f"(s = {p['s']:.4g}, beta = {p['beta']:.4g}), where the dropout rates are not identified "
-                "(the limit is the NBD model, in which customers never drop out)"),
-            "immediate_dropout": (
-                "the data cannot tell apart dropout-rate heterogeneity from a split of customers into those "
-                "who never drop out and those who leave right after their first purchase: s and beta fall "
-                f"towards 0 together (s = {p['s']:.4g}, beta = {p['beta']:.4g}); only the split is identified"),
-        }
-        warnings.warn(ConvergenceWarning(
-            "ParetoNBD: " + "; and ".join(texts[r] for r in self.ridges_) + ". The estimates returned are "
-            f"where the likelihood stopped rising (log-likelihood {self.log_likelihood_:.6g}), finite; "
-            "predictions from them are those of the limit model. Consider BetaGeo, or a small penalizer."),
-            stacklevel=3)
 
     @classmethod
     def from_params(cls, r: float, alpha: float, s: float, beta: float) -> "ParetoNBD":  # type: ignore[override]
@@ -637,7 +650,7 @@ class GammaGamma(_Model):
     ----------
     params_ : Series
         ``p, q, v``.
-    standard_errors_, log_likelihood_, n_customers_, fit_info_
+    standard_errors_, log_likelihood_, n_customers_, identified_, identification_issues_, fit_info_
         As in :class:`BetaGeo` (customers = repeat buyers).
     frequency_spend_correlation_ : float
         Pearson correlation of frequency and monetary value among repeat buyers.

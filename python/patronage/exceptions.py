@@ -72,9 +72,14 @@ class NotFittedError(PatronageError, ValueError, AttributeError):
 
 
 class ConvergenceWarning(UserWarning):
-    """A model fit stopped before its optimiser converged.
+    """A model fit cannot be trusted as it stands.
 
-    The estimates are the best found and are finite; the message carries the
-    optimiser's diagnostics (status, iterations, gradient norm). Raising
-    ``max_iter``, adding a small ``penalizer`` or checking the data usually helps.
+    Either its optimiser stopped before converging (the estimates are the best
+    found and are finite; the message carries the diagnostics: status,
+    iterations, gradient norm; raising ``max_iter``, adding a small
+    ``penalizer`` or checking the data usually helps), or the data do not
+    identify the model: some parameter is not determined by the data (flat
+    likelihood, a 95% interval spanning orders of magnitude, or a run towards 0
+    or infinity). The message then names those parameters and says what the
+    data do determine; the model's ``identified_`` is False.
     """

@@ -250,15 +250,24 @@ def nps(
     return _survey_frame(out, columns, index, single, "nps")
 
 
+def _int64(value: int, name: str, what: Any) -> int:
+    """``value`` as a Python int the compiled core can take (a signed 64-bit integer)."""
+    if not -(1 << 63) <= int(value) < (1 << 63):
+        raise ParameterError(f"{name} {what!r} holds {value}, outside the 64-bit integer range", name)
+    return int(value)
+
+
 def _scale(scale: Any) -> Tuple[int, int]:
+    """``(low, high)`` of a scale; the compiled core checks its width (at most
+    101 answer levels, ``MAX_SCALE_LEVELS`` in ``loyalty/survey.rs``)."""
     if isinstance(scale, (int, np.integer)) and not isinstance(scale, bool):
         if scale < 2:
             raise ParameterError(f"scale must be at least 2 (answers 1..scale), got {scale}", "scale")
-        return 1, int(scale)
+        return 1, _int64(scale, "scale", scale)
     if isinstance(scale, tuple) and len(scale) == 2 and all(
         isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in scale
     ) and scale[0] < scale[1]:
-        return int(scale[0]), int(scale[1])
+        return _int64(scale[0], "scale", scale), _int64(scale[1], "scale", scale)
     raise ParameterError(f"scale must be an integer n (answers 1..n) or a (low, high) pair, got {scale!r}", "scale")
 
 
@@ -282,7 +291,8 @@ def csat(
         As in :func:`nps` (NaN is a non-response; non-integer or out-of-scale
         answers are an error naming the value and its index label).
     scale : int or (int, int), default 5
-        ``n`` for answers ``1..n``, or the ``(low, high)`` pair.
+        ``n`` for answers ``1..n``, or the ``(low, high)`` pair; at most 101
+        answer levels (``0..100``), else a ParameterError.
     satisfied : sequence of int, default (4, 5)
         The answers that count as satisfied.
 
@@ -310,7 +320,7 @@ def csat(
     if not items or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
         raise ParameterError(f"satisfied must be a non-empty collection of integer answers, got {satisfied!r}",
                              "satisfied")
-    yes = sorted({int(v) for v in items})
+    yes = sorted({_int64(v, "satisfied", satisfied) for v in items})
     out, index, single = _survey("CSAT", scores, by, column, low, high,
                                  lambda v, g, k: _core.share_stats(v, g, k, low, high, yes, level))
     out["n_satisfied"], out["csat"] = out["n_yes"], out["share"]
@@ -332,7 +342,8 @@ def ces(
     scores, by, column, confidence
         As in :func:`nps`.
     scale : int or (int, int), default 7
-        ``n`` for answers ``1..n``, or the ``(low, high)`` pair.
+        ``n`` for answers ``1..n``, or the ``(low, high)`` pair; at most 101
+        answer levels (``0..100``), else a ParameterError.
 
     Returns
     -------
@@ -411,7 +422,8 @@ def repurchase_rate(
     Returns
     -------
     Series
-        ``customers``, ``repeat_customers``, ``repurchase_rate`` and ``censored``.
+        ``customers``, ``repeat_customers``, ``repurchase_rate`` (NaN when
+        every customer is censored) and ``censored``.
 
     Examples
     --------
@@ -834,7 +846,9 @@ def lifecycle_stages(
         ``stage`` (ordered categorical of :data:`LIFECYCLE_STAGES`),
         ``n_orders``, ``days_since_last_order``, ``typical_gap_days`` (NaN
         with one order), and the thresholds applied, ``at_risk_after_days``
-        and ``lapsed_after_days``.
+        and ``lapsed_after_days`` (NaN for a new customer with one order when
+        no customer has two orders and neither ``default_gap`` nor fixed
+        thresholds are given: there is no rhythm to measure against yet).
 
     Examples
     --------

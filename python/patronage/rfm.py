@@ -203,8 +203,9 @@ def segment_summary(scored: pd.DataFrame, *, segment: str = "segment", recency: 
     DataFrame
         Indexed by segment (in the order of the segment categories, empty
         segments left out): ``customers``, ``share_of_customers``, ``revenue``,
-        ``share_of_revenue``, ``mean_recency_days``, ``mean_n_orders``,
-        ``mean_total_spend`` (the means are named after the columns used).
+        ``share_of_revenue`` (NaN when the total revenue is 0),
+        ``mean_recency_days``, ``mean_n_orders``, ``mean_total_spend`` (the
+        means are named after the columns used).
 
     Examples
     --------

@@ -22,6 +22,8 @@ pub enum Field {
     Feature(usize),
     /// The label / target column.
     Label,
+    /// The per-row sample weights.
+    SampleWeight,
 }
 
 impl fmt::Display for Field {
@@ -32,6 +34,7 @@ impl fmt::Display for Field {
             Field::Amount => write!(f, "amount"),
             Field::Feature(j) => write!(f, "feature {j}"),
             Field::Label => write!(f, "label"),
+            Field::SampleWeight => write!(f, "sample_weight"),
         }
     }
 }
@@ -160,6 +163,9 @@ pub enum Error {
     /// A bad parameter.
     #[error(transparent)]
     Param(#[from] ParamError),
+    /// Stopped from outside before it finished (see [`crate::interrupt`]).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// linfa's traits (`Fit`, `FitWith`) require `From<linfa::Error>`; linfa

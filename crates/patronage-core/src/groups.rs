@@ -4,9 +4,10 @@
 //! worker threads. Each thread scans the whole log (sequential reads), keeps
 //! the rows of its own range and builds their compressed layout with a
 //! counting sort: one count pass, one scatter pass, then a per-customer sort
-//! by day that is skipped when the log was already in date order. All safe
-//! code, no shared writes, and the result does not depend on the number of
-//! threads (same-day rows keep their input order).
+//! by day (and amount within a day) that is skipped when the log was already
+//! in that order. All safe code, no shared writes, and the result depends
+//! neither on the number of threads nor on the order of the rows: sums over a
+//! group add the same amounts in the same order however the log was sorted.
 //!
 //! Every per-customer computation (RFM, BTYD summaries, churn features,
 //! lifecycle) reads these groups instead of re-sorting the log.
@@ -22,6 +23,14 @@ pub struct Entry {
     pub day: i64,
     /// Amount (negative for a return).
     pub amount: f64,
+}
+
+/// The order of a customer's entries: by day, then by amount (IEEE total
+/// order). Floating-point sums depend on the order of their terms, so a fixed
+/// order makes every per-customer sum independent of how the log was sorted.
+#[inline]
+pub fn canonical(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    a.day.cmp(&b.day).then(a.amount.total_cmp(&b.amount))
 }
 
 /// The groups of one contiguous range of customer codes.
@@ -41,7 +50,7 @@ pub struct CustomerGroups {
 
 impl CustomerGroups {
     /// Groups the kept rows of `tx` by customer code, each group sorted by day
-    /// (stable: same-day rows keep their input order).
+    /// and, within a day, by amount ([`canonical`]).
     pub fn new(tx: &Transactions<'_>) -> Self {
         let n_customers = tx.n_customers();
         let n_parts = rayon::current_num_threads().clamp(1, n_customers.max(1));
@@ -132,8 +141,16 @@ fn build_part(tx: &Transactions<'_>, lo: usize, hi: usize) -> Part {
     drop(staged);
     for w in offsets.windows(2) {
         let g = &mut entries[w[0]..w[1]];
-        if !g.is_sorted_by_key(|e| e.day) {
-            g.sort_by_key(|e| e.day);
+        if g.is_sorted_by(|a, b| canonical(a, b).is_le()) {
+            continue;
+        }
+        if g.is_sorted_by_key(|e| e.day) {
+            // the usual export, in time order: only same-day amounts to order
+            for run in g.chunk_by_mut(|a, b| a.day == b.day).filter(|run| run.len() > 1) {
+                run.sort_unstable_by(|a, b| a.amount.total_cmp(&b.amount));
+            }
+        } else {
+            g.sort_unstable_by(canonical);
         }
     }
     Part { offsets, entries }
@@ -143,6 +160,22 @@ fn build_part(tx: &Transactions<'_>, lo: usize, hi: usize) -> Part {
 mod tests {
     use super::*;
     use crate::ReturnsPolicy;
+
+    /// Same-day amounts whose float sum depends on their order: any row order
+    /// gives the same group, so the same sum.
+    #[test]
+    fn row_order_does_not_change_a_group() {
+        let amounts = [1e16, 1.0, -1e16, 1.0, 0.5];
+        let mut sums = Vec::new();
+        for rotation in 0..amounts.len() {
+            let mut a = amounts.to_vec();
+            a.rotate_left(rotation);
+            let tx = Transactions::new(&[0; 5], &[3; 5], &a, 1, ReturnsPolicy::Net).unwrap();
+            let g = CustomerGroups::new(&tx);
+            sums.push(g.get(0).iter().map(|e| e.amount).sum::<f64>().to_bits());
+        }
+        assert!(sums.iter().all(|&s| s == sums[0]));
+    }
 
     #[test]
     fn groups_and_sorts() {
@@ -159,7 +192,7 @@ mod tests {
             let g = pool.install(|| CustomerGroups::new(&tx));
             assert_eq!(g.n_customers(), 4);
             assert_eq!(g.get(0), &[Entry { day: 3, amount: 2.0 }]);
-            // stable: the two day-2 rows keep their input order
+            // by day, then by amount
             let got: Vec<(i64, f64)> = g.get(1).iter().map(|e| (e.day, e.amount)).collect();
             assert_eq!(got, vec![(2, 3.0), (2, 6.0), (9, 1.0)]);
             assert_eq!(g.get(2), &[Entry { day: 1, amount: 5.0 }]);

@@ -1,7 +1,8 @@
 //! Smooth unconstrained minimisation: L-BFGS with a strong-Wolfe line search
 //! (Nocedal & Wright, *Numerical Optimization*, algorithms 7.4, 3.5 and 3.6),
-//! a damped Newton method for objectives with an analytic Hessian, and a
-//! central-difference Hessian of an analytic gradient.
+//! a damped Newton method for objectives with an analytic Hessian, a
+//! central-difference Hessian of an analytic gradient, and the small dense
+//! linear algebra the fits need (a Cholesky inverse, a symmetric eigensolver).
 //!
 //! Small and dependency-free, for the low-dimensional likelihoods of the
 //! models (BG/NBD, Gamma-Gamma, ...): the objective is a closure that returns
@@ -23,6 +24,8 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
+
+use crate::interrupt;
 
 /// Settings of [`minimize`]. Defaults: memory 10, 1000 iterations, gradient
 /// tolerance 1e-9 (max-norm), relative objective tolerance 1e-14.
@@ -58,6 +61,8 @@ pub enum Status {
     LineSearchFailed,
     /// The objective or gradient was NaN/inf at the starting point.
     NonFiniteStart,
+    /// Stopped from outside ([`crate::interrupt`]) before converging.
+    Interrupted,
 }
 
 impl Status {
@@ -237,7 +242,8 @@ fn quadratic_step(lo: f64, f_lo: f64, slope_lo: f64, hi: f64, f_hi: f64) -> Opti
 
 /// Minimises `f` from `x0` by L-BFGS. `f(x, grad)` returns the objective and
 /// writes its gradient. Never panics; non-convergence is reported in
-/// [`Minimum::status`] with the best point found.
+/// [`Minimum::status`] with the best point found. Looks for a stop
+/// ([`crate::interrupt::check`]) once per iteration.
 pub fn minimize<F>(f: F, x0: &[f64], params: &LbfgsParams) -> Minimum
 where
     F: FnMut(&[f64], &mut [f64]) -> f64,
@@ -262,6 +268,9 @@ where
     for iter in 0..params.max_iter {
         if max_abs(&cur.g) <= params.gtol {
             return done(cur, iter, obj.evaluations, Status::GradientTolerance);
+        }
+        if interrupt::check().is_err() {
+            return done(cur, iter, obj.evaluations, Status::Interrupted);
         }
         let mut d = two_loop(&cur.g, &s_hist, &y_hist);
         if dot(&d, &cur.g).is_nan() || dot(&d, &cur.g) >= 0.0 || d.iter().any(|v| !v.is_finite()) {
@@ -340,8 +349,8 @@ const MAX_NEWTON_STEP: f64 = 5.0;
 /// shifted by `μI` until it is positive definite) and Armijo backtracking.
 /// `f(x, grad, hess)` returns the objective and writes the gradient and the
 /// row-major `n x n` Hessian. Converges quadratically near the minimum, so a
-/// few evaluations suffice where L-BFGS needs tens. Same stopping rules and
-/// report as [`minimize`].
+/// few evaluations suffice where L-BFGS needs tens. Same stopping rules,
+/// report and stop checks as [`minimize`].
 pub fn newton<F>(mut f: F, x0: &[f64], params: &LbfgsParams) -> Minimum
 where
     F: FnMut(&[f64], &mut [f64], &mut [f64]) -> f64,
@@ -370,6 +379,10 @@ where
         let mut mu = 0.0;
         let mut accepted = None;
         for _ in 0..30 {
+            // up to 30 evaluations per damping: look for a stop before each
+            if interrupt::check().is_err() {
+                return result(x, fx, g, h, iter, evaluations, Status::Interrupted);
+            }
             let Some(mut d) = damped_newton_step(&h, &g, mu, n) else {
                 mu = if mu == 0.0 { 1e-8 * scale } else { mu * 10.0 };
                 continue;
@@ -495,6 +508,60 @@ pub fn spd_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
     Some(inv)
 }
 
+/// Eigenvalues and eigenvectors of a symmetric `n x n` matrix (row-major), by
+/// cyclic Jacobi rotations (Golub & Van Loan, *Matrix Computations*, 8.5):
+/// accurate to rounding for the small matrices of the model fits, and
+/// defined for any symmetric input, definite or not. Returns the values and,
+/// row-major, the orthonormal vectors as columns (`vectors[i * n + k]` is
+/// component `i` of the vector of `values[k]`).
+pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut m = a.to_vec();
+    let mut v = vec![0.0; n * n];
+    (0..n).for_each(|i| v[i * n + i] = 1.0);
+    let norm2: f64 = m.iter().map(|x| x * x).sum();
+    // quadratic convergence: a handful of sweeps; the cap only guards NaN input
+    for _ in 0..64 {
+        let off2: f64 =
+            (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| m[i * n + j].powi(2)).sum();
+        if off2 <= f64::EPSILON * f64::EPSILON * norm2 || !off2.is_finite() {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = m[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                // the rotation J (c on the diagonal, s at (p, q)) with (J^T M J)_pq = 0
+                let theta = (m[q * n + q] - m[p * n + p]) / (2.0 * apq);
+                let t = if theta.abs() > 1e150 {
+                    0.5 / theta
+                } else {
+                    theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
+                };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (kp, kq) = (m[k * n + p], m[k * n + q]);
+                    m[k * n + p] = c * kp - s * kq;
+                    m[k * n + q] = s * kp + c * kq;
+                }
+                for k in 0..n {
+                    let (pk, qk) = (m[p * n + k], m[q * n + k]);
+                    m[p * n + k] = c * pk - s * qk;
+                    m[q * n + k] = s * pk + c * qk;
+                }
+                for k in 0..n {
+                    let (kp, kq) = (v[k * n + p], v[k * n + q]);
+                    v[k * n + p] = c * kp - s * kq;
+                    v[k * n + q] = s * kp + c * kq;
+                }
+            }
+        }
+    }
+    ((0..n).map(|i| m[i * n + i]).collect(), v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,6 +635,37 @@ mod tests {
         assert_relative_eq!(m.x[0].abs(), 0.5f64.sqrt(), epsilon = 1e-8);
     }
 
+    /// A raised stop ends both methods at their next iteration, with the point reached.
+    #[test]
+    fn stops_when_interrupted() {
+        use crate::interrupt::{with_stop, Stop};
+        let stop = Stop::new();
+        let calls = std::cell::Cell::new(0);
+        let slow = |x: &[f64], g: &mut [f64]| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 3 {
+                stop.raise();
+            }
+            g[0] = 4.0 * x[0].powi(3);
+            x[0].powi(4)
+        };
+        let m = with_stop(&stop, || minimize(slow, &[3.0], &LbfgsParams::default()));
+        assert_eq!(m.status, Status::Interrupted);
+        assert!(!m.converged() && m.x[0] < 3.0);
+        let n = with_stop(&stop, || {
+            newton(
+                |x, g, h| {
+                    g[0] = 2.0 * x[0];
+                    h[0] = 2.0;
+                    x[0] * x[0]
+                },
+                &[1.0],
+                &LbfgsParams::default(),
+            )
+        });
+        assert_eq!((n.status, n.evaluations), (Status::Interrupted, 1));
+    }
+
     #[test]
     fn hessian_and_inverse() {
         let grad = |x: &[f64], g: &mut [f64]| {
@@ -583,5 +681,38 @@ mod tests {
             assert_relative_eq!(*got, want, epsilon = 1e-9);
         }
         assert!(spd_inverse(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
+    }
+
+    #[test]
+    fn symmetric_eigen_reconstructs_definite_and_indefinite_matrices() {
+        // [[2, 1], [1, 2]]: eigenvalues 1 and 3, vectors (1, -1)/√2 and (1, 1)/√2
+        let (values, vectors) = symmetric_eigen(&[2.0, 1.0, 1.0, 2.0], 2);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert_relative_eq!(sorted[0], 1.0, epsilon = 1e-15);
+        assert_relative_eq!(sorted[1], 3.0, epsilon = 1e-15);
+        let k = if values[0] < values[1] { 0 } else { 1 };
+        assert_relative_eq!(vectors[k].abs(), 0.5f64.sqrt(), epsilon = 1e-15);
+        assert_relative_eq!(vectors[k] + vectors[2 + k], 0.0, epsilon = 1e-15);
+        // an indefinite 4x4 with one zero eigenvalue: A = V diag(d) V^T rebuilt, V orthonormal
+        let a = [
+            4.0, 1.0, -2.0, 0.5, //
+            1.0, 3.0, 0.0, 1.0, //
+            -2.0, 0.0, -1.0, 2.0, //
+            0.5, 1.0, 2.0, 0.0,
+        ];
+        let (d, v) = symmetric_eigen(&a, 4);
+        for i in 0..4 {
+            for j in 0..4 {
+                let rebuilt: f64 = (0..4).map(|k| v[i * 4 + k] * d[k] * v[j * 4 + k]).sum();
+                assert_relative_eq!(rebuilt, a[i * 4 + j], epsilon = 1e-13);
+                let gram: f64 = (0..4).map(|k| v[k * 4 + i] * v[k * 4 + j]).sum();
+                assert_relative_eq!(gram, if i == j { 1.0 } else { 0.0 }, epsilon = 1e-14);
+            }
+        }
+        // trace and determinant are the sum and product of the eigenvalues
+        assert_relative_eq!(d.iter().sum::<f64>(), 6.0, epsilon = 1e-13);
+        let singular = symmetric_eigen(&[1.0, 2.0, 2.0, 4.0], 2).0;
+        assert!(singular.iter().any(|x| x.abs() < 1e-15) && singular.iter().any(|x| (x - 5.0).abs() < 1e-14));
     }
 }

@@ -66,6 +66,12 @@ impl Default for Encoding {
 /// Nanoseconds in a day: the divisor for numpy `datetime64[ns]` values.
 pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
+/// Largest sum of the absolute amounts of a log. Every total a computation
+/// forms (per customer, period, cohort or segment, and their sums) is then
+/// finite, with room to spare for rounding; single amounts of 1e308 (a
+/// customer's spend overflowed to inf) are far beyond any currency.
+pub const MAX_ABS_TOTAL: f64 = 1e300;
+
 /// A validated transaction log: one row per transaction, as three columns.
 ///
 /// Customers are codes `0..n_customers` and dates are day numbers (days since
@@ -89,7 +95,8 @@ impl<'a> Transactions<'a> {
     ///
     /// Errors: empty log, columns of unequal length, a customer code out of
     /// range, a NaN/inf amount, a negative amount under `ReturnsPolicy::Error`,
-    /// and no rows left under `ReturnsPolicy::Drop`. Each names its row.
+    /// and no rows left under `ReturnsPolicy::Drop`, each naming its row; and
+    /// absolute amounts summing beyond [`MAX_ABS_TOTAL`].
     pub fn new(
         customer: &'a [i64],
         day: &'a [i64],
@@ -129,6 +136,17 @@ impl<'a> Transactions<'a> {
         let scan = validate(customer, date, amount, n_customers, returns, encoding);
         if let Some(err) = scan.error {
             return Err(err);
+        }
+        if scan.abs_total > MAX_ABS_TOTAL {
+            return Err(DataError::Invalid {
+                field: Field::Amount,
+                row: None,
+                reason: format!(
+                    "the absolute amounts sum to {:e}, beyond {MAX_ABS_TOTAL:e}: totals per customer or \
+                     period would overflow; rescale the amounts (e.g. to thousands)",
+                    scan.abs_total
+                ),
+            });
         }
         let (first_day, last_day) =
             (scan.first_raw.div_euclid(encoding.day_divisor), scan.last_raw.div_euclid(encoding.day_divisor));
@@ -236,6 +254,8 @@ struct Scan {
     error: Option<DataError>,
     first_raw: i64,
     last_raw: i64,
+    /// Sum of the absolute amounts (inf once it overflows).
+    abs_total: f64,
 }
 
 impl Scan {
@@ -244,6 +264,7 @@ impl Scan {
             error: self.error.or(later.error),
             first_raw: self.first_raw.min(later.first_raw),
             last_raw: self.last_raw.max(later.last_raw),
+            abs_total: self.abs_total + later.abs_total,
         }
     }
 }
@@ -259,7 +280,7 @@ fn validate(
 ) -> Scan {
     const CHUNK: usize = 1 << 16;
     let n_codes = n_customers as u64;
-    let empty = || Scan { error: None, first_raw: i64::MAX, last_raw: i64::MIN };
+    let empty = || Scan { error: None, first_raw: i64::MAX, last_raw: i64::MIN, abs_total: 0.0 };
     customer
         .par_chunks(CHUNK)
         .zip(date.par_chunks(CHUNK))
@@ -287,6 +308,7 @@ fn validate(
                 } else if amt >= 0.0 || returns != ReturnsPolicy::Drop {
                     scan.first_raw = scan.first_raw.min(d[i]);
                     scan.last_raw = scan.last_raw.max(d[i]);
+                    scan.abs_total += amt.abs();
                     continue;
                 } else {
                     continue;
@@ -327,6 +349,16 @@ mod tests {
             Transactions::new(&c, &d, &[-1.0, -2.0], 2, ReturnsPolicy::Drop),
             Err(DataError::NothingLeft { .. })
         ));
+        // two amounts of 1e308 once made a customer's spend inf; returns count by magnitude
+        for amounts in [[1e308, 1e308], [-1e300, 1e300]] {
+            assert!(matches!(
+                Transactions::new(&c, &d, &amounts, 2, ReturnsPolicy::Net),
+                Err(DataError::Invalid { field: Field::Amount, row: None, .. })
+            ));
+        }
+        assert!(Transactions::new(&c, &d, &[5e299, 5e299], 2, ReturnsPolicy::Net).is_ok());
+        // rows the policy drops are not summed
+        assert!(Transactions::new(&c, &d, &[-1e308, 1.0], 2, ReturnsPolicy::Drop).is_ok());
     }
 
     #[test]

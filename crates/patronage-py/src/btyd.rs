@@ -15,9 +15,9 @@ use patronage_core::calendar::Period;
 use patronage_core::Error;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
-use crate::error::{detached, param_error, to_py};
+use crate::error::{detached, interruptible, param_error, to_py};
 use crate::rfm::columns_dict;
 use crate::transactions::TxLog;
 
@@ -79,6 +79,11 @@ impl<'a> Rfm<'a> {
     }
 }
 
+/// The serde name of a unit enum variant (`"gradient_tolerance"`).
+fn serde_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 fn fit_info_dict<'py>(py: Python<'py>, info: Option<&FitInfo>) -> PyResult<Option<Bound<'py, PyDict>>> {
     let Some(info) = info else { return Ok(None) };
     let d = PyDict::new(py);
@@ -88,15 +93,31 @@ fn fit_info_dict<'py>(py: Python<'py>, info: Option<&FitInfo>) -> PyResult<Optio
     d.set_item("n_patterns", info.n_patterns)?;
     d.set_item("penalizer", info.penalizer)?;
     d.set_item("converged", info.converged)?;
-    let status = serde_json::to_value(info.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    d.set_item("status", status)?;
+    d.set_item("status", serde_name(info.status))?;
     d.set_item("iterations", info.iterations)?;
     d.set_item("evaluations", info.evaluations)?;
     d.set_item("gradient_norm", info.gradient_norm)?;
     d.set_item("starts", info.starts)?;
+    let issues = PyList::empty(py);
+    for issue in &info.issues {
+        let item = PyDict::new(py);
+        item.set_item("kind", serde_name(issue.kind))?;
+        item.set_item("parameters", issue.parameters.clone())?;
+        item.set_item("message", &issue.message)?;
+        issues.append(item)?;
+    }
+    d.set_item("issues", issues)?;
+    let determined = PyList::empty(py);
+    for q in &info.determined {
+        let item = PyDict::new(py);
+        item.set_item("name", &q.name)?;
+        item.set_item("meaning", &q.meaning)?;
+        item.set_item("value", q.value)?;
+        item.set_item("lower", q.lower)?;
+        item.set_item("upper", q.upper)?;
+        determined.append(item)?;
+    }
+    d.set_item("determined", determined)?;
     Ok(Some(d))
 }
 
@@ -128,7 +149,7 @@ impl PyBetaGeo {
     ) -> PyResult<Self> {
         let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
         let params = BetaGeoParams { modified, penalizer, max_iter, tol };
-        let inner = detached(py, || {
+        let inner = interruptible(py, || {
             let valid = params.check()?;
             valid.fit(&rfm.data()?)
         })?;
@@ -242,7 +263,7 @@ impl PyGammaGamma {
         let (f, m) = (slice(&frequency, "frequency")?, slice(&monetary_value, "monetary_value")?);
         let w = opt_slice(&weights, "weights")?;
         let params = GammaGammaParams { penalizer, max_iter, tol };
-        let inner = detached(py, || {
+        let inner = interruptible(py, || {
             let valid = params.check()?;
             valid.fit(&SpendData::new(f, m, w)?)
         })?;
@@ -330,7 +351,7 @@ impl PyParetoNbd {
     ) -> PyResult<Self> {
         let rfm = Rfm::new(&frequency, &recency, &t, &weights)?;
         let params = ParetoNbdParams { penalizer, max_iter, tol };
-        let inner = detached(py, || {
+        let inner = interruptible(py, || {
             let valid = params.check()?;
             valid.fit(&rfm.data()?)
         })?;
@@ -359,16 +380,6 @@ impl PyParetoNbd {
     fn params(&self) -> (f64, f64, f64, f64) {
         let [r, alpha, s, beta] = self.inner.params();
         (r, alpha, s, beta)
-    }
-
-    /// The likelihood ridges the fit ended on (empty when the maximum is regular).
-    #[getter]
-    fn ridges(&self) -> Vec<String> {
-        self.inner
-            .ridges()
-            .iter()
-            .filter_map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)))
-            .collect()
     }
 
     fn fit_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {

@@ -8,7 +8,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::error::detached;
+use crate::error::{detached, interruptible};
 use crate::transactions::TxLog;
 
 type F64Array<'py> = Bound<'py, PyArray1<f64>>;
@@ -91,7 +91,7 @@ impl PyLogistic {
         let params = LogisticParams { c, max_iter, tol };
         let (x, y) = (x.as_array(), y.as_array().to_vec());
         let w = weights(&sample_weight)?;
-        let model = detached(py, || LogisticModel::fit(&params, x, &y, w.as_deref()))?;
+        let model = interruptible(py, || LogisticModel::fit(&params, x, &y, w.as_deref()))?;
         Ok(PyLogistic(model))
     }
 
@@ -101,7 +101,7 @@ impl PyLogistic {
         x: PyReadonlyArray2<'py, f64>,
     ) -> PyResult<F64Array<'py>> {
         let x = x.as_array();
-        Ok(detached(py, || self.0.decision_function(x))?.into_pyarray(py))
+        Ok(interruptible(py, || self.0.decision_function(x))?.into_pyarray(py))
     }
 
     #[getter]
@@ -180,7 +180,7 @@ impl PyGbm {
         };
         let (x, y) = (x.as_array(), y.as_array().to_vec());
         let w = weights(&sample_weight)?;
-        let model = detached(py, || GbmModel::fit(&params, x, &y, w.as_deref()))?;
+        let model = interruptible(py, || GbmModel::fit(&params, x, &y, w.as_deref()))?;
         Ok(PyGbm(model))
     }
 
@@ -190,7 +190,7 @@ impl PyGbm {
         x: PyReadonlyArray2<'py, f64>,
     ) -> PyResult<F64Array<'py>> {
         let x = x.as_array();
-        Ok(detached(py, || self.0.decision_function(x))?.into_pyarray(py))
+        Ok(interruptible(py, || self.0.decision_function(x))?.into_pyarray(py))
     }
 
     #[getter]

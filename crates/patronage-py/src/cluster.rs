@@ -10,7 +10,7 @@ use pyo3::types::PyDict;
 
 use linfa::ParamGuard;
 
-use crate::error::{detached, to_py};
+use crate::error::{detached, interruptible, to_py};
 
 type Labels<'py> = Bound<'py, PyArray1<i32>>;
 
@@ -92,7 +92,7 @@ impl KMeansModel {
     ) -> PyResult<(KMeansModel, Labels<'py>)> {
         let p = params(n_clusters, init, centres, n_init, max_iter, tol, seed, algorithm)?;
         let x = x.as_array();
-        let fit = detached(py, || p.fit_array(x))?;
+        let fit = interruptible(py, || p.fit_array(x))?;
         Ok((KMeansModel { inner: fit.model }, labels_out(py, fit.labels)))
     }
 
@@ -191,7 +191,7 @@ fn silhouette_samples<'py>(
     labels: PyReadonlyArray1<'py, u32>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let (x, l) = (x.as_array(), labels_in(&labels)?);
-    Ok(detached(py, || metrics::silhouette_samples(x, l))?.into_pyarray(py))
+    Ok(interruptible(py, || metrics::silhouette_samples(x, l))?.into_pyarray(py))
 }
 
 /// Mean silhouette, on a seeded sample of `sample_size` rows when given.
@@ -205,7 +205,7 @@ fn silhouette_score(
     seed: u64,
 ) -> PyResult<f64> {
     let (x, l) = (x.as_array(), labels_in(&labels)?);
-    detached(py, || metrics::silhouette_score(x, l, sample_size.map(|s| (s, seed))))
+    interruptible(py, || metrics::silhouette_score(x, l, sample_size.map(|s| (s, seed))))
 }
 
 /// Calinski-Harabasz index.
@@ -247,7 +247,7 @@ fn select_k<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let p = params(2, "k-means++", None, n_init, max_iter, tol, seed, "auto")?;
     let x = x.as_array();
-    let scores = detached(py, || core_select_k(x, &ks, &p, sample_size))?;
+    let scores = interruptible(py, || core_select_k(x, &ks, &p, sample_size))?;
     let recommended =
         recommend(&scores).ok_or_else(|| to_py(Error::from(ParamError::new("k_range", "is empty"))))?;
     let d = PyDict::new(py);

@@ -3,15 +3,17 @@ optionally calibrated, scikit-learn compatible."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import numpy as np
 import pandas as pd
 
 from .. import _core
-from .._base import ParamsMixin, seed_from
+from .._base import ParamsMixin, json_document, seed_from
 from ..exceptions import DataError, NotFittedError, ParameterError
 from ._encode import Design, check_impute
 
@@ -76,6 +78,12 @@ class ChurnClassifier(ParamsMixin):
     gradient boosting for the log-loss (the ``HistGradientBoostingClassifier``
     algorithm: up to ``max_bins`` quantile bins per feature, leaf-wise trees
     of ``max_leaf_nodes`` leaves), with ``feature_importances_``.
+
+    Limits (a clear error instead of a hang or NaN): the logistic model takes
+    at most 1,000 design features (its Newton step solves a
+    ``(p+1) x (p+1)`` system; wider designs suit ``model="gbm"``), and sample
+    weights (after ``class_weight``) must sum to at most 1e100. Fits can be
+    stopped with Ctrl-C (KeyboardInterrupt within about a second).
 
     Any feature DataFrame works (the output of :func:`churn_dataset`, or a
     subscription table with its own churn flag). Numeric and boolean columns
@@ -305,11 +313,11 @@ class ChurnClassifier(ParamsMixin):
             if w.ndim == 0:
                 w = np.full(len(y01), float(w))
             if w.shape != y01.shape:
-                raise ValueError(f"sample_weight has shape {w.shape}, expected ({len(y01)},)")
+                raise DataError(f"sample_weight has shape {w.shape}, expected ({len(y01)},)", field="sample_weight")
             if not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise ValueError("sample_weight must be finite and non-negative")
+                raise DataError("sample_weight must be finite and non-negative", field="sample_weight")
             if not np.any(w > 0):
-                raise ValueError("sample weights are all zero: there is nothing to fit")
+                raise DataError("sample weights are all zero: there is nothing to fit", field="sample_weight")
         cw = self.class_weight
         if cw is not None:
             if cw == "balanced":  # each class gets half of the total (sample-weighted) mass
@@ -326,14 +334,29 @@ class ChurnClassifier(ParamsMixin):
         return None if w is None else np.ascontiguousarray(w)
 
     # ------------------------------------------------------------------ fit
+    @contextlib.contextmanager
+    def _feature_names(self) -> Iterator[None]:
+        """Core data errors about "feature j" renamed to the design feature's name."""
+        try:
+            yield
+        except DataError as exc:
+            match = re.fullmatch(r"feature (\d+)", exc.field or "")
+            names = getattr(self, "feature_names_out_", None)
+            if match is None or names is None or int(match.group(1)) >= len(names):
+                raise
+            name = names[int(match.group(1))]
+            raise DataError(re.sub(r"^feature \d+", f"feature {name!r}", str(exc)), field=name,
+                            row=exc.row) from None
+
     def _fit_core(self, X: np.ndarray, y: np.ndarray, w: Optional[np.ndarray]) -> Any:
-        if self.model == "logistic":
-            return _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), float(self.tol))
-        return _core.GbmModel.fit(
-            X, y, w, int(self.max_iter), float(self.learning_rate), int(self.max_leaf_nodes),
-            None if self.max_depth is None else int(self.max_depth), int(self.min_samples_leaf),
-            float(self.l2_regularization), int(self.max_bins), _seed(self.random_state),
-        )
+        with self._feature_names():
+            if self.model == "logistic":
+                return _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), float(self.tol))
+            return _core.GbmModel.fit(
+                X, y, w, int(self.max_iter), float(self.learning_rate), int(self.max_leaf_nodes),
+                None if self.max_depth is None else int(self.max_depth), int(self.min_samples_leaf),
+                float(self.l2_regularization), int(self.max_bins), _seed(self.random_state),
+            )
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "ChurnClassifier":
         """Fit on features ``X`` (DataFrame or 2-D array) and binary labels ``y``.
@@ -391,7 +414,8 @@ class ChurnClassifier(ParamsMixin):
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of churn (``classes_[1]``) from the model, before calibration."""
         self._check_fitted()
-        return self.model_.decision_function(self._design_matrix(X))
+        with self._feature_names():
+            return self.model_.decision_function(self._design_matrix(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``(n, 2)`` probabilities of ``classes_[0]`` and ``classes_[1]`` (calibrated if requested)."""
@@ -517,20 +541,17 @@ class ChurnClassifier(ParamsMixin):
     @classmethod
     def from_json(cls, text: str) -> "ChurnClassifier":
         """Rebuild a fitted classifier from :meth:`to_json` output."""
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not a ChurnClassifier JSON document: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-            raise ValueError("not a ChurnClassifier JSON document (missing format tag)")
-        if doc.get("version") != _FORMAT_VERSION:
-            raise ValueError(f"unsupported ChurnClassifier JSON version {doc.get('version')!r}")
-        params = doc["params"]
-        if isinstance(params.get("class_weight"), dict) and "__pairs__" in params["class_weight"]:
-            params["class_weight"] = {k: v for k, v in params["class_weight"]["__pairs__"]}
-        est = cls(**params)
-        est._restore(doc["fitted"])
-        return est
+        with json_document(text, "ChurnClassifier") as doc:
+            if doc.get("format") != _FORMAT:
+                raise DataError("not a ChurnClassifier JSON document (missing format tag)")
+            if doc.get("version") != _FORMAT_VERSION:
+                raise DataError(f"unsupported ChurnClassifier JSON version {doc.get('version')!r}")
+            params = doc["params"]
+            if isinstance(params.get("class_weight"), dict) and "__pairs__" in params["class_weight"]:
+                params["class_weight"] = {k: v for k, v in params["class_weight"]["__pairs__"]}
+            est = cls(**params)
+            est._restore(doc["fitted"])
+            return est
 
     # ------------------------------------------------------------------ sklearn
     _estimator_type = "classifier"

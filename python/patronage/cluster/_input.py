@@ -4,6 +4,7 @@ with errors that name the user's column and index label."""
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from typing import Any, Iterator, Optional, Sequence, Tuple
 
@@ -71,7 +72,9 @@ def labelled(X: Any, what: str = "X") -> Iterator[None]:
         label = X.index[row] if isinstance(X, pd.DataFrame) and row is not None else row
         where = f"index label {label!r} (row {row})" if isinstance(X, pd.DataFrame) else f"row {row}"
         name = f"column {column!r}" if isinstance(X, pd.DataFrame) else f"{what} column {column}"
-        raise DataError(f"{name} is NaN or infinite at {where}", field=str(column), row=row, label=label) from None
+        # the core says "feature j is NaN or infinite at row i" or "feature j: is 1e+200, beyond ... at row i"
+        reason = re.sub(r" at row \d+$", "", re.sub(r"^feature \d+:?", "", str(exc)))
+        raise DataError(f"{name} {reason.strip()} at {where}", field=str(column), row=row, label=label) from None
 
 
 def check_names(fitted: Optional[np.ndarray], X: Any, owner: str) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
-from .._base import ParamsMixin, seed_from
-from ..exceptions import NotFittedError, ParameterError
+from .._base import ParamsMixin, json_document, seed_from
+from ..exceptions import DataError, NotFittedError, ParameterError
 from ._input import as_matrix, check_choice, check_int, check_names, feature_names, labelled
 
 __all__ = ["KMeans"]
@@ -27,6 +27,9 @@ class KMeans(ParamsMixin):
     parameters, attributes and results (from the same initial centres it gives
     the same labels and inertia), computed in Rust with the GIL released and
     deterministic for a given ``random_state`` whatever the thread count.
+    Feature values must be finite and within +/-1e100 (k-means squares
+    distances; beyond that the inertia would overflow): a DataError names the
+    column and row otherwise. A fit can be stopped with Ctrl-C.
 
     Parameters
     ----------
@@ -284,22 +287,19 @@ class KMeans(ParamsMixin):
     @classmethod
     def from_json(cls, text: str) -> "KMeans":
         """A KMeans from :meth:`to_json` output (fitted if it was)."""
-        try:
-            doc = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"not a KMeans JSON document: {exc}", "text") from None
-        if not isinstance(doc, dict) or doc.get("format") != _FORMAT or doc.get("version") != _VERSION:
-            raise ParameterError(f"not a {_FORMAT} version {_VERSION} JSON document", "text")
-        params = dict(doc["params"])
-        if isinstance(params.get("init"), list):
-            params["init"] = np.asarray(params["init"], dtype=np.float64)
-        est = cls(**params)
-        if "model" in doc:
-            model = _core.KMeansModel.from_json(json.dumps(doc["model"]))
-            names = doc.get("feature_names_in")
-            est._set_fitted(model, int(doc["n_features_in"]),
-                            None if names is None else np.asarray(names, dtype=object))
-        return est
+        with json_document(text, "KMeans") as doc:
+            if doc.get("format") != _FORMAT or doc.get("version") != _VERSION:
+                raise DataError(f"not a {_FORMAT} version {_VERSION} JSON document")
+            params = dict(doc["params"])
+            if isinstance(params.get("init"), list):
+                params["init"] = np.asarray(params["init"], dtype=np.float64)
+            est = cls(**params)
+            if "model" in doc:
+                model = _core.KMeansModel.from_json(json.dumps(doc["model"]))
+                names = doc.get("feature_names_in")
+                est._set_fitted(model, int(doc["n_features_in"]),
+                                None if names is None else np.asarray(names, dtype=object))
+            return est
 
     def __sklearn_tags__(self) -> Any:
         from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags

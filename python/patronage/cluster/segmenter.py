@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,24 @@ def tier_names(k: int) -> List[str]:
     for word, group in zip(("core", "potential", "ordinary"), np.array_split(np.arange(k), 3)):
         names += [f"{word} {i + 1}" for i in range(len(group))] if len(group) > 1 else [word]
     return names
+
+
+def _units(values: np.ndarray) -> np.ndarray:
+    """Per column, a power of two near its largest magnitude. Dividing by it
+    is exact, so sums and means of the divided column, multiplied back, have
+    the same bits as the plain ones on ordinary data, but do not overflow on
+    columns near the largest float (a spend of 1e308)."""
+    peak = np.abs(values).max(axis=0)
+    with np.errstate(divide="ignore"):
+        exponent = np.where(peak > 0, np.floor(np.log2(peak)), 0.0)
+    return np.exp2(np.clip(exponent, -1000, 1000))
+
+
+def _moments(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (population), overflow-free (see :func:`_units`)."""
+    unit = _units(values)
+    scaled = values / unit
+    return scaled.mean(axis=0) * unit, scaled.std(axis=0) * unit
 
 
 class CustomerSegmenter(ParamsMixin):
@@ -138,8 +156,10 @@ class CustomerSegmenter(ParamsMixin):
                     label=label)
         return np.log1p(raw)
 
-    def _scaled(self, rfm: pd.DataFrame, raw: np.ndarray) -> np.ndarray:
-        return (self._log(rfm, raw, self.features_) - self.center_) / self.scale_
+    def _scaled(self, rfm: pd.DataFrame, raw: np.ndarray) -> pd.DataFrame:
+        """What k-means sees, as a frame: its errors then name the feature and the customer."""
+        z = (self._log(rfm, raw, self.features_) - self.center_) / self.scale_
+        return pd.DataFrame(z, index=rfm.index, columns=self.features_)
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, rfm: pd.DataFrame, y: Any = None) -> "CustomerSegmenter":
@@ -153,9 +173,10 @@ class CustomerSegmenter(ParamsMixin):
         spend = finite_column(frame, self.value) if self.value not in features else raw[:, features.index(self.value)]
         n = len(raw)
         logged = self._log(frame, raw, features)
-        center = logged.mean(axis=0)
-        scale = logged.std(axis=0)
-        flat = [f for f, s in zip(features, scale) if not s > 1e-12 * max(1.0, abs(logged).max())]
+        center, scale = _moments(logged)
+        # relative to each column's own magnitude (a spend of 1e300 does not make recency flat)
+        peak = np.abs(logged).max(axis=0)
+        flat = [f for f, s, m in zip(features, scale, peak) if not s > 1e-12 * max(1.0, m)]
         if len(flat) == len(features):
             raise DataError(f"every customer has the same {features}: a single distinct point cannot be segmented",
                             field=features[0])
@@ -165,9 +186,14 @@ class CustomerSegmenter(ParamsMixin):
                             "features", field=flat[0])
         if self.transform == "none":
             center, scale = np.zeros(len(features)), np.ones(len(features))
+        with np.errstate(over="ignore"):
+            total = np.abs(spend).sum()
+        if not np.isfinite(total):
+            raise DataError(f"column {self.value!r} sums to more than the largest float, so the revenue of a tier "
+                            "cannot be represented: rescale it (e.g. to thousands)", field=self.value)
         self.features_ = features
         self.center_, self.scale_ = center, scale
-        z = (logged - center) / scale
+        z = self._scaled(frame, raw)
         seed = seed_from(self.random_state)
         if isinstance(self.n_clusters, str):
             check_choice(self.n_clusters, "n_clusters", ("auto",))
@@ -207,8 +233,8 @@ class CustomerSegmenter(ParamsMixin):
         total = spend.sum()
         out["share_of_revenue"] = out["revenue"] / total if total != 0 else np.nan
         out["value_per_customer"] = out["revenue"] / out["customers"]
-        for f in features:
-            out[f"mean_{f}"] = groups[f].mean()
+        for f, unit in zip(features, _units(raw)):
+            out[f"mean_{f}"] = (data[f] / unit).groupby(data["_cluster"], sort=True).mean() * unit
             out[f"median_{f}"] = groups[f].median()
         centres = self.kmeans_.cluster_centers_ * self.scale_ + self.center_
         if self.transform == "log-standard":
@@ -273,8 +299,7 @@ class CustomerSegmenter(ParamsMixin):
     def transform_features(self, rfm: pd.DataFrame) -> pd.DataFrame:
         """The scaled features k-means sees, indexed like ``rfm``."""
         self._require_fitted()
-        raw = self._raw(rfm, self.features_)
-        return pd.DataFrame(self._scaled(rfm, raw), index=rfm.index, columns=self.features_)
+        return self._scaled(rfm, self._raw(rfm, self.features_))
 
     def _repr_html_(self) -> str:
         if not hasattr(self, "kmeans_"):

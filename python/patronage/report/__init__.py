@@ -242,40 +242,53 @@ def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, str], returns: str, custom
                     months: int) -> Section:
     import patronage as pt
 
+    key, title = "clv", "Still alive? Lifetime value (BG/NBD + Gamma-Gamma)"
     summary = pt.btyd_summary(tx, **cols, freq="D", freq_multiplier=7, returns=returns)  # weeks
     # Gamma-Gamma needs positive spend: repeat buyers whose repeat orders were all free (or netted
     # to nothing by returns) are left out of it, and their expected value is 0.
     spending = (summary["frequency"] == 0) | (summary["monetary_value"] > 0)
+    for column in ("p_alive", "clv", "value_at_risk"):
+        customers[column] = np.nan
     try:
         bg = pt.BetaGeo().fit(summary)
         gg = pt.GammaGamma().fit(summary[spending])
-        clv = pt.customer_lifetime_value(bg, gg, summary[spending], horizon=months, freq="W", discount_rate=0.01)
-        clv = clv.reindex(summary.index, fill_value=0.0)
+        clv = None
+        if bg.identified_ and gg.identified_:
+            clv = pt.customer_lifetime_value(bg, gg, summary[spending], horizon=months, freq="W",
+                                             discount_rate=0.01).reindex(summary.index, fill_value=0.0)
     except PatronageError as exc:
-        customers["p_alive"] = np.nan
-        customers["clv"] = np.nan
-        return Section("clv", "Still alive? Lifetime value", [f"The BTYD models could not be fitted: {exc}"])
-    p_alive = bg.p_alive(summary)
-    customers["p_alive"] = p_alive.reindex(customers.index)
-    customers["clv"] = clv.reindex(customers.index)
-    customers["value_at_risk"] = (1 - customers["p_alive"]) * customers["clv"]
-    total = customers["clv"].sum()
-    alive = customers["p_alive"].mean()
-    text = (f"The BG/NBD model estimates that the average customer is still active with probability "
-            f"{alive:.0%} (BG/NBD counts customers who never bought again as alive: a known property of "
-            f"the model). Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly "
-            f"discount): {total:,.0f} in total; {customers['value_at_risk'].sum():,.0f} of it belongs to "
-            "customers who may already be gone.")
-    params = pd.concat([bg.params_.rename("estimate"), gg.params_.rename("estimate")]).to_frame()
+        return Section(key, "Still alive? Lifetime value", [f"The BTYD models could not be fitted: {exc}"])
+    # Estimates with their (log-scale) 95% intervals: how far the data pin each one down.
+    params = pd.concat([bg.summary(), gg.summary()])[["coef", "lower 95% bound", "upper 95% bound"]]
+    params.columns = ["estimate", "95% interval from", "to"]
+    tables = [("Model parameters (time unit: weeks)", params)]
+    if not bg.identified_:
+        # P(alive) and CLV would print values the data do not support as facts (e.g. "active with
+        # probability 100%" from a dropout parameter that ran off to infinity): say so instead.
+        text = ("The BG/NBD model is not identified on this data, so this report gives no P(alive), expected "
+                "purchases or lifetime values: they would rest on parameters the data do not determine.")
+        return Section(key, title, [text, bg.identification_text()], tables)
+    customers["p_alive"] = bg.p_alive(summary).reindex(customers.index)
+    paragraphs = [f"The BG/NBD model estimates that the average customer is still active with probability "
+                  f"{customers['p_alive'].mean():.0%} (BG/NBD counts customers who never bought again as alive: "
+                  "a known property of the model)."]
+    if clv is None:
+        paragraphs[0] += (" The Gamma-Gamma spend model is not identified on this data, so no lifetime values "
+                          "are given.")
+        paragraphs.append(gg.identification_text())
+    else:
+        customers["clv"] = clv.reindex(customers.index)
+        customers["value_at_risk"] = (1 - customers["p_alive"]) * customers["clv"]
+        paragraphs[0] += (f" Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly "
+                          f"discount): {customers['clv'].sum():,.0f} in total; "
+                          f"{customers['value_at_risk'].sum():,.0f} of it belongs to customers who may already "
+                          "be gone.")
+        if "tier" in customers:
+            by_tier = customers.groupby("tier", observed=True)[["clv", "value_at_risk"]].sum()
+            tables.append(("CLV and value at risk by tier", by_tier))
     fig, ax = _fig(5.5, 4.2)
     bg.plot_p_alive_matrix(summary, ax=ax)
-    if "tier" in customers:
-        by_tier = customers.groupby("tier", observed=True)[["clv", "value_at_risk"]].sum()
-        tables = [("Model parameters (time unit: weeks)", params), ("CLV and value at risk by tier", by_tier)]
-    else:
-        tables = [("Model parameters (time unit: weeks)", params)]
-    return Section("clv", "Still alive? Lifetime value (BG/NBD + Gamma-Gamma)", [text], tables,
-                   [("P(alive) by frequency and recency", figure_png(fig))])
+    return Section(key, title, paragraphs, tables, [("P(alive) by frequency and recency", figure_png(fig))])
 
 
 def _churn(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.DataFrame, horizon: int,
@@ -346,10 +359,13 @@ def _winback(customers: pd.DataFrame, top: int) -> Section:
         basis = "1 - P(alive)"
     else:
         return Section("winback", "Win-back list", ["No churn or P(alive) estimate: no win-back list."])
-    value = customers["clv"].fillna(0.0) if "clv" in customers else customers["total_spend"].clip(lower=0)
+    if "clv" in customers and customers["clv"].notna().any():
+        value, worth = customers["clv"].fillna(0.0), "CLV"
+    else:  # no (trustworthy) lifetime value: past spend
+        value, worth = customers["total_spend"], "past spend"
     ranked = pt.winback_list(customers, **p, value=value.clip(lower=0), top=top)
     customers["winback_rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index).reindex(
         customers.index)
-    text = (f"The {len(ranked)} customers with the most expected value at risk ({basis} x CLV), with the "
+    text = (f"The {len(ranked)} customers with the most expected value at risk ({basis} x {worth}), with the "
             f"suggested action for their tier. Together they hold {ranked['value_at_risk'].sum():,.0f} of value.")
     return Section("winback", f"Win-back list (top {len(ranked)})", [text], [("Customers to win back", ranked)])

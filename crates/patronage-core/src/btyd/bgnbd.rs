@@ -31,6 +31,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{RfmData, FREQUENCY};
+use super::identification::{
+    diagnose, Combination, DeterminedQuantity, FitIssue, Parameterisation, PURCHASE_RATE,
+};
 use super::integrals::purchases_if_alive;
 use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation, Maximum};
 use super::special::{digamma, ln_beta, ln_gamma, trigamma};
@@ -120,6 +123,22 @@ pub struct FitInfo {
     pub gradient_norm: f64,
     /// Starting points tried.
     pub starts: usize,
+    /// Why the data may not determine the estimates (empty when they do):
+    /// a flat likelihood, a standard error of `ln p` above 2, a parameter
+    /// running to 0 or infinity (see [`super::identification`]).
+    #[serde(default)]
+    pub issues: Vec<FitIssue>,
+    /// What the data do determine when some parameters are not (the
+    /// model's meaningful combinations whose estimates are precise).
+    #[serde(default)]
+    pub determined: Vec<DeterminedQuantity>,
+}
+
+impl FitInfo {
+    /// Whether the data determine every parameter (no [`FitInfo::issues`]).
+    pub fn identified(&self) -> bool {
+        self.issues.is_empty()
+    }
 }
 
 /// A BG/NBD model: `r, α` (purchase rates, α in the data's time unit) and
@@ -560,6 +579,19 @@ pub(crate) fn chunked_evaluation(sums: &[[f64; 15]], want_hess: bool) -> Evaluat
 /// the time ratio per row.
 const TABLE_MAX_FREQUENCY: f64 = 1000.0;
 
+/// The BG/NBD's parameters and the combinations its fits determine best.
+const PARAMETERS: Parameterisation = Parameterisation {
+    names: &["r", "alpha", "a", "b"],
+    combinations: &[
+        PURCHASE_RATE,
+        Combination {
+            name: "a/(a+b)",
+            meaning: "the mean probability of dropping out after a purchase",
+            value: |p| p[2] / (p[2] + p[3]),
+        },
+    ],
+};
+
 /// Starting points `(r, α, a, b)`, time scaled so that max T = 1.
 const STARTS: [[f64; 4]; 4] =
     [[1.0, 1.0, 1.0, 1.0], [0.5, 0.1, 0.5, 2.0], [2.0, 2.0, 2.0, 5.0], [0.1, 0.01, 1.0, 10.0]];
@@ -626,8 +658,26 @@ impl PatternFit {
     }
 
     /// The fit's diagnostics, with the natural parameters (data's time unit).
-    pub(crate) fn info(&self, natural: &[f64], log_likelihood: f64, penalizer: f64) -> FitInfo {
+    /// `issues` are the model's own findings (a Pareto/NBD ridge), listed
+    /// before those of [`diagnose`]; a finding of [`diagnose`] about only
+    /// parameters they already explain is left out (one account per cause).
+    pub(crate) fn info(
+        &self,
+        model: &Parameterisation,
+        natural: &[f64],
+        log_likelihood: f64,
+        penalizer: f64,
+        mut issues: Vec<FitIssue>,
+    ) -> FitInfo {
         let best = &self.best;
+        let identification = diagnose(model, natural, &best.log_hessian, &best.log_gradient);
+        let explained: Vec<&String> = issues.iter().flat_map(|i| &i.parameters).collect();
+        let unexplained: Vec<FitIssue> = identification
+            .issues
+            .into_iter()
+            .filter(|i| !i.parameters.iter().all(|p| explained.contains(&p)))
+            .collect();
+        issues.extend(unexplained);
         FitInfo {
             log_likelihood,
             standard_errors: standard_errors(natural, best.log_cov.as_deref()),
@@ -640,6 +690,8 @@ impl PatternFit {
             evaluations: best.evaluations + self.warm_evaluations,
             gradient_norm: best.minimum.grad_norm(),
             starts: best.starts,
+            issues,
+            determined: identification.determined,
         }
     }
 }
@@ -676,7 +728,7 @@ impl ValidBetaGeoParams {
             alpha: natural[1],
             a: natural[2],
             b: natural[3],
-            fit: Some(fit.info(&natural, log_likelihood, penalizer)),
+            fit: Some(fit.info(&PARAMETERS, &natural, log_likelihood, penalizer, Vec::new())),
         })
     }
 }
@@ -1015,6 +1067,25 @@ mod tests {
         );
     }
 
+    /// Customers who all bought recently give no evidence of dropout: the
+    /// likelihood rises as the mean dropout probability a/(a+b) falls to 0,
+    /// so a and b run off and the fit says so; r and alpha stay determined.
+    #[test]
+    fn no_sign_of_dropout_leaves_a_and_b_undetermined() {
+        let x = [0.0, 1.0, 2.0, 3.0, 5.0, 1.0, 2.0, 0.0, 4.0, 7.0];
+        let tx = [0.0, 30.0, 30.0, 30.0, 30.0, 20.0, 25.0, 0.0, 30.0, 30.0];
+        let t = [30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 40.0, 31.0, 30.0];
+        let data = RfmData::new(&x, &tx, &t, None).unwrap();
+        let m = BetaGeoParams::default().check().unwrap().fit(&data).unwrap();
+        let info = m.fit_info().unwrap();
+        assert!(!info.identified());
+        let flagged: Vec<&str> =
+            info.issues.iter().flat_map(|i| i.parameters.iter().map(String::as_str)).collect();
+        assert!(flagged.contains(&"b") && !flagged.contains(&"r") && !flagged.contains(&"alpha"), "{info:?}");
+        let [_, _, a, b] = m.params();
+        assert!(a / (a + b) < 1e-3, "{a} {b}");
+    }
+
     /// Fader, Hardie & Lee (2005) on the CDNOW sample: r = 0.243, α = 4.414,
     /// a = 0.793, b = 2.426, LL = -9582.4. Skipped when the shared data is absent.
     #[test]
@@ -1025,6 +1096,7 @@ mod tests {
         let [r, alpha, a, b] = m.params();
         let info = m.fit_info().unwrap();
         assert!(info.converged, "{info:?}");
+        assert!(info.identified() && info.determined.is_empty(), "{:?}", info.issues);
         assert_eq!((r * 1e3).round() / 1e3, 0.243);
         assert_eq!((alpha * 1e3).round() / 1e3, 4.414);
         assert_eq!((a * 1e3).round() / 1e3, 0.793);

@@ -88,8 +88,9 @@ pub struct RfmData<'a> {
 
 impl<'a> RfmData<'a> {
     /// Validates the columns: non-empty, equal lengths, finite, frequency a
-    /// non-negative whole number, `0 <= recency <= T`, recency 0 when
-    /// frequency is 0, weights (if any) non-negative and not all zero.
+    /// non-negative whole number, `0 <= recency <= T`, recency 0 exactly when
+    /// frequency is 0 (a repeat purchase happens after the first one, so at a
+    /// positive recency), weights (if any) non-negative and not all zero.
     pub fn new(
         frequency: &'a [f64],
         recency: &'a [f64],
@@ -110,7 +111,7 @@ impl<'a> RfmData<'a> {
                 && age.is_finite()
                 && 0.0 <= tx
                 && tx <= age
-                && (x > 0.0 || tx == 0.0)
+                && ((x > 0.0) == (tx > 0.0))
         });
         if !fast {
             check_frequency(frequency)?;
@@ -133,6 +134,16 @@ impl<'a> RfmData<'a> {
             }
             if x == 0.0 && tx != 0.0 {
                 return Err(invalid(RECENCY, i, format!("recency must be 0 when frequency is 0, got {tx}")));
+            }
+            if x > 0.0 && tx == 0.0 {
+                return Err(invalid(
+                    RECENCY,
+                    i,
+                    format!(
+                        "recency is 0 with frequency {x}: repeat purchases come after the first, at a \
+                         positive recency"
+                    ),
+                ));
             }
         }
         check_weights(weights, n)?;
@@ -271,7 +282,7 @@ mod tests {
     fn field_of(e: Error) -> Option<Field> {
         match e {
             Error::Data(d) => d.field(),
-            Error::Param(_) => None,
+            Error::Param(_) | Error::Interrupted => None,
         }
     }
 
@@ -281,13 +292,14 @@ mod tests {
         assert_eq!(ok.len(), 2);
         assert!(matches!(RfmData::new(&[], &[], &[], None), Err(Error::Data(DataError::Empty))));
         type Case<'a> = (&'a [f64], &'a [f64], &'a [f64], Field);
-        let cases: [Case; 7] = [
+        let cases: [Case; 8] = [
             (&[-1.0], &[0.0], &[1.0], FREQUENCY),
             (&[1.5], &[0.0], &[1.0], FREQUENCY),
             (&[f64::NAN], &[0.0], &[1.0], FREQUENCY),
             (&[1.0], &[-1.0], &[1.0], RECENCY),
             (&[1.0], &[2.0], &[1.0], RECENCY),
             (&[0.0], &[0.5], &[1.0], RECENCY),
+            (&[2.0], &[0.0], &[1.0], RECENCY),
             (&[1.0], &[0.5], &[f64::INFINITY], AGE),
         ];
         for (f, r, t, field) in cases {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::bgnbd::distinct_whole;
 use super::bgnbd::{check_common, FitInfo, CHUNK};
 use super::data::{SpendData, MONETARY};
+use super::identification::{diagnose, Combination, Parameterisation};
 use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation};
 use super::special::{digamma, ln_gamma, trigamma};
 use crate::error::{DataError, ParamError, Result};
@@ -182,11 +183,22 @@ fn evaluate(d: &Buyers, params: &[f64], want_hess: bool) -> Evaluation {
     Evaluation { ll: total[0], grad: total[1..4].to_vec(), hess }
 }
 
+/// The Gamma-Gamma's parameters and the combination its fits determine best.
+const PARAMETERS: Parameterisation = Parameterisation {
+    names: &["p", "q", "v"],
+    combinations: &[Combination {
+        name: "p*v/(q-1)",
+        meaning: "the mean spend per transaction",
+        value: |p| if p[1] > 1.0 { p[0] * p[2] / (p[1] - 1.0) } else { f64::NAN },
+    }],
+};
+
 impl ValidGammaGammaParams {
     /// Maximum-likelihood fit on the rows with `frequency > 0` (the others
     /// are ignored), by damped Newton on the log-parameters (L-BFGS as
-    /// fallback, several starts). Errors when there is no repeat buyer; a
-    /// fit that did not converge is returned with `converged == false`.
+    /// fallback, several starts). Errors when there is no repeat buyer or when
+    /// stopped ([`crate::Error::Interrupted`]); a fit that did not converge is
+    /// returned with `converged == false`.
     pub fn fit(&self, data: &SpendData<'_>) -> Result<GammaGamma> {
         let GammaGammaParams { penalizer, max_iter, tol } = self.0;
         let buyers = Buyers::new(data);
@@ -216,8 +228,9 @@ impl ValidGammaGammaParams {
             &starts,
             max_iter,
         );
-        let Some(best) = maximise(|p, h| evaluate(&buyers, p, h), total_w, penalizer, &starts, max_iter, tol)
-        else {
+        let best = maximise(|p, h| evaluate(&buyers, p, h), total_w, penalizer, &starts, max_iter, tol);
+        crate::interrupt::check()?;
+        let Some(best) = best else {
             return Err(DataError::Invalid {
                 field: MONETARY,
                 row: None,
@@ -226,6 +239,7 @@ impl ValidGammaGammaParams {
             .into());
         };
         let p = &best.params;
+        let identification = diagnose(&PARAMETERS, p, &best.log_hessian, &best.log_gradient);
         Ok(GammaGamma {
             p: p[0],
             q: p[1],
@@ -243,6 +257,8 @@ impl ValidGammaGammaParams {
                 evaluations: best.evaluations + warm_evaluations,
                 gradient_norm: best.minimum.grad_norm(),
                 starts: best.starts,
+                issues: identification.issues,
+                determined: identification.determined,
             }),
         })
     }

@@ -7,7 +7,7 @@
 //! next starting point when neither converges, and returns the covariance of
 //! `θ` from the exact Hessian for standard errors.
 
-use crate::optim::{minimize, newton, spd_inverse, LbfgsParams, Minimum};
+use crate::optim::{minimize, newton, spd_inverse, LbfgsParams, Minimum, Status};
 
 /// One evaluation of a log-likelihood in the natural parameters.
 pub(crate) struct Evaluation {
@@ -34,6 +34,10 @@ pub(crate) struct Maximum {
     /// Covariance of the log-parameters (inverse Hessian of the total
     /// penalised negative log-likelihood), if positive definite.
     pub log_cov: Option<Vec<f64>>,
+    /// That Hessian (row-major) and the gradient, for
+    /// [`super::identification::diagnose`].
+    pub log_hessian: Vec<f64>,
+    pub log_gradient: Vec<f64>,
 }
 
 /// `F(θ)`, its gradient and (when `h` is non-empty) Hessian in `θ`.
@@ -67,7 +71,9 @@ where
 }
 
 /// Maximises the (penalised) likelihood from each start in turn until one
-/// converges; `None` when no start reached finite parameters.
+/// converges; `None` when no start reached finite parameters. A stop
+/// ([`crate::interrupt`]) ends the search: the best point so far comes back
+/// with [`Status::Interrupted`].
 pub(crate) fn maximise<L>(
     ll: L,
     total_w: f64,
@@ -88,7 +94,7 @@ where
         let theta0: Vec<f64> = start.iter().map(|p| p.ln()).collect();
         let mut m = newton(|t, g, h| objective(&ll, total_w, penalizer, t, g, h), &theta0, &params);
         evaluations += m.evaluations;
-        if !m.converged() {
+        if !m.converged() && m.status != Status::Interrupted {
             let from = if m.f.is_finite() { m.x.clone() } else { theta0 };
             let fallback = minimize(|t, g| objective(&ll, total_w, penalizer, t, g, &mut []), &from, &params);
             evaluations += fallback.evaluations;
@@ -96,12 +102,20 @@ where
                 m = fallback;
             }
         }
+        let interrupted = m.status == Status::Interrupted;
         let finite = m.f.is_finite() && m.x.iter().all(|v| v.exp().is_finite() && v.exp() > 0.0);
         let better = best.as_ref().is_none_or(|b| {
             (m.converged() && !b.converged()) || (m.converged() == b.converged() && m.f < b.f)
         });
         if finite && better {
             best = Some(m);
+        }
+        if interrupted {
+            // stopped from outside: no further starts, and the report says why
+            if let Some(b) = best.as_mut() {
+                b.status = Status::Interrupted;
+            }
+            break;
         }
         if best.as_ref().is_some_and(|b| b.converged()) {
             break;
@@ -122,7 +136,17 @@ where
     // Σ w ll from the objective, without one more pass over the data
     let log_likelihood = -(minimum.f - penalizer * params.iter().map(|p| p * p).sum::<f64>()) * total_w;
     let log_cov = spd_inverse(&h, n).filter(|c| c.iter().all(|v| v.is_finite()));
-    Some(Maximum { params, log_likelihood, minimum, evaluations, starts: tried, log_cov })
+    let log_gradient = minimum.grad.iter().map(|g| g * total_w).collect();
+    Some(Maximum {
+        params,
+        log_likelihood,
+        minimum,
+        evaluations,
+        starts: tried,
+        log_cov,
+        log_hessian: h,
+        log_gradient,
+    })
 }
 
 /// Rows above which a fit is first run on a systematic subsample.

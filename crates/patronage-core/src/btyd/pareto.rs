@@ -19,13 +19,15 @@
 //! rising along a ridge towards a limit model (everyone with the same
 //! dropout rate, or the same purchase rate, or nobody dropping out). The fit
 //! follows it to where the likelihood is flat to machine precision, stops,
-//! and says so in [`ParetoNbd::ridges`].
+//! and says so in [`FitInfo::issues`] (an [`IssueKind::Ridge`] naming what
+//! the data do determine).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::bgnbd::{check_common, chunked_evaluation, FitInfo, PatternFit, Patterns, CHUNK, PAIRS};
 use super::data::{RfmData, FREQUENCY};
+use super::identification::{number, Combination, FitIssue, IssueKind, Parameterisation, PURCHASE_RATE};
 use super::integrals::{death_time, DeathTime, Moments};
 use super::mle::Evaluation;
 use super::special::{digamma, ln_gamma_ratio, trigamma};
@@ -64,10 +66,9 @@ impl ParetoNbdParams {
 }
 
 /// A direction along which the likelihood keeps rising without a maximum:
-/// what the data cannot tell apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ridge {
+/// what the data cannot tell apart (reported as an [`IssueKind::Ridge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ridge {
     /// `r` and `α` grow together: the data look as if every customer had
     /// the same purchase rate `r/α` (only that ratio is identified).
     PurchaseHeterogeneity,
@@ -83,6 +84,52 @@ pub enum Ridge {
     ImmediateDropout,
 }
 
+impl Ridge {
+    /// The fit issue, in plain words, at the natural estimates `[r, α, s, β]`.
+    fn issue(self, p: &[f64; 4]) -> FitIssue {
+        let [r, alpha, s, beta] = p.map(number);
+        let (parameters, message) = match self {
+            Ridge::PurchaseHeterogeneity => (
+                ["r", "alpha"],
+                format!(
+                    "The data cannot tell apart purchase-rate heterogeneity from one purchase rate shared by \
+                     every customer: r and alpha grow together along a ridge of the likelihood (r = {r}, \
+                     alpha = {alpha}); the fitted ratio r/alpha = {} (the mean purchase rate per time unit) is \
+                     determined, the parameters are not.",
+                    number(p[0] / p[1])
+                ),
+            ),
+            Ridge::DropoutHeterogeneity => (
+                ["s", "beta"],
+                format!(
+                    "The data cannot tell apart dropout-rate heterogeneity from one dropout rate shared by \
+                     every customer: s and beta grow together along a ridge of the likelihood (s = {s}, \
+                     beta = {beta}); the fitted ratio s/beta = {} (the mean dropout rate per time unit) is \
+                     determined, the parameters are not.",
+                    number(p[2] / p[3])
+                ),
+            ),
+            Ridge::NoDropout => (
+                ["s", "beta"],
+                format!(
+                    "The data show no dropout: the likelihood keeps rising as s/beta falls towards 0 (s = {s}, \
+                     beta = {beta}), where the dropout rates are not determined (the limit is the NBD model, in \
+                     which customers never drop out)."
+                ),
+            ),
+            Ridge::ImmediateDropout => (
+                ["s", "beta"],
+                format!(
+                    "The data cannot tell apart dropout-rate heterogeneity from a split of customers into those \
+                     who never drop out and those who leave right after their first purchase: s and beta fall \
+                     towards 0 together (s = {s}, beta = {beta}); only the split is determined."
+                ),
+            ),
+        };
+        FitIssue { kind: IssueKind::Ridge, parameters: parameters.map(String::from).to_vec(), message }
+    }
+}
+
 /// A Pareto/NBD model `(r, α, s, β)` (α and β in the data's time unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParetoNbd {
@@ -91,8 +138,6 @@ pub struct ParetoNbd {
     s: f64,
     beta: f64,
     fit: Option<FitInfo>,
-    #[serde(default)]
-    ridges: Vec<Ridge>,
 }
 
 /// The terms of one row's log-likelihood that depend on the frequency only.
@@ -242,6 +287,19 @@ fn for_fit(p: &Patterns, params: &[f64], want_hess: bool) -> Evaluation {
     evaluate(p, params, if want_hess { Moments::Covariances } else { Moments::Means })
 }
 
+/// The Pareto/NBD's parameters and the combinations its fits determine best.
+const PARAMETERS: Parameterisation = Parameterisation {
+    names: &["r", "alpha", "s", "beta"],
+    combinations: &[
+        PURCHASE_RATE,
+        Combination {
+            name: "s/beta",
+            meaning: "the mean dropout rate per time unit",
+            value: |p| p[2] / p[3],
+        },
+    ],
+};
+
 /// Starting points `(r, α, s, β)`, time scaled so that max T = 1.
 const STARTS: [[f64; 4]; 3] = [[1.0, 1.0, 1.0, 1.0], [0.5, 0.2, 0.5, 0.2], [2.0, 5.0, 2.0, 5.0]];
 
@@ -275,8 +333,8 @@ impl ValidParetoNbdParams {
     /// Maximum-likelihood fit: damped Newton on the log-parameters with the
     /// analytic Hessian (L-BFGS as fallback), from several starts until one
     /// converges, after a warm start on a subsample for large data. Data
-    /// without repeat purchases is rejected. On a ridge (see
-    /// [`ParetoNbd::ridges`]) the estimates are where the likelihood stopped
+    /// without repeat purchases is rejected. On a ridge (see the module
+    /// docs) the estimates are where the likelihood stopped
     /// rising, finite.
     pub fn fit(&self, data: &RfmData<'_>) -> Result<ParetoNbd> {
         let ParetoNbdParams { penalizer, max_iter, tol } = self.0;
@@ -285,9 +343,9 @@ impl ValidParetoNbdParams {
         let natural = [p[0], p[1] / fit.scale, p[2], p[3] / fit.scale];
         let model = ParetoNbd::new(natural[0], natural[1], natural[2], natural[3])?;
         let log_likelihood = model.log_likelihood(data)?;
+        let ridges = ridges_of(p).iter().map(|r| r.issue(&natural)).collect();
         Ok(ParetoNbd {
-            fit: Some(fit.info(&natural, log_likelihood, penalizer)),
-            ridges: ridges_of(p),
+            fit: Some(fit.info(&PARAMETERS, &natural, log_likelihood, penalizer, ridges)),
             ..model
         })
     }
@@ -301,7 +359,7 @@ impl ParetoNbd {
                 return Err(ParamError::new(name, format!("must be a positive number, got {v}")));
             }
         }
-        Ok(ParetoNbd { r, alpha, s, beta, fit: None, ridges: Vec::new() })
+        Ok(ParetoNbd { r, alpha, s, beta, fit: None })
     }
 
     /// `[r, alpha, s, beta]`.
@@ -312,12 +370,6 @@ impl ParetoNbd {
     /// The fit's likelihood and diagnostics (`None` for [`ParetoNbd::new`]).
     pub fn fit_info(&self) -> Option<&FitInfo> {
         self.fit.as_ref()
-    }
-
-    /// The ridges the fit ended on, if the data could not identify all four
-    /// parameters (empty for a regular maximum and for [`ParetoNbd::new`]).
-    pub fn ridges(&self) -> &[Ridge] {
-        &self.ridges
     }
 
     /// The log-likelihood of `data` (note eq. 22, weighted).
@@ -507,7 +559,7 @@ mod tests {
         let m = ParetoNbdParams::default().check().unwrap().fit(&data).unwrap();
         let info = m.fit_info().unwrap();
         assert!(info.converged, "{info:?}");
-        assert!(m.ridges().is_empty());
+        assert!(info.identified(), "{:?}", info.issues);
         let rounded = m.params().map(|v| (v * 100.0).round() / 100.0);
         assert_eq!(rounded, [0.55, 10.58, 0.61, 11.67]);
         assert_eq!((info.log_likelihood * 10.0).round() / 10.0, -9595.0);

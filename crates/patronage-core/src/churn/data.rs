@@ -5,6 +5,11 @@ use rayon::prelude::*;
 
 use crate::error::{DataError, Field, Result};
 
+/// Most total sample weight: gradient-boosting gains square sums of weighted
+/// gradients and the logistic Hessian sums weight times squared features, so
+/// totals far beyond any real data (1e308 per row) would overflow to inf/NaN.
+pub const MAX_TOTAL_WEIGHT: f64 = 1e100;
+
 /// First non-finite cell of `x` (row-major order), as a `NonFinite` error.
 fn first_non_finite(x: &ArrayView2<'_, f64>) -> Option<DataError> {
     let row = (0..x.nrows())
@@ -81,18 +86,30 @@ pub(crate) fn check_training_with(
     let w = match sample_weight {
         Some(w) => {
             if w.len() != n {
-                return Err(DataError::Invalid {
-                    field: Field::Label,
-                    row: None,
-                    reason: format!("sample_weight has {} values for {n} rows", w.len()),
+                return Err(DataError::LengthMismatch {
+                    field: Field::SampleWeight,
+                    got: w.len(),
+                    expected: n,
                 }
                 .into());
             }
             if let Some(row) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
                 return Err(DataError::Invalid {
-                    field: Field::Label,
+                    field: Field::SampleWeight,
                     row: Some(row),
                     reason: format!("sample weights must be finite and non-negative, got {}", w[row]),
+                }
+                .into());
+            }
+            let total: f64 = w.iter().sum();
+            if total > MAX_TOTAL_WEIGHT {
+                return Err(DataError::Invalid {
+                    field: Field::SampleWeight,
+                    row: None,
+                    reason: format!(
+                        "sample weights sum to {total:e}, above the limit of {MAX_TOTAL_WEIGHT:e} (beyond it \
+                         the fits' weighted sums overflow): divide the weights by a constant"
+                    ),
                 }
                 .into());
             }
@@ -151,7 +168,15 @@ mod tests {
             check_training(&x.view(), &[1.0], None),
             Err(Error::Data(DataError::LengthMismatch { .. }))
         ));
-        assert!(check_training(&x.view(), &[0.0, 1.0], Some(&[1.0, -1.0])).is_err());
+        assert!(matches!(
+            check_training(&x.view(), &[0.0, 1.0], Some(&[1.0, -1.0])),
+            Err(Error::Data(DataError::Invalid { field: Field::SampleWeight, row: Some(1), .. }))
+        ));
+        assert!(matches!(
+            check_training(&x.view(), &[0.0, 1.0], Some(&[1e308, 1e308])),
+            Err(Error::Data(DataError::Invalid { field: Field::SampleWeight, row: None, .. }))
+        ));
+        assert!(check_training(&x.view(), &[0.0, 1.0], Some(&[1e99, 1e99])).is_ok());
         assert!(matches!(check_features(&x.view(), 3), Err(Error::Data(DataError::Invalid { .. }))));
     }
 }

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::data::{check_features_with, check_training_with};
 use super::params::GbmParams;
 use crate::error::Result;
+use crate::interrupt;
 
 /// The bin of missing (NaN) values.
 pub const MISSING_BIN: u8 = 255;
@@ -404,7 +405,8 @@ fn sigmoid(z: f64) -> f64 {
 
 impl GbmModel {
     /// Fits the model to `x` (`n x p`, NaN allowed), labels in {0, 1} and
-    /// optional sample weights.
+    /// optional sample weights. Looks for a stop ([`crate::interrupt`])
+    /// before each tree.
     pub fn fit(
         params: &GbmParams,
         x: ArrayView2<'_, f64>,
@@ -456,6 +458,7 @@ impl GbmModel {
         let mut trees = Vec::with_capacity(params.max_iter);
         let (mut partition, mut scratch) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for _ in 0..params.max_iter {
+            interrupt::check()?;
             gh.par_iter_mut()
                 .zip(raw.par_iter())
                 .zip(y.par_iter().zip(w.par_iter()))
@@ -511,12 +514,17 @@ impl GbmModel {
         Ok(())
     }
 
-    /// Log-odds of the positive class for each row of `x` (NaN allowed).
+    /// Log-odds of the positive class for each row of `x` (NaN allowed);
+    /// chunks of rows skip their work once a stop is raised.
     pub fn decision_function(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
         check_features_with(&x, self.n_features, true)?;
         const CHUNK: usize = 1024;
         let mut out = vec![self.baseline; x.nrows()];
+        let stop = interrupt::current();
         out.par_chunks_mut(CHUNK).enumerate().for_each(|(ch, dst)| {
+            if stop.is_raised() {
+                return;
+            }
             let rows = x.slice(s![ch * CHUNK..ch * CHUNK + dst.len(), ..]);
             let mut buf = vec![0.0; self.n_features];
             for (d, row) in dst.iter_mut().zip(rows.rows()) {
@@ -526,6 +534,7 @@ impl GbmModel {
                 }
             }
         });
+        interrupt::check()?;
         Ok(out)
     }
 

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{check_features, check_training};
 use super::params::LogisticParams;
-use crate::error::Result;
+use crate::error::{DataError, Field, ParamError, Result};
+use crate::interrupt::{self, Stop};
 
 const CHUNK: usize = 4096;
 
@@ -35,37 +36,77 @@ pub struct LogisticModel {
     pub converged: bool,
 }
 
-/// Column mean and standard deviation (ddof 0; a constant column gets 1).
-fn standardisation(x: &ArrayView2<'_, f64>, w: &[f64]) -> (Vec<f64>, Vec<f64>) {
+/// Most feature columns: each Newton iteration accumulates a `(p+1) x (p+1)`
+/// Hessian over the rows (`n p^2 / 2` multiply-adds) and factors it
+/// (`p^3 / 3`), so 10,000 columns would take minutes per iteration and 800 MB
+/// per partial sum. Wider designs belong to the gradient-boosting model.
+pub const MAX_LOGISTIC_FEATURES: usize = 1_000;
+
+/// A power of two near `1 / m` (1 for 0): multiplying by it is exact, and
+/// brings `m` near 1.
+fn pow2_inverse(m: f64) -> f64 {
+    if m > 0.0 && m.is_finite() {
+        2f64.powi(-(m.log2().floor() as i32).clamp(-1000, 1000))
+    } else {
+        1.0
+    }
+}
+
+/// Column mean and standard deviation (ddof 0; a constant column gets 1),
+/// and the factor the fit multiplies `x - mean` by: `1 / sd`, or 0 for a
+/// constant column, which then takes no part (its coefficient stays 0; with
+/// values near 1e308, `x - mean` of one ulp squared would overflow).
+///
+/// Every column is summed multiplied by a power of two near the inverse of
+/// its largest magnitude, and the weights by one near theirs: such scaling is
+/// exact, so ordinary data gets the bits of the plain sums while columns or
+/// weights near `f64::MAX` do not overflow. A column whose values span more
+/// than the largest float (so that `x - mean` overflows) is an error.
+fn standardisation(x: &ArrayView2<'_, f64>, w: &[f64]) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let p = x.ncols();
-    let total: f64 = w.iter().sum();
+    let (mut lo, mut hi) = (vec![f64::INFINITY; p], vec![f64::NEG_INFINITY; p]);
+    for row in x.rows() {
+        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
+            *l = l.min(v);
+            *h = h.max(v);
+        }
+    }
+    if let Some(j) = (0..p).find(|&j| !(hi[j] - lo[j]).is_finite()) {
+        return Err(DataError::Invalid {
+            field: Field::Feature(j),
+            row: None,
+            reason: format!(
+                "values span from {:e} to {:e}, wider than the largest float: rescale the column",
+                lo[j], hi[j]
+            ),
+        }
+        .into());
+    }
+    let col: Vec<f64> = lo.iter().zip(&hi).map(|(l, h)| pow2_inverse(l.abs().max(h.abs()))).collect();
+    let w_scale = pow2_inverse(w.iter().fold(0.0f64, |m, &v| m.max(v)));
+    let total: f64 = w.iter().map(|v| v * w_scale).sum();
     let mut mean = vec![0.0; p];
     let mut var = vec![0.0; p];
     for (row, &wi) in x.rows().into_iter().zip(w) {
-        for (m, v) in mean.iter_mut().zip(row) {
-            *m += wi * v;
+        let wi = wi * w_scale;
+        for ((m, v), c) in mean.iter_mut().zip(row).zip(&col) {
+            *m += wi * (v * c);
         }
     }
-    mean.iter_mut().for_each(|m| *m /= total);
+    mean.iter_mut().zip(&col).for_each(|(m, c)| *m = *m / total / c);
     for (row, &wi) in x.rows().into_iter().zip(w) {
-        for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
-            *s += wi * (v - m) * (v - m);
+        let wi = wi * w_scale;
+        for (((s, v), m), c) in var.iter_mut().zip(row).zip(&mean).zip(&col) {
+            let d = v * c - m * c;
+            *s += wi * d * d;
         }
     }
-    let scale = var
-        .iter()
-        .zip(&mean)
-        .map(|(&s, &m)| {
-            let sd = (s / total).sqrt();
-            // relative test: a column constant up to rounding is constant
-            if sd > 1e-12 * m.abs().max(1.0) {
-                sd
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    (mean, scale)
+    let sd: Vec<f64> = var.iter().zip(&col).map(|(&s, c)| (s / total).sqrt() / c).collect();
+    // relative test: a column constant up to rounding is constant
+    let varies: Vec<bool> = sd.iter().zip(&mean).map(|(&sd, m)| sd > 1e-12 * m.abs().max(1.0)).collect();
+    let scale = sd.iter().zip(&varies).map(|(&sd, &v)| if v { sd } else { 1.0 }).collect();
+    let factor = sd.iter().zip(&varies).map(|(&sd, &v)| if v { 1.0 / sd } else { 0.0 }).collect();
+    Ok((mean, scale, factor))
 }
 
 /// `log(1 + exp(z))` without overflow.
@@ -93,6 +134,7 @@ struct Problem<'a> {
     y: &'a [f64],
     w: &'a [f64],
     mean: &'a [f64],
+    /// `1 / scale`, 0 for constant columns (see [`standardisation`]).
     inv_scale: Vec<f64>,
     c: f64,
 }
@@ -139,6 +181,7 @@ impl Problem<'_> {
                 let mut xt = vec![0.0; k];
                 let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
                 (lo..hi)
+                    .filter(|&i| self.w[i] != 0.0)
                     .map(|i| {
                         self.design_row(i, &mut xt);
                         let z: f64 = xt.iter().zip(beta).map(|(a, b)| a * b).sum();
@@ -150,40 +193,63 @@ impl Problem<'_> {
         self.c * parts.iter().sum::<f64>() + self.penalty(beta)
     }
 
-    /// Objective, gradient and Hessian (full `k x k`) at `beta`.
-    fn derivatives(&self, beta: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
+    /// Loss, gradient and upper-triangle Hessian sums of chunk `ch`; cut
+    /// short once `stop` is raised (a chunk of 4,096 rows at 1,000 features
+    /// is two billion multiply-adds: too long to wait for).
+    fn chunk_derivatives(&self, ch: usize, beta: &[f64], stop: &Stop) -> Partial {
         let k = self.k();
-        let parts: Vec<Partial> = (0..self.chunks())
-            .into_par_iter()
-            .map(|ch| {
-                let mut part = Partial { loss: 0.0, grad: vec![0.0; k], hess: vec![0.0; k * k] };
-                let mut xt = vec![0.0; k];
-                let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
-                for i in lo..hi {
-                    self.design_row(i, &mut xt);
-                    let z: f64 = xt.iter().zip(beta).map(|(a, b)| a * b).sum();
-                    let p = sigmoid(z);
-                    let wi = self.w[i];
-                    part.loss += wi * (softplus(z) - self.y[i] * z);
-                    let r = wi * (p - self.y[i]);
-                    let h = wi * p * (1.0 - p);
-                    for (a, &xa) in xt.iter().enumerate() {
-                        part.grad[a] += r * xa;
-                        let ha = h * xa;
-                        let row = &mut part.hess[a * k + a..a * k + k];
-                        for (hb, xb) in row.iter_mut().zip(&xt[a..]) {
-                            *hb += ha * xb;
-                        }
-                    }
+        let mut part = Partial { loss: 0.0, grad: vec![0.0; k], hess: vec![0.0; k * k] };
+        let mut xt = vec![0.0; k];
+        let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
+        for i in lo..hi {
+            if i % 64 == 0 && stop.is_raised() {
+                break;
+            }
+            let wi = self.w[i];
+            if wi == 0.0 {
+                continue; // adds nothing, and its features may lie far outside the weighted spread
+            }
+            self.design_row(i, &mut xt);
+            let z: f64 = xt.iter().zip(beta).map(|(a, b)| a * b).sum();
+            let p = sigmoid(z);
+            part.loss += wi * (softplus(z) - self.y[i] * z);
+            let r = wi * (p - self.y[i]);
+            let h = wi * p * (1.0 - p);
+            for (a, &xa) in xt.iter().enumerate() {
+                part.grad[a] += r * xa;
+                let ha = h * xa;
+                let row = &mut part.hess[a * k + a..a * k + k];
+                for (hb, xb) in row.iter_mut().zip(&xt[a..]) {
+                    *hb += ha * xb;
                 }
-                part
-            })
-            .collect();
+            }
+        }
+        part
+    }
+
+    /// Objective, gradient and Hessian (full `k x k`) at `beta`.
+    ///
+    /// Chunks are computed a few per thread at a time and added in chunk
+    /// order (the bits do not depend on the thread count; memory holds only
+    /// those partial Hessians), with a stop check ([`crate::interrupt`])
+    /// between batches.
+    fn derivatives(&self, beta: &[f64]) -> Result<(f64, Vec<f64>, Vec<f64>)> {
+        let k = self.k();
         let (mut loss, mut grad, mut hess) = (0.0, vec![0.0; k], vec![0.0; k * k]);
-        for part in &parts {
-            loss += part.loss;
-            grad.iter_mut().zip(&part.grad).for_each(|(g, v)| *g += v);
-            hess.iter_mut().zip(&part.hess).for_each(|(h, v)| *h += v);
+        let batch = 2 * rayon::current_num_threads().max(1);
+        let chunks = self.chunks();
+        let stop = interrupt::current();
+        for first in (0..chunks).step_by(batch) {
+            let parts: Vec<Partial> = (first..(first + batch).min(chunks))
+                .into_par_iter()
+                .map(|ch| self.chunk_derivatives(ch, beta, &stop))
+                .collect();
+            interrupt::check()?;
+            for part in &parts {
+                loss += part.loss;
+                grad.iter_mut().zip(&part.grad).for_each(|(g, v)| *g += v);
+                hess.iter_mut().zip(&part.hess).for_each(|(h, v)| *h += v);
+            }
         }
         let obj = self.c * loss + self.penalty(beta);
         grad.iter_mut().for_each(|g| *g *= self.c);
@@ -197,7 +263,7 @@ impl Problem<'_> {
                 hess[a * k + b] = hess[b * k + a];
             }
         }
-        (obj, grad, hess)
+        Ok((obj, grad, hess))
     }
 }
 
@@ -234,24 +300,43 @@ pub(crate) fn cholesky_solve(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
 }
 
 /// Newton step `H^-1 g`, adding a small ridge if `H` is numerically singular
-/// (an unpenalised intercept with one class almost separated).
-fn newton_step(hess: &[f64], grad: &[f64]) -> Vec<f64> {
+/// (an unpenalised intercept with one class almost separated); `None` when the
+/// system is not finite or no ridge up to `1e10` times its trace helps.
+fn newton_step(hess: &[f64], grad: &[f64]) -> Option<Vec<f64>> {
     let k = grad.len();
+    if !(hess.iter().all(|v| v.is_finite()) && grad.iter().all(|v| v.is_finite())) {
+        return None;
+    }
     let trace: f64 = (0..k).map(|a| hess[a * k + a]).sum::<f64>().max(1.0);
     let mut jitter = 0.0;
-    loop {
+    while jitter <= 1e10 * trace {
         let mut h = hess.to_vec();
         (0..k).for_each(|a| h[a * k + a] += jitter);
         if let Some(step) = cholesky_solve(&h, grad) {
-            return step;
+            return Some(step);
         }
         jitter = if jitter == 0.0 { 1e-10 * trace } else { jitter * 10.0 };
     }
+    None
+}
+
+/// The error of a fit whose Newton system overflowed.
+fn overflowed() -> crate::Error {
+    DataError::Invalid {
+        field: Field::SampleWeight,
+        row: None,
+        reason: "the logistic fit's Newton system is not finite: the features, sample weights or C are too \
+                 large for double precision; rescale them"
+            .into(),
+    }
+    .into()
 }
 
 impl LogisticModel {
-    /// Fits the model to features `x` (`n x p`), labels `y` in {0, 1} and
-    /// optional non-negative sample weights.
+    /// Fits the model to features `x` (`n x p`, at most
+    /// [`MAX_LOGISTIC_FEATURES`] columns, each spanning less than the largest
+    /// float), labels `y` in {0, 1} and optional non-negative sample weights.
+    /// Looks for a stop ([`crate::interrupt`]) every iteration.
     pub fn fit(
         params: &LogisticParams,
         x: ArrayView2<'_, f64>,
@@ -259,8 +344,19 @@ impl LogisticModel {
         sample_weight: Option<&[f64]>,
     ) -> Result<LogisticModel> {
         params.check()?;
+        if x.ncols() > MAX_LOGISTIC_FEATURES {
+            return Err(ParamError::new(
+                "X",
+                format!(
+                    "has {} feature columns; logistic regression takes at most {MAX_LOGISTIC_FEATURES} (each \
+                     Newton step solves a (p+1)-square system): select features or use the gradient-boosting model",
+                    x.ncols()
+                ),
+            )
+            .into());
+        }
         let w = check_training(&x, y, sample_weight)?;
-        let (mean, scale) = standardisation(&x, &w);
+        let (mean, scale, factor) = standardisation(&x, &w)?;
         let x = x.as_standard_layout(); // no copy for C-contiguous input
         let problem = Problem {
             x: x.as_slice().unwrap_or_default(),
@@ -268,7 +364,7 @@ impl LogisticModel {
             y,
             w: &w,
             mean: &mean,
-            inv_scale: scale.iter().map(|s| 1.0 / s).collect(),
+            inv_scale: factor,
             c: params.c,
         };
         let k = problem.k();
@@ -279,10 +375,11 @@ impl LogisticModel {
         let mut beta = vec![0.0; k];
         beta[0] = (prior / (1.0 - prior)).ln();
         let (mut n_iter, mut converged) = (0, false);
-        let (mut obj, mut grad, mut hess) = problem.derivatives(&beta);
+        let (mut obj, mut grad, mut hess) = problem.derivatives(&beta)?;
         while n_iter < params.max_iter {
+            interrupt::check()?;
             n_iter += 1;
-            let step = newton_step(&hess, &grad);
+            let step = newton_step(&hess, &grad).ok_or_else(overflowed)?;
             let slope: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
             let largest = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
             if largest < params.tol {
@@ -295,7 +392,7 @@ impl LogisticModel {
             // Near the optimum the objective's change drowns in rounding: allow it.
             let slack = 1e-12 * obj.abs();
             let full: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - s).collect();
-            let at_full = problem.derivatives(&full);
+            let at_full = problem.derivatives(&full)?;
             if at_full.0 <= obj - 1e-4 * slope + slack {
                 beta = full;
                 (obj, grad, hess) = at_full;
@@ -303,6 +400,7 @@ impl LogisticModel {
             }
             let mut t = 0.5;
             loop {
+                interrupt::check()?;
                 let candidate: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - t * s).collect();
                 if problem.objective(&candidate) <= obj - 1e-4 * t * slope + slack {
                     beta = candidate;
@@ -317,7 +415,10 @@ impl LogisticModel {
                 converged = true;
                 break;
             }
-            (obj, grad, hess) = problem.derivatives(&beta);
+            (obj, grad, hess) = problem.derivatives(&beta)?;
+        }
+        if !beta.iter().all(|b| b.is_finite()) {
+            return Err(overflowed());
         }
         Ok(LogisticModel { mean, scale, coef: beta[1..].to_vec(), intercept: beta[0], n_iter, converged })
     }
@@ -342,23 +443,30 @@ impl LogisticModel {
     }
 
     /// Log-odds of the positive class for each row of `x`.
+    ///
+    /// A row so far outside the training data that its log-odds overflow is
+    /// an error naming the row and the feature with the largest term.
     pub fn decision_function(&self, x: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
         check_features(&x, self.mean.len())?;
         let inv_scale: Vec<f64> = self.scale.iter().map(|s| 1.0 / s).collect();
+        let term = |j: usize, v: f64| (v - self.mean[j]) * inv_scale[j] * self.coef[j];
         let mut out = vec![0.0; x.nrows()];
         out.par_chunks_mut(CHUNK).enumerate().for_each(|(ch, dst)| {
             let rows = x.slice(s![ch * CHUNK..ch * CHUNK + dst.len(), ..]);
             for (d, row) in dst.iter_mut().zip(rows.rows()) {
-                *d = self.intercept
-                    + row
-                        .iter()
-                        .zip(&self.mean)
-                        .zip(&inv_scale)
-                        .zip(&self.coef)
-                        .map(|(((v, m), is), c)| (v - m) * is * c)
-                        .sum::<f64>();
+                *d = self.intercept + row.iter().enumerate().map(|(j, &v)| term(j, v)).sum::<f64>();
             }
         });
+        if let Some(i) = out.iter().position(|z| !z.is_finite()) {
+            let row = x.row(i);
+            let j = (0..row.len()).max_by(|&a, &b| term(a, row[a]).abs().total_cmp(&term(b, row[b]).abs()));
+            return Err(DataError::Invalid {
+                field: Field::Feature(j.unwrap_or(0)),
+                row: Some(i),
+                reason: "the log-odds overflow: the value lies too far outside the training data".into(),
+            }
+            .into());
+        }
         Ok(out)
     }
 
@@ -412,6 +520,68 @@ mod tests {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let one = pool.install(|| LogisticModel::fit(&params, x.view(), &y, None).unwrap());
         assert_eq!(many, one);
+    }
+
+    /// Standardised features do not change with the unit of a column: a
+    /// column in units of 1e300 (sums of 1e308-sized values would overflow)
+    /// gives the same coefficients and probabilities, and a constant column
+    /// of 1e308 gets coefficient 0 (it once made the fit loop for ever).
+    #[test]
+    fn columns_near_the_largest_float() {
+        let n = 60;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| ((i * 7 + j * 5) % 13) as f64 - 6.0);
+        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from((i * 7) % 13 > 5 || i % 4 == 0))).collect();
+        let params = LogisticParams::default();
+        let plain = LogisticModel::fit(&params, x.view(), &y, None).unwrap();
+        // a power-of-two unit keeps every standardised value bit-identical
+        let unit = 2f64.powi(1000);
+        let huge = x.mapv(|v| v * unit);
+        let big = LogisticModel::fit(&params, huge.view(), &y, None).unwrap();
+        assert_eq!(big.coef, plain.coef);
+        assert_eq!(big.predict_proba(huge.view()).unwrap(), plain.predict_proba(x.view()).unwrap());
+        let mut with_constant = Array2::from_elem((n, 3), 1.7e308);
+        with_constant.slice_mut(s![.., ..2]).assign(&x);
+        let m = LogisticModel::fit(&params, with_constant.view(), &y, None).unwrap();
+        assert_eq!(m.coef[2], 0.0);
+        assert_relative_eq!(m.coef[0], plain.coef[0], epsilon = 1e-12);
+        // a column spanning more than the largest float is refused, by name
+        let mut wide = x.clone();
+        wide[[0, 1]] = -1.5e308;
+        wide[[1, 1]] = 1.5e308;
+        assert!(matches!(
+            LogisticModel::fit(&params, wide.view(), &y, None),
+            Err(crate::Error::Data(DataError::Invalid { field: Field::Feature(1), .. }))
+        ));
+    }
+
+    /// 10,000 columns (which once ran for minutes) are refused at once, and
+    /// so are weights whose sum overflows (which made the fit loop for ever).
+    #[test]
+    fn sizes_and_weights_beyond_the_limits() {
+        let x = Array2::from_shape_fn((100, MAX_LOGISTIC_FEATURES + 1), |(i, j)| ((i + j) % 7) as f64);
+        let y: Vec<f64> = (0..100).map(|i| f64::from(u8::from(i % 2 == 0))).collect();
+        let params = LogisticParams::default();
+        let err = LogisticModel::fit(&params, x.view(), &y, None).unwrap_err();
+        assert!(matches!(err, crate::Error::Param(ParamError { name: "X", .. })), "{err}");
+        let x = x.slice(s![.., ..3]);
+        let w = vec![1e308; 100];
+        assert!(matches!(
+            LogisticModel::fit(&params, x, &y, Some(&w)),
+            Err(crate::Error::Data(DataError::Invalid { field: Field::SampleWeight, .. }))
+        ));
+    }
+
+    /// A stop raised during the fit ends it with `Interrupted`.
+    #[test]
+    fn a_raised_stop_ends_the_fit() {
+        let x = Array2::from_shape_fn((200, 2), |(i, j)| ((i * 3 + j) % 11) as f64);
+        let y: Vec<f64> = (0..200).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+        let stop = interrupt::Stop::new();
+        stop.raise();
+        let got = interrupt::with_stop(&stop, || {
+            LogisticModel::fit(&LogisticParams::default(), x.view(), &y, None)
+        });
+        assert_eq!(got, Err(crate::Error::Interrupted));
     }
 
     /// The penalised optimum: gradient `w + C X^T (p - y) = 0` holds.

@@ -13,7 +13,8 @@ pub mod metrics;
 mod params;
 
 pub use calibration::Calibrator;
+pub use data::MAX_TOTAL_WEIGHT;
 pub use features::{churn_dataset, ChurnDataset, ChurnDatasetParams, FEATURE_NAMES};
 pub use gbm::{GbmModel, Node, Tree, MISSING_BIN};
-pub use logistic::LogisticModel;
+pub use logistic::{LogisticModel, MAX_LOGISTIC_FEATURES};
 pub use params::{GbmParams, LogisticParams};

@@ -8,6 +8,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::{interrupt, Result};
+
 use super::kernel::{
     dispatch_d, distances, group_len, grouped, tile_rows, Lane, Points, TilePair, GROUP, HALF_GROUP, LANES,
 };
@@ -50,12 +52,13 @@ fn search_cumulative(v: &[f64], sums: &[f64], br: usize, target: f64) -> usize {
 /// Greedy k-means++: the first centre uniformly, then each next centre the
 /// best of `2 + ln k` candidates sampled proportionally to the squared
 /// distance to the closest centre so far (best = lowest total potential).
+/// Looks for a stop ([`crate::interrupt`]) before each centre.
 pub(crate) fn kmeans_plus_plus(
     pts: &Points,
     k: usize,
     rng: &mut ChaCha8Rng,
     s: &mut PlusPlusScratch,
-) -> Vec<f64> {
+) -> Result<Vec<f64>> {
     let (n, d, br) = (pts.n, pts.d, pts.block_rows());
     let mut centres = Vec::with_capacity(k * d);
     let first = rng.gen_range(0..n);
@@ -69,6 +72,7 @@ pub(crate) fn kmeans_plus_plus(
     let nt = s.trials.len();
     let mut candidates = vec![0usize; nt];
     for _ in 1..k {
+        interrupt::check()?;
         for c in candidates.iter_mut() {
             let target = rng.gen::<f64>() * potential;
             *c = search_cumulative(&s.closest, &sums, br, target);
@@ -91,7 +95,7 @@ pub(crate) fn kmeans_plus_plus(
         sums = block_pots.iter().map(|bp| bp[best]).collect();
         potential = pots[best];
     }
-    centres
+    Ok(centres)
 }
 
 /// `trials[t][i] = min(closest[i], |x_i - candidate_t|^2)` for the candidates

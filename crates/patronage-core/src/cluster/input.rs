@@ -8,6 +8,38 @@ use super::kernel::{block_rows, dispatch_d, Points};
 use super::tile::MadeTiles;
 use crate::{DataError, Field, Result};
 
+/// Largest magnitude a feature value may have. k-means sums squared
+/// differences: with every value within +/-1e100, a squared distance is at
+/// most `d * 4e200` and the inertia at most `n * d * 4e200`, finite for any
+/// matrix that fits in memory; larger values (1e200 rows gave an inertia of
+/// inf) would make the inertia, the centres or the metrics inf or NaN.
+pub const MAX_ABS_VALUE: f64 = 1e100;
+
+/// The error for the value `v` at flat position `pos` of a `d`-column matrix
+/// that fails the scan (non-finite, or beyond [`MAX_ABS_VALUE`]).
+pub(crate) fn value_error(v: f64, pos: usize, d: usize) -> crate::Error {
+    let (field, row) = (Field::Feature(pos % d), pos / d);
+    if v.is_finite() {
+        DataError::Invalid {
+            field,
+            row: Some(row),
+            reason: format!(
+                "is {v:e}, beyond +/-{MAX_ABS_VALUE:e}: k-means squares distances, which would overflow; \
+                 rescale the column"
+            ),
+        }
+        .into()
+    } else {
+        DataError::NonFinite { field, row }.into()
+    }
+}
+
+/// Whether `v` may be clustered: finite and within [`MAX_ABS_VALUE`] (one compare, as `is_finite`).
+#[inline(always)]
+pub(crate) fn in_range(v: f64) -> bool {
+    v.abs() <= MAX_ABS_VALUE
+}
+
 /// A validated, row-major feature matrix (borrowed when it already was one).
 pub(crate) struct Matrix<'a> {
     data: CowArray<'a, f64, Ix2>,
@@ -16,8 +48,8 @@ pub(crate) struct Matrix<'a> {
 }
 
 impl<'a> Matrix<'a> {
-    /// Checks that `x` has at least one column and only finite values
-    /// (the first offending row and column are named).
+    /// Checks that `x` has at least one column and only finite values within
+    /// [`MAX_ABS_VALUE`] (the first offending row and column are named).
     pub fn new(x: ArrayView2<'a, f64>) -> Result<Self> {
         let m = Matrix::unchecked(x)?;
         m.scan(false)?;
@@ -67,9 +99,10 @@ impl<'a> Matrix<'a> {
         }
     }
 
-    /// One parallel pass: every value finite (else the first offending row
-    /// and column), and with `stats` the mean per-feature variance (sums of
-    /// deviations from the first row, so large offsets cancel exactly).
+    /// One parallel pass: every value finite and within [`MAX_ABS_VALUE`]
+    /// (else the first offending row and column), and with `stats` the mean
+    /// per-feature variance (sums of deviations from the first row, so large
+    /// offsets cancel exactly).
     fn scan(&self, stats: bool) -> Result<f64> {
         let p = self.points();
         let br = block_rows(p.n) * p.d;
@@ -79,8 +112,8 @@ impl<'a> Matrix<'a> {
             p.x.par_chunks(br).map(|xb| dispatch_d!(p.d, scan_block(arch, xb, shift, stats))).collect();
         if let Some(b) = blocks.iter().position(|o| !o.finite) {
             let xb = &p.x[b * br..((b + 1) * br).min(p.x.len())];
-            let pos = b * br + xb.iter().position(|v| !v.is_finite()).unwrap_or(0);
-            return Err(DataError::NonFinite { field: Field::Feature(pos % p.d), row: pos / p.d }.into());
+            let at = xb.iter().position(|&v| !in_range(v)).unwrap_or(0);
+            return Err(value_error(xb[at], b * br + at, p.d));
         }
         if !stats {
             return Ok(0.0);
@@ -95,7 +128,7 @@ impl<'a> Matrix<'a> {
     }
 }
 
-/// One block's scan: all finite, per-feature sums of deviations and squares.
+/// One block's scan: all in range, per-feature sums of deviations and squares.
 struct ScanOut {
     finite: bool,
     sum: Vec<f64>,
@@ -120,8 +153,8 @@ impl<const D: usize> WithSimd for ScanBlock<'_, D> {
         let ScanBlock { xb, shift, stats } = self;
         let d = if D > 0 { D } else { shift.len() };
         let mut finite = true;
-        for v in xb {
-            finite &= v.is_finite();
+        for &v in xb {
+            finite &= in_range(v);
         }
         let (mut sum, mut sq) = (vec![0.0; d], vec![0.0; d]);
         if stats && finite {

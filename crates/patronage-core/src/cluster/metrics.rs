@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::input::Matrix;
 use super::kernel::{sq_dist, Points};
-use crate::{DataError, Field, ParamError, Result};
+use crate::{interrupt, DataError, Field, ParamError, Result};
 
 /// Rows of `x` grouped by label, column-major, with each label's range.
 struct Grouped {
@@ -153,7 +153,8 @@ fn check_labels(n: usize, labels: &[u32]) -> Result<(usize, usize)> {
 /// The silhouette coefficient of every row: `(b - a) / max(a, b)` with `a`
 /// the mean distance to the other members of its cluster and `b` the lowest
 /// mean distance to the members of another cluster; 0 in a cluster of one.
-/// Exact, O(n^2 d) time, O(n d) memory.
+/// Exact, O(n^2 d) time, O(n d) memory. Chunks of rows skip their work once
+/// a stop is raised ([`crate::interrupt`]).
 pub fn silhouette_samples(x: ArrayView2<'_, f64>, labels: &[u32]) -> Result<Array1<f64>> {
     let m = Matrix::new(x)?;
     let pts = m.points();
@@ -161,9 +162,13 @@ pub fn silhouette_samples(x: ArrayView2<'_, f64>, labels: &[u32]) -> Result<Arra
     let g = Grouped::new(&pts, labels, k);
     let mut out = vec![0.0; pts.n];
     let arch = Arch::new();
+    let stop = interrupt::current();
     out.par_chunks_mut(256).enumerate().for_each(|(b, ob)| {
-        arch.dispatch(SilhouetteChunk { out: ob, first: b * 256, pts: &pts, labels, g: &g, k })
+        if !stop.is_raised() {
+            arch.dispatch(SilhouetteChunk { out: ob, first: b * 256, pts: &pts, labels, g: &g, k })
+        }
     });
+    interrupt::check()?;
     Ok(Array1::from(out))
 }
 

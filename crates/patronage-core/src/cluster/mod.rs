@@ -38,6 +38,7 @@ mod tests;
 mod tile;
 mod wide;
 
+pub use input::MAX_ABS_VALUE;
 pub use model::{KMeans, KMeansFit};
 pub use params::{Algorithm, Init, KMeansParams, KMeansValidParams};
 pub use select::{elbow, recommend, select_k, KScores};

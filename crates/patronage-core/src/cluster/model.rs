@@ -9,13 +9,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::init::{kmeans_plus_plus, random_rows, PlusPlusScratch};
-use super::input::Matrix;
+use super::input::{in_range, Matrix, MAX_ABS_VALUE};
 use super::kernel::{
     assign, full_pass, hamerly_pass, inertia_pass, label_counts, relocate_empty, sq_dist, Bounds, Centres,
     Drift, FullMode, Partials, Points,
 };
 use super::params::{Algorithm, Init, KMeansValidParams};
-use crate::{Error, ParamError, Result};
+use crate::{interrupt, Error, ParamError, Result};
 
 /// A fitted k-means model: the centres and what the fit measured.
 ///
@@ -94,7 +94,9 @@ impl KMeansValidParams {
         // the whole fit runs on a pool thread: each parallel pass then wakes
         // only the other workers, not also the blocked caller (waking a thread
         // costs 0.1-0.4 ms on a virtual machine, as much as a pass at 100k rows)
-        rayon::scope(|_| self.fit_in_pool(x))
+        // (the stop flag is per thread: it moves to the pool thread with the fit)
+        let stop = interrupt::current();
+        rayon::scope(|_| interrupt::with_stop(&stop, || self.fit_in_pool(x)))
     }
 
     fn fit_in_pool(&self, x: ArrayView2<'_, f64>) -> Result<KMeansFit> {
@@ -154,10 +156,10 @@ impl KMeansValidParams {
             let start = match (&self.init, scratch.as_mut()) {
                 (Init::Centres(c), _) => c.iter().copied().collect(),
                 (Init::Random, _) => random_rows(&pts, k, &mut rng),
-                (Init::KMeansPlusPlus, Some(s)) => kmeans_plus_plus(&pts, k, &mut rng, s),
+                (Init::KMeansPlusPlus, Some(s)) => kmeans_plus_plus(&pts, k, &mut rng, s)?,
                 (Init::KMeansPlusPlus, None) => random_rows(&pts, k, &mut rng),
             };
-            let run = lloyd(&pts, start, self.max_iter, tol, hamerly, &mut ws);
+            let run = lloyd(&pts, start, self.max_iter, tol, hamerly, &mut ws)?;
             if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
                 best = Some(run);
             }
@@ -208,7 +210,7 @@ impl KMeansValidParams {
                     Init::Random => rows_to_array(random_rows(&pts, k, &mut rng), k, pts.d)?,
                     Init::KMeansPlusPlus => {
                         let mut s = PlusPlusScratch::new(pts.n, k);
-                        rows_to_array(kmeans_plus_plus(&pts, k, &mut rng, &mut s), k, pts.d)?
+                        rows_to_array(kmeans_plus_plus(&pts, k, &mut rng, &mut s)?, k, pts.d)?
                     }
                 };
                 KMeans::from_centres(start)?
@@ -234,13 +236,23 @@ fn rows_to_array(v: Vec<f64>, k: usize, d: usize) -> Result<Array2<f64>> {
 /// Labels that stopped changing already belong to the final centres, so only
 /// the inertia is computed then; otherwise one more assignment pass (with
 /// Hamerly's bounds when in use) gives the labels of the final centres.
-fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool, ws: &mut Workspace) -> Run {
+///
+/// Looks for a stop ([`crate::interrupt`]) once per iteration.
+fn lloyd(
+    pts: &Points,
+    start: Vec<f64>,
+    max_iter: usize,
+    tol: f64,
+    hamerly: bool,
+    ws: &mut Workspace,
+) -> Result<Run> {
     let (k, d) = (ws.counts.len(), pts.d);
     let mut c = Centres::new(start, k, d);
     ws.labels.fill(u32::MAX);
     let mut n_iter = 0;
     let mut converged = false;
     for it in 0..max_iter {
+        interrupt::check()?;
         if hamerly && it > 0 {
             ws.drift.set_gaps(&c);
             hamerly_pass::<false>(
@@ -300,7 +312,7 @@ fn lloyd(pts: &Points, start: Vec<f64>, max_iter: usize, tol: f64, hamerly: bool
         assign(pts, &c, &mut ws.labels, &mut ws.part)
     };
     let counts = label_counts(&ws.labels, k, pts.block_rows());
-    Run { centres: c.into_rows(), labels: ws.labels.clone(), inertia, n_iter, counts }
+    Ok(Run { centres: c.into_rows(), labels: ws.labels.clone(), inertia, n_iter, counts })
 }
 
 impl KMeans {
@@ -311,8 +323,12 @@ impl KMeans {
         if centres.nrows() == 0 || centres.ncols() == 0 {
             return Err(ParamError::new("centres", "need at least one centre and one column").into());
         }
-        if centres.iter().any(|v| !v.is_finite()) {
-            return Err(ParamError::new("centres", "centres must be finite").into());
+        if centres.iter().any(|&v| !in_range(v)) {
+            return Err(ParamError::new(
+                "centres",
+                format!("centres must be finite and within +/-{MAX_ABS_VALUE:e}"),
+            )
+            .into());
         }
         let k = centres.nrows();
         Ok(KMeans { centres, inertia: 0.0, n_iter: 0, counts: Array1::zeros(k) })

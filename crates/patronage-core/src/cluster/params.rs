@@ -4,6 +4,7 @@ use linfa::ParamGuard;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use super::input::{in_range, MAX_ABS_VALUE};
 use crate::ParamError;
 
 /// How the first centres of each run are chosen.
@@ -183,10 +184,10 @@ impl ParamGuard for KMeansParams {
             if c.ncols() == 0 {
                 return Err(ParamError::new("init", "the initial centres have 0 columns"));
             }
-            if let Some(((i, j), _)) = c.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            if let Some(((i, j), v)) = c.indexed_iter().find(|(_, &v)| !in_range(v)) {
                 return Err(ParamError::new(
                     "init",
-                    format!("initial centre {i} is NaN or infinite in column {j}"),
+                    format!("initial centre {i} is {v} in column {j}; centres must be finite and within +/-{MAX_ABS_VALUE:e}"),
                 ));
             }
         }

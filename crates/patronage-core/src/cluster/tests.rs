@@ -222,6 +222,51 @@ fn bad_data_is_named() {
     ));
 }
 
+/// Values beyond MAX_ABS_VALUE (1e200 rows once gave an inertia of inf, 1e308
+/// rows NaN centres) are refused with their row and column, in fit, predict
+/// and the metrics; values at the limit give a finite inertia equal to the
+/// scaled inertia of the unscaled data.
+#[test]
+fn values_beyond_the_limit_are_named() {
+    let p = KMeansParams::new(2).seed(1).check().unwrap();
+    let x = blobs(40, 2, 2, 3);
+    for big in [1e200, 1e308, -1.5e100] {
+        let mut bad = x.clone();
+        bad[[7, 1]] = big;
+        let err = p.fit_array(bad.view()).unwrap_err();
+        assert!(
+            matches!(err, Error::Data(DataError::Invalid { field: Field::Feature(1), row: Some(7), .. })),
+            "{err}"
+        );
+        let model = p.fit_array(x.view()).unwrap().model;
+        assert!(model.predict_labels(bad.view()).is_err());
+        let labels: Vec<u32> = (0..40).map(|i| (i % 2) as u32).collect();
+        assert!(metrics::silhouette_score(bad.view(), &labels, None).is_err());
+    }
+    // a power-of-two unit: exact, so the scaled fit is the fit, scaled
+    let unit = 2f64.powi(300); // 2e90: values up to about 5e91
+    let f = p.fit_array(x.view()).unwrap();
+    let g = p.fit_array(x.mapv(|v| v * unit).view()).unwrap();
+    assert_eq!(g.labels, f.labels);
+    assert_eq!(g.model.inertia(), f.model.inertia() * unit * unit);
+    assert!(g.model.inertia().is_finite());
+    assert!(KMeans::from_centres(array![[1e101]]).is_err());
+}
+
+/// A stop raised before the fit ends it with `Interrupted` (k-means++ and
+/// Lloyd look for it once per centre and per iteration).
+#[test]
+fn a_raised_stop_ends_the_fit() {
+    let x = blobs(500, 3, 4, 9);
+    let stop = crate::interrupt::Stop::new();
+    stop.raise();
+    for init in [Init::KMeansPlusPlus, Init::Random] {
+        let p = KMeansParams::new(4).init(init).check().unwrap();
+        let got = crate::interrupt::with_stop(&stop, || p.fit_array(x.view()));
+        assert!(matches!(got, Err(Error::Interrupted)));
+    }
+}
+
 #[test]
 fn predict_transform_score_and_json() {
     let x = blobs(500, 3, 4, 9);

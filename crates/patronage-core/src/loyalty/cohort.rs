@@ -48,11 +48,18 @@ pub struct CohortMatrix {
 /// years) the matrix is more likely a mistake than something to look at.
 const MAX_CELLS: usize = 4_000_000;
 
+/// A net revenue within this share of its gross (the sum of the absolute
+/// amounts) is zero up to rounding: 0.1 + 0.2 - 0.3 leaves 5.6e-17, and a
+/// cohort normalized by it would show retention of 1e17.
+const NET_REVENUE_RESOLUTION: f64 = 1e-12;
+
 /// Builds the cohort matrix in one pass over the customer groups.
 ///
 /// With `normalize`, customer cells are divided by the cohort size (so age 0
 /// is one) and revenue cells by the cohort's revenue at age 0; a cohort whose
-/// revenue at age 0 is not positive cannot be normalized and is an error.
+/// revenue at age 0 is not positive (or is zero up to rounding, see
+/// [`NET_REVENUE_RESOLUTION`]), or so small that a ratio overflows, cannot be
+/// normalized and is an error.
 pub fn cohort_retention(
     groups: &CustomerGroups,
     period: Period,
@@ -74,8 +81,8 @@ pub fn cohort_retention(
     let index = PeriodIndexer::new(period, first_day, last_day);
     let chunks = per_chunk(
         groups.n_customers(),
-        n * n * 8 + n * 8,
-        || (vec![0.0f64; n * n], vec![0i64; n]),
+        n * n * 8 + n * 16,
+        || (vec![0.0f64; n * n], vec![0i64; n], vec![0.0f64; n]),
         |acc, c| {
             let g = groups.get(c);
             let Some(head) = g.first() else {
@@ -90,16 +97,22 @@ pub fn cohort_retention(
                 match metric {
                     CohortMetric::Customers if prev != Some(age) => row[age] += 1.0,
                     CohortMetric::Customers => {}
-                    CohortMetric::Revenue => row[age] += e.amount,
+                    CohortMetric::Revenue => {
+                        row[age] += e.amount;
+                        if age == 0 {
+                            acc.2[cohort] += e.amount.abs();
+                        }
+                    }
                 }
                 prev = Some(age);
             }
         },
     );
-    let (mut cells, mut sizes) = (vec![0.0f64; n * n], vec![0i64; n]);
-    for (chunk_cells, chunk_sizes) in chunks {
+    let (mut cells, mut sizes, mut gross) = (vec![0.0f64; n * n], vec![0i64; n], vec![0.0f64; n]);
+    for (chunk_cells, chunk_sizes, chunk_gross) in chunks {
         cells.iter_mut().zip(chunk_cells).for_each(|(x, y)| *x += y);
         sizes.iter_mut().zip(chunk_sizes).for_each(|(x, y)| *x += y);
+        gross.iter_mut().zip(chunk_gross).for_each(|(x, y)| *x += y);
     }
     let mut out =
         CohortMatrix { cohort_start: Vec::new(), cohort_size: Vec::new(), n_ages: n, values: Vec::new() };
@@ -111,30 +124,41 @@ pub fn cohort_retention(
             (true, CohortMetric::Revenue) => row[0],
         };
         let start = period.start_day(first + k as i64);
-        if denominator.is_nan() || denominator <= 0.0 {
-            return Err(DataError::Invalid {
+        let cannot = |why: &str| -> crate::Error {
+            DataError::Invalid {
                 field: Field::Amount,
                 row: None,
                 reason: format!(
-                    "the cohort starting {} has a first-period revenue of {}, which cannot be \
+                    "the cohort starting {} has a first-period revenue of {}{why}, which cannot be \
                      normalized; use normalize=False",
                     iso_date(start),
                     row[0]
                 ),
             }
-            .into());
+            .into()
+        };
+        if denominator.is_nan() || denominator <= 0.0 {
+            return Err(cannot(""));
+        }
+        if metric == CohortMetric::Revenue && normalize && denominator <= NET_REVENUE_RESOLUTION * gross[k] {
+            return Err(cannot(&format!(
+                " (zero up to rounding: its amounts sum to {} in absolute value)",
+                gross[k]
+            )));
+        }
+        // ages beyond the last period have not been observed yet
+        let observed = n - k;
+        let values: Vec<f64> = row
+            .iter()
+            .enumerate()
+            .map(|(age, &v)| if age < observed { v / denominator } else { f64::NAN })
+            .collect();
+        if values[..observed].iter().any(|v| !v.is_finite()) {
+            return Err(cannot(" (so small that later revenue divided by it overflows)"));
         }
         out.cohort_start.push(start);
         out.cohort_size.push(size);
-        // ages beyond the last period have not been observed yet
-        let observed = n - k;
-        out.values.extend(row.iter().enumerate().map(|(age, &v)| {
-            if age < observed {
-                v / denominator
-            } else {
-                f64::NAN
-            }
-        }));
+        out.values.extend(values);
     }
     Ok(out)
 }
@@ -205,5 +229,24 @@ mod tests {
             Err(Error::Param(ParamError { name: "period", .. }))
         ));
         assert!(matches!("x".parse::<CohortMetric>(), Err(ParamError { name: "metric", .. })));
+    }
+
+    /// First-period revenues that once gave inf or absurd cells: a subnormal
+    /// amount (1 / 5e-324 overflows) and a net of zero up to rounding
+    /// (0.1 + 0.2 - 0.3 = 5.6e-17 would show a retention of 1.8e17).
+    #[test]
+    fn unnormalizable_first_period_revenue_is_an_error() {
+        let c = [0, 0, 0, 0];
+        for (amounts, why) in
+            [([5e-324, 0.0, 0.0, 1.0], "overflows"), ([0.1, 0.2, -0.3, 10.0], "zero up to rounding")]
+        {
+            let tx = Transactions::new(&c, &[0, 0, 0, 9], &amounts, 1, ReturnsPolicy::Net).unwrap();
+            let g = CohortMetric::Revenue;
+            let err = cohort_retention(&CustomerGroups::new(&tx), Period::Week, g, true, 0, 9).unwrap_err();
+            assert!(err.to_string().contains(why), "{err}");
+            // without normalizing, the cells are the sums
+            let m = cohort_retention(&CustomerGroups::new(&tx), Period::Week, g, false, 0, 9).unwrap();
+            assert_eq!(m.values[1], amounts[3]);
+        }
     }
 }

@@ -4,19 +4,20 @@
 use rayon::prelude::*;
 
 use crate::error::{DataError, Field, Result};
+use crate::rfm::rfm_table;
 use crate::transactions::Transactions;
 
 /// Net spend of every customer code (kept rows only) and whether the customer
-/// has any kept row.
+/// has any kept row: the RFM table's `total_spend`, whose sums do not depend on
+/// the order of the log's rows (see [`crate::groups::canonical`]).
 pub fn customer_spend(tx: &Transactions<'_>) -> (Vec<f64>, Vec<bool>) {
     let mut spend = vec![0.0; tx.n_customers()];
     let mut seen = vec![false; tx.n_customers()];
-    for i in 0..tx.len() {
-        if tx.is_kept(i) {
-            let c = tx.code(i);
-            spend[c] += tx.amount(i);
-            seen[c] = true;
-        }
+    // as_of defaults to after the last transaction: the table cannot fail
+    let table = rfm_table(tx, None).unwrap_or_default();
+    for (&c, &total) in table.customer.iter().zip(&table.total_spend) {
+        spend[c as usize] = total;
+        seen[c as usize] = true;
     }
     (spend, seen)
 }
@@ -70,11 +71,12 @@ pub fn concentration(values: &[f64]) -> Result<Concentration> {
     for (j, &i) in order.iter().enumerate() {
         running += values[i];
         top_share.push(running / total);
-        // ascending rank of the j-th largest value is n - j
-        weighted += (n - j) as f64 * values[i];
+        // ascending rank of the j-th largest value is n - j; shares, not
+        // values, so that rank x spend cannot overflow
+        weighted += (n - j) as f64 * (values[i] / total);
     }
     let nf = n as f64;
-    let gini = 2.0 * weighted / (nf * total) - (nf + 1.0) / nf;
+    let gini = 2.0 * weighted / nf - (nf + 1.0) / nf;
     Ok(Concentration { order, top_share, gini })
 }
 

@@ -33,14 +33,32 @@ impl Tally {
     }
 }
 
+/// Most answer levels of a scale: 0..100 (a percentage slider) is the widest
+/// in use, and every level costs a counter per group and a column of output.
+pub const MAX_SCALE_LEVELS: usize = 101;
+
 /// Counts the answers `low..=high` of each group (`group[i]` in `0..n_groups`).
 ///
-/// Errors: a non-integer or out-of-range answer, or a group code out of range,
-/// each with its row (`Field::Label` is the answer column).
+/// Errors: an empty scale or one of more than [`MAX_SCALE_LEVELS`] levels
+/// (`scale`); a non-integer or out-of-range answer, or a group code out of
+/// range, each with its row (`Field::Label` is the answer column).
 pub fn tally(scores: &[f64], group: &[i64], n_groups: usize, low: i64, high: i64) -> Result<Tally> {
     if high < low {
         return Err(ParamError::new("scale", format!("empty scale {low}..{high}")).into());
     }
+    // i128: the width of any pair of i64 is exact
+    let width = i128::from(high) - i128::from(low) + 1;
+    if width > MAX_SCALE_LEVELS as i128 {
+        return Err(ParamError::new(
+            "scale",
+            format!("{low}..{high} has {width} answer levels; at most {MAX_SCALE_LEVELS} (e.g. 0..100)"),
+        )
+        .into());
+    }
+    let n_levels = width as usize;
+    let Some(n_cells) = n_groups.checked_mul(n_levels) else {
+        return Err(ParamError::new("by", format!("{n_groups} groups x {n_levels} levels overflow")).into());
+    };
     if group.len() != scores.len() {
         return Err(DataError::LengthMismatch {
             field: Field::Feature(0),
@@ -49,8 +67,7 @@ pub fn tally(scores: &[f64], group: &[i64], n_groups: usize, low: i64, high: i64
         }
         .into());
     }
-    let n_levels = (high - low + 1) as usize;
-    let mut counts = vec![0i64; n_groups * n_levels];
+    let mut counts = vec![0i64; n_cells];
     let mut missing = vec![0i64; n_groups];
     for (row, (&s, &g)) in scores.iter().zip(group).enumerate() {
         if g < 0 || g as usize >= n_groups {
@@ -281,6 +298,14 @@ mod tests {
             Err(Error::Data(DataError::LengthMismatch { .. }))
         ));
         assert!(matches!(tally(&[1.0], &[0], 1, 5, 1), Err(Error::Param(ParamError { name: "scale", .. }))));
+        // widths that once aborted (2^40 levels), overflowed (2^62) or wrapped to 0 (2^64)
+        for (low, high) in [(1, 1 << 40), (-(1 << 62), 1 << 62), (i64::MIN, i64::MAX), (0, 101)] {
+            assert!(matches!(
+                tally(&[1.0], &[0], 1, low, high),
+                Err(Error::Param(ParamError { name: "scale", .. }))
+            ));
+        }
+        assert_eq!(tally(&[100.0], &[0], 1, 0, 100).unwrap().n_levels, MAX_SCALE_LEVELS);
     }
 
     #[test]

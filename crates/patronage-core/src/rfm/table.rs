@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use crate::error::{DataError, Result};
+use crate::exact::{fsum, Exact};
 use crate::groups::CustomerGroups;
 use crate::transactions::Transactions;
 
@@ -43,26 +44,28 @@ pub struct RfmTable {
 
 /// Running profile of one customer, fed transactions in day order.
 ///
-/// 32 bytes, aligned so that none straddles two cache lines, because the
-/// streaming pass touches one at random per row; returns, which are rare, live
-/// in [`Returns`]. Days fit i32 ([`Transactions`] checks it). The gap
-/// statistics need only the sum of squared gaps: the gaps sum to `last - first`.
+/// 40 bytes in one 64-byte cache line (the streaming pass touches one at
+/// random per row); returns, which are rare, live in [`Returns`]. Days fit
+/// i32 ([`Transactions`] checks it). The gap statistics need only the sum of
+/// squared gaps: the gaps sum to `last - first`. Spend is summed exactly
+/// ([`Exact`]), so that neither the order of the rows nor the path (streaming
+/// or grouped) changes a bit of it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[repr(align(32))]
+#[repr(align(64))]
 struct Acc {
     first_day: i32,
     last_day: i32,
     n_orders: u32,
     n_transactions: u32,
     sum_sq_gaps: u64,
-    total_spend: f64,
+    total_spend: Exact,
 }
 
 /// Count and absolute sum of one customer's returns.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Returns {
     n: u32,
-    amount: f64,
+    amount: Exact,
 }
 
 impl Acc {
@@ -72,7 +75,7 @@ impl Acc {
         n_orders: 0,
         n_transactions: 0,
         sum_sq_gaps: 0,
-        total_spend: 0.0,
+        total_spend: Exact::ZERO,
     };
 
     /// Adds one transaction; false (and no change) if it is earlier than the last one.
@@ -93,10 +96,10 @@ impl Acc {
             self.last_day = day;
         }
         self.n_transactions += 1;
-        self.total_spend += amount;
+        self.total_spend = self.total_spend.plus(amount);
         if amount < 0.0 {
             returns.n += 1;
-            returns.amount -= amount;
+            returns.amount = returns.amount.plus(-amount);
         }
         true
     }
@@ -137,7 +140,8 @@ impl RfmTable {
         }
     }
 
-    fn push(&mut self, customer: i64, p: &Acc, r: &Returns, as_of: i64) {
+    /// Adds one customer's row; `spend` and `returned` are its exact sums.
+    fn push(&mut self, customer: i64, p: &Acc, (spend, returned): (f64, f64), r: &Returns, as_of: i64) {
         let (mean_gap, std_gap) = p.gap_stats();
         self.customer.push(customer);
         self.first_day.push(p.first_day as i64);
@@ -146,12 +150,12 @@ impl RfmTable {
         self.tenure_days.push(as_of - p.first_day as i64);
         self.n_orders.push(p.n_orders as i64);
         self.n_transactions.push(p.n_transactions as i64);
-        self.total_spend.push(p.total_spend);
-        self.avg_order_value.push(p.total_spend / p.n_orders as f64);
+        self.total_spend.push(spend);
+        self.avg_order_value.push(spend / p.n_orders as f64);
         self.mean_days_between_orders.push(mean_gap);
         self.std_days_between_orders.push(std_gap);
         self.n_returns.push(r.n as i64);
-        self.returned_amount.push(r.amount);
+        self.returned_amount.push(returned);
     }
 
     fn append(&mut self, mut other: RfmTable) {
@@ -191,7 +195,8 @@ pub fn rfm_table(tx: &Transactions<'_>, as_of: Option<i64>) -> Result<RfmTable> 
 }
 
 /// One pass over the log, each thread owning a range of customer codes;
-/// `None` as soon as a customer's rows turn out not to be in day order.
+/// `None` as soon as a customer's rows turn out not to be in day order, or
+/// when a sum was not kept exactly (see [`Exact`]).
 fn streaming(tx: &Transactions<'_>, as_of: i64) -> Option<RfmTable> {
     let n_customers = tx.n_customers();
     let n_parts = rayon::current_num_threads().clamp(1, n_customers.max(1));
@@ -218,7 +223,10 @@ fn streaming(tx: &Transactions<'_>, as_of: i64) -> Option<RfmTable> {
             let mut t = RfmTable::with_capacity(n_rows);
             for (c, (a, r)) in acc.iter().zip(&returns).enumerate() {
                 if a.n_transactions > 0 {
-                    t.push((lo + c) as i64, a, r, as_of);
+                    // a sum not kept exactly (amounts of wildly different magnitudes,
+                    // never seen in real data): the grouped path computes it with fsum
+                    let sums = a.total_spend.value().zip(r.amount.value())?;
+                    t.push((lo + c) as i64, a, sums, r, as_of);
                 }
             }
             Some(t)
@@ -233,7 +241,7 @@ fn streaming(tx: &Transactions<'_>, as_of: i64) -> Option<RfmTable> {
 }
 
 pub(crate) fn from_groups(groups: &CustomerGroups, as_of: i64) -> RfmTable {
-    let rows: Vec<(i64, Acc, Returns)> = (0..groups.n_customers())
+    let rows: Vec<(i64, Acc, (f64, f64), Returns)> = (0..groups.n_customers())
         .into_par_iter()
         .with_min_len(4096)
         .filter_map(|c| {
@@ -243,13 +251,18 @@ pub(crate) fn from_groups(groups: &CustomerGroups, as_of: i64) -> RfmTable {
                 for e in g {
                     acc.push(e.day, e.amount, &mut returns); // groups are day-sorted: always accepted
                 }
-                (c as i64, acc, returns)
+                let spend = acc.total_spend.value().unwrap_or_else(|| fsum(g.iter().map(|e| e.amount)));
+                let returned = returns
+                    .amount
+                    .value()
+                    .unwrap_or_else(|| fsum(g.iter().filter(|e| e.amount < 0.0).map(|e| -e.amount)));
+                (c as i64, acc, (spend, returned), returns)
             })
         })
         .collect();
     let mut t = RfmTable::with_capacity(rows.len());
-    for (c, acc, returns) in &rows {
-        t.push(*c, acc, returns, as_of);
+    for (c, acc, sums, returns) in &rows {
+        t.push(*c, acc, *sums, returns, as_of);
     }
     t
 }
@@ -281,6 +294,33 @@ mod tests {
         assert!(t.mean_days_between_orders[1].is_nan());
         assert_eq!(t.n_returns, vec![1, 0]);
         assert_relative_eq!(t.returned_amount[0], 3.0);
+    }
+
+    /// Spend sums that depend on the order of the terms in plain f64 (1e16 + 1
+    /// rounds): every row order, streaming or grouped, gives the same bits,
+    /// the exact sum rounded once (Python's `math.fsum`).
+    #[test]
+    fn row_order_does_not_change_the_sums() {
+        let amounts = [1e16, 1.0, -1e16, 1.0, 0.5, -0.25];
+        let mut seen = Vec::new();
+        for r in 0..amounts.len() {
+            let mut a = amounts.to_vec();
+            a.rotate_left(r);
+            let days = [4, 4, 4, 4, 4, 4]; // one day: every order is a day order (streaming)
+            let tx = Transactions::new(&[0; 6], &days, &a, 1, ReturnsPolicy::Net).unwrap();
+            let streamed = streaming(&tx, 9).expect("in day order");
+            let grouped = from_groups(&CustomerGroups::new(&tx), 9);
+            assert_eq!(format!("{streamed:?}"), format!("{grouped:?}"));
+            seen.push((streamed.total_spend[0].to_bits(), streamed.returned_amount[0].to_bits()));
+        }
+        assert!(seen.iter().all(|s| *s == seen[0]));
+        assert_eq!(f64::from_bits(seen[0].0), 2.25);
+        // beyond what the two-sum pair holds (3.5 and 1e-5 both below 1e299's
+        // last bit): the grouped path's fsum, still exact
+        let a = [1e299, 3.5, 1e-5, -1e299];
+        let tx = Transactions::new(&[0; 4], &[1; 4], &a, 1, ReturnsPolicy::Net).unwrap();
+        assert!(streaming(&tx, 2).is_none());
+        assert_eq!(rfm_table(&tx, None).unwrap().total_spend, vec![3.5 + 1e-5]);
     }
 
     #[test]
