@@ -58,12 +58,46 @@ def test_definition(models) -> None:
     assert (low < base).all() and (high > base).all()
 
 
+def value_if_alive_reference(r, alpha, a, b, x, T, gg_mean, horizon, units, rate):
+    """Discounted sum of E[spend] x increments of E[X(t) | alive] (Fader, Hardie & Lee 2005, eq. 10
+    without its P(alive) factor), with scipy's 2F1."""
+    from scipy.special import hyp2f1
+
+    def if_alive(t):
+        z = t / (alpha + T + t)
+        return (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x)
+                                            * hyp2f1(r + x, b + x, a + b + x - 1, z))
+
+    cum = [if_alive(k * units) for k in range(horizon + 1)]
+    return sum(gg_mean * (cum[k] - cum[k - 1]) / (1 + rate) ** k for k in range(1, horizon + 1))
+
+
 def test_value_at_risk(models) -> None:
     bg, gg = models
     out = patronage.value_at_risk(bg, gg, SUMMARY, freq="W")
-    assert list(out.columns) == ["p_alive", "clv", "value_at_risk"]
-    np.testing.assert_allclose(out["value_at_risk"], (1 - bg.p_alive(SUMMARY)) * out["clv"], rtol=1e-15)
+    assert list(out.columns) == ["p_alive", "clv", "value_if_alive", "value_at_risk"]
+    p_alive = bg.p_alive(SUMMARY)
+    # CLV = P(alive) x value if alive: lifetimes' CLV divided by P(alive) (all well above 0 here)
+    np.testing.assert_allclose(out["clv"], LIFETIMES_CLV, rtol=1e-10)
+    np.testing.assert_allclose(out["value_if_alive"], np.array(LIFETIMES_CLV) / p_alive, rtol=1e-10)
+    # value at risk = value if alive x (1 - P(alive)), not (1 - P(alive)) x CLV
+    np.testing.assert_allclose(out["value_at_risk"], (1 - p_alive) * out["value_if_alive"], rtol=1e-15)
+    np.testing.assert_allclose(out["clv"] + out["value_at_risk"], out["value_if_alive"], rtol=1e-12)
     assert out.loc[3, "value_at_risk"] == 0.0  # no repeat purchase: p_alive = 1
+
+
+def test_value_if_alive_of_a_customer_who_is_almost_surely_gone(models) -> None:
+    """P(alive) ~ 1e-9: the value if alive is computed directly (not CLV / P(alive)) and almost all of
+    it is at risk."""
+    bg, gg = models
+    gone = pd.DataFrame({"frequency": [20.0], "recency": [2.0], "T": [38.86], "monetary_value": [30.0]})
+    out = patronage.value_at_risk(bg, gg, gone, freq="W")
+    assert out.loc[0, "p_alive"] < 1e-6
+    spend = float(gg.expected_average_spend(gone).iloc[0])
+    want = value_if_alive_reference(0.243, 4.414, 0.793, 2.426, 20.0, 38.86, spend, 12, 4.345, 0.01)
+    np.testing.assert_allclose(out.loc[0, "value_if_alive"], want, rtol=1e-9)
+    np.testing.assert_allclose(out.loc[0, "value_at_risk"], want, rtol=1e-6)
+    assert out.loc[0, "clv"] < 1e-6 * want
 
 
 def test_bad_parameters(models) -> None:

@@ -96,9 +96,8 @@ def test_bad_input() -> None:
     with pytest.raises(DataError, match="no repeat buyers"):
         patronage.GammaGamma().fit(pd.DataFrame({"frequency": [0, 0], "monetary_value": [0.0, 0.0]}))
     bad = pd.DataFrame({"frequency": [1, 2], "monetary_value": [10.0, 0.0]}, index=["a", "b"])
-    with pytest.raises(DataError, match="positive for repeat buyers") as info:
-        patronage.GammaGamma().fit(bad)
-    assert (info.value.field, info.value.label) == ("monetary_value", "b")
+    with pytest.warns(UserWarning, match="1 repeat buyer"), pytest.raises(DataError, match="no repeat buyers"):
+        patronage.GammaGamma().fit(bad.iloc[1:])  # the only repeat buyer has no usable spend
     with pytest.raises(DataError, match="NaN"):
         patronage.GammaGamma().fit(pd.DataFrame({"frequency": [1, 2], "monetary_value": [10.0, np.nan]}))
     with pytest.raises(ParameterError) as pinfo:
@@ -108,6 +107,24 @@ def test_bad_input() -> None:
         patronage.GammaGamma().expected_average_spend(bad)
     with pytest.raises(DataError, match="infinite"):
         patronage.GammaGamma.from_params(2.0, 0.9, 10.0).expected_average_spend(bad.assign(monetary_value=1.0))
+
+
+def test_repeat_buyers_without_positive_spend_are_left_out_with_a_count(fitted, cdnow) -> None:
+    """Returns can cancel a repeat buyer's spend (monetary_value <= 0): the fit leaves them out and
+    says how many; their expected spend is the population mean p v / (q - 1)."""
+    netted = cdnow.copy()
+    ids = netted.index[netted["frequency"] > 0][:3]
+    netted.loc[ids, "monetary_value"] = [0.0, -12.5, -0.01]
+    with pytest.warns(UserWarning, match="3 repeat buyer"):
+        gg = patronage.GammaGamma().fit(netted)
+    alone = patronage.GammaGamma().fit(cdnow.drop(ids))  # an independent fit without them
+    np.testing.assert_allclose(gg.params_, alone.params_, rtol=1e-9)
+    assert gg.n_customers_ == 946 - 3
+    assert gg.log_likelihood(netted) == pytest.approx(gg.log_likelihood(cdnow.drop(ids)), rel=1e-12)
+    p, q, v = gg.params_
+    spend = gg.expected_average_spend(netted)
+    np.testing.assert_allclose(spend[ids], p * v / (q - 1), rtol=1e-12)
+    np.testing.assert_allclose(spend.drop(ids), gg.expected_average_spend(cdnow.drop(ids)), rtol=1e-15)
 
 
 def test_persistence(fitted, cdnow) -> None:

@@ -46,26 +46,52 @@ def logs(draw):
     n = draw(st.integers(1, 50))
     ids = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
     days = draw(st.lists(st.integers(0, 120), min_size=n, max_size=n))
-    amounts = draw(st.lists(st.floats(0, 100, allow_nan=False), min_size=n, max_size=n))
+    amounts = draw(st.lists(st.one_of(st.floats(0, 100, allow_nan=False), st.floats(-60, -0.01)),
+                            min_size=n, max_size=n))
+    invoices = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
     date = pd.Timestamp("2023-11-20") + pd.to_timedelta(days, unit="D")
-    return pd.DataFrame({"customer_id": [f"id{i}" for i in ids], "date": date, "amount": amounts})
+    return pd.DataFrame({"customer_id": [f"id{i}" for i in ids], "date": date, "amount": amounts,
+                         "invoice": invoices})
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tx=logs(), freq=st.sampled_from(["D", "W", "M"]), mult=st.sampled_from([1, 7]),
-       obs_offset=st.integers(-30, 30), cal_offset=st.one_of(st.none(), st.integers(-90, -1)))
-def test_equals_the_lifetimes_reference(tx, freq, mult, obs_offset, cal_offset):
+       obs_offset=st.integers(-30, 30), cal_offset=st.one_of(st.none(), st.integers(-90, -1)),
+       returns=st.sampled_from(["net", "drop"]), order=st.sampled_from([None, "invoice"]))
+def test_equals_the_lifetimes_reference(tx, freq, mult, obs_offset, cal_offset, returns, order):
+    """lifetimes' conventions on purchase days, with returns netted into the purchase they are matched to."""
     obs_end = tx["date"].max() + pd.Timedelta(days=obs_offset)
     cal_end = None if cal_offset is None else obs_end + pd.Timedelta(days=cal_offset)
-    if (cal_end if cal_end is not None else obs_end.to_period(freq).end_time) < tx["date"].min():
-        with pytest.raises(patronage.exceptions.DataError, match="no transactions"):
-            patronage.btyd_summary(tx, freq=freq, freq_multiplier=mult, observation_end=obs_end,
-                                   calibration_end=cal_end)
+    kw = dict(freq=freq, freq_multiplier=mult, observation_end=obs_end, calibration_end=cal_end, returns=returns,
+              order=order)
+    purchases = tx.loc[tx["amount"] >= 0, "date"]
+    if purchases.empty:
+        with pytest.raises(patronage.exceptions.DataError, match="no purchase|no transactions"):
+            patronage.btyd_summary(tx, **kw)
         return
-    got = patronage.btyd_summary(tx, freq=freq, freq_multiplier=mult, observation_end=obs_end,
-                                 calibration_end=cal_end)
-    want = summary_reference(tx, freq, mult, obs_end, cal_end)
-    pd.testing.assert_frame_equal(got, want, check_names=False, rtol=1e-12)
+    if (cal_end if cal_end is not None else obs_end.to_period(freq).end_time) < purchases.min():
+        with pytest.raises(patronage.exceptions.DataError, match="no transactions"):
+            patronage.btyd_summary(tx, **kw)
+        return
+    got = patronage.btyd_summary(tx, **kw)
+    want = summary_reference(tx, freq, mult, obs_end, cal_end, returns=returns, order=order)
+    pd.testing.assert_frame_equal(got, want, check_names=False, check_index_type=False, rtol=1e-12,
+                                  atol=1e-9)
+
+
+def test_hand_checked_returns():
+    # c1: buys on 1 Jan (10) and 8 Jan (6); a return-only day 9 Jan (-4) nets into 8 Jan; a return on
+    # 20 Jan (-2) after the calibration end counts in neither part; buys again on 22 Jan (5 + 1).
+    # c2: only returns before its first purchase on 3 Jan.
+    tx = pd.DataFrame({"customer_id": [1, 1, 1, 1, 1, 1, 2, 2],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-09", "2024-01-20",
+                                               "2024-01-22", "2024-01-22", "2024-01-02", "2024-01-03"]),
+                       "amount": [10.0, 6.0, -4.0, -2.0, 5.0, 1.0, -3.0, 7.0]})
+    got = patronage.btyd_summary(tx, calibration_end="2024-01-15", observation_end="2024-01-31")
+    assert got.loc[1, ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal"]].tolist() == [1, 7, 14, 2]
+    # holdout: one purchase day (two lines, 6 in all); the 20 Jan return belongs to the 8 Jan purchase
+    assert got.loc[1, ["frequency_holdout", "monetary_value_holdout"]].tolist() == [1, 3.0]
+    assert got.loc[2, ["frequency_cal", "T_cal", "monetary_value_cal"]].tolist() == [0, 12, 0]
 
 
 def test_without_amounts():

@@ -128,7 +128,7 @@ def test_stages_match_an_independent_implementation_of_the_rules(spec, as_of):
     want = reference_stages(tx, as_of_day)
     has_gap = any(len(set(d for d in ds if d <= as_of)) >= 2 for ds in spec.values())
     if not want:
-        with pytest.raises(DataError, match="no customer has an order"):
+        with pytest.raises(DataError, match="no customer has a purchase"):
             patronage.lifecycle_stages(tx, as_of=START + pd.Timedelta(days=as_of))
         return
     try:
@@ -149,7 +149,7 @@ def test_bad_parameters_and_inputs():
         with pytest.raises(ParameterError) as info:
             patronage.lifecycle_stages(tx, **kwargs)
         assert info.value.parameter == name, kwargs
-    with pytest.raises(DataError, match="no customer has an order on or before"):
+    with pytest.raises(DataError, match="no customer has a purchase on or before"):
         patronage.lifecycle_stages(tx, as_of="2023-01-01")
     with pytest.raises(DataError, match="default_gap"):
         patronage.lifecycle_stages(orders({"a": [0], "b": [5]}), as_of="2024-06-01")

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import patronage
+from patronage.exceptions import DataError
 from reference import rfm_reference
 
 INT_COLS = ["recency_days", "tenure_days", "n_orders", "n_transactions", "n_returns"]
@@ -51,19 +52,27 @@ def transaction_logs(draw):
     else:
         col = np.array(ids, dtype=np.int64) + 1000
     date = pd.Timestamp("2023-12-20") + pd.to_timedelta(days, unit="D")
-    return pd.DataFrame({"customer_id": col, "date": date, "amount": amounts},
+    # invoice ids: a few per customer, shared by rows of a day or of several days
+    invoice = [f"inv{i % 3}-{d // 9}" for i, d in zip(ids, days)]
+    return pd.DataFrame({"customer_id": col, "date": date, "amount": amounts, "invoice": invoice},
                         index=pd.RangeIndex(100, 100 + n))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tx=transaction_logs(), returns=st.sampled_from(["net", "drop"]))
-def test_rfm_table_equals_pandas_reference(tx, returns):
-    if returns == "drop" and not (tx["amount"] >= 0).any():
-        return
+@given(tx=transaction_logs(), returns=st.sampled_from(["net", "drop"]), order=st.sampled_from([None, "invoice"]))
+def test_rfm_table_equals_pandas_reference(tx, returns, order):
     before = tx.copy(deep=True)
-    got = patronage.rfm_table(tx, returns=returns)
+    if not (tx["amount"] >= 0).any():  # returns only: nobody has a purchase
+        with pytest.raises(DataError):
+            patronage.rfm_table(tx, returns=returns, order=order)
+        return
+    got = patronage.rfm_table(tx, returns=returns, order=order)
     pd.testing.assert_frame_equal(tx, before)  # the caller's frame is untouched
-    assert_matches_reference(got, tx, returns=returns)
+    assert_matches_reference(got, tx, returns=returns, order=order)
+    # the rows arrive in another order (the grouped path of the core): the same table
+    shuffled = tx.sample(frac=1.0, random_state=0)
+    again = patronage.rfm_table(shuffled, returns=returns, order=order)
+    pd.testing.assert_frame_equal(again[INT_COLS], got[INT_COLS])
 
 
 def test_hand_checked_profile():
@@ -74,11 +83,13 @@ def test_hand_checked_profile():
     })
     rfm = patronage.rfm_table(tx, as_of="2024-03-13")
     a = rfm.loc["a"]
-    assert (a.recency_days, a.tenure_days, a.n_orders, a.n_transactions) == (2, 12, 3, 4)
+    # 03-11 holds only a return: not an order; it reduces the spend of the 03-05 purchase
+    assert (a.recency_days, a.tenure_days, a.n_orders, a.n_transactions) == (8, 12, 2, 4)
+    assert a.last_purchase == pd.Timestamp("2024-03-05")
     assert a.total_spend == pytest.approx(14.0)
-    assert a.avg_order_value == pytest.approx(14.0 / 3)
-    assert a.mean_days_between_orders == pytest.approx(5.0)  # gaps 4 and 6
-    assert a.std_days_between_orders == pytest.approx(np.sqrt(2.0))
+    assert a.avg_order_value == pytest.approx(7.0)
+    assert a.mean_days_between_orders == pytest.approx(4.0)  # one gap
+    assert np.isnan(a.std_days_between_orders)
     assert (a.n_returns, a.returned_amount) == (1, 3.0)
     assert rfm.loc["b", "recency_days"] == 9
     assert rfm.index.name == "customer_id"
@@ -86,6 +97,114 @@ def test_hand_checked_profile():
     assert rfm["n_orders"].dtype == np.int64
     dropped = patronage.rfm_table(tx, as_of="2024-03-13", returns="drop")
     assert dropped.loc["a", "recency_days"] == 8 and dropped.loc["a", "total_spend"] == 17.0
+
+
+DAY = pd.Timestamp("2024-01-01")
+
+
+def log(rows, columns=("customer_id", "date", "amount")) -> pd.DataFrame:
+    """Rows of (customer, day offset, amount[, order]) as a transaction log."""
+    frame = pd.DataFrame(rows, columns=list(columns))
+    frame["date"] = DAY + pd.to_timedelta(frame["date"], unit="D")
+    return frame
+
+
+def test_rule_a_return_only_day_is_not_an_order():
+    # c1 buys on day 0 and returns on day 5 only: one order, still a one-time buyer
+    rfm = patronage.rfm_table(log([(1, 0, 30.0), (1, 5, -10.0), (2, 0, 5.0), (2, 3, 5.0)]))
+    assert rfm.loc[1, "n_orders"] == 1 and rfm.loc[1, "last_purchase"] == DAY
+    assert rfm.loc[1, "total_spend"] == 20.0 and rfm.loc[1, "recency_days"] == 6
+    assert np.isnan(rfm.loc[1, "mean_days_between_orders"])
+    assert (rfm["n_orders"] > 1).sum() == 1  # only customer 2 is a repeat buyer
+
+
+def test_rule_a_return_on_a_purchase_day_nets_into_it():
+    rfm = patronage.rfm_table(log([(1, 0, -4.0), (1, 0, 10.0), (1, 2, 6.0)]))
+    assert (rfm.loc[1, "n_orders"], rfm.loc[1, "n_transactions"], rfm.loc[1, "n_returns"]) == (2, 3, 1)
+    assert rfm.loc[1, "total_spend"] == 12.0 and rfm.loc[1, "first_purchase"] == DAY
+
+
+def test_rule_a_customer_with_only_returns_has_no_row_and_net_spend_can_be_negative():
+    tx = log([(1, 0, 10.0), (1, 4, -25.0), (2, 1, -7.0), (3, 2, 8.0)])
+    rfm = patronage.rfm_table(tx)
+    assert rfm.index.tolist() == [1, 3]  # 2 only returned (a purchase from before the log)
+    assert rfm.loc[1, "total_spend"] == -15.0 and rfm.loc[1, "avg_order_value"] == -15.0
+    # a return before the first purchase is left out of everything
+    rfm = patronage.rfm_table(log([(1, 0, -5.0), (1, 3, 10.0)]))
+    assert (rfm.loc[1, "total_spend"], rfm.loc[1, "n_returns"], rfm.loc[1, "n_transactions"]) == (10.0, 0, 1)
+    with pytest.raises(DataError, match="no purchase"):
+        patronage.rfm_table(log([(1, 0, -5.0), (2, 3, -1.0)]))
+    with pytest.raises(DataError, match=r"column 'amount' is negative at index label 1 \(row 1\)"):
+        patronage.rfm_table(tx, returns="error")
+
+
+def test_rule_zero_amounts_are_purchases():
+    # a free item is still bought; a log without amounts is all purchases
+    rfm = patronage.rfm_table(log([(1, 0, 0.0), (1, 5, 0.0), (1, 6, -2.0)]))
+    assert rfm.loc[1, "n_orders"] == 2 and rfm.loc[1, "total_spend"] == -2.0
+    no_amount = log([(1, 0, 0.0), (1, 5, 0.0)]).drop(columns="amount")
+    assert patronage.rfm_table(no_amount, amount=None)["n_orders"].tolist() == [2]
+
+
+def test_rule_orders_with_several_lines_and_cancellations():
+    cols = ("customer_id", "date", "amount", "invoice")
+    tx = log([(1, 0, 5.0, "A"), (1, 0, 3.0, "A"),   # order A: two lines
+              (1, 0, 2.0, "B"),                      # order B, same day
+              (1, 4, 4.0, "C"), (1, 4, -1.0, "C"),   # order C with a partial cancellation line
+              (1, 6, -3.0, "A"),                     # a late cancellation line on order A: back to day 0
+              (1, 8, -2.0, "C900"),                  # a cancellation invoice (own number): latest purchase (day 4)
+              (2, 1, 9.0, "A")], columns=cols)       # the same id under another customer: another order
+    rfm = patronage.rfm_table(tx, order="invoice")
+    assert rfm.loc[1, "n_orders"] == 3 and rfm.loc[2, "n_orders"] == 1
+    assert rfm.loc[1, "n_transactions"] == 7 and rfm.loc[1, "n_returns"] == 3
+    assert rfm.loc[1, "total_spend"] == 8.0 and rfm.loc[1, "avg_order_value"] == pytest.approx(8.0 / 3)
+    assert rfm.loc[1, "mean_days_between_orders"] == 4.0  # between purchase days 0 and 4
+    # without the id an order is a purchase day
+    assert patronage.rfm_table(tx).loc[1, "n_orders"] == 2
+    summary = patronage.btyd_summary(tx, order="invoice", observation_end=DAY + pd.Timedelta(days=8))
+    # day 0 spend: 10 - 3 (late line of A) = 7; day 4: 4 - 1 - 2 = 1: the repeat period's spend
+    assert summary.loc[1, "frequency"] == 1 and summary.loc[1, "monetary_value"] == 1.0
+    # without ids the late line of A nets into day 4 (the latest purchase day before it)
+    assert patronage.btyd_summary(tx).loc[1, "monetary_value"] == -2.0
+
+
+def test_rule_invoice_level_and_line_level_logs_agree():
+    cols = ("customer_id", "date", "amount", "invoice")
+    lines = log([(1, 0, 5.0, "A"), (1, 0, 3.0, "A"), (1, 2, 4.0, "B"), (1, 3, -4.0, "C1"), (1, 9, 1.0, "D"),
+                 (2, 1, 2.0, "E"), (2, 1, -2.0, "C2")], columns=cols)
+    invoices = lines.groupby(["customer_id", "invoice"], as_index=False).agg(date=("date", "min"),
+                                                                              amount=("amount", "sum"))
+    a = patronage.rfm_table(lines, order="invoice")
+    b = patronage.rfm_table(invoices, order="invoice")
+    pd.testing.assert_frame_equal(a.drop(columns="n_transactions"), b.drop(columns="n_transactions"))
+
+
+def test_order_column_errors_name_it():
+    tx = log([(1, 0, 5.0, "A"), (1, 1, 2.0, None)], columns=("customer_id", "date", "amount", "invoice"))
+    with pytest.raises(DataError, match=r"column 'invoice' has a missing order id at index label 1 \(row 1\)"):
+        patronage.rfm_table(tx, order="invoice")
+    with pytest.raises(patronage.exceptions.MissingColumnError, match="'Invoice' is not in the transaction log"):
+        patronage.rfm_table(tx, order="Invoice")
+    with pytest.raises(patronage.exceptions.ParameterError, match="order must be a column name"):
+        patronage.rfm_table(tx, order=3)
+    # integer ids are used as they are, any other type is factorized: the same orders
+    ints = tx.assign(invoice=[10, 11])
+    strs = tx.assign(invoice=["10", "11"])
+    pd.testing.assert_frame_equal(patronage.rfm_table(ints, order="invoice"),
+                                  patronage.rfm_table(strs, order="invoice"))
+
+
+def test_float_ids_come_back_as_integers():
+    tx = log([(12503.0, 0, 5.0), (12346.0, 1, 2.0), (12503.0, 4, 1.0)])
+    rfm = patronage.rfm_table(tx)
+    assert rfm.index.dtype == np.int64 and rfm.index.tolist() == [12346, 12503]
+    assert patronage.btyd_summary(tx).index.dtype == np.int64
+    X = patronage.churn_features(tx, window="3D")
+    assert X.index.dtype == np.int64
+    assert patronage.lifecycle_stages(tx, default_gap=5).index.dtype == np.int64
+    assert patronage.pareto(tx).ranking.index.dtype == np.int64
+    # not whole numbers: kept as floats
+    assert patronage.rfm_table(tx.assign(customer_id=[1.5, 2.0, 1.5])).index.dtype == np.float64
 
 
 def test_date_flavours_agree():

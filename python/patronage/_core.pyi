@@ -24,7 +24,6 @@ __all__ = [
     "repurchase",
     "period_retention",
     "cohort_retention",
-    "customer_spend",
     "concentration",
     "lifecycle_stages",
     "CHURN_FEATURES",
@@ -53,8 +52,9 @@ SEGMENT_GRID: List[List[str]]
 _I64 = npt.NDArray[np.int64]
 _F64 = npt.NDArray[np.float64]
 _U8 = npt.NDArray[np.uint8]
-# a transaction log: (customer, date, amount, n_customers, (customer_offset, day_divisor), returns)
-_Log = Tuple[_I64, _I64, _F64, int, Tuple[int, int], str]
+# a transaction log: (customer, date, amount, order or None, n_customers, (customer_offset, day_divisor),
+# returns)
+_Log = Tuple[_I64, _I64, _F64, Optional[_I64], int, Tuple[int, int], str]
 
 _T = TypeVar("_T")
 
@@ -109,9 +109,6 @@ def cohort_retention(
     metric: str,
     normalize: bool,
 ) -> Dict[str, np.ndarray]: ...
-def customer_spend(
-    log: _Log
-) -> Tuple[_F64, npt.NDArray[np.bool_]]: ...
 def concentration(values: _F64) -> Tuple[npt.NDArray[np.uintp], _F64, float]: ...
 def lifecycle_stages(
     log: _Log,
@@ -292,6 +289,7 @@ def customer_lifetime_value(
     units_per_month: float,
     discount_rate: float,
     margin: float,
+    if_alive: bool = False,
 ) -> _F64: ...
 _I32 = npt.NDArray[np.int32]
 _U32 = npt.NDArray[np.uint32]

@@ -107,7 +107,8 @@ class TransactionLog:
     The code of row ``i`` is ``customers_raw[i] - customer_offset`` and indexes
     ``customers`` (distinct ids, sorted where they can be); its day number is
     ``dates[i] // day_divisor`` (``dates`` are often the DataFrame's own
-    datetime64 values viewed as int64). ``amounts`` are float64.
+    datetime64 values viewed as int64). ``amounts`` are float64; ``orders``
+    are int64 order ids (codes), or None without an order column.
     """
 
     customers_raw: np.ndarray
@@ -115,6 +116,7 @@ class TransactionLog:
     dates: np.ndarray
     day_divisor: int
     amounts: np.ndarray
+    orders: Optional[np.ndarray]
     customers: pd.Index
     index: pd.Index
     columns: Mapping[str, str]
@@ -124,9 +126,9 @@ class TransactionLog:
         return len(self.customers)
 
     def core_args(self, returns: str) -> tuple:
-        """The log as ``_core`` takes it, one tuple: ``(customer, date, amount, n_customers,
+        """The log as ``_core`` takes it, one tuple: ``(customer, date, amount, order, n_customers,
         (customer_offset, day_divisor), returns)``."""
-        return (self.customers_raw, self.dates, self.amounts, self.n_customers,
+        return (self.customers_raw, self.dates, self.amounts, self.orders, self.n_customers,
                 (self.customer_offset, self.day_divisor), returns)
 
     def customer_index(self, codes: np.ndarray) -> pd.Index:
@@ -161,20 +163,25 @@ def read_transactions(
     date: str = "date",
     amount: Optional[str] = "amount",
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> TransactionLog:
     """Validate and convert a transaction DataFrame (see :func:`patronage.rfm_table`)."""
     frame = require_frame(tx)
     if returns not in RETURNS_POLICIES:
         raise ParameterError(f"returns must be one of {RETURNS_POLICIES}, got {returns!r}", "returns")
-    needed = [customer, date] + ([amount] if amount is not None else [])
+    if order is not None and not isinstance(order, str):
+        raise ParameterError(f"order must be a column name (e.g. the invoice id), got {order!r}", "order")
+    needed = [customer, date] + ([amount] if amount is not None else []) + ([order] if order is not None else [])
     require_columns(frame, needed, "transaction log")
     if len(frame) == 0:
         raise DataError("the transaction log is empty (no rows)")
     ids, offset, customers = _encode_ids(frame, customer)
     dates, divisor = _encode_dates(frame, date)
     amounts = _amounts(frame, amount)
-    columns = {"customer": customer, "date": date, "amount": amount if amount is not None else "amount"}
-    return TransactionLog(ids, offset, dates, divisor, amounts, customers, frame.index, columns)
+    orders = None if order is None else _encode_orders(frame, order)
+    columns = {"customer": customer, "date": date, "amount": amount if amount is not None else "amount",
+               "order": order if order is not None else "order"}
+    return TransactionLog(ids, offset, dates, divisor, amounts, orders, customers, frame.index, columns)
 
 
 def _encode_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int, pd.Index]:
@@ -183,14 +190,13 @@ def _encode_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int, pd.I
     Integer ids in a range not much wider than the log are passed as they are
     (code = id - smallest id: no factorization at all); other integers are
     factorized in Rust, categoricals use their codes, anything else
-    ``pandas.factorize``.
+    ``pandas.factorize``. Float ids that are all whole numbers (integer ids
+    that pandas read as floats because some were missing) are taken as int64.
     """
     series = frame[column]
-    null = series.isna().to_numpy()
-    if null.any():
-        pos, label = first_label(frame.index, null)
-        raise DataError(f"column {column!r} has a missing customer id at index label {label!r} (row {pos})",
-                        field=column, row=pos, label=label)
+    _reject_missing(frame, column, "customer id", "; rows without a customer (guest checkouts) cannot be "
+                    f"profiled: leave them out first, e.g. tx.dropna(subset=[{column!r}])")
+    series = _whole_floats_as_int(series)
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.ascontiguousarray(series.cat.codes.to_numpy(), dtype=np.int64)
@@ -209,6 +215,38 @@ def _encode_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int, pd.I
     except TypeError:  # ids of mixed, unorderable types: keep first-seen order
         codes, uniques = pd.factorize(series, sort=False)
     return np.ascontiguousarray(codes, dtype=np.int64), 0, pd.Index(uniques)
+
+
+def _reject_missing(frame: pd.DataFrame, column: str, what: str, hint: str = "") -> None:
+    """A DataError naming the column and the first row whose value is missing, if any is."""
+    null = frame[column].isna().to_numpy()
+    if null.any():
+        pos, label = first_label(frame.index, null)
+        raise DataError(f"column {column!r} has a missing {what} at index label {label!r} (row {pos}){hint}",
+                        field=column, row=pos, label=label)
+
+
+def _whole_floats_as_int(series: pd.Series) -> pd.Series:
+    """A float column whose values are all whole numbers within int64, as int64 (else unchanged)."""
+    if not pd.api.types.is_float_dtype(series.dtype):
+        return series
+    values = series.to_numpy(dtype=np.float64)
+    # 2**63 is exactly representable; every float below it in magnitude fits int64
+    if np.all(np.isfinite(values) & (np.abs(values) < 2.0**63) & (values == np.trunc(values))):
+        return pd.Series(values.astype(np.int64), index=series.index, name=series.name)
+    return series
+
+
+def _encode_orders(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The order column as int64 ids (integers as they are, anything else factorized)."""
+    series = frame[column]
+    _reject_missing(frame, column, "order id")
+    dtype = series.dtype
+    if (pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            and int(series.max()) <= np.iinfo(np.int64).max):
+        return np.ascontiguousarray(series.to_numpy(), dtype=np.int64)
+    codes, _ = pd.factorize(series, sort=False)
+    return np.ascontiguousarray(codes, dtype=np.int64)
 
 
 _UNITS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
@@ -244,11 +282,7 @@ def _encode_dates(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
 
 def _parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
     series = frame[column]
-    null = series.isna().to_numpy()
-    if null.any():
-        pos, label = first_label(frame.index, null)
-        raise DataError(f"column {column!r} has a missing date at index label {label!r} (row {pos})",
-                        field=column, row=pos, label=label)
+    _reject_missing(frame, column, "date")
     sample = series.iloc[0]
     if isinstance(sample, (_dt.date, pd.Timestamp, np.datetime64)):
         parsed = pd.to_datetime(series, errors="coerce")

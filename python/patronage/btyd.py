@@ -32,29 +32,39 @@ def btyd_summary(
     observation_end: Any = None,
     calibration_end: Any = None,
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> pd.DataFrame:
     """The ``frequency, recency, T, monetary_value`` table BTYD models are fitted on.
 
     The conventions (and parameter meanings) are those of ``lifetimes``'
     ``summary_data_from_transaction_data`` and ``calibration_and_holdout_data``
-    and of pymc-marketing's ``rfm_summary``:
+    and of pymc-marketing's ``rfm_summary``, with purchases and returns as in
+    :func:`patronage.rfm_table` (a return is never a purchase):
 
-    * transactions are bucketed into periods of ``freq`` (``"D"`` days,
-      ``"W"`` weeks ending on Sunday, ``"M"`` calendar months) and summed per
-      period; transactions in periods after ``observation_end`` are ignored;
+    * purchase days are bucketed into periods of ``freq`` (``"D"`` days,
+      ``"W"`` weeks ending on Sunday, ``"M"`` calendar months); a period with
+      at least one order counts once, however many orders (``order=``) it
+      holds; periods after ``observation_end`` are ignored;
     * ``frequency`` is the number of repeat purchase periods;
     * ``recency`` is the time from the first to the last purchase period and
       ``T`` from the first purchase period to the period of ``observation_end``
       (default: the last transaction), in periods divided by
       ``freq_multiplier`` (``freq="D", freq_multiplier=7`` gives weeks counted
       in days; months are whole calendar months between period starts);
-    * ``monetary_value`` is the mean spend of the repeat periods (0 without).
+    * ``monetary_value`` is the mean net spend of the repeat periods (0
+      without): a period's spend is its purchases minus the returns matched to
+      them, so a repeat buyer who returned as much as they bought has a
+      ``monetary_value`` of zero or below (:class:`GammaGamma` leaves them out
+      of its fit).
 
     With ``calibration_end`` the table describes the calibration period
     (columns ``frequency_cal``, ``recency_cal``, ``T_cal``,
-    ``monetary_value_cal``) and adds the holdout up to ``observation_end``:
-    ``frequency_holdout`` (distinct purchase periods), ``monetary_value_holdout``
-    (mean amount of the holdout transactions) and ``duration_holdout``.
+    ``monetary_value_cal``; they see only rows up to ``calibration_end``) and
+    adds the holdout up to ``observation_end``: ``frequency_holdout`` (purchase
+    periods), ``monetary_value_holdout`` (net spend of the holdout purchases
+    per purchase line: lifetimes' mean per transaction when there are no
+    returns; a holdout return of a calibration purchase counts in neither
+    part) and ``duration_holdout``.
 
     Parameters
     ----------
@@ -63,6 +73,8 @@ def btyd_summary(
         dtypes and the ``returns`` policy). Not modified.
     amount : str or None
         The amount column; ``None`` leaves out the monetary columns.
+    order : str, optional
+        The order (invoice) id column (see :func:`patronage.rfm_table`).
 
     Returns
     -------
@@ -81,7 +93,7 @@ def btyd_summary(
     1                  2.0     21.0  30.0            30.0
     2                  0.0      0.0  16.0             0.0
     """
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     if isinstance(freq_multiplier, bool) or not isinstance(freq_multiplier, (int, float)):
         raise ParameterError(f"freq_multiplier must be a positive number, got {freq_multiplier!r}",
                              "freq_multiplier")
@@ -636,6 +648,14 @@ class GammaGamma(_Model):
     a :class:`UserWarning` is emitted when ``|corr(frequency, monetary_value)|``
     among repeat buyers exceeds ``correlation_threshold``.
 
+    Spend values must be positive. A repeat buyer whose ``monetary_value`` is
+    zero or negative (returns cancelled their repeat purchases, or they were
+    free) carries no usable spend: :meth:`fit` leaves them out with a
+    :class:`UserWarning` giving their number, :meth:`log_likelihood` leaves
+    them out, and :meth:`expected_average_spend` (so also
+    :func:`customer_lifetime_value`) gives them the population mean
+    ``p v / (q - 1)``, as for customers without repeats.
+
     Parameters
     ----------
     penalizer : float, default 0
@@ -697,7 +717,8 @@ class GammaGamma(_Model):
         Parameters
         ----------
         summary : DataFrame or array of shape (n, 2)
-            Rows with frequency 0 are ignored; repeat buyers need monetary_value > 0.
+            Rows with frequency 0 are ignored, and so are repeat buyers whose
+            monetary_value is zero or negative (with a warning giving their number).
         weights : None, str or array, optional
             Number of customers each row stands for.
 
@@ -711,9 +732,14 @@ class GammaGamma(_Model):
         threshold = _number(self.correlation_threshold, "correlation_threshold")
         cols = _Columns(summary, _GG_COLUMNS, "summary")
         w = cols.weights(weights, summary)
+        frequency, unusable = _spending_frequency(cols)
+        if unusable:
+            warnings.warn(
+                f"GammaGamma: {unusable} repeat buyer(s) with a monetary_value of zero or less (returns "
+                "cancelled their repeat spend) are left out of the fit; their expected spend is the "
+                "population mean.", UserWarning, stacklevel=2)
         with cols.labelled_errors():
-            model = _core.GammaGammaModel.fit(cols["frequency"], cols["monetary_value"], w,
-                                              penalizer, max_iter, tol)
+            model = _core.GammaGammaModel.fit(frequency, cols["monetary_value"], w, penalizer, max_iter, tol)
         self._set_model(model)
         self._warn_fit()
         corr = self.frequency_spend_correlation_
@@ -725,16 +751,19 @@ class GammaGamma(_Model):
         return self
 
     def log_likelihood(self, summary: Any, weights: Any = None) -> float:
-        """Log-likelihood of the repeat buyers in ``summary`` under the fitted parameters."""
+        """Log-likelihood of the repeat buyers in ``summary`` (those with a positive
+        monetary_value) under the fitted parameters."""
         self._require_fitted()
         cols = _Columns(summary, _GG_COLUMNS, "summary")
         w = cols.weights(weights, summary)
+        frequency, _ = _spending_frequency(cols)
         with cols.labelled_errors():
-            return float(self._model.log_likelihood(cols["frequency"], cols["monetary_value"], w))
+            return float(self._model.log_likelihood(frequency, cols["monetary_value"], w))
 
     def expected_average_spend(self, summary: Any) -> pd.Series:
         """E[spend per transaction | frequency, monetary_value] per customer (the population
-        mean ``p v / (q - 1)`` for customers without repeats).
+        mean ``p v / (q - 1)`` for customers without repeats, or whose monetary_value is
+        zero or negative).
 
         Returns
         -------
@@ -744,11 +773,33 @@ class GammaGamma(_Model):
         self._require_fitted()
         cols = _Columns(summary, _GG_COLUMNS, "summary")
         with cols.labelled_errors():
-            values = self._model.expected_average_spend(cols["frequency"], cols["monetary_value"])
+            values = self._model.expected_average_spend(cols["frequency"], self._usable_spend(cols))
         return pd.Series(values, index=cols.index, name="expected_average_spend")
+
+    def _usable_spend(self, cols: "_Columns") -> np.ndarray:
+        """monetary_value with the population mean in place of a repeat buyer's non-positive one.
+
+        The posterior mean spend is a weighted average of the population mean and the
+        customer's own mean, so it is the population mean when the two are equal.
+        """
+        monetary = cols["monetary_value"]
+        unusable = (cols["frequency"] > 0) & (monetary <= 0)
+        if not unusable.any():
+            return monetary
+        p, q, v = (float(x) for x in self.params_)
+        mean = p * v / (q - 1.0) if q > 1.0 else 1.0  # q <= 1: the core reports the infinite mean
+        return np.where(unusable, mean, monetary)
 
     #: lifetimes' name
     conditional_expected_average_profit = expected_average_spend
+
+
+def _spending_frequency(cols: _Columns) -> tuple:
+    """frequency with 0 for repeat buyers whose monetary_value is not positive (the spend
+    model skips frequency-0 rows), and how many there are."""
+    frequency = cols["frequency"]
+    unusable = (frequency > 0) & (cols["monetary_value"] <= 0)
+    return np.where(unusable, 0.0, frequency), int(unusable.sum())
 
 
 def _units_per_month(freq: Any) -> float:
@@ -776,7 +827,8 @@ def customer_lifetime_value(
     with ``E[X(t)]`` the purchase model's expected purchases in the next ``t`` time units,
     ``E[spend]`` the Gamma-Gamma expected average spend and ``f`` the number of the
     summary's time units per month (``freq``: ``"D"`` 30, ``"W"`` 4.345, ``"M"`` 1,
-    ``"H"`` 720).
+    ``"H"`` 720). ``E[X(t)] = P(alive) E[X(t) | alive]``, so ``CLV = P(alive) x
+    value_if_alive`` (see :func:`value_at_risk`).
 
     Parameters
     ----------
@@ -810,6 +862,13 @@ def customer_lifetime_value(
     >>> bool((clv >= 0).all()), clv.index.equals(summary.index)
     (True, True)
     """
+    return _lifetime_value(bg, gg, summary, horizon, freq, discount_rate, margin, if_alive=False)
+
+
+def _lifetime_value(bg: Union[BetaGeo, ParetoNBD], gg: GammaGamma, summary: Any, horizon: int, freq: str,
+                    discount_rate: float, margin: float, *, if_alive: bool) -> pd.Series:
+    """The CLV (named ``clv``), or with ``if_alive`` the value if alive (``value_if_alive``)."""
+    name = "value_if_alive" if if_alive else "clv"
     if not isinstance(bg, _PurchaseModel) or not isinstance(gg, GammaGamma):
         raise TypeError("customer_lifetime_value needs a BetaGeo, ModifiedBetaGeo or ParetoNBD model and a "
                         f"GammaGamma model, got {type(bg).__name__} and {type(gg).__name__}")
@@ -823,8 +882,8 @@ def customer_lifetime_value(
     cols = _Columns(summary, _BG_COLUMNS + ("monetary_value",), "summary")
     with cols.labelled_errors():
         values = _core.customer_lifetime_value(bg_core, gg_core, cols["frequency"], cols["recency"], cols["T"],
-                                               cols["monetary_value"], horizon, units, rate, margin)
-    return pd.Series(values, index=cols.index, name="clv")
+                                               gg._usable_spend(cols), horizon, units, rate, margin, if_alive)
+    return pd.Series(values, index=cols.index, name=name)
 
 
 def value_at_risk(
@@ -836,26 +895,44 @@ def value_at_risk(
     discount_rate: float = 0.01,
     margin: float = 1.0,
 ) -> pd.DataFrame:
-    """CLV at risk for ranking retention effort: ``(1 - p_alive) * clv`` per customer.
+    """The value each customer would bring if still alive, and the part of it at risk.
+
+    One definition, used everywhere in Patronage (the win-back list, the
+    report and its CSV)::
+
+        value_if_alive = the CLV sum of customer_lifetime_value with E[X(t) | alive] for E[X(t)]
+        clv            = p_alive * value_if_alive
+        value_at_risk  = (1 - p_alive) * value_if_alive      (so clv + value_at_risk = value_if_alive)
+
+    ``value_at_risk`` is the expected value lost because the customer may
+    already be gone: large for valuable customers who look lapsed. (It is not
+    ``(1 - p_alive) * clv``, which would count P(alive) twice.) The value if
+    alive is computed directly, never as ``clv / p_alive``.
 
     Same arguments as :func:`customer_lifetime_value`.
 
     Returns
     -------
     DataFrame
-        ``p_alive``, ``clv`` and ``value_at_risk``, indexed like ``summary``.
+        ``p_alive``, ``clv``, ``value_if_alive`` and ``value_at_risk``, indexed
+        like ``summary``.
 
     Examples
     --------
     >>> import pandas as pd, patronage
     >>> bg = patronage.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
     >>> gg = patronage.GammaGamma.from_params(p=6.25, q=3.74, v=15.44)
-    >>> summary = pd.DataFrame({"frequency": [2.0, 0.0], "recency": [30.43, 0.0], "T": [38.86, 38.86],
-    ...                         "monetary_value": [22.35, 0.0]})
+    >>> summary = pd.DataFrame({"frequency": [2.0, 2.0, 0.0], "recency": [30.43, 3.0, 0.0],
+    ...                         "T": [38.86, 38.86, 38.86], "monetary_value": [22.35, 22.35, 0.0]})
     >>> risk = patronage.value_at_risk(bg, gg, summary, freq="W")
-    >>> bool((risk["value_at_risk"] <= risk["clv"]).all()), list(risk.columns)
-    (True, ['p_alive', 'clv', 'value_at_risk'])
+    >>> risk.round(2)
+       p_alive    clv  value_if_alive  value_at_risk
+    0     0.73  36.29           49.95          13.66
+    1     0.08   3.81           49.95          46.13
+    2     1.00   8.37            8.37           0.00
     """
-    clv = customer_lifetime_value(bg, gg, summary, horizon, freq, discount_rate, margin)
     p_alive = bg.p_alive(summary)
-    return pd.DataFrame({"p_alive": p_alive, "clv": clv, "value_at_risk": (1.0 - p_alive) * clv})
+    value = _lifetime_value(bg, gg, summary, horizon, freq, discount_rate, margin, if_alive=True)
+    clv = (p_alive * value).rename("clv")
+    return pd.DataFrame({"p_alive": p_alive, "clv": clv, "value_if_alive": value,
+                         "value_at_risk": (1.0 - p_alive) * value})

@@ -28,6 +28,7 @@ from ._frame import (
     to_days,
 )
 from .exceptions import ColumnTypeError, DataError, MissingColumnError, ParameterError
+from .rfm import rfm_table
 
 __all__ = [
     "nps",
@@ -402,20 +403,23 @@ def repurchase_rate(
     *,
     within: Any = None,
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> pd.Series:
-    """Share of customers who came back for a second order.
+    """Share of customers who came back for a second purchase.
 
-    An order is a distinct purchase day. With ``within`` (days or a
-    ``pd.Timedelta``) the second order must come at most that long after the
-    first, and customers whose first order is less than ``within`` before the
-    last day of the log are left out (``censored``): they have not had the
-    whole window yet, and counting them would bias the rate down.
+    A customer came back when they have a second purchase day (a return is
+    not a purchase, and a second order on the first day is not a return
+    visit; see :func:`patronage.rfm_table`). With ``within`` (days or a
+    ``pd.Timedelta``) it must come at most that long after the first, and
+    customers whose first purchase is less than ``within`` before the last day
+    of the log are left out (``censored``): they have not had the whole window
+    yet, and counting them would bias the rate down.
 
     Parameters
     ----------
     tx : DataFrame
-        The transaction log (see :func:`patronage.rfm_table` for dtypes and
-        ``returns``). ``amount=None`` if it has no amount column.
+        The transaction log (see :func:`patronage.rfm_table` for dtypes,
+        ``returns`` and ``order``). ``amount=None`` if it has no amount column.
     within : int or Timedelta, optional
         The repurchase window.
 
@@ -441,7 +445,7 @@ def repurchase_rate(
     0.3333333333333333
     """
     window = None if within is None else to_days(within, "within")
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     with log.labelled_errors():
         customers, repeat, censored = _core.repurchase(log.core_args(returns), window)
     rate = repeat / customers if customers else math.nan
@@ -457,10 +461,12 @@ def retention(
     *,
     period: str = "M",
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> pd.DataFrame:
     """Period-over-period retention and churn.
 
-    A customer is *active* in a period when they order in it. For each period
+    A customer is *active* in a period when they buy in it (a return is not
+    activity; see :func:`patronage.rfm_table`). For each period
     from the first to the last of the log: ``active``, ``new`` (first order in
     the period), ``retained`` (active in the previous period too), ``returning``
     (active now, not in the previous period, not new),
@@ -495,7 +501,7 @@ def retention(
     2024-03       1    0         0          1             0.0
     """
     period = _period(period)
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     with log.labelled_errors():
         cols = _core.period_retention(log.core_args(returns), period)
     out = pd.DataFrame({k: cols[k] for k in ("active", "new", "retained", "returning")},
@@ -518,13 +524,16 @@ def cohort_retention(
     metric: str = "customers",
     normalize: bool = True,
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> pd.DataFrame:
     """The cohort x age retention matrix.
 
-    A customer's cohort is the period of their first order; their age in a
+    A customer's cohort is the period of their first purchase; their age in a
     later period is the number of periods since. ``metric="customers"``
-    counts the cohort's customers with an order at each age;
-    ``metric="revenue"`` sums the cohort's (net) revenue at each age. With
+    counts the cohort's customers with a purchase at each age;
+    ``metric="revenue"`` sums the cohort's net revenue at each age: its
+    purchases minus the returns matched to them (a return counts at the age
+    of the purchase it is matched to, see :func:`patronage.rfm_table`). With
     ``normalize`` (default) customer counts are divided by the cohort size
     (age 0 is 1.0) and revenue by the cohort's age-0 revenue (net revenue
     retention; a cohort whose age-0 revenue is not positive is an error).
@@ -565,7 +574,7 @@ def cohort_retention(
         raise ParameterError(f"metric must be 'customers' or 'revenue', got {metric!r}", "metric")
     if amount is None and metric == "revenue":
         raise ParameterError("metric='revenue' needs an amount column", "amount")
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     with log.labelled_errors():
         cols = _core.cohort_retention(log.core_args(returns), period, metric, bool(normalize))
     values = cols["values"]
@@ -591,6 +600,9 @@ class ParetoResult:
     ranking : DataFrame
         Indexed by customer, by decreasing spend: ``spend``, ``rank`` (1 =
         largest) and ``cumulative_share`` of revenue.
+    n_negative : int
+        Customers whose net spend was negative (they returned more than they
+        bought in the log), ranked with a spend of 0.
 
     Examples
     --------
@@ -605,6 +617,7 @@ class ParetoResult:
     gini: float
     n_customers: int
     ranking: pd.DataFrame
+    n_negative: int = 0
 
     def share_of_top(self, fraction: float) -> float:
         """Share of revenue of the top ``fraction`` of customers: ``ceil(fraction * n)`` customers."""
@@ -630,13 +643,17 @@ class ParetoResult:
         return plot_pareto(self, ax=ax)
 
     def __repr__(self) -> str:
+        negative = f", {self.n_negative} with negative net spend counted as 0" if self.n_negative else ""
         return (f"ParetoResult(top {self.top:.0%} of {self.n_customers} customers bring "
-                f"{self.top_share:.1%} of revenue, gini={self.gini:.3f})")
+                f"{self.top_share:.1%} of revenue, gini={self.gini:.3f}{negative})")
 
     def _repr_html_(self) -> str:
         table = self.shares.map("{:.1%}".format).to_frame().to_html()
+        negative = (f" {self.n_negative:,} customers returned more than they bought and count as spending 0."
+                    if self.n_negative else "")
         return (f"<p><b>Revenue concentration</b>: the top {self.top:.0%} of {self.n_customers:,} customers "
-                f"bring <b>{self.top_share:.1%}</b> of revenue; Gini coefficient {self.gini:.3f}.</p>{table}")
+                f"bring <b>{self.top_share:.1%}</b> of revenue; Gini coefficient {self.gini:.3f}.{negative}</p>"
+                f"{table}")
 
 
 def _top_count(fraction: Any, n: int) -> int:
@@ -657,20 +674,24 @@ def pareto(
     spend: str = "total_spend",
     top: float = 0.2,
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> ParetoResult:
     """How concentrated revenue is: the top customers' share, Lorenz curve and Gini.
 
     The top ``top`` fraction of customers is the ``ceil(top * n)`` customers
-    with the largest spend (ties broken by customer order).
+    with the largest spend (ties broken by customer order). A customer whose
+    net spend is negative (returns exceed purchases within the log) brought no
+    revenue: they are ranked with a spend of 0 and counted in ``n_negative``,
+    so the shares are shares of the revenue of the customers who spent.
 
     Parameters
     ----------
     data : DataFrame or Series
-        A transaction log (when it has the ``date`` column: spend is summed per
-        customer under the ``returns`` policy), a per-customer table with a
+        A transaction log (when it has the ``date`` column: spend is each
+        customer's net spend, the ``total_spend`` of :func:`patronage.rfm_table`
+        under the same ``returns`` and ``order``), a per-customer table with a
         ``spend`` column (e.g. :func:`patronage.rfm_table`), or a Series of
-        spend per customer. Spend must be non-negative: a customer with a
-        negative net spend is an error (use ``returns="drop"``). Not modified.
+        spend per customer. NaN or infinite spend is an error. Not modified.
     spend : str, default "total_spend"
         The spend column of a per-customer table.
     top : float, default 0.2
@@ -680,7 +701,7 @@ def pareto(
     -------
     ParetoResult
         ``top_share``, ``gini``, ``ranking``, ``lorenz``, ``shares`` (top 1%
-        to 50%), ``share_of_top(x)`` and ``plot()``.
+        to 50%), ``share_of_top(x)``, ``n_negative`` and ``plot()``.
 
     Examples
     --------
@@ -700,23 +721,13 @@ def pareto(
     top 50%    0.896
     Name: share_of_revenue, dtype: float64
     """
-    share_index = None
     if isinstance(data, pd.Series):
         values, share_index = _spend_values(data.to_frame("spend"), "spend"), data.index
     else:
         frame = require_frame(data, "data")
         if date in frame.columns:
-            log = read_transactions(frame, customer, date, amount, returns)
-            with log.labelled_errors():
-                per_customer, seen = _core.customer_spend(log.core_args(returns))
-            codes = np.flatnonzero(seen)
-            values = np.ascontiguousarray(per_customer[codes])
-            share_index = log.customer_index(codes)
-            negative = values < 0
-            if negative.any():
-                who = plain(share_index[int(np.flatnonzero(negative)[0])])
-                raise DataError(f"customer {who!r} has a negative net spend ({values[negative][0]:g}): returns "
-                                "exceed purchases; use returns='drop' to rank by purchases only", field=amount)
+            net = rfm_table(frame, customer, date, amount, returns=returns, order=order)["total_spend"]
+            values, share_index = net.to_numpy(), net.index
         elif spend in frame.columns:
             values, share_index = _spend_values(frame, spend), frame.index
         else:
@@ -726,18 +737,18 @@ def pareto(
     if len(values) == 0:
         raise DataError("there are no customers to rank (the input is empty)")
     k = _top_count(top, len(values))
+    negative = values < 0
+    values = np.ascontiguousarray(np.where(negative, 0.0, values))
     try:
-        order, top_share, gini = _core.concentration(values)
+        order_, top_share, gini = _core.concentration(values)
     except DataError as exc:
         if exc.row is None:
             raise DataError("total spend is zero: there is no revenue to share") from None
-        who = plain(share_index[exc.row])
-        raise DataError(f"spend of {who!r} is {values[exc.row]:g}: spend must be finite and non-negative",
-                        row=exc.row, label=who) from None
-    ranking = pd.DataFrame({"spend": values[order], "rank": np.arange(1, len(values) + 1),
-                            "cumulative_share": top_share}, index=share_index.take(order))
+        raise  # pragma: no cover (values are finite and non-negative here)
+    ranking = pd.DataFrame({"spend": values[order_], "rank": np.arange(1, len(values) + 1),
+                            "cumulative_share": top_share}, index=share_index.take(order_))
     return ParetoResult(top=float(top), top_share=float(top_share[k - 1]), gini=float(gini),
-                        n_customers=len(values), ranking=ranking)
+                        n_customers=len(values), ranking=ranking, n_negative=int(negative.sum()))
 
 
 def _spend_values(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -745,11 +756,11 @@ def _spend_values(frame: pd.DataFrame, column: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
         raise ColumnTypeError(f"column {column!r} must be numeric spend, got dtype {series.dtype}", field=column)
     values = np.ascontiguousarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
-    bad = ~np.isfinite(values) | (values < 0)
+    bad = ~np.isfinite(values)
     if bad.any():
         pos, label = first_label(frame.index, bad)
-        raise DataError(f"column {column!r} must be finite and non-negative, got {values[pos]:g} at index label "
-                        f"{label!r} (row {pos})", field=column, row=pos, label=label)
+        raise DataError(f"column {column!r} must be finite, got {values[pos]:g} at index label {label!r} "
+                        f"(row {pos})", field=column, row=pos, label=label)
     return values
 
 
@@ -804,13 +815,15 @@ def lifecycle_stages(
     rhythm: str = "median",
     default_gap: Optional[float] = None,
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> pd.DataFrame:
     """One lifecycle stage per customer, relative to their own purchase rhythm.
 
-    Orders are distinct purchase days on or before ``as_of`` (later rows are
-    ignored, so past dates give past stages). A customer's *typical gap* is
-    the median (``rhythm="mean"``: the mean) of the gaps between their
-    consecutive orders; a customer with one order has none and is measured
+    Stages are read off the purchase days on or before ``as_of`` (later rows
+    are ignored, so past dates give past stages; a return is not a purchase,
+    see :func:`patronage.rfm_table`). A customer's *typical gap* is the median
+    (``rhythm="mean"``: the mean) of the gaps between their consecutive
+    purchase days; a customer with one purchase day has none and is measured
     against ``default_gap`` (default: the median typical gap of the customers
     who have one). The rules, first match wins:
 
@@ -827,7 +840,8 @@ def lifecycle_stages(
     Parameters
     ----------
     tx : DataFrame
-        The transaction log (see :func:`patronage.rfm_table`).
+        The transaction log (see :func:`patronage.rfm_table` for dtypes,
+        ``returns`` and ``order``).
     as_of : date-like, optional
         Default: the day after the last transaction.
     new_days : int, default 30
@@ -842,13 +856,14 @@ def lifecycle_stages(
     Returns
     -------
     DataFrame
-        Indexed by customer (those with an order on or before ``as_of``):
+        Indexed by customer (those with a purchase on or before ``as_of``):
         ``stage`` (ordered categorical of :data:`LIFECYCLE_STAGES`),
-        ``n_orders``, ``days_since_last_order``, ``typical_gap_days`` (NaN
-        with one order), and the thresholds applied, ``at_risk_after_days``
-        and ``lapsed_after_days`` (NaN for a new customer with one order when
-        no customer has two orders and neither ``default_gap`` nor fixed
-        thresholds are given: there is no rhythm to measure against yet).
+        ``n_orders``, ``days_since_last_order`` (since the last purchase
+        day), ``typical_gap_days`` (NaN with one purchase day), and the
+        thresholds applied, ``at_risk_after_days`` and ``lapsed_after_days``
+        (NaN for a new customer with one purchase day when no customer has
+        two and neither ``default_gap`` nor fixed thresholds are given: there
+        is no rhythm to measure against yet).
 
     Examples
     --------
@@ -866,13 +881,13 @@ def lifecycle_stages(
     """
     params = _lifecycle_args(new_days, at_risk_factor, lapsed_factor, at_risk_days, lapsed_days, rhythm,
                              default_gap)
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     as_of_days = None if as_of is None else [to_day(as_of, "as_of")]
     (table,) = _lifecycle_tables(log, returns, as_of_days, params)
     stage = table.pop("stage")
     acquired = stage != _core.LIFECYCLE_NOT_ACQUIRED
     if not acquired.any():
-        raise DataError(f"no customer has an order on or before as_of ({as_of!r})", field=date)
+        raise DataError(f"no customer has a purchase on or before as_of ({as_of!r})", field=date)
     pick: Any = slice(None)
     if acquired.all():  # the usual case (default as_of): no gather needed
         index = log.customers.copy()
@@ -899,8 +914,8 @@ def lifecycle_transitions(
     """How many customers moved between lifecycle stages from one date to another.
 
     Stages are those of :func:`lifecycle_stages` as of each date (same options,
-    passed as keywords). Customers acquired between the two dates come from
-    ``"not_acquired"``.
+    including ``returns`` and ``order``, passed as keywords). Customers
+    acquired between the two dates come from ``"not_acquired"``.
 
     Returns
     -------
@@ -922,6 +937,7 @@ def lifecycle_transitions(
     at_risk         0            1       0
     """
     returns = stage_options.pop("returns", "net")
+    order = stage_options.pop("order", None)
     defaults = dict(new_days=30, at_risk_factor=2.0, lapsed_factor=4.0, at_risk_days=None, lapsed_days=None,
                     rhythm="median", default_gap=None)
     unknown = set(stage_options) - set(defaults)
@@ -933,7 +949,7 @@ def lifecycle_transitions(
     start, end = to_day(from_date, "from_date"), to_day(to_date, "to_date")
     if end <= start:
         raise ParameterError(f"to_date ({to_date!r}) must be later than from_date ({from_date!r})", "to_date")
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     before, after = _lifecycle_tables(log, returns, [start, end], params)
     labels = [_NOT_ACQUIRED] + list(LIFECYCLE_STAGES)
     # core codes 0..4 are the stages; NOT_ACQUIRED becomes row 0
@@ -1115,10 +1131,13 @@ def winback_list(
 ) -> pd.DataFrame:
     """Customers worth winning back, ranked by expected value at risk.
 
-    ``value_at_risk = p_lost * value``, where ``p_lost`` is ``p_churn`` or
-    ``1 - p_alive`` (e.g. from a churn classifier or a BG/NBD model) and
-    ``value`` the customer's expected value (e.g. CLV). Ties keep the order of
-    ``customers``.
+    ``value_at_risk = p_lost * value``: the probability that the customer is
+    lost (``p_churn``, or ``1 - p_alive`` from a BG/NBD model) times the value
+    they would bring if they stay. With ``p_alive`` pass
+    ``value_if_alive`` from :func:`patronage.value_at_risk` as ``value``,
+    not the CLV, which already includes P(alive): the result is then that
+    function's ``value_at_risk``, the one definition used across Patronage.
+    Ties keep the order of ``customers``.
 
     Reason columns are copied from ``customers`` when present: ``tier``,
     ``segment``, ``stage`` (or ``lifecycle_stage``), ``days_since_last_order``
@@ -1142,7 +1161,8 @@ def winback_list(
         its index (every customer needs a value; extra labels are ignored) or
         an array in its row order. Probabilities in [0, 1].
     value : str, Series, array or number
-        Expected value per customer (non-negative), same forms.
+        Value per customer if they stay (non-negative, e.g. ``value_if_alive``),
+        same forms.
     budget : float, optional
         Money to spend on contacts: customers are taken in rank order until
         the next contact would exceed the budget (needs ``cost_per_contact``).

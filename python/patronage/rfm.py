@@ -38,37 +38,66 @@ def rfm_table(
     *,
     as_of: Any = None,
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> pd.DataFrame:
     """One RFM profile per customer from a transaction log.
+
+    Purchases, orders and returns (the same rules in every function that
+    takes a log):
+
+    * a row with an amount ``>= 0`` is a purchase line (a free item, amount 0,
+      is still bought; without an amount column every row is one); a negative
+      amount is a return line;
+    * an **order** is a customer-day with a purchase line, or, with
+      ``order=`` (an invoice id column), an order id with a purchase line
+      (orders are per customer); a **purchase day** is a day with an order;
+    * a return is never an order. Under ``returns="net"`` it is matched to a
+      purchase day of its customer and reduces that day's spend: to its own
+      order's day when its order id has a purchase line on or before it (a
+      partial cancellation recorded on the invoice), otherwise to the most
+      recent purchase day on or before it (exports such as Online Retail give
+      a cancellation its own invoice number, so it is matched by date). A
+      return before the customer's first purchase (of something bought before
+      the log starts) is left out; a customer with only such returns has no
+      purchase and no row. ``returns="drop"`` ignores negative rows;
+      ``returns="error"`` rejects them naming the column and row;
+    * a net amount (purchases minus returns) within 1e-9 of the amounts
+      involved is exactly 0: decimal amounts that cancel (3 x 1.10 bought,
+      3.30 returned) leave no binary rounding noise.
 
     Parameters
     ----------
     tx : DataFrame
-        One row per transaction. Not modified.
+        One row per transaction (invoice line or invoice). Not modified.
     customer, date, amount : str
-        Column names. Ids may be int, str or categorical; dates datetime64
-        (naive or tz-aware: the local calendar day counts), ``datetime.date``
-        or ISO strings; amounts numeric.
+        Column names. Ids may be int, str or categorical (float ids that are
+        all whole numbers, as pandas reads integer ids with gaps, come back as
+        int64); dates datetime64 (naive or tz-aware: the local calendar day
+        counts), ``datetime.date`` or ISO strings; amounts numeric.
     as_of : date-like, optional
         The reference day for recency and tenure. Defaults to the day after the
         last transaction; must not be earlier than the last transaction.
     returns : {"net", "drop", "error"}
-        Negative amounts (returns). ``"net"``: a return is a transaction whose
-        amount is netted into the customer's spend (its day is an order day);
-        ``"drop"``: rows with negative amounts are ignored; ``"error"``: they
-        raise a :class:`~patronage.exceptions.DataError`.
+        Negative amounts (returns), see above.
+    order : str, optional
+        The order (invoice) id column: ``n_orders`` then counts orders, not
+        purchase days.
 
     Returns
     -------
     DataFrame
-        Indexed by customer id (sorted), with ``first_purchase``,
-        ``last_purchase`` (datetime64), ``recency_days`` (as_of - last
-        purchase), ``tenure_days`` (as_of - first purchase), ``n_orders``
-        (distinct purchase days), ``n_transactions`` (rows), ``total_spend``,
-        ``avg_order_value`` (total_spend / n_orders),
-        ``mean_days_between_orders`` and ``std_days_between_orders`` (gaps
-        between consecutive order days; NaN with one order, the std with fewer
-        than two gaps), ``n_returns`` and ``returned_amount`` (absolute).
+        Indexed by customer id (sorted), one row per customer with a purchase:
+        ``first_purchase``, ``last_purchase`` (datetime64, purchase days: a
+        later return does not move them), ``recency_days`` (as_of - last
+        purchase), ``tenure_days`` (as_of - first purchase), ``n_orders``,
+        ``n_transactions`` (purchase lines and the return lines matched to
+        them), ``total_spend`` (net: purchases minus returns; zero or negative
+        when a customer returned as much as they bought), ``avg_order_value``
+        (total_spend / n_orders), ``mean_days_between_orders`` and
+        ``std_days_between_orders`` (gaps between consecutive purchase days;
+        several orders on one day are one visit; NaN with one purchase day, the
+        std with fewer than two gaps), ``n_returns`` and ``returned_amount``
+        (matched return lines, absolute amount).
 
     Examples
     --------
@@ -83,7 +112,7 @@ def rfm_table(
     1                       1         2         50.0                      10.0
     2                       7         1         15.0                       NaN
     """
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     as_of_day = None if as_of is None else to_day(as_of, "as_of")
     with log.labelled_errors():
         cols = _core.rfm_table(log.core_args(returns), as_of_day)
@@ -111,6 +140,9 @@ def rfm_scores(
     ties always share a score: when most customers have one order they all get
     F = 1 instead of being split at random, and the bins never collapse or
     fail. R is reversed (a recent last order scores high).
+
+    M ranks any values: customers whose net spend (``total_spend``) is zero
+    or negative after returns score lowest.
 
     ``rfm_score`` is the three scores as a string (``"545"``; joined with
     ``"-"`` when ``bins > 9``). ``FM`` is the mean of F and M rounded half up,

@@ -18,6 +18,8 @@ pub enum Field {
     Date,
     /// The transaction amount column.
     Amount,
+    /// The order (invoice) id column.
+    Order,
     /// A feature column, by position.
     Feature(usize),
     /// The label / target column.
@@ -32,6 +34,7 @@ impl fmt::Display for Field {
             Field::Customer => write!(f, "customer"),
             Field::Date => write!(f, "date"),
             Field::Amount => write!(f, "amount"),
+            Field::Order => write!(f, "order"),
             Field::Feature(j) => write!(f, "feature {j}"),
             Field::Label => write!(f, "label"),
             Field::SampleWeight => write!(f, "sample_weight"),
@@ -89,6 +92,13 @@ pub enum DataError {
         /// What removed them.
         reason: String,
     },
+    /// Rows are left but none is a purchase (every amount is negative): no
+    /// customer has a purchase occasion to profile.
+    #[error("{field}: the log has no purchase (every amount is negative: returns only)")]
+    NoPurchase {
+        /// The amount column.
+        field: Field,
+    },
     /// A reference date earlier than the data it must follow.
     #[error("{what} ({}) is earlier than the last transaction ({})", iso_date(*day), iso_date(*last))]
     DateBeforeLastTransaction {
@@ -121,6 +131,7 @@ impl DataError {
             | DataError::NonFinite { field, .. }
             | DataError::NegativeAmount { field, .. }
             | DataError::CodeOutOfRange { field, .. }
+            | DataError::NoPurchase { field }
             | DataError::Invalid { field, .. } => Some(*field),
         }
     }

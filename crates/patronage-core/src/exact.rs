@@ -51,6 +51,13 @@ impl Exact {
         Exact { hi, lo: if e2 == 0.0 { lo } else { f64::NAN } }
     }
 
+    /// The sum of the negated terms (negation never rounds, so it stays exact).
+    #[inline]
+    #[must_use]
+    pub fn negated(self) -> Exact {
+        Exact { hi: -self.hi, lo: -self.lo }
+    }
+
     /// The exact sum rounded once, or `None` when it was not kept exactly
     /// (then [`fsum`] of the same terms gives it).
     #[inline]

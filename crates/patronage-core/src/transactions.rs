@@ -1,4 +1,32 @@
 //! The columnar transaction log every capability starts from.
+//!
+//! # Purchases, returns and orders
+//!
+//! Every output (RFM, BTYD summaries, churn features, lifecycle, cohorts,
+//! retention) is computed from the same purchase occasions, with one rule for
+//! returns:
+//!
+//! * A row with an amount `>= 0` is a **purchase line** (a free item, amount 0,
+//!   is still bought); a row with a negative amount is a **return line**.
+//! * An **order** is, by default, a customer-day with at least one purchase
+//!   line. With an order column ([`Transactions::with_orders`]) it is an order
+//!   id (per customer) with at least one purchase line, placed on the day of
+//!   its earliest purchase line (its later lines belong to that day). A
+//!   **purchase day** is a day with at least one order; a period (BTYD,
+//!   retention, cohorts) with a purchase day counts once.
+//! * A return is never an order. Under [`ReturnsPolicy::Net`] each return line
+//!   is matched to one purchase day of its customer and its amount is netted
+//!   into that day's spend: with an order column, to its own order's day when
+//!   that order has a purchase line on or before it (a partial cancellation
+//!   recorded on the invoice); otherwise to the customer's most recent
+//!   purchase day on or before it. A return dated before the customer's first
+//!   purchase (a refund of something bought before the log starts) matches
+//!   nothing and is ignored, so a customer with only returns has no purchase
+//!   and appears in no output.
+//! * Net amounts within [`crate::groups::NET_TOLERANCE`] of the amounts
+//!   involved are exactly 0 (decimal amounts that cancel).
+//!
+//! [`crate::groups::visits`] applies these rules to one customer's history.
 
 use std::str::FromStr;
 
@@ -9,10 +37,9 @@ use crate::error::{DataError, Field, ParamError};
 
 /// What to do with negative amounts (returns, refunds).
 ///
-/// * `Net` (default): a return is a transaction like any other and its negative
-///   amount is netted into the customer's spend (and, in BTYD summaries, into
-///   the spend of the period it falls in). This is the convention of the
-///   customer-base-analysis literature and of `lifetimes`.
+/// * `Net` (default): a return reduces spend but is never a purchase
+///   occasion: its negative amount is netted into the spend of the purchase
+///   day it is matched to (see the module documentation).
 /// * `Drop`: rows with a negative amount are ignored entirely.
 /// * `Error`: a negative amount is an error naming its row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,12 +109,14 @@ pub struct Transactions<'a> {
     customer: &'a [i64],
     date: &'a [i64],
     amount: &'a [f64],
+    order: Option<&'a [i64]>,
     n_customers: usize,
     returns: ReturnsPolicy,
     encoding: Encoding,
     inv_divisor: f64,
     first_day: i64,
     last_day: i64,
+    first_purchase_day: i64,
 }
 
 impl<'a> Transactions<'a> {
@@ -95,8 +124,9 @@ impl<'a> Transactions<'a> {
     ///
     /// Errors: empty log, columns of unequal length, a customer code out of
     /// range, a NaN/inf amount, a negative amount under `ReturnsPolicy::Error`,
-    /// and no rows left under `ReturnsPolicy::Drop`, each naming its row; and
-    /// absolute amounts summing beyond [`MAX_ABS_TOTAL`].
+    /// no rows left under `ReturnsPolicy::Drop`, and no purchase at all (every
+    /// amount negative), each naming its row; and absolute amounts summing
+    /// beyond [`MAX_ABS_TOTAL`].
     pub fn new(
         customer: &'a [i64],
         day: &'a [i64],
@@ -153,8 +183,12 @@ impl<'a> Transactions<'a> {
         if first_day > last_day {
             return Err(DataError::NothingLeft { reason: "dropping returns (returns='drop')".into() });
         }
-        // Day numbers are kept as i32 in per-customer state: +/- 5.8 million years.
-        if first_day < i32::MIN as i64 || last_day > i32::MAX as i64 {
+        if scan.first_purchase_raw == i64::MAX {
+            return Err(DataError::NoPurchase { field: Field::Amount });
+        }
+        // Day numbers are kept as i32 in per-customer state (i32::MIN is reserved):
+        // +/- 5.8 million years.
+        if first_day <= i32::MIN as i64 || last_day > i32::MAX as i64 {
             return Err(DataError::Invalid {
                 field: Field::Date,
                 row: None,
@@ -166,6 +200,8 @@ impl<'a> Transactions<'a> {
             customer,
             date,
             amount,
+            order: None,
+            first_purchase_day: scan.first_purchase_raw.div_euclid(encoding.day_divisor),
             encoding,
             inv_divisor,
             n_customers,
@@ -173,6 +209,22 @@ impl<'a> Transactions<'a> {
             first_day,
             last_day,
         })
+    }
+
+    /// The log with an order (invoice) id per row: orders are then counted by
+    /// id (per customer) instead of by purchase day, and a return line on an
+    /// order with purchase lines is matched to that order (see the module
+    /// documentation). Any `i64` is an id; the same id under two customers is
+    /// two orders.
+    pub fn with_orders(self, order: &'a [i64]) -> Result<Self, DataError> {
+        if order.len() != self.customer.len() {
+            return Err(DataError::LengthMismatch {
+                field: Field::Order,
+                got: order.len(),
+                expected: self.customer.len(),
+            });
+        }
+        Ok(Transactions { order: Some(order), ..self })
     }
 
     /// Number of rows (before the returns policy).
@@ -203,6 +255,22 @@ impl<'a> Transactions<'a> {
     /// Last day of a kept transaction.
     pub fn last_day(&self) -> i64 {
         self.last_day
+    }
+
+    /// First day of a purchase line (the first day any customer is acquired).
+    pub fn first_purchase_day(&self) -> i64 {
+        self.first_purchase_day
+    }
+
+    /// The order id of row `i`, when the log has an order column.
+    #[inline]
+    pub fn order(&self, i: usize) -> Option<i64> {
+        self.order.map(|o| o[i])
+    }
+
+    /// Whether the log has an order column.
+    pub fn has_orders(&self) -> bool {
+        self.order.is_some()
     }
 
     /// Customer code of row `i`.
@@ -256,6 +324,8 @@ struct Scan {
     last_raw: i64,
     /// Sum of the absolute amounts (inf once it overflows).
     abs_total: f64,
+    /// First date of a purchase line (`i64::MAX`: none).
+    first_purchase_raw: i64,
 }
 
 impl Scan {
@@ -265,6 +335,7 @@ impl Scan {
             first_raw: self.first_raw.min(later.first_raw),
             last_raw: self.last_raw.max(later.last_raw),
             abs_total: self.abs_total + later.abs_total,
+            first_purchase_raw: self.first_purchase_raw.min(later.first_purchase_raw),
         }
     }
 }
@@ -280,7 +351,13 @@ fn validate(
 ) -> Scan {
     const CHUNK: usize = 1 << 16;
     let n_codes = n_customers as u64;
-    let empty = || Scan { error: None, first_raw: i64::MAX, last_raw: i64::MIN, abs_total: 0.0 };
+    let empty = || Scan {
+        error: None,
+        first_raw: i64::MAX,
+        last_raw: i64::MIN,
+        abs_total: 0.0,
+        first_purchase_raw: i64::MAX,
+    };
     customer
         .par_chunks(CHUNK)
         .zip(date.par_chunks(CHUNK))
@@ -309,6 +386,9 @@ fn validate(
                     scan.first_raw = scan.first_raw.min(d[i]);
                     scan.last_raw = scan.last_raw.max(d[i]);
                     scan.abs_total += amt.abs();
+                    if amt >= 0.0 {
+                        scan.first_purchase_raw = scan.first_purchase_raw.min(d[i]);
+                    }
                     continue;
                 } else {
                     continue;
@@ -359,6 +439,16 @@ mod tests {
         assert!(Transactions::new(&c, &d, &[5e299, 5e299], 2, ReturnsPolicy::Net).is_ok());
         // rows the policy drops are not summed
         assert!(Transactions::new(&c, &d, &[-1e308, 1.0], 2, ReturnsPolicy::Drop).is_ok());
+        assert!(matches!(
+            Transactions::new(&c, &d, &[-1.0, -2.0], 2, ReturnsPolicy::Net),
+            Err(DataError::NoPurchase { field: Field::Amount })
+        ));
+        let tx = Transactions::new(&c, &d, &[1.0, 2.0], 2, ReturnsPolicy::Net).unwrap();
+        assert!(matches!(
+            tx.with_orders(&[7]),
+            Err(DataError::LengthMismatch { field: Field::Order, got: 1, expected: 2 })
+        ));
+        assert_eq!(tx.with_orders(&[7, 7]).unwrap().order(1), Some(7));
     }
 
     #[test]
@@ -368,6 +458,9 @@ mod tests {
         assert_eq!((tx.first_day(), tx.last_day()), (5, 7));
         let tx = Transactions::new(&[0, 0, 1], &[5, 9, 7], &[1.0, -1.0, 2.0], 2, ReturnsPolicy::Net).unwrap();
         assert_eq!((tx.first_day(), tx.last_day()), (5, 9));
+        // a return before any purchase widens the log's span, not its first purchase day
+        let tx = Transactions::new(&[0, 0], &[3, 6], &[-1.0, 0.0], 1, ReturnsPolicy::Net).unwrap();
+        assert_eq!((tx.first_day(), tx.first_purchase_day()), (3, 6));
     }
 
     #[test]
@@ -422,7 +515,8 @@ mod tests {
     fn rejects_days_beyond_i32() {
         let far = Transactions::new(&[0], &[i32::MAX as i64 + 1], &[1.0], 1, ReturnsPolicy::Net);
         assert!(matches!(far, Err(DataError::Invalid { field: Field::Date, row: None, .. })));
-        assert!(Transactions::new(&[0], &[i32::MIN as i64], &[1.0], 1, ReturnsPolicy::Net).is_ok());
+        assert!(Transactions::new(&[0], &[i32::MIN as i64], &[1.0], 1, ReturnsPolicy::Net).is_err());
+        assert!(Transactions::new(&[0], &[i32::MIN as i64 + 1], &[1.0], 1, ReturnsPolicy::Net).is_ok());
     }
 
     #[test]

@@ -7,9 +7,9 @@
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use patronage_core::btyd::integrals::{expected_purchases_if_alive, ln_death_time_integral};
 use patronage_core::btyd::{
-    btyd_summary as core_summary, customer_lifetime_value as core_clv, BetaGeo, BetaGeoParams, ClvParams,
-    FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams, Purchases, RfmData, SpendData,
-    SummaryParams,
+    btyd_summary as core_summary, customer_lifetime_value as core_clv, value_if_alive as core_if_alive,
+    BetaGeo, BetaGeoParams, ClvParams, FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams,
+    Purchases, RfmData, SpendData, SummaryParams,
 };
 use patronage_core::calendar::Period;
 use patronage_core::Error;
@@ -431,10 +431,11 @@ impl PyParetoNbd {
     }
 }
 
-/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`);
+/// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`),
+/// or with `if_alive` the value if still alive (`patronage_core::btyd::value_if_alive`);
 /// `purchases` is a BetaGeoModel or a ParetoNbdModel.
 #[pyfunction]
-#[pyo3(signature = (purchases, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin))]
+#[pyo3(signature = (purchases, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin, if_alive=false))]
 #[allow(clippy::too_many_arguments)]
 fn customer_lifetime_value<'py>(
     py: Python<'py>,
@@ -448,6 +449,7 @@ fn customer_lifetime_value<'py>(
     units_per_month: f64,
     discount_rate: f64,
     margin: f64,
+    if_alive: bool,
 ) -> PyResult<F64Out<'py>> {
     let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
     let m = slice(&monetary_value, "monetary_value")?;
@@ -463,7 +465,11 @@ fn customer_lifetime_value<'py>(
             ))
         }
     };
-    let out = detached(py, || core_clv(model, gg, &rfm.data()?, m, &params))?;
+    let out = if if_alive {
+        detached(py, || core_if_alive(model, gg, &rfm.data()?, m, &params))?
+    } else {
+        detached(py, || core_clv(model, gg, &rfm.data()?, m, &params))?
+    };
     Ok(out.into_pyarray(py))
 }
 

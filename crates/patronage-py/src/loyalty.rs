@@ -125,7 +125,7 @@ fn period_retention<'py>(py: Python<'py>, log: TxLog<'py>, period: &str) -> PyRe
         Ok::<_, Error>(loyalty::period_retention(
             &CustomerGroups::new(&tx),
             period,
-            tx.first_day(),
+            tx.first_purchase_day(),
             tx.last_day(),
         ))
     })?;
@@ -146,7 +146,7 @@ fn cohort_retention<'py>(
     let tx = log.transactions()?;
     let m = detached(py, || {
         let groups = CustomerGroups::new(&tx);
-        loyalty::cohort_retention(&groups, period, metric, normalize, tx.first_day(), tx.last_day())
+        loyalty::cohort_retention(&groups, period, metric, normalize, tx.first_purchase_day(), tx.last_day())
     })?;
     let rows = m.cohort_start.len();
     let d = PyDict::new(py);
@@ -154,14 +154,6 @@ fn cohort_retention<'py>(
     d.set_item("cohort_start", m.cohort_start.into_pyarray(py))?;
     d.set_item("cohort_size", m.cohort_size.into_pyarray(py))?;
     Ok(d)
-}
-
-/// `(spend, has_rows)` per customer code.
-#[pyfunction]
-fn customer_spend<'py>(py: Python<'py>, log: TxLog<'py>) -> PyResult<(Array1<'py, f64>, Array1<'py, bool>)> {
-    let tx = log.transactions()?;
-    let (spend, seen) = py.detach(|| loyalty::customer_spend(&tx));
-    Ok((spend.into_pyarray(py), seen.into_pyarray(py)))
 }
 
 /// `(order, top_share, gini)` of non-negative values.
@@ -231,7 +223,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(repurchase, m)?)?;
     m.add_function(wrap_pyfunction!(period_retention, m)?)?;
     m.add_function(wrap_pyfunction!(cohort_retention, m)?)?;
-    m.add_function(wrap_pyfunction!(customer_spend, m)?)?;
     m.add_function(wrap_pyfunction!(concentration, m)?)?;
     m.add_function(wrap_pyfunction!(lifecycle_stages, m)?)?;
     m.add("LIFECYCLE_NOT_ACQUIRED", loyalty::NOT_ACQUIRED)?;

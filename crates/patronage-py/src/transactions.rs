@@ -8,13 +8,15 @@ use pyo3::prelude::*;
 use crate::error::{data_error, param_error};
 
 /// A transaction log as the Python layer passes it, one tuple:
-/// `(customer, date, amount, n_customers, (customer_offset, day_divisor), returns)`
-/// (`patronage._frame.TransactionLog.core_args(returns)`). The arrays are borrowed.
+/// `(customer, date, amount, order, n_customers, (customer_offset, day_divisor), returns)`
+/// (`patronage._frame.TransactionLog.core_args(returns)`; `order` is `None`
+/// without an order column). The arrays are borrowed.
 #[derive(FromPyObject)]
 pub struct TxLog<'py>(
     PyReadonlyArray1<'py, i64>,
     PyReadonlyArray1<'py, i64>,
     PyReadonlyArray1<'py, f64>,
+    Option<PyReadonlyArray1<'py, i64>>,
     usize,
     (i64, i64),
     String,
@@ -23,14 +25,18 @@ pub struct TxLog<'py>(
 impl TxLog<'_> {
     /// Validates the columns into core transactions (no copy); see [`Encoding`].
     pub fn transactions(&self) -> PyResult<Transactions<'_>> {
-        let TxLog(customer, date, amount, n_customers, (customer_offset, day_divisor), returns) = self;
+        let TxLog(customer, date, amount, order, n_customers, (customer_offset, day_divisor), returns) = self;
         let returns: ReturnsPolicy = returns.parse().map_err(param_error)?;
         let customer = contiguous(customer.as_slice(), "customer")?;
         let date = contiguous(date.as_slice(), "date")?;
         let amount = contiguous(amount.as_slice(), "amount")?;
         let encoding = Encoding { customer_offset: *customer_offset, day_divisor: *day_divisor };
-        Transactions::with_encoding(customer, date, amount, *n_customers, returns, encoding)
-            .map_err(data_error)
+        let tx = Transactions::with_encoding(customer, date, amount, *n_customers, returns, encoding)
+            .map_err(data_error)?;
+        match order {
+            Some(order) => tx.with_orders(contiguous(order.as_slice(), "order")?).map_err(data_error),
+            None => Ok(tx),
+        }
     }
 }
 

@@ -28,14 +28,17 @@ def churn_dataset(
     amount: Optional[str] = "amount",
     returns: str = "net",
     observation_end: Any = None,
+    order: Optional[str] = None,
 ) -> Tuple[pd.DataFrame, pd.Series]:
     """Churn features at ``cutoff`` and labels over the following ``horizon``.
 
-    Features use only transactions on or before ``cutoff``; the label is 1
-    (churned) when the customer makes no purchase (a transaction with a
-    non-negative amount) in ``(cutoff, cutoff + horizon]``. Only customers with
-    a transaction on or before the cutoff are included. Changing or deleting
-    any transaction after the cutoff cannot change ``X``. Computed in the
+    Purchases, orders and returns are those of :func:`patronage.rfm_table`.
+    Features use only transactions on or before ``cutoff`` (a later return is
+    not seen, even of an earlier purchase); the label is 1 (churned) when the
+    customer makes no purchase (a row with an amount ``>= 0``; a return is not
+    a purchase) in ``(cutoff, cutoff + horizon]``. Only customers with a
+    purchase on or before the cutoff are included. Changing or deleting any
+    transaction after the cutoff cannot change ``X``. Computed in the
     compiled core in one pass over the log.
 
     Parameters
@@ -65,6 +68,10 @@ def churn_dataset(
         Negative amounts (see :func:`patronage.rfm_table`).
     observation_end : date-like, optional
         The last day the log covers (default: its last transaction).
+    order : str, optional
+        The order (invoice) id column: ``frequency``, ``orders_recent``,
+        ``orders_previous`` and ``single_order`` then count orders, not
+        purchase days.
 
     Returns
     -------
@@ -72,17 +79,18 @@ def churn_dataset(
         Indexed by customer id, columns :data:`CHURN_FEATURES` then the
         encoded attributes, all float64:
 
-        ``recency_days`` (cutoff - last order), ``frequency`` (orders =
-        distinct transaction days), ``monetary`` (net spend),
-        ``avg_order_value``, ``tenure_days`` (cutoff - first order),
-        ``gap_mean_days`` / ``gap_std_days`` (gaps between order days; with one
-        order the mean is ``tenure_days`` and the std 0), ``recency_to_gap``
+        ``recency_days`` (cutoff - last purchase day), ``frequency`` (orders),
+        ``monetary`` (net spend: purchases minus the returns matched to them),
+        ``avg_order_value``, ``tenure_days`` (cutoff - first purchase day),
+        ``gap_mean_days`` / ``gap_std_days`` (gaps between purchase days; with
+        one purchase day the mean is ``tenure_days`` and the std 0), ``recency_to_gap``
         (``recency_days / max(gap_mean_days, 1)``), ``orders_recent`` /
         ``orders_previous`` (orders in ``(cutoff - window, cutoff]`` and the
         window before), ``order_trend`` (``(recent - previous) / (recent +
         previous)``, 0 when both are 0), ``spend_recent`` / ``spend_previous``
-        / ``spend_trend`` (the same for spend), ``return_share`` (returned /
-        (gross purchases + returned)), ``single_order`` (1 with one order).
+        / ``spend_trend`` (the same for the net spend of the purchase days in
+        the windows), ``return_share`` (returned / (gross purchases +
+        returned)), ``single_order`` (1 with one order).
     y : Series
         ``churned`` (int 0/1), same index.
 
@@ -101,7 +109,7 @@ def churn_dataset(
     >>> y.tolist()
     [0, 1]
     """
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     cutoff_day = to_day(cutoff, "cutoff")
     horizon_days = to_days(horizon, "horizon")
     window_days = None if window is None else to_days(window, "window")
@@ -126,6 +134,7 @@ def churn_features(
     date: str = "date",
     amount: Optional[str] = "amount",
     returns: str = "net",
+    order: Optional[str] = None,
 ) -> pd.DataFrame:
     """Today's churn features, to score with a model trained on :func:`churn_dataset`.
 
@@ -151,7 +160,7 @@ def churn_features(
     1                     0.0        2.0      50.0
     2                     6.0        1.0      15.0
     """
-    log = read_transactions(tx, customer, date, amount, returns)
+    log = read_transactions(tx, customer, date, amount, returns, order)
     as_of_day = (int(log.dates.max()) // log.day_divisor if as_of is None else to_day(as_of, "as_of"))
     window_days = to_days(window, "window")
     with log.labelled_errors():

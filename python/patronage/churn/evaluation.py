@@ -164,6 +164,7 @@ def backtest(
     date: str = "date",
     amount: Optional[str] = "amount",
     returns: str = "net",
+    order: Optional[str] = None,
     **dataset_kwargs: Any,
 ) -> pd.DataFrame:
     """Out-of-time evaluation: train at each cutoff, test at the next one.
@@ -180,6 +181,8 @@ def backtest(
     model : "logistic", "gbm" or a ChurnClassifier
         A string means ``ChurnClassifier(model)``; an estimator is cloned
         (via ``get_params``) for every fold.
+    customer, date, amount, returns, order
+        As in :func:`churn_dataset`.
 
     Returns
     -------
@@ -213,7 +216,7 @@ def backtest(
     else:
         raise ParameterError(f"model must be 'logistic', 'gbm' or a ChurnClassifier, got {model!r}", "model")
     common = dict(horizon=h, attributes=attributes, customer=customer, date=date, amount=amount,
-                  returns=returns, **dataset_kwargs)
+                  returns=returns, order=order, **dataset_kwargs)
     sets = [churn_dataset(tx, cutoff=c, **common) for c in cutoffs]
     rows = []
     for (c_train, (X_train, y_train)), (c_test, (X_test, y_test)) in zip(

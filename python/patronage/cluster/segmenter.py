@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._base import ParamsMixin, seed_from
-from .._frame import finite_column, first_label, require_columns, require_frame
+from .._frame import finite_column, require_columns, require_frame
 from ..exceptions import DataError, NotFittedError, ParameterError
 from ._input import check_choice, check_int
 from .kmeans import KMeans
@@ -65,7 +65,10 @@ class CustomerSegmenter(ParamsMixin):
 
     Heavy-tailed RFM columns are first made comparable: with the default
     ``transform="log-standard"`` each feature is ``log1p``-transformed and then
-    standardised (mean 0, standard deviation 1, population formula). The
+    standardised (mean 0, standard deviation 1, population formula). Negative
+    values are taken as 0 before ``log1p``: a customer whose net spend is zero
+    or negative after returns brought nothing and is placed with the customers
+    who spent least (their tier is ranked by their actual ``value``). The
     scaling is part of the fitted model, so :meth:`predict` on new customers
     places them consistently. k is picked by :func:`select_k` when
     ``n_clusters="auto"``. Clusters are ranked by mean ``value`` per customer
@@ -78,8 +81,7 @@ class CustomerSegmenter(ParamsMixin):
     features : sequence of str, default ("recency_days", "n_orders", "total_spend")
         Columns of the RFM table (:func:`patronage.rfm_table`) to cluster on.
     transform : {"log-standard", "standard", "none"}, default "log-standard"
-        ``"log-standard"`` needs every value > -1 (net spend can be negative
-        with returns: then use ``"standard"``).
+        ``"log-standard"``: ``log1p(max(x, 0))``, then standardised.
     random_state : None, int or numpy RandomState/Generator
     value : str, default "total_spend"
         The revenue column: orders the tiers, and the ``revenue`` of :meth:`profile`.
@@ -143,22 +145,14 @@ class CustomerSegmenter(ParamsMixin):
             raise DataError("rfm has no customers (0 rows)")
         return np.column_stack([finite_column(frame, f) for f in features])
 
-    def _log(self, frame: pd.DataFrame, raw: np.ndarray, features: List[str]) -> np.ndarray:
+    def _log(self, raw: np.ndarray) -> np.ndarray:
         if self.transform != "log-standard":
             return raw
-        for j, f in enumerate(features):
-            bad = raw[:, j] <= -1
-            if bad.any():
-                pos, label = first_label(frame.index, bad)
-                raise DataError(
-                    f"column {f!r} is {float(raw[pos, j])!r} at index label {label!r} (row {pos}); transform='log-standard'"
-                    " needs values > -1 (log1p): use transform='standard' or drop the column", field=f, row=pos,
-                    label=label)
-        return np.log1p(raw)
+        return np.log1p(np.maximum(raw, 0.0))  # a negative net spend brought nothing
 
     def _scaled(self, rfm: pd.DataFrame, raw: np.ndarray) -> pd.DataFrame:
         """What k-means sees, as a frame: its errors then name the feature and the customer."""
-        z = (self._log(rfm, raw, self.features_) - self.center_) / self.scale_
+        z = (self._log(raw) - self.center_) / self.scale_
         return pd.DataFrame(z, index=rfm.index, columns=self.features_)
 
     # -- fitting --------------------------------------------------------------------------------
@@ -172,7 +166,7 @@ class CustomerSegmenter(ParamsMixin):
         require_columns(frame, [self.value], "RFM table")
         spend = finite_column(frame, self.value) if self.value not in features else raw[:, features.index(self.value)]
         n = len(raw)
-        logged = self._log(frame, raw, features)
+        logged = self._log(raw)
         center, scale = _moments(logged)
         # relative to each column's own magnitude (a spend of 1e300 does not make recency flat)
         peak = np.abs(logged).max(axis=0)

@@ -12,13 +12,14 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import PatronageError
+from ..exceptions import DataError, PatronageError
 from ._html import Section, figure_png, render
 
 __all__ = ["CustomerReport", "customer_report"]
@@ -35,7 +36,8 @@ class CustomerReport:
     sections : list of Section
     customers : DataFrame
         Per customer: the RFM profile and scores, segment, tier, P(alive),
-        CLV, value at risk, churn probability, lifecycle stage and win-back rank.
+        CLV, value if alive, value at risk (see :func:`patronage.value_at_risk`),
+        churn probability, lifecycle stage and win-back rank.
     """
 
     title: str
@@ -105,6 +107,8 @@ def customer_report(
     amount: str = "amount",
     *,
     returns: str = "net",
+    order: Optional[str] = None,
+    drop_missing_ids: bool = False,
     n_tiers: int = 3,
     horizon_days: int = 90,
     clv_months: int = 12,
@@ -119,7 +123,14 @@ def customer_report(
     ----------
     tx : DataFrame
         The transaction log (see :func:`patronage.rfm_table` for the accepted
-        dtypes and the ``returns`` policy). Not modified.
+        dtypes, the ``returns`` policy and ``order``), invoice lines or
+        invoices. Not modified.
+    returns, order
+        As in :func:`patronage.rfm_table`, used by every step.
+    drop_missing_ids : bool, default False
+        Leave out rows without a customer id (guest checkouts; the overview
+        says how many and their amount). By default they are an error naming
+        the column and the first such row.
     n_tiers : int, default 3
         k-means tiers (core / potential / ordinary with 3).
     horizon_days : int, default 90
@@ -151,19 +162,31 @@ def customer_report(
     True
     """
     import patronage as pt
+    from .._frame import first_label, require_columns, require_frame
 
+    require_columns(require_frame(tx), [customer], "transaction log")
+    guests = tx[customer].isna().to_numpy()
+    n_guests, guest_amount = int(guests.sum()), 0.0
+    if n_guests and not drop_missing_ids:
+        pos, label = first_label(tx.index, guests)
+        raise DataError(f"column {customer!r} has no customer id in {n_guests:,} rows (guest checkouts), the first "
+                        f"at index label {label!r} (row {pos}); pass drop_missing_ids=True (command line: "
+                        "--drop-missing-ids) to leave them out of the report", field=customer, row=pos, label=label)
+    if n_guests:
+        if amount in tx.columns:
+            guest_amount = float(pd.to_numeric(tx.loc[guests, amount], errors="coerce").sum())
+        tx = tx.loc[~guests]
     steps = _Progress(progress, 7)
-    cols = dict(customer=customer, date=date, amount=amount)
-    rfm = steps.run("RFM profiles and segments", lambda: pt.rfm_table(tx, **cols, returns=returns))
+    cols = dict(customer=customer, date=date, amount=amount, returns=returns, order=order)
+    rfm = steps.run("RFM profiles and segments", lambda: pt.rfm_table(tx, **cols))
     scored = pt.rfm_scores(rfm)
     customers = scored.copy()
-    sections = [_overview(tx, rfm, cols), _segments(scored), _concentration(rfm)]
+    sections = [_overview(tx, rfm, cols, n_guests, guest_amount), _segments(scored), _concentration(rfm)]
     sections.append(steps.run("k-means tiers", lambda: _tiers(rfm, customers, n_tiers, random_state)))
     sections.append(steps.run("BG/NBD, Gamma-Gamma and CLV",
-                              lambda: _lifetime_value(tx, cols, returns, customers, clv_months)))
-    sections.append(steps.run("churn model", lambda: _churn(tx, cols, returns, customers, horizon_days,
-                                                             random_state)))
-    sections.append(steps.run("lifecycle stages", lambda: _lifecycle(tx, cols, returns, customers)))
+                              lambda: _lifetime_value(tx, cols, customers, clv_months)))
+    sections.append(steps.run("churn model", lambda: _churn(tx, cols, customers, horizon_days, random_state)))
+    sections.append(steps.run("lifecycle stages", lambda: _lifecycle(tx, cols, customers)))
     sections.append(steps.run("win-back list", lambda: _winback(customers, top)))
     steps.run("report", lambda: None)
     first, last = rfm["first_purchase"].min(), rfm["last_purchase"].max()
@@ -172,21 +195,39 @@ def customer_report(
     return CustomerReport(title, subtitle, sections, customers)
 
 
+def _quietly(fn: Callable[[], Any]) -> tuple:
+    """``fn()`` and the messages of the warnings it raised (reported in the text, not on stderr)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn()
+    return result, list(dict.fromkeys(str(w.message) for w in caught))
+
+
 # --- sections ---------------------------------------------------------------------------------
 
 
-def _overview(tx: pd.DataFrame, rfm: pd.DataFrame, cols: Dict[str, str]) -> Section:
+def _overview(tx: pd.DataFrame, rfm: pd.DataFrame, cols: Dict[str, Any], n_guests: int,
+              guest_amount: float) -> Section:
     revenue = rfm["total_spend"].sum()
     repeat = (rfm["n_orders"] > 1).mean()
+    returned = rfm["returned_amount"].sum()
     facts = pd.DataFrame({"value": [
-        f"{len(tx):,}", f"{len(rfm):,}", f"{revenue:,.2f}", f"{revenue / len(rfm):,.2f}",
+        f"{len(tx):,}", f"{len(rfm):,}", f"{revenue:,.2f}", f"{returned:,.2f}", f"{revenue / len(rfm):,.2f}",
         f"{rfm['n_orders'].mean():.2f}", f"{repeat:.1%}",
         f"{rfm['first_purchase'].min():%Y-%m-%d} to {rfm['last_purchase'].max():%Y-%m-%d}",
-    ]}, index=["transactions", "customers", "revenue", "revenue per customer", "orders per customer",
-               "customers with a repeat order", "period"])
-    text = (f"{len(rfm):,} customers brought {revenue:,.0f} in revenue; {repeat:.0%} of them ordered more than "
-            "once.")
-    return Section("overview", "Overview", [text], [("The log in numbers", facts)])
+    ]}, index=["transactions", "customers", "revenue (net of returns)", "returned", "revenue per customer",
+               "orders per customer", "customers with a repeat order", "period"])
+    text = (f"{len(rfm):,} customers brought {revenue:,.0f} in revenue net of returns; {repeat:.0%} of them "
+            "ordered more than once.")
+    orders = f"distinct {cols['order']!r} ids with a purchase" if cols.get("order") else "days with a purchase"
+    handling = {"net": "it reduces the spend of the purchase it is matched to (returns='net')",
+                "drop": "returns were left out (returns='drop')",
+                "error": "the log has none (returns='error')"}[cols["returns"]]
+    notes = [f"Orders are {orders}; a return is never an order: {handling}."]
+    if n_guests:
+        notes.append(f"{n_guests:,} rows without a customer id (guest checkouts, {guest_amount:,.2f} in amount) "
+                     "were left out.")
+    return Section("overview", "Overview", [text] + notes, [("The log in numbers", facts)])
 
 
 def _segments(scored: pd.DataFrame) -> Section:
@@ -208,9 +249,12 @@ def _segments(scored: pd.DataFrame) -> Section:
 def _concentration(rfm: pd.DataFrame) -> Section:
     import patronage as pt
 
-    result = pt.pareto(rfm["total_spend"].clip(lower=0))
+    result = pt.pareto(rfm["total_spend"])
     text = (f"The top 20% of customers bring {result.top_share:.1%} of revenue (Gini coefficient "
             f"{result.gini:.2f}): retention spending should follow value, not headcount.")
+    if result.n_negative:
+        text += (f" {result.n_negative:,} customers returned more than they bought in the log and count as "
+                 "spending nothing.")
     fig, ax = _fig(5.0, 4.0)
     result.plot(ax=ax)
     shares = result.shares.to_frame("share of revenue")
@@ -238,26 +282,22 @@ def _tiers(rfm: pd.DataFrame, customers: pd.DataFrame, n_tiers: int, random_stat
                    [("Tier profiles", figure_png(fig))])
 
 
-def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.DataFrame,
-                    months: int) -> Section:
+def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, Any], customers: pd.DataFrame, months: int) -> Section:
     import patronage as pt
 
     key, title = "clv", "Still alive? Lifetime value (BG/NBD + Gamma-Gamma)"
-    summary = pt.btyd_summary(tx, **cols, freq="D", freq_multiplier=7, returns=returns)  # weeks
-    # Gamma-Gamma needs positive spend: repeat buyers whose repeat orders were all free (or netted
-    # to nothing by returns) are left out of it, and their expected value is 0.
-    spending = (summary["frequency"] == 0) | (summary["monetary_value"] > 0)
-    for column in ("p_alive", "clv", "value_at_risk"):
+    summary = pt.btyd_summary(tx, **cols, freq="D", freq_multiplier=7)  # weeks
+    for column in ("p_alive", "clv", "value_if_alive", "value_at_risk"):
         customers[column] = np.nan
     try:
-        bg = pt.BetaGeo().fit(summary)
-        gg = pt.GammaGamma().fit(summary[spending])
-        clv = None
-        if bg.identified_ and gg.identified_:
-            clv = pt.customer_lifetime_value(bg, gg, summary[spending], horizon=months, freq="W",
-                                             discount_rate=0.01).reindex(summary.index, fill_value=0.0)
+        # GammaGamma leaves out repeat buyers without positive spend (with a warning) and gives them the
+        # population mean; every model warning goes into the text, not to stderr
+        (bg, gg), notes = _quietly(lambda: (pt.BetaGeo().fit(summary), pt.GammaGamma().fit(summary)))
     except PatronageError as exc:
         return Section(key, "Still alive? Lifetime value", [f"The BTYD models could not be fitted: {exc}"])
+    # an identification warning is given below in full, in its place
+    said = {bg.identification_text(), gg.identification_text()}
+    notes = [note for note in notes if note not in said]
     # Estimates with their (log-scale) 95% intervals: how far the data pin each one down.
     params = pd.concat([bg.summary(), gg.summary()])[["coef", "lower 95% bound", "upper 95% bound"]]
     params.columns = ["estimate", "95% interval from", "to"]
@@ -267,31 +307,35 @@ def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, str], returns: str, custom
         # probability 100%" from a dropout parameter that ran off to infinity): say so instead.
         text = ("The BG/NBD model is not identified on this data, so this report gives no P(alive), expected "
                 "purchases or lifetime values: they would rest on parameters the data do not determine.")
-        return Section(key, title, [text, bg.identification_text()], tables)
-    customers["p_alive"] = bg.p_alive(summary).reindex(customers.index)
-    paragraphs = [f"The BG/NBD model estimates that the average customer is still active with probability "
-                  f"{customers['p_alive'].mean():.0%} (BG/NBD counts customers who never bought again as alive: "
-                  "a known property of the model)."]
-    if clv is None:
-        paragraphs[0] += (" The Gamma-Gamma spend model is not identified on this data, so no lifetime values "
-                          "are given.")
-        paragraphs.append(gg.identification_text())
+        return Section(key, title, [text, bg.identification_text()] + notes, tables)
+    text = ("The BG/NBD model estimates that the average customer is still active with probability {alive:.0%} "
+            "(BG/NBD counts customers who never bought again as alive: a known property of the model).")
+    if not gg.identified_:
+        customers["p_alive"] = bg.p_alive(summary).reindex(customers.index)
+        text = text.format(alive=customers["p_alive"].mean())
+        text += " The Gamma-Gamma spend model is not identified on this data, so no lifetime values are given."
+        paragraphs = [text, gg.identification_text()]
     else:
-        customers["clv"] = clv.reindex(customers.index)
-        customers["value_at_risk"] = (1 - customers["p_alive"]) * customers["clv"]
-        paragraphs[0] += (f" Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly "
-                          f"discount): {customers['clv'].sum():,.0f} in total; "
-                          f"{customers['value_at_risk'].sum():,.0f} of it belongs to customers who may already "
-                          "be gone.")
+        risk, more = _quietly(lambda: pt.value_at_risk(bg, gg, summary, horizon=months, freq="W",
+                                                       discount_rate=0.01))
+        notes += more
+        for column in ("p_alive", "clv", "value_if_alive", "value_at_risk"):
+            customers[column] = risk[column].reindex(customers.index)
+        text = text.format(alive=customers["p_alive"].mean())
+        text += (f" Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly discount): "
+                 f"{customers['clv'].sum():,.0f} in total. If every customer were still active they would bring "
+                 f"{customers['value_if_alive'].sum():,.0f}; {customers['value_at_risk'].sum():,.0f} of it is at "
+                 "risk (value if alive x (1 - P(alive)): the value of customers who may already be gone).")
+        paragraphs = [text]
         if "tier" in customers:
-            by_tier = customers.groupby("tier", observed=True)[["clv", "value_at_risk"]].sum()
-            tables.append(("CLV and value at risk by tier", by_tier))
+            by_tier = customers.groupby("tier", observed=True)[["clv", "value_if_alive", "value_at_risk"]].sum()
+            tables.append(("CLV, value if alive and value at risk by tier", by_tier))
     fig, ax = _fig(5.5, 4.2)
     bg.plot_p_alive_matrix(summary, ax=ax)
-    return Section(key, title, paragraphs, tables, [("P(alive) by frequency and recency", figure_png(fig))])
+    return Section(key, title, paragraphs + notes, tables, [("P(alive) by frequency and recency", figure_png(fig))])
 
 
-def _churn(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.DataFrame, horizon: int,
+def _churn(tx: pd.DataFrame, cols: Dict[str, Any], customers: pd.DataFrame, horizon: int,
            random_state: int) -> Section:
     import patronage as pt
 
@@ -303,7 +347,7 @@ def _churn(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.D
         customers["p_churn"] = np.nan
         return Section(key, title, [f"The log is too short to train a {horizon}-day churn model: it needs more "
                                     f"than {2 * horizon} days."])
-    kw = dict(cols, returns=returns, horizon=f"{horizon}D")
+    kw = dict(cols, horizon=f"{horizon}D")
     X_train, y_train = pt.churn_dataset(tx, cutoff=train_cut, **kw)
     X_test, y_test = pt.churn_dataset(tx, cutoff=test_cut, **kw)
     if y_train.nunique() < 2 or y_test.nunique() < 2:
@@ -314,7 +358,7 @@ def _churn(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.D
     report = pt.churn_report(y_test, p_test)
     # refit on the most recent labelled window, then score today's features
     model = pt.ChurnClassifier("gbm", random_state=random_state).fit(X_test, y_test)
-    X_now = pt.churn_features(tx, **cols, returns=returns, window=f"{horizon}D")
+    X_now = pt.churn_features(tx, **cols, window=f"{horizon}D")
     customers["p_churn"] = model.churn_probability(X_now).reindex(customers.index)
     text = (f"A gradient-boosted model trained on the window ending {test_cut:%Y-%m-%d} ranks customers "
             f"who then stopped buying above those who did not with ROC-AUC {report.roc_auc:.3f} "
@@ -331,10 +375,10 @@ def _churn(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.D
     return Section(key, title, [text], tables, [("Cumulative gains, out of time", figure_png(fig))])
 
 
-def _lifecycle(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: pd.DataFrame) -> Section:
+def _lifecycle(tx: pd.DataFrame, cols: Dict[str, Any], customers: pd.DataFrame) -> Section:
     import patronage as pt
 
-    stages = pt.lifecycle_stages(tx, **cols, returns=returns)
+    stages = pt.lifecycle_stages(tx, **cols)
     customers["stage"] = stages["stage"].reindex(customers.index)
     counts = stages["stage"].value_counts(sort=False).to_frame("customers")
     counts["share"] = counts["customers"] / counts["customers"].sum()
@@ -351,21 +395,30 @@ def _lifecycle(tx: pd.DataFrame, cols: Dict[str, str], returns: str, customers: 
 def _winback(customers: pd.DataFrame, top: int) -> Section:
     import patronage as pt
 
-    if "p_churn" in customers and customers["p_churn"].notna().all():
-        p = dict(p_churn=customers["p_churn"])
-        basis = "the churn model's probability"
-    elif "p_alive" in customers and customers["p_alive"].notna().all():
-        p = dict(p_alive=customers["p_alive"])
-        basis = "1 - P(alive)"
-    else:
-        return Section("winback", "Win-back list", ["No churn or P(alive) estimate: no win-back list."])
-    if "clv" in customers and customers["clv"].notna().any():
-        value, worth = customers["clv"].fillna(0.0), "CLV"
-    else:  # no (trustworthy) lifetime value: past spend
-        value, worth = customers["total_spend"], "past spend"
-    ranked = pt.winback_list(customers, **p, value=value.clip(lower=0), top=top)
+    title = "Win-back list"
+    if "value_at_risk" in customers and customers["value_at_risk"].notna().all():
+        # the same value at risk as the CSV: value if alive x (1 - P(alive))
+        ranked = pt.winback_list(customers, p_alive=customers["p_alive"], value=customers["value_if_alive"],
+                                 top=top)
+        if "p_churn" in customers:
+            ranked.insert(ranked.columns.get_loc("value_at_risk") + 1, "p_churn",
+                          customers["p_churn"].reindex(ranked.index).to_numpy())
+        text = (f"The {len(ranked)} customers with the most value at risk (their value if still active x the "
+                "probability that they are gone, 1 - P(alive)), with the suggested action for their tier and the "
+                "churn model's probability of no purchase in the churn window. Together they hold "
+                f"{ranked['value_at_risk'].sum():,.0f} of value at risk.")
+    else:  # no (trustworthy) lifetime value: the past spend at risk
+        if "p_churn" in customers and customers["p_churn"].notna().all():
+            p, basis = dict(p_churn=customers["p_churn"]), "the churn model's probability"
+        elif "p_alive" in customers and customers["p_alive"].notna().all():
+            p, basis = dict(p_alive=customers["p_alive"]), "1 - P(alive)"
+        else:
+            return Section("winback", title, ["No lifetime value, churn or P(alive) estimate: no win-back list."])
+        ranked = pt.winback_list(customers, **p, value=customers["total_spend"].clip(lower=0), top=top)
+        text = (f"The {len(ranked)} customers with the most expected value at risk ({basis} x past spend), with "
+                "the suggested action for their tier (past spend stands in for the lifetime value, which this "
+                f"report does not give). Together they hold {ranked['value_at_risk'].sum():,.0f} of past spend at "
+                "risk.")
     customers["winback_rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index).reindex(
         customers.index)
-    text = (f"The {len(ranked)} customers with the most expected value at risk ({basis} x {worth}), with the "
-            f"suggested action for their tier. Together they hold {ranked['value_at_risk'].sum():,.0f} of value.")
-    return Section("winback", f"Win-back list (top {len(ranked)})", [text], [("Customers to win back", ranked)])
+    return Section("winback", f"{title} (top {len(ranked)})", [text], [("Customers to win back", ranked)])

@@ -8,8 +8,9 @@
 //! days, 4.345 for weeks, 1 for months), `E[X(t)]` the conditional expected
 //! purchases over the next `t` units and `E[Z]` the conditional expected
 //! average spend. `E[X(t)] = E[X(t) | alive] P(alive)`: the discounted sum of
-//! the first factor depends on `(x, T)` only and is computed once per
-//! distinct pair, the second once per customer.
+//! the first factor ([`value_if_alive`], the value of a customer who is still
+//! alive) depends on `(x, T)` only and is computed once per distinct pair,
+//! the second once per customer.
 
 use rayon::prelude::*;
 
@@ -99,9 +100,9 @@ impl Purchases<'_> {
     }
 }
 
-/// The discounted lifetime value of each customer (see the module docs).
-/// `monetary_value` is the customer's mean repeat spend (0 without
-/// repeats), as in the summary.
+/// The discounted lifetime value of each customer (see the module docs):
+/// `P(alive) x` [`value_if_alive`]. `monetary_value` is the customer's mean
+/// repeat spend (0 without repeats), as in the summary.
 pub fn customer_lifetime_value<'a>(
     purchases: impl Into<Purchases<'a>>,
     spend: &GammaGamma,
@@ -109,8 +110,45 @@ pub fn customer_lifetime_value<'a>(
     monetary_value: &[f64],
     params: &ClvParams,
 ) -> Result<Vec<f64>> {
-    params.check()?;
     let purchases = purchases.into();
+    let (mut value, codes) = discounted_if_alive(purchases, spend, history, monetary_value, params)?;
+    let alive = match purchases {
+        Purchases::BetaGeo(m) => m.p_alive_coded(history, &codes),
+        Purchases::ParetoNbd(m) => m.p_alive(history)?,
+    };
+    value.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+        for (j, v) in chunk.iter_mut().enumerate() {
+            *v *= alive[c * CHUNK + j];
+        }
+    });
+    Ok(value)
+}
+
+/// The discounted value of each customer if still alive at `T`: the CLV sum
+/// with `E[X(t) | alive]` in place of `E[X(t)]`, so that `CLV = P(alive) x
+/// value_if_alive` and the value lost if the customer is gone is `(1 -
+/// P(alive)) x value_if_alive`, without dividing by a P(alive) near 0.
+pub fn value_if_alive<'a>(
+    purchases: impl Into<Purchases<'a>>,
+    spend: &GammaGamma,
+    history: &RfmData<'_>,
+    monetary_value: &[f64],
+    params: &ClvParams,
+) -> Result<Vec<f64>> {
+    Ok(discounted_if_alive(purchases.into(), spend, history, monetary_value, params)?.0)
+}
+
+/// [`value_if_alive`], and the codes of the history's distinct values (for
+/// the P(alive) of [`customer_lifetime_value`]). The discounted sum of `E[X(t)
+/// | alive]` depends on `(x, T)` only: it is computed once per distinct pair.
+fn discounted_if_alive<'h>(
+    purchases: Purchases<'_>,
+    spend: &GammaGamma,
+    history: &RfmData<'h>,
+    monetary_value: &[f64],
+    params: &ClvParams,
+) -> Result<(Vec<f64>, Codes<'h>)> {
+    params.check()?;
     let spend_data = SpendData::new(history.frequency(), monetary_value, None)?;
     let avg_spend = spend.expected_average_spend(&spend_data)?;
     let (f, age) = (history.frequency(), history.t());
@@ -135,15 +173,12 @@ pub fn customer_lifetime_value<'a>(
             Ok(value)
         })
         .collect::<Result<_>>()?;
-    let alive = match purchases {
-        Purchases::BetaGeo(m) => m.p_alive_coded(history, &codes),
-        Purchases::ParetoNbd(m) => m.p_alive(history)?,
-    };
-    Ok((0..history.len())
+    let value = (0..history.len())
         .into_par_iter()
         .with_min_len(CHUNK)
-        .map(|i| params.margin * avg_spend[i] * alive[i] * discounted[codes.pair(i)])
-        .collect())
+        .map(|i| params.margin * avg_spend[i] * discounted[codes.pair(i)])
+        .collect();
+    Ok((value, codes))
 }
 
 #[cfg(test)]
@@ -180,6 +215,15 @@ mod tests {
         for i in 0..2 {
             assert_relative_eq!(clv[i], 0.5 * z[i] * e[i], max_relative = 1e-12);
         }
+        // CLV = P(alive) x value if alive, and the value if alive does not depend on recency
+        let if_alive = value_if_alive(&bg, &gg, &hist, &m, &p).unwrap();
+        let alive = bg.p_alive(&hist);
+        for i in 0..2 {
+            assert_relative_eq!(clv[i], alive[i] * if_alive[i], max_relative = 1e-12);
+        }
+        let gone = RfmData::new(&x, &[0.5, 0.0], &t, None).unwrap();
+        assert!(bg.p_alive(&gone)[0] < 0.05);
+        assert_eq!(value_if_alive(&bg, &gg, &gone, &m, &p).unwrap(), if_alive);
         // discounting lowers it
         let d =
             customer_lifetime_value(&bg, &gg, &hist, &m, &ClvParams { discount_rate: 0.01, ..p }).unwrap();

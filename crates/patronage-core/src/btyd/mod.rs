@@ -15,7 +15,7 @@ pub mod special;
 mod summary;
 
 pub use bgnbd::{BetaGeo, BetaGeoParams, FitInfo, ValidBetaGeoParams};
-pub use clv::{customer_lifetime_value, ClvParams, Purchases, MAX_HORIZON_MONTHS};
+pub use clv::{customer_lifetime_value, value_if_alive, ClvParams, Purchases, MAX_HORIZON_MONTHS};
 pub use data::{RfmData, SpendData};
 pub use gamma_gamma::{GammaGamma, GammaGammaParams, ValidGammaGammaParams};
 pub use identification::{DeterminedQuantity, FitIssue, IssueKind};

@@ -2,19 +2,29 @@
 //! conventions of `lifetimes.utils.summary_data_from_transaction_data` and
 //! `calibration_and_holdout_data` (and pymc-marketing's `rfm_summary`):
 //!
-//! * transactions are bucketed into periods of `period` and summed per period;
+//! * purchase days (see [`crate::transactions`]: returns are never purchases)
+//!   are bucketed into periods of `period`; a period with at least one order
+//!   counts once, however many orders it holds;
 //! * `frequency` = number of purchase periods - 1 (repeat purchases);
 //! * `recency` = time from the first to the last purchase period, `T` = time
 //!   from the first purchase period to the observation end's period, both in
 //!   units of one period (days for `D`, weeks for `W`, calendar months for
 //!   `M`) divided by `freq_multiplier`;
-//! * `monetary_value` = mean spend of the repeat periods (0 without repeats).
+//! * `monetary_value` = mean net spend of the repeat periods (0 without
+//!   repeats): a period's spend is that of its purchase days with the returns
+//!   matched to them, so it can be zero or negative.
+//!
+//! With a calibration end, the calibration columns see only the rows up to it;
+//! the holdout counts its purchase periods, and its monetary value is the net
+//! spend of its purchase days divided by its purchase lines (lifetimes' mean
+//! per transaction when there are no returns). Returns in the holdout of
+//! calibration purchases count in neither part.
 
 use rayon::prelude::*;
 
 use crate::calendar::Period;
 use crate::error::{DataError, ParamError, Result};
-use crate::groups::CustomerGroups;
+use crate::groups::{net, visits, CustomerGroups};
 use crate::transactions::Transactions;
 
 /// Parameters of [`btyd_summary`].
@@ -48,7 +58,7 @@ impl Default for SummaryParams {
 pub struct Holdout {
     /// Distinct purchase periods in the holdout.
     pub frequency: Vec<f64>,
-    /// Mean amount of the holdout transactions (per row), 0 without any.
+    /// Net spend of the holdout purchase days per holdout purchase line, 0 without any.
     pub monetary_value: Vec<f64>,
     /// Length of the holdout in periods / `freq_multiplier` (the same for all).
     pub duration: f64,
@@ -109,7 +119,7 @@ pub fn btyd_summary(tx: &Transactions<'_>, params: &SummaryParams) -> Result<Bty
         // lifetimes compares period starts: the whole period of the end is in.
         None => (obs_ord, period.start_day(obs_ord + 1) - 1),
     };
-    if tx.first_day() > last_day_in {
+    if tx.first_purchase_day() > last_day_in {
         return Err(DataError::NothingLeft {
             reason: "ignoring transactions after the observation end".into(),
         }
@@ -120,18 +130,17 @@ pub fn btyd_summary(tx: &Transactions<'_>, params: &SummaryParams) -> Result<Bty
     let rows: Vec<Row> = (0..groups.n_customers())
         .into_par_iter()
         .with_min_len(4096)
-        .filter_map(|c| {
+        .map_init(Vec::new, |buf, c| {
             let g = groups.get(c);
-            let n_in = g.partition_point(|e| e.day <= last_day_in);
-            if n_in == 0 {
-                return None;
-            }
-            let first_ord = period.ordinal(g[0].day);
-            let (mut n_periods, mut last_ord, mut repeat_spend) = (1usize, first_ord, 0.0);
-            for e in &g[1..n_in] {
-                let ord = period.ordinal(e.day);
+            // the calibration sees only its own rows: later returns cannot change it
+            visits(&g[..g.partition_point(|e| e.day() <= last_day_in)], buf);
+            let first_ord = period.ordinal(buf.first()?.day);
+            let (mut n_periods, mut last_ord, mut repeat_spend, mut volume) = (1usize, first_ord, 0.0, 0.0);
+            for v in &buf[1..] {
+                let ord = period.ordinal(v.day);
                 if ord != first_ord {
-                    repeat_spend += e.amount;
+                    repeat_spend += v.spend;
+                    volume += v.volume();
                 }
                 if ord != last_ord {
                     n_periods += 1;
@@ -140,19 +149,23 @@ pub fn btyd_summary(tx: &Transactions<'_>, params: &SummaryParams) -> Result<Bty
             }
             let frequency = (n_periods - 1) as f64;
             let (mut holdout_frequency, mut holdout_monetary) = (0.0, 0.0);
-            if params.calibration_end.is_some() {
-                let rest = &g[n_in..g.partition_point(|e| e.day <= obs_end)];
-                let mut prev = None;
-                for e in rest {
-                    let ord = period.ordinal(e.day);
+            if let Some(cal_end) = params.calibration_end {
+                // purchase days of the holdout with the returns matched to them (returns
+                // of calibration purchases count in neither part)
+                visits(&g[..g.partition_point(|e| e.day() <= obs_end)], buf);
+                let (mut prev, mut lines, mut volume) = (None, 0u64, 0.0);
+                for v in buf.iter().filter(|v| v.day > cal_end) {
+                    let ord = period.ordinal(v.day);
                     if prev != Some(ord) {
                         holdout_frequency += 1.0;
                         prev = Some(ord);
                     }
-                    holdout_monetary += e.amount;
+                    holdout_monetary += v.spend;
+                    volume += v.volume();
+                    lines += v.purchase_lines as u64;
                 }
-                if !rest.is_empty() {
-                    holdout_monetary /= rest.len() as f64;
+                if lines > 0 {
+                    holdout_monetary = net(holdout_monetary, volume) / lines as f64;
                 }
             }
             Some(Row {
@@ -160,11 +173,12 @@ pub fn btyd_summary(tx: &Transactions<'_>, params: &SummaryParams) -> Result<Bty
                 frequency,
                 recency: period.span(first_ord, last_ord) / mult,
                 t: period.span(first_ord, end_ord) / mult,
-                monetary_value: if n_periods > 1 { repeat_spend / frequency } else { 0.0 },
+                monetary_value: if n_periods > 1 { net(repeat_spend, volume) / frequency } else { 0.0 },
                 holdout_frequency,
                 holdout_monetary,
             })
         })
+        .flatten()
         .collect();
     let mut s = BtydSummary::default();
     let mut holdout = params

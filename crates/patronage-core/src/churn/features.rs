@@ -10,29 +10,33 @@ use rayon::prelude::*;
 
 use crate::calendar::iso_date;
 use crate::error::{ParamError, Result};
-use crate::groups::{CustomerGroups, Entry};
+use crate::groups::{net, visits, CustomerGroups, Visit};
 use crate::transactions::Transactions;
 
 /// The feature columns of [`churn_dataset`], in order. All are finite.
 ///
-/// * `recency_days`: cutoff - last order day (0 when bought on the cutoff day).
-/// * `frequency`: orders (distinct transaction days) up to the cutoff.
-/// * `monetary`: net spend up to the cutoff.
+/// Orders, purchase days and returns follow [`crate::transactions`]: only
+/// purchase days on or before the cutoff and the returns (on or before the
+/// cutoff) matched to them are seen.
+///
+/// * `recency_days`: cutoff - last purchase day (0 when bought on the cutoff day).
+/// * `frequency`: orders up to the cutoff (purchase days, or order ids).
+/// * `monetary`: net spend up to the cutoff (purchases minus matched returns).
 /// * `avg_order_value`: `monetary / frequency`.
-/// * `tenure_days`: cutoff - first order day.
+/// * `tenure_days`: cutoff - first purchase day.
 /// * `gap_mean_days`, `gap_std_days`: mean and sample std (ddof 1) of the gaps
-///   between consecutive order days. With one order the mean is
+///   between consecutive purchase days. With one purchase day the mean is
 ///   `tenure_days` (the gap so far, a lower bound) and the std 0; with two
-///   orders the std is 0.
+///   the std is 0.
 /// * `recency_to_gap`: `recency_days / max(gap_mean_days, 1)`, how overdue the
 ///   next order is relative to the customer's own rhythm.
-/// * `orders_recent`, `orders_previous`: orders in the trend window
-///   `(cutoff - window, cutoff]` and the window before it
+/// * `orders_recent`, `orders_previous`: orders on purchase days in the trend
+///   window `(cutoff - window, cutoff]` and the window before it
 ///   `(cutoff - 2 window, cutoff - window]`.
 /// * `order_trend`: `(recent - previous) / (recent + previous)` in [-1, 1], 0
 ///   when both are 0.
-/// * `spend_recent`, `spend_previous`, `spend_trend`: the same for net spend
-///   (the trend divides by `|recent| + |previous|`).
+/// * `spend_recent`, `spend_previous`, `spend_trend`: the same for the net
+///   spend of those purchase days (the trend divides by `|recent| + |previous|`).
 /// * `return_share`: returned amount / (gross purchases + returned amount),
 ///   in [0, 1].
 /// * `single_order`: 1 for a customer with one order so far, else 0.
@@ -87,13 +91,13 @@ impl ChurnDatasetParams {
             return Err(ParamError::new("window", format!("must be at least one day, got {window} days")));
         }
         let end = self.observation_end.unwrap_or(tx.last_day());
-        if self.cutoff < tx.first_day() {
+        if self.cutoff < tx.first_purchase_day() {
             return Err(ParamError::new(
                 "cutoff",
                 format!(
-                    "{} is before the first transaction ({}): no customer is active yet",
+                    "{} is before the first purchase ({}): no customer is active yet",
                     iso_date(self.cutoff),
-                    iso_date(tx.first_day())
+                    iso_date(tx.first_purchase_day())
                 ),
             ));
         }
@@ -135,8 +139,9 @@ pub struct ChurnDataset {
 
 /// Builds the churn data set (see [`FEATURE_NAMES`] for the columns).
 ///
-/// A purchase is a kept transaction with a non-negative amount: a customer
-/// whose only activity in the horizon is a return counts as churned.
+/// Rows are the customers with a purchase on or before the cutoff. The label
+/// is 1 when the customer places no order in the horizon: one whose only
+/// activity there is a return counts as churned.
 ///
 /// ```
 /// use patronage_core::churn::{churn_dataset, ChurnDatasetParams};
@@ -159,16 +164,18 @@ pub fn churn_dataset(tx: &Transactions<'_>, params: &ChurnDatasetParams) -> Resu
     let rows: Vec<(i64, [f64; 16], i64)> = (0..groups.n_customers())
         .into_par_iter()
         .with_min_len(2048)
-        .filter_map(|c| {
+        .map_init(Vec::new, |buf, c| {
             let g = groups.get(c);
-            let split = g.partition_point(|e| e.day <= cutoff);
-            if split == 0 {
-                return None;
+            let split = g.partition_point(|e| e.day() <= cutoff);
+            visits(&g[..split], buf);
+            if buf.is_empty() {
+                return None; // no purchase yet
             }
             let future = &g[split..];
-            let bought = future.iter().take_while(|e| e.day <= horizon_end).any(|e| e.amount >= 0.0);
-            Some((c as i64, customer_features(&g[..split], cutoff, window), i64::from(!bought)))
+            let bought = future.iter().take_while(|e| e.day() <= horizon_end).any(|e| e.opens_order());
+            Some((c as i64, customer_features(buf, cutoff, window), i64::from(!bought)))
         })
+        .flatten()
         .collect();
     let n = rows.len();
     let mut features = Array2::<f64>::zeros((n, FEATURE_NAMES.len()));
@@ -192,52 +199,51 @@ fn trend(recent: f64, previous: f64) -> f64 {
     }
 }
 
-/// The features of one customer's day-sorted, non-empty history up to the cutoff.
-fn customer_features(g: &[Entry], cutoff: i64, window: i64) -> [f64; 16] {
+/// The features of one customer's purchase days up to the cutoff (at least one).
+fn customer_features(visits: &[Visit], cutoff: i64, window: i64) -> [f64; 16] {
     let recent_start = cutoff - window; // recent window: (recent_start, cutoff]
     let previous_start = cutoff - 2 * window;
-    let (mut orders, mut spend, mut gross, mut returned) = (0i64, 0.0, 0.0, 0.0);
-    let (mut orders_recent, mut orders_previous) = (0i64, 0i64);
+    let (mut orders, mut spend, mut gross, mut returned) = (0u64, 0.0, 0.0, 0.0);
+    let (mut orders_recent, mut orders_previous) = (0u64, 0u64);
     let (mut spend_recent, mut spend_previous) = (0.0, 0.0);
-    // Welford over the gaps between consecutive order days.
+    let (mut volume_recent, mut volume_previous) = (0.0, 0.0);
+    // Welford over the gaps between consecutive purchase days.
     let (mut n_gaps, mut gap_mean, mut m2) = (0i64, 0.0f64, 0.0f64);
     let mut prev_day: Option<i64> = None;
-    for e in g {
-        spend += e.amount;
-        if e.amount < 0.0 {
-            returned -= e.amount;
-        } else {
-            gross += e.amount;
+    for v in visits {
+        spend += v.spend;
+        gross += v.gross;
+        returned += v.returned;
+        orders += v.orders as u64;
+        if v.day > recent_start {
+            spend_recent += v.spend;
+            volume_recent += v.volume();
+            orders_recent += v.orders as u64;
+        } else if v.day > previous_start {
+            spend_previous += v.spend;
+            volume_previous += v.volume();
+            orders_previous += v.orders as u64;
         }
-        let recent = e.day > recent_start;
-        let previous = !recent && e.day > previous_start;
-        if recent {
-            spend_recent += e.amount;
-        } else if previous {
-            spend_previous += e.amount;
+        if let Some(p) = prev_day {
+            let gap = (v.day - p) as f64;
+            n_gaps += 1;
+            let delta = gap - gap_mean;
+            gap_mean += delta / n_gaps as f64;
+            m2 += delta * (gap - gap_mean);
         }
-        if prev_day != Some(e.day) {
-            if let Some(p) = prev_day {
-                let gap = (e.day - p) as f64;
-                n_gaps += 1;
-                let delta = gap - gap_mean;
-                gap_mean += delta / n_gaps as f64;
-                m2 += delta * (gap - gap_mean);
-            }
-            orders += 1;
-            orders_recent += i64::from(recent);
-            orders_previous += i64::from(previous);
-            prev_day = Some(e.day);
-        }
+        prev_day = Some(v.day);
     }
-    let recency = (cutoff - g[g.len() - 1].day) as f64;
-    let tenure = (cutoff - g[0].day) as f64;
+    let recency = (cutoff - visits[visits.len() - 1].day) as f64;
+    let tenure = (cutoff - visits[0].day) as f64;
     let (gap_mean, gap_std) = match n_gaps {
         0 => (tenure, 0.0),
         1 => (gap_mean, 0.0),
         k => (gap_mean, (m2 / (k - 1) as f64).sqrt()),
     };
     let volume = gross + returned;
+    let spend = net(spend, volume);
+    let (spend_recent, spend_previous) =
+        (net(spend_recent, volume_recent), net(spend_previous, volume_previous));
     [
         recency,
         orders as f64,
@@ -308,6 +314,40 @@ mod tests {
         assert_relative_eq!(f[col("gap_std_days")], 0.0);
         assert_relative_eq!(f[col("recency_to_gap")], 1.0);
         assert_relative_eq!(f[col("single_order")], 1.0);
+    }
+
+    #[test]
+    fn returns_are_not_orders_and_later_returns_are_not_seen() {
+        // customer 0: buys on day 0, a return-only day 3 (nets into day 0), buys on day 6 and
+        // returns on day 9, after the cutoff; customer 1: only a return (no purchase: no row)
+        let c = [0, 0, 0, 0, 1];
+        let d = [0, 3, 6, 9, 2];
+        let a = [10.0, -4.0, 5.0, -5.0, -1.0];
+        let tx = Transactions::new(&c, &d, &a, 2, ReturnsPolicy::Net).unwrap();
+        let ds = churn_dataset(&tx, &params(6, 3)).unwrap();
+        assert_eq!(ds.customer, vec![0]);
+        assert_eq!(ds.label, vec![1]); // only a return in (6, 9]
+        let f = ds.features.row(0);
+        assert_relative_eq!(f[col("frequency")], 2.0);
+        assert_relative_eq!(f[col("monetary")], 11.0);
+        assert_relative_eq!(f[col("gap_mean_days")], 6.0);
+        assert_relative_eq!(f[col("orders_recent")], 1.0);
+        assert_relative_eq!(f[col("spend_recent")], 5.0);
+        assert_relative_eq!(f[col("orders_previous")], 0.0);
+        assert_relative_eq!(f[col("spend_previous")], 0.0);
+        assert_relative_eq!(f[col("return_share")], 4.0 / 19.0);
+        // with order ids: order 2 (day 0, all negative) is a cancellation, not an order, and its
+        // return nets into order 1 on the same day
+        let o = [1, 2, 3, 4, 5];
+        let tx = Transactions::new(&[0, 0, 0, 0, 1], &[0, 0, 6, 9, 2], &a, 2, ReturnsPolicy::Net)
+            .unwrap()
+            .with_orders(&o)
+            .unwrap();
+        let ds = churn_dataset(&tx, &params(6, 3)).unwrap();
+        let f = ds.features.row(0);
+        assert_relative_eq!(f[col("frequency")], 2.0);
+        assert_relative_eq!(f[col("monetary")], 11.0);
+        assert_relative_eq!(f[col("gap_mean_days")], 6.0);
     }
 
     #[test]

@@ -4,15 +4,16 @@ use std::str::FromStr;
 
 use crate::calendar::{iso_date, Period};
 use crate::error::{DataError, Field, ParamError, Result};
-use crate::groups::CustomerGroups;
+use crate::groups::{net, visits, CustomerGroups};
 use crate::loyalty::{per_chunk, PeriodIndexer};
 
 /// What a cohort cell measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CohortMetric {
-    /// Distinct customers of the cohort with an order at that age.
+    /// Distinct customers of the cohort with a purchase at that age.
     Customers,
-    /// Net revenue of the cohort at that age.
+    /// Net revenue of the cohort's purchases at that age (each return counts
+    /// with the purchase day it is matched to, see [`crate::transactions`]).
     Revenue,
 }
 
@@ -29,7 +30,7 @@ impl FromStr for CohortMetric {
     }
 }
 
-/// Rows are acquisition cohorts (period of the first order), columns are ages
+/// Rows are acquisition cohorts (period of the first purchase), columns are ages
 /// in periods since that first period. Cells beyond the last period of the log
 /// have not been observed yet and are NaN; observed cells without activity are 0.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,18 +49,15 @@ pub struct CohortMatrix {
 /// years) the matrix is more likely a mistake than something to look at.
 const MAX_CELLS: usize = 4_000_000;
 
-/// A net revenue within this share of its gross (the sum of the absolute
-/// amounts) is zero up to rounding: 0.1 + 0.2 - 0.3 leaves 5.6e-17, and a
-/// cohort normalized by it would show retention of 1e17.
-const NET_REVENUE_RESOLUTION: f64 = 1e-12;
-
 /// Builds the cohort matrix in one pass over the customer groups.
 ///
 /// With `normalize`, customer cells are divided by the cohort size (so age 0
 /// is one) and revenue cells by the cohort's revenue at age 0; a cohort whose
-/// revenue at age 0 is not positive (or is zero up to rounding, see
-/// [`NET_REVENUE_RESOLUTION`]), or so small that a ratio overflows, cannot be
-/// normalized and is an error.
+/// revenue at age 0 is not positive, or is zero up to rounding (the rule of
+/// [`net`], applied to the cohort: its customers' purchase-day spends can
+/// cancel, 0.3 bought by one and 0.3 net returned by another leave 5.6e-17,
+/// and a cohort normalized by it would show retention of 1e17), or is so small
+/// that a ratio overflows, cannot be normalized and is an error.
 pub fn cohort_retention(
     groups: &CustomerGroups,
     period: Period,
@@ -82,34 +80,45 @@ pub fn cohort_retention(
     let chunks = per_chunk(
         groups.n_customers(),
         n * n * 8 + n * 16,
-        || (vec![0.0f64; n * n], vec![0i64; n], vec![0.0f64; n]),
+        || (vec![0.0f64; n * n], vec![0i64; n], vec![0.0f64; n], Vec::new()),
         |acc, c| {
             let g = groups.get(c);
-            let Some(head) = g.first() else {
+            // orders open on purchase days, in day order
+            let mut opened = g.iter().filter(|e| e.opens_order());
+            let Some(head) = opened.next() else {
                 return;
             };
-            let cohort = index.position(head.day);
+            let cohort = index.position(head.day());
             acc.1[cohort] += 1;
             let row = &mut acc.0[cohort * n..(cohort + 1) * n];
-            let mut prev = None;
-            for e in g {
-                let age = index.position(e.day) - cohort;
-                match metric {
-                    CohortMetric::Customers if prev != Some(age) => row[age] += 1.0,
-                    CohortMetric::Customers => {}
-                    CohortMetric::Revenue => {
-                        row[age] += e.amount;
-                        if age == 0 {
-                            acc.2[cohort] += e.amount.abs();
+            match metric {
+                CohortMetric::Customers => {
+                    row[0] += 1.0;
+                    let mut prev = 0;
+                    for e in opened {
+                        let age = index.position(e.day()) - cohort;
+                        if age != prev {
+                            row[age] += 1.0;
+                            prev = age;
                         }
                     }
                 }
-                prev = Some(age);
+                CohortMetric::Revenue => {
+                    let days = &mut acc.3;
+                    visits(g, days);
+                    for v in days.iter() {
+                        let age = index.position(v.day) - cohort;
+                        row[age] += v.spend;
+                        if age == 0 {
+                            acc.2[cohort] += v.volume();
+                        }
+                    }
+                }
             }
         },
     );
     let (mut cells, mut sizes, mut gross) = (vec![0.0f64; n * n], vec![0i64; n], vec![0.0f64; n]);
-    for (chunk_cells, chunk_sizes, chunk_gross) in chunks {
+    for (chunk_cells, chunk_sizes, chunk_gross, _) in chunks {
         cells.iter_mut().zip(chunk_cells).for_each(|(x, y)| *x += y);
         sizes.iter_mut().zip(chunk_sizes).for_each(|(x, y)| *x += y);
         gross.iter_mut().zip(chunk_gross).for_each(|(x, y)| *x += y);
@@ -140,7 +149,7 @@ pub fn cohort_retention(
         if denominator.is_nan() || denominator <= 0.0 {
             return Err(cannot(""));
         }
-        if metric == CohortMetric::Revenue && normalize && denominator <= NET_REVENUE_RESOLUTION * gross[k] {
+        if metric == CohortMetric::Revenue && normalize && net(denominator, gross[k]) == 0.0 {
             return Err(cannot(&format!(
                 " (zero up to rounding: its amounts sum to {} in absolute value)",
                 gross[k]
@@ -189,6 +198,22 @@ mod tests {
     }
 
     #[test]
+    fn returns_net_into_the_age_of_their_purchase() {
+        // c0 buys on day 0 (10) and returns 4 on day 2 (a return-only day: age 0 revenue 6, and
+        // c0 is not active at age 2); c1 returns on day 0 (before buying: ignored), buys day 1
+        let tx =
+            Transactions::new(&[0, 0, 1, 1], &[0, 2, 0, 1], &[10.0, -4.0, -3.0, 5.0], 2, ReturnsPolicy::Net)
+                .unwrap();
+        let g = CustomerGroups::new(&tx);
+        let m = cohort_retention(&g, Period::Day, CohortMetric::Revenue, false, 0, 2).unwrap();
+        assert_eq!(m.cohort_start, vec![0, 1]);
+        assert_eq!(&m.values[..3], &[6.0, 0.0, 0.0]);
+        assert_eq!(&m.values[3..5], &[5.0, 0.0]);
+        let m = cohort_retention(&g, Period::Day, CohortMetric::Customers, false, 0, 2).unwrap();
+        assert_eq!(&m.values[..3], &[1.0, 0.0, 0.0]);
+    }
+
+    #[test]
     fn revenue_sums_do_not_depend_on_the_thread_count() {
         // 20,000 customers (several chunks), amounts whose sums depend on the order of addition
         let n = 20_000usize;
@@ -218,7 +243,8 @@ mod tests {
 
     #[test]
     fn rejects_each_rule() {
-        let tx = Transactions::new(&[0, 0], &[0, 1], &[-1.0, 1.0], 1, ReturnsPolicy::Net).unwrap();
+        // a return on day 1 nets into the day-0 purchase: age-0 revenue -1
+        let tx = Transactions::new(&[0, 0], &[0, 1], &[1.0, -2.0], 1, ReturnsPolicy::Net).unwrap();
         let g = CustomerGroups::new(&tx);
         assert!(matches!(
             cohort_retention(&g, Period::Day, CohortMetric::Revenue, true, 0, 1),
@@ -232,21 +258,26 @@ mod tests {
     }
 
     /// First-period revenues that once gave inf or absurd cells: a subnormal
-    /// amount (1 / 5e-324 overflows) and a net of zero up to rounding
-    /// (0.1 + 0.2 - 0.3 = 5.6e-17 would show a retention of 1.8e17).
+    /// amount (1 / 5e-324 overflows), a net of zero up to rounding within one
+    /// customer (0.1 + 0.2 - 0.3: its purchase day nets to exactly 0) and across
+    /// customers (0.1 + 0.2 bought by one, 0.3 - 0.6 by another: 5.6e-17, which
+    /// would show a retention of 1.8e17).
     #[test]
     fn unnormalizable_first_period_revenue_is_an_error() {
-        let c = [0, 0, 0, 0];
-        for (amounts, why) in
-            [([5e-324, 0.0, 0.0, 1.0], "overflows"), ([0.1, 0.2, -0.3, 10.0], "zero up to rounding")]
-        {
-            let tx = Transactions::new(&c, &[0, 0, 0, 9], &amounts, 1, ReturnsPolicy::Net).unwrap();
+        type Case<'a> = (&'a [i64], &'a [i64], &'a [f64], &'a str);
+        let cases: [Case; 3] = [
+            (&[0, 0, 0, 0], &[0, 0, 0, 9], &[5e-324, 0.0, 0.0, 1.0], "overflows"),
+            (&[0, 0, 0, 0], &[0, 0, 0, 9], &[0.1, 0.2, -0.3, 10.0], "revenue of 0,"),
+            (&[0, 0, 1, 1, 0], &[0, 0, 0, 0, 9], &[0.1, 0.2, 0.3, -0.6, 10.0], "zero up to rounding"),
+        ];
+        for (c, d, amounts, why) in cases {
+            let tx = Transactions::new(c, d, amounts, 2, ReturnsPolicy::Net).unwrap();
             let g = CohortMetric::Revenue;
             let err = cohort_retention(&CustomerGroups::new(&tx), Period::Week, g, true, 0, 9).unwrap_err();
             assert!(err.to_string().contains(why), "{err}");
             // without normalizing, the cells are the sums
             let m = cohort_retention(&CustomerGroups::new(&tx), Period::Week, g, false, 0, 9).unwrap();
-            assert_eq!(m.values[1], amounts[3]);
+            assert_eq!(m.values[1], *amounts.last().unwrap());
         }
     }
 }

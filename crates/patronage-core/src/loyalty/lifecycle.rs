@@ -1,7 +1,7 @@
 //! Lifecycle stages relative to each customer's own purchase rhythm.
 //!
-//! The rules, applied to the orders (distinct purchase days) on or before
-//! `as_of`, first match wins:
+//! The rules, applied to the purchase days on or before `as_of` (see
+//! [`crate::transactions`]: a return is never a purchase), first match wins:
 //!
 //! 1. **new**: the first order is fewer than `new_days` days before `as_of`;
 //! 2. **lapsed**: days since the last order > `lapsed_after`;
@@ -13,8 +13,8 @@
 //!
 //! `at_risk_after = at_risk_factor * typical gap` and `lapsed_after =
 //! lapsed_factor * typical gap`, where the typical gap is the median (or mean)
-//! of the customer's gaps between consecutive orders. A customer with a single
-//! order has no rhythm yet and is measured against `default_gap` (by default
+//! of the customer's gaps between consecutive purchase days (several orders on
+//! one day are one visit). A customer with a single purchase day has no rhythm yet and is measured against `default_gap` (by default
 //! the median typical gap of the customers who have one). Either threshold can
 //! be fixed in days instead (`at_risk_days`, `lapsed_days`).
 
@@ -23,7 +23,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::error::{DataError, Field, ParamError, Result};
-use crate::groups::{CustomerGroups, Entry};
+use crate::groups::{visits, CustomerGroups, Visit};
 
 /// A lifecycle stage (the discriminant is the code passed to Python).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,11 +152,11 @@ impl LifecycleParams {
 pub struct LifecycleTable {
     /// Stage code (`Stage as u8`) or [`NOT_ACQUIRED`].
     pub stage: Vec<u8>,
-    /// Orders (distinct days) on or before `as_of`.
+    /// Orders on or before `as_of` (purchase days, or order ids).
     pub n_orders: Vec<i64>,
-    /// `as_of - last order day`.
+    /// `as_of - last purchase day`.
     pub days_since_last_order: Vec<i64>,
-    /// Typical gap of the customer (NaN with a single order).
+    /// Typical gap of the customer (NaN with a single purchase day).
     pub typical_gap_days: Vec<f64>,
     /// The at-risk threshold applied (days).
     pub at_risk_after_days: Vec<f64>,
@@ -168,6 +168,8 @@ pub struct LifecycleTable {
 #[derive(Clone, Copy, Debug)]
 struct Rhythmic {
     n_orders: i64,
+    /// Purchase days.
+    n_days: i64,
     first_day: i64,
     last_day: i64,
     typical_gap: f64,
@@ -194,24 +196,19 @@ fn typical(sorted_or_raw: &mut [f64], rhythm: Rhythm) -> f64 {
     }
 }
 
-fn rhythm_of(g: &[Entry], rhythm: Rhythm, buf: &mut Vec<f64>) -> Option<Rhythmic> {
-    let first = g.first()?;
+fn rhythm_of(visits: &[Visit], rhythm: Rhythm, buf: &mut Vec<f64>) -> Option<Rhythmic> {
+    let (first, last) = (visits.first()?, visits.last()?);
     buf.clear();
-    let mut prev = first.day;
-    for e in &g[1..] {
-        if e.day != prev {
-            buf.push((e.day - prev) as f64);
-            prev = e.day;
-        }
-    }
+    buf.extend(visits.windows(2).map(|w| (w[1].day - w[0].day) as f64));
     let k = buf.len();
     let last_gap = buf.last().copied().unwrap_or(f64::NAN);
     let prior_gap = if k >= 2 { typical(&mut buf[..k - 1], rhythm) } else { f64::NAN };
     let typical_gap = typical(buf, rhythm);
     Some(Rhythmic {
-        n_orders: k as i64 + 1,
+        n_orders: visits.iter().map(|v| v.orders as i64).sum(),
+        n_days: k as i64 + 1,
         first_day: first.day,
-        last_day: prev,
+        last_day: last.day,
         typical_gap,
         prior_gap,
         last_gap,
@@ -235,11 +232,14 @@ pub fn lifecycle_stages(
     let rhythms: Vec<Option<Rhythmic>> = (0..groups.n_customers())
         .into_par_iter()
         .with_min_len(4096)
-        .map_init(Vec::new, |buf, c| {
-            let g = groups.get(c);
-            let seen = g.partition_point(|e| e.day <= as_of);
-            rhythm_of(&g[..seen], p.rhythm, buf)
-        })
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(days, gaps), c| {
+                let g = groups.get(c);
+                visits(&g[..g.partition_point(|e| e.day() <= as_of)], days);
+                rhythm_of(days, p.rhythm, gaps)
+            },
+        )
         .collect();
     let fallback = match p.default_gap {
         Some(g) => g,
@@ -253,14 +253,14 @@ pub fn lifecycle_stages(
     let needs_fallback = |r: &Rhythmic| {
         let fixed = p.at_risk_days.is_some() && p.lapsed_days.is_some();
         let is_new = as_of - r.first_day < p.new_days;
-        !fixed && !is_new && (r.typical_gap.is_nan() || (r.n_orders == 2 && p.lapsed_days.is_none()))
+        !fixed && !is_new && (r.typical_gap.is_nan() || (r.n_days == 2 && p.lapsed_days.is_none()))
     };
     if fallback.is_nan() && rhythms.iter().flatten().any(needs_fallback) {
         return Err(DataError::Invalid {
             field: Field::Date,
             row: None,
-            reason: "no customer has two orders, so there is no typical gap to measure one-order \
-                     customers against; pass default_gap or fixed at_risk_days and lapsed_days"
+            reason: "no customer has two purchase days, so there is no typical gap to measure \
+                     one-order customers against; pass default_gap or fixed at_risk_days and lapsed_days"
                 .into(),
         }
         .into());
@@ -286,7 +286,7 @@ pub fn lifecycle_stages(
             Stage::Lapsed
         } else if since as f64 > at_risk {
             Stage::AtRisk
-        } else if r.n_orders >= 2 && {
+        } else if r.n_days >= 2 && {
             let prior = if r.prior_gap.is_nan() { fallback } else { r.prior_gap };
             r.last_gap > threshold(p.lapsed_days, p.lapsed_factor, prior)
         } {
@@ -343,6 +343,18 @@ mod tests {
         assert_eq!(t.at_risk_after_days[3], 20.0);
         // the population's median typical gap (of 45, 10, 10, 10) is 10
         assert_eq!(t.lapsed_after_days[5], 40.0);
+    }
+
+    #[test]
+    fn a_return_is_not_an_order() {
+        // purchases on days 0, 10 and 20 and a return on day 195: still 180 days since the
+        // last purchase (lapsed), three orders
+        let tx = Transactions::new(&[0; 4], &[0, 10, 20, 195], &[1.0, 1.0, 1.0, -1.0], 1, ReturnsPolicy::Net)
+            .unwrap();
+        let t =
+            lifecycle_stages(&CustomerGroups::new(&tx), 200, &LifecycleParams::default().check().unwrap())
+                .unwrap();
+        assert_eq!((t.stage[0], t.n_orders[0], t.days_since_last_order[0]), (Stage::Lapsed as u8, 3, 180));
     }
 
     #[test]

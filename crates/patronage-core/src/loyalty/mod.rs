@@ -15,7 +15,7 @@ pub use cohort::{cohort_retention, CohortMatrix, CohortMetric};
 pub use lifecycle::{
     lifecycle_stages, LifecycleParams, LifecycleTable, Rhythm, Stage, ValidLifecycleParams, NOT_ACQUIRED,
 };
-pub use pareto::{concentration, customer_spend, Concentration};
+pub use pareto::{concentration, Concentration};
 pub use retention::{period_retention, repurchase, PeriodRetention, Repurchase};
 pub use stats::{normal_quantile, student_t_quantile};
 pub use survey::{mean_stats, nps_stats, share_stats, tally, MeanStats, NpsStats, ShareStats, Tally};

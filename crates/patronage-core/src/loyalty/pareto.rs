@@ -4,23 +4,6 @@
 use rayon::prelude::*;
 
 use crate::error::{DataError, Field, Result};
-use crate::rfm::rfm_table;
-use crate::transactions::Transactions;
-
-/// Net spend of every customer code (kept rows only) and whether the customer
-/// has any kept row: the RFM table's `total_spend`, whose sums do not depend on
-/// the order of the log's rows (see [`crate::groups::canonical`]).
-pub fn customer_spend(tx: &Transactions<'_>) -> (Vec<f64>, Vec<bool>) {
-    let mut spend = vec![0.0; tx.n_customers()];
-    let mut seen = vec![false; tx.n_customers()];
-    // as_of defaults to after the last transaction: the table cannot fail
-    let table = rfm_table(tx, None).unwrap_or_default();
-    for (&c, &total) in table.customer.iter().zip(&table.total_spend) {
-        spend[c as usize] = total;
-        seen[c as usize] = true;
-    }
-    (spend, seen)
-}
 
 /// Concentration of a non-negative value (spend) over customers.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +66,7 @@ pub fn concentration(values: &[f64]) -> Result<Concentration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Error, ReturnsPolicy};
+    use crate::Error;
     use approx::assert_relative_eq;
 
     #[test]
@@ -109,11 +92,5 @@ mod tests {
             Err(Error::Data(DataError::Invalid { row: Some(1), .. }))
         ));
         assert!(matches!(concentration(&[0.0, 0.0]), Err(Error::Data(DataError::Invalid { row: None, .. }))));
-    }
-
-    #[test]
-    fn spend_per_customer() {
-        let tx = Transactions::new(&[1, 0, 1], &[0, 1, 2], &[2.0, 3.0, -1.0], 3, ReturnsPolicy::Net).unwrap();
-        assert_eq!(customer_spend(&tx), (vec![3.0, 1.0, 0.0], vec![true, true, false]));
     }
 }

@@ -12,18 +12,20 @@ use crate::loyalty::{per_chunk, PeriodIndexer};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Repurchase {
     /// Customers counted (with `within`, those observed for `within` days after
-    /// their first order).
+    /// their first purchase).
     pub customers: i64,
-    /// Of those, customers with a second order day (within the window).
+    /// Of those, customers with a second purchase day (within the window).
     pub repeat_customers: i64,
     /// Customers left out because their window runs past the end of the log.
     pub censored: i64,
 }
 
-/// Counts customers with a second distinct order day. With `within = Some(w)`
-/// the second order must come at most `w` days after the first, and customers
-/// whose first order is less than `w` days before `end_day` (the last day of
-/// the log) are censored: they have not had the whole window yet.
+/// Counts customers with a second purchase day (a return is never a purchase;
+/// a second order on the first day is not a repurchase). With `within =
+/// Some(w)` the second purchase day must come at most `w` days after the
+/// first, and customers whose first purchase is less than `w` days before
+/// `end_day` (the last day of the log) are censored: they have not had the
+/// whole window yet.
 pub fn repurchase(groups: &CustomerGroups, within: Option<i64>, end_day: i64) -> Result<Repurchase> {
     if let Some(w) = within {
         if w < 1 {
@@ -34,15 +36,15 @@ pub fn repurchase(groups: &CustomerGroups, within: Option<i64>, end_day: i64) ->
         .into_par_iter()
         .with_min_len(4096)
         .map(|c| {
-            let g = groups.get(c);
-            let Some(first) = g.first() else {
+            let mut purchases = groups.get(c).iter().filter(|e| e.opens_order()).map(|e| e.day());
+            let Some(first) = purchases.next() else {
                 return (0, 0, 0);
             };
-            let second = g.iter().find(|e| e.day != first.day).map(|e| e.day);
+            let second = purchases.find(|&d| d != first);
             match within {
                 None => (1, second.is_some() as i64, 0),
-                Some(w) if first.day + w > end_day => (0, 0, 1),
-                Some(w) => (1, second.is_some_and(|d| d - first.day <= w) as i64, 0),
+                Some(w) if first + w > end_day => (0, 0, 1),
+                Some(w) => (1, second.is_some_and(|d| d - first <= w) as i64, 0),
             }
         })
         .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
@@ -55,9 +57,9 @@ pub fn repurchase(groups: &CustomerGroups, within: Option<i64>, end_day: i64) ->
 pub struct PeriodRetention {
     /// First day of each period.
     pub period_start: Vec<i64>,
-    /// Customers with an order in the period.
+    /// Customers with a purchase in the period.
     pub active: Vec<i64>,
-    /// Of those, customers whose first order is in the period.
+    /// Of those, customers whose first purchase is in the period.
     pub new: Vec<i64>,
     /// Customers active in both the previous period and this one.
     pub retained: Vec<i64>,
@@ -65,8 +67,8 @@ pub struct PeriodRetention {
     pub returning: Vec<i64>,
 }
 
-/// Period-over-period activity: each customer's distinct periods are visited
-/// once, in order.
+/// Period-over-period activity: each customer's distinct purchase periods
+/// are visited once, in order (returns are not activity).
 pub fn period_retention(
     groups: &CustomerGroups,
     period: Period,
@@ -83,8 +85,8 @@ pub fn period_retention(
         || vec![[0i64; 4]; n],
         |acc, c| {
             let mut prev: Option<usize> = None;
-            for e in groups.get(c) {
-                let p = index.position(e.day);
+            for e in groups.get(c).iter().filter(|e| e.opens_order()) {
+                let p = index.position(e.day());
                 if prev == Some(p) {
                     continue;
                 }
@@ -143,6 +145,27 @@ mod tests {
         let r = repurchase(&g, Some(38), 40).unwrap();
         assert_eq!((r.customers, r.repeat_customers, r.censored), (2, 1, 1));
         assert!(matches!(repurchase(&g, Some(0), 40), Err(Error::Param(ParamError { name: "within", .. }))));
+    }
+
+    #[test]
+    fn returns_are_not_activity() {
+        // c0 buys on day 0 and only returns on days 1 and 2; c1 returns on day 0, buys on day 2
+        let tx = Transactions::new(
+            &[0, 0, 0, 1, 1],
+            &[0, 1, 2, 0, 2],
+            &[5.0, -1.0, -1.0, -2.0, 3.0],
+            2,
+            ReturnsPolicy::Net,
+        )
+        .unwrap();
+        let g = CustomerGroups::new(&tx);
+        assert_eq!(
+            repurchase(&g, None, 2).unwrap(),
+            Repurchase { customers: 2, repeat_customers: 0, censored: 0 }
+        );
+        let r = period_retention(&g, Period::Day, 0, 2);
+        assert_eq!(r.active, vec![1, 0, 1]);
+        assert_eq!(r.new, vec![1, 0, 1]);
     }
 
     #[test]
