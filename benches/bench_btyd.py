@@ -135,7 +135,7 @@ def pareto_fit(name: str, summary, repeats: int, python: str | None) -> None:
     lt_cell = f"{lt_time:.2f} s" if lt else "-"
     print(f"| {name} ({len(summary):,} customers) | {t_ours:.3f} s | {lt_cell} | {ratio(lt_time, t_ours)} |")
     line = (f"    patronage: {dict(m.params_.round(5))}, log-likelihood {m.log_likelihood_:.4f}, "
-            f"converged {m.fit_info_['converged']}, ridges {m.ridges_}")
+            f"converged {m.fit_info_['converged']}, identified {m.identified_}")
     if lt:
         ll_lt = patronage.ParetoNBD.from_params(*lt["params"]).log_likelihood(summary)
         line += (f"\n    lifetimes: {dict(zip(m.params_.index, np.round(lt['params'], 5)))}, log-likelihood "

@@ -213,7 +213,7 @@ impl PyBetaGeo {
         t: F64<'py>,
     ) -> PyResult<F64Out<'py>> {
         let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
-        let out = detached(py, || Ok::<_, Error>(self.inner.p_alive(&rfm.data()?)))?;
+        let out = interruptible(py, || Ok::<_, Error>(self.inner.p_alive(&rfm.data()?)))?;
         Ok(out.into_pyarray(py))
     }
 
@@ -226,13 +226,13 @@ impl PyBetaGeo {
         t: F64<'py>,
     ) -> PyResult<F64Out<'py>> {
         let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
-        let out = detached(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
+        let out = interruptible(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
         Ok(out.into_pyarray(py))
     }
 
     fn expected_purchases_new_customer<'py>(&self, py: Python<'py>, t: F64<'py>) -> PyResult<F64Out<'py>> {
         let t = slice(&t, "t")?;
-        let out = detached(py, || self.inner.expected_purchases_new_customer(t))?;
+        let out = interruptible(py, || self.inner.expected_purchases_new_customer(t))?;
         Ok(out.into_pyarray(py))
     }
 
@@ -407,7 +407,7 @@ impl PyParetoNbd {
         t: F64<'py>,
     ) -> PyResult<F64Out<'py>> {
         let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
-        let out = detached(py, || self.inner.p_alive(&rfm.data()?))?;
+        let out = interruptible(py, || self.inner.p_alive(&rfm.data()?))?;
         Ok(out.into_pyarray(py))
     }
 
@@ -420,13 +420,13 @@ impl PyParetoNbd {
         t: F64<'py>,
     ) -> PyResult<F64Out<'py>> {
         let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
-        let out = detached(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
+        let out = interruptible(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
         Ok(out.into_pyarray(py))
     }
 
     fn expected_purchases_new_customer<'py>(&self, py: Python<'py>, t: F64<'py>) -> PyResult<F64Out<'py>> {
         let t = slice(&t, "t")?;
-        let out = detached(py, || self.inner.expected_purchases_new_customer(t))?;
+        let out = interruptible(py, || self.inner.expected_purchases_new_customer(t))?;
         Ok(out.into_pyarray(py))
     }
 }
@@ -466,9 +466,9 @@ fn customer_lifetime_value<'py>(
         }
     };
     let out = if if_alive {
-        detached(py, || core_if_alive(model, gg, &rfm.data()?, m, &params))?
+        interruptible(py, || core_if_alive(model, gg, &rfm.data()?, m, &params))?
     } else {
-        detached(py, || core_clv(model, gg, &rfm.data()?, m, &params))?
+        interruptible(py, || core_clv(model, gg, &rfm.data()?, m, &params))?
     };
     Ok(out.into_pyarray(py))
 }

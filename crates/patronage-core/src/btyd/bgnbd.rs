@@ -37,7 +37,8 @@ use super::identification::{
 use super::integrals::purchases_if_alive;
 use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation, Maximum};
 use super::special::{digamma, ln_beta, ln_gamma, trigamma};
-use crate::error::{DataError, ParamError, Result};
+use crate::error::{DataError, Error, ParamError, Result};
+use crate::interrupt;
 use crate::optim::Status;
 
 /// Rows per parallel chunk of the likelihood (fixed: the summation order
@@ -646,9 +647,9 @@ impl PatternFit {
             penalizer,
             &starts,
             max_iter,
-        );
+        )?;
         let total_w = patterns.total_weight();
-        let best = maximise(|p, h| evaluate(&patterns, p, h), total_w, penalizer, &starts, max_iter, tol)
+        let best = maximise(|p, h| evaluate(&patterns, p, h), total_w, penalizer, &starts, max_iter, tol)?
             .ok_or_else(|| DataError::Invalid {
                 field: FREQUENCY,
                 row: None,
@@ -845,10 +846,16 @@ impl BetaGeo {
         check_horizon(t)?;
         let (f, age) = (data.frequency(), data.t());
         let codes = Codes::new(data);
+        let stop = interrupt::current();
         let if_alive: Vec<f64> = codes
             .pair_first
             .par_iter()
-            .map(|&i| self.expected_if_alive(t, f[i], age[i]).map_err(|_| not_computable(Some(i), t)))
+            .map(|&i| {
+                if stop.is_raised() {
+                    return Err(Error::Interrupted);
+                }
+                self.expected_if_alive(t, f[i], age[i]).map_err(|_| not_computable(Some(i), t))
+            })
             .collect::<Result<_>>()?;
         let mut out = self.p_alive_coded(data, &codes);
         out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
@@ -864,6 +871,7 @@ impl BetaGeo {
         t.iter()
             .map(|&ti| {
                 check_horizon(ti)?;
+                interrupt::check()?;
                 self.expected_one(ti, 0.0, 0.0, 0.0).map_err(|_| not_computable(None, ti))
             })
             .collect()

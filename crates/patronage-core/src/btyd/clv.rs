@@ -18,7 +18,8 @@ use super::bgnbd::{not_computable, BetaGeo, Codes, CHUNK};
 use super::data::{RfmData, SpendData};
 use super::gamma_gamma::GammaGamma;
 use super::pareto::ParetoNbd;
-use crate::error::{ParamError, Result};
+use crate::error::{Error, ParamError, Result};
+use crate::interrupt;
 
 /// Most months of a CLV (100 years): the sum has one term per month.
 pub const MAX_HORIZON_MONTHS: usize = 1200;
@@ -155,11 +156,15 @@ fn discounted_if_alive<'h>(
     let discounts: Vec<f64> =
         (1..=params.horizon).map(|k| (1.0 + params.discount_rate).powi(k as i32).recip()).collect();
     let codes = Codes::new(history);
+    let stop = interrupt::current();
     let discounted: Vec<f64> = codes
         .pair_first
         .par_iter()
         .with_min_len(16)
         .map(|&row| {
+            if stop.is_raised() {
+                return Err(Error::Interrupted);
+            }
             let (x, t) = (f[row], age[row]);
             let mut prev = 0.0;
             let mut value = 0.0;
@@ -228,6 +233,43 @@ mod tests {
         let d =
             customer_lifetime_value(&bg, &gg, &hist, &m, &ClvParams { discount_rate: 0.01, ..p }).unwrap();
         assert!(d[0] < clv[0] && d[0] > clv[0] / 1.01f64.powi(9));
+    }
+
+    /// A raised stop ends every BTYD fit and per-customer kernel with
+    /// `Interrupted`: a fit stopped half-way is no estimate.
+    #[test]
+    fn a_raised_stop_ends_fits_and_predictions() {
+        use crate::btyd::{BetaGeoParams, GammaGammaParams, ParetoNbdParams};
+        use crate::interrupt::{with_stop, Stop};
+        use crate::Error;
+        let (x, tx, t) = ([0.0, 1.0, 4.0, 2.0, 0.0, 6.0], [0.0, 3.0, 20.0, 9.0, 0.0, 30.0], [30.0; 6]);
+        let m = [0.0, 12.0, 30.0, 8.0, 0.0, 25.0];
+        let hist = RfmData::new(&x, &tx, &t, None).unwrap();
+        let spend = SpendData::new(&x, &m, None).unwrap();
+        let bg = BetaGeo::new(0.243, 4.414, 0.793, 2.426).unwrap();
+        let pnbd = ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap();
+        let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
+        let p = ClvParams { horizon: 12, units_per_month: 30.0, discount_rate: 0.01, margin: 1.0 };
+        let stop = Stop::new();
+        stop.raise();
+        let stopped = |r: Result<()>| assert_eq!(r, Err(Error::Interrupted));
+        with_stop(&stop, || {
+            for modified in [false, true] {
+                stopped(
+                    BetaGeoParams { modified, ..Default::default() }.check().unwrap().fit(&hist).map(drop),
+                );
+            }
+            stopped(ParetoNbdParams::default().check().unwrap().fit(&hist).map(drop));
+            stopped(GammaGammaParams::default().check().unwrap().fit(&spend).map(drop));
+            stopped(bg.expected_purchases(30.0, &hist).map(drop));
+            stopped(bg.expected_purchases_new_customer(&[30.0]).map(drop));
+            stopped(pnbd.p_alive(&hist).map(drop));
+            stopped(pnbd.expected_purchases(30.0, &hist).map(drop));
+            stopped(customer_lifetime_value(&bg, &gg, &hist, &m, &p).map(drop));
+            stopped(value_if_alive(&pnbd, &gg, &hist, &m, &p).map(drop));
+        });
+        // and without a stop they run
+        assert!(customer_lifetime_value(&pnbd, &gg, &hist, &m, &p).is_ok());
     }
 
     /// Same seed, same answer whatever the thread count (fixed-size chunks,

@@ -31,7 +31,8 @@ use super::identification::{number, Combination, FitIssue, IssueKind, Parameteri
 use super::integrals::{death_time, DeathTime, Moments};
 use super::mle::Evaluation;
 use super::special::{digamma, ln_gamma_ratio, trigamma};
-use crate::error::{DataError, ParamError, Result};
+use crate::error::{DataError, Error, ParamError, Result};
+use crate::interrupt;
 
 /// Parameters of the Pareto/NBD fit. Defaults: `penalizer` 0, `max_iter`
 /// 1000, `tol` 1e-9.
@@ -252,10 +253,16 @@ fn evaluate(p: &Patterns, params: &[f64], moments: Moments) -> Evaluation {
     let want_hess = moments == Moments::Covariances;
     let table: Vec<PerFrequency> = p.xs.iter().map(|&x| PerFrequency::new(par[0], x, want_hess)).collect();
     let n = p.w.len();
+    let stop = interrupt::current();
     let sums: Vec<[f64; 15]> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let mut acc = [0.0; 15];
+            if stop.is_raised() {
+                // stopped: no value (the optimiser reports the stop at its next check)
+                acc[0] = f64::NAN;
+                return acc;
+            }
             for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
                 let xi = p.x_index[i] as usize;
                 let (x, t_x, t) = (p.xs[xi], p.txs[p.tx_index[i] as usize], p.ts[p.t_index[i] as usize]);
@@ -376,6 +383,7 @@ impl ParetoNbd {
     pub fn log_likelihood(&self, data: &RfmData<'_>) -> Result<f64> {
         let ll = evaluate(&Patterns::new(data, 1.0), &self.params(), Moments::None).ll;
         if ll.is_nan() {
+            interrupt::check()?;
             return Err(not_computable(None));
         }
         Ok(ll)
@@ -399,17 +407,24 @@ impl ParetoNbd {
     fn p_alive_rows(&self, data: &RfmData<'_>) -> Result<Vec<f64>> {
         let (patterns, rows) =
             Patterns::with_rows(&RfmData::new(data.frequency(), data.recency(), data.t(), None)?, 1.0);
+        let stop = interrupt::current();
         let per_pattern: Vec<f64> = (0..patterns.w.len())
             .into_par_iter()
             .with_min_len(64)
             .map(|j| {
+                if stop.is_raised() {
+                    return Err(None);
+                }
                 let x = patterns.xs[patterns.x_index[j] as usize];
                 let (t_x, t) =
                     (patterns.txs[patterns.tx_index[j] as usize], patterns.ts[patterns.t_index[j] as usize]);
-                self.p_alive_one(x, t_x, t).ok_or(j)
+                self.p_alive_one(x, t_x, t).ok_or(Some(j))
             })
-            .collect::<Result<_, usize>>()
-            .map_err(|j| not_computable(rows.iter().position(|&r| r as usize == j)))?;
+            .collect::<Result<_, Option<usize>>>()
+            .map_err(|j| match j {
+                Some(j) => not_computable(rows.iter().position(|&r| r as usize == j)),
+                None => Error::Interrupted,
+            })?;
         Ok(rows.iter().map(|&r| per_pattern[r as usize]).collect())
     }
 
