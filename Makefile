@@ -22,7 +22,7 @@ LOWEST := "numpy==1.23.2" "pandas==2.0.3" "matplotlib==3.6.0" "pyparsing==3.0.9"
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.9,<2" numpy pandas pytest hypothesis scikit-learn matplotlib mypy \
+	$(PY) -m pip install --quiet "maturin>=1.9,<2" numpy pandas pytest hypothesis mpmath scikit-learn matplotlib mypy \
 		nbclient nbformat ipykernel skops ziglang auditwheel sphinx numpydoc pydata-sphinx-theme myst-nb selenium \
 		polars pyarrow duckdb tqdm psutil  # the optional tables and out-of-core tests fail under CI=true without them
 	touch $(STAMP)

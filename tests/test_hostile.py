@@ -642,6 +642,11 @@ def test_amounts_near_the_double_limit_are_refused_by_every_log_function(call):
 
 # --------------------------------------------------------------------------- Ctrl-C
 
+_BTYD_SUMMARY = ("import pandas as pd; rng = np.random.default_rng(0); T = rng.uniform(1, 400, {n}); "
+                 "f = rng.poisson(3, {n}).astype(float); rec = np.where(f > 0, T * rng.uniform(size={n}), 0.0); "
+                 "s = pd.DataFrame({{'frequency': f, 'recency': rec, 'T': T, "
+                 "'monetary_value': np.where(f > 0, 20.0, 0.0)}})")
+
 _LONG_CALLS = {
     # each runs for tens of seconds uninterrupted on this project's 2-core machines
     "kmeans": ("X = np.random.default_rng(0).normal(size=(300_000, 8))",
@@ -652,6 +657,12 @@ _LONG_CALLS = {
                  "patronage.ChurnClassifier('logistic', max_iter=100, tol=1e-300).fit(X, y)"),
     "gbm": ("rng = np.random.default_rng(0); X = rng.normal(size=(300_000, 10)); y = rng.integers(0, 2, 300_000)",
             "patronage.ChurnClassifier('gbm', max_iter=100_000).fit(X, y)"),
+    # BTYD summaries with continuous times: no two rows merge, every likelihood evaluation (or CLV
+    # month) is a quadrature per customer
+    "pareto_fit": (_BTYD_SUMMARY.format(n=500_000), "patronage.ParetoNBD().fit(s)"),
+    "btyd_clv": (_BTYD_SUMMARY.format(n=300_000),
+                 "patronage.customer_lifetime_value(patronage.BetaGeo.from_params(0.774, 49.7, 0.026, 0.41), "
+                 "patronage.GammaGamma.from_params(6.25, 3.74, 15.44), s, horizon=1200, freq='D')"),
 }
 
 

@@ -1,6 +1,6 @@
 """Type stubs of the compiled module ``patronage._core`` (see crates/patronage-py)."""
 
-from typing import Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,8 @@ __all__ = [
     "GammaGammaModel",
     "ParetoNbdModel",
     "customer_lifetime_value",
+    "_btyd_purchases_if_alive",
+    "_btyd_ln_death_time",
     "KMeansModel",
     "calinski_harabasz_score",
     "davies_bouldin_score",
@@ -262,7 +264,7 @@ class ParetoNbdModel:
         weights: Optional[_F64] = None,
         penalizer: float = 0.0,
         max_iter: int = 1000,
-        tol: float = 1e-7,
+        tol: float = 1e-9,
     ) -> ParetoNbdModel: ...
     @staticmethod
     def from_params(r: float, alpha: float, s: float, beta: float) -> ParetoNbdModel: ...
@@ -277,8 +279,10 @@ class ParetoNbdModel:
     def expected_purchases(self, horizon: float, frequency: _F64, recency: _F64, t: _F64) -> _F64: ...
     def expected_purchases_new_customer(self, t: _F64) -> _F64: ...
 
+def _btyd_purchases_if_alive(k: float, a: float, b: float, u: float) -> float: ...
+def _btyd_ln_death_time(alpha: float, beta: float, m: float, n: float, t_x: float, t: float) -> float: ...
 def customer_lifetime_value(
-    bg: BetaGeoModel,
+    purchases: Union[BetaGeoModel, ParetoNbdModel],
     gg: GammaGammaModel,
     frequency: _F64,
     recency: _F64,

@@ -7,7 +7,7 @@ import html
 import json
 import re
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 import numpy as np
 import pandas as pd
@@ -134,6 +134,9 @@ def btyd_summary(
 # --------------------------------------------------------------------------------------------
 # Models: BG/NBD, Gamma-Gamma, customer lifetime value
 # --------------------------------------------------------------------------------------------
+
+#: Longest :func:`customer_lifetime_value` horizon, in months (100 years; one term per month).
+MAX_HORIZON_MONTHS = 1200
 
 #: Time units of the summary per month, as in lifetimes' ``customer_lifetime_value``.
 UNITS_PER_MONTH = {"D": 30.0, "W": 4.345, "M": 1.0, "H": 30.0 * 24.0}
@@ -540,7 +543,7 @@ class BetaGeo(_PurchaseModel):
         L2 penalty ``penalizer * (r**2 + (alpha / max T)**2 + a**2 + b**2)`` added
         to the mean negative log-likelihood, as lifetimes' ``penalizer_coef``.
     max_iter : int, default 1000
-        Most L-BFGS iterations per starting point.
+        Most optimiser iterations per starting point.
     tol : float, default 1e-9
         Gradient tolerance of the optimiser.
 
@@ -640,7 +643,7 @@ class ModifiedBetaGeo(BetaGeo):
     penalizer : float, default 0
         L2 penalty on the parameters, as :class:`BetaGeo`'s.
     max_iter : int, default 1000
-        Most L-BFGS iterations per starting point.
+        Most optimiser iterations per starting point.
     tol : float, default 1e-9
         Gradient tolerance of the optimiser.
 
@@ -668,19 +671,29 @@ class ParetoNBD(_PurchaseModel):
     While alive a customer buys at rate ``lambda ~ Gamma(r, alpha)``; lifetimes
     are exponential with rate ``mu ~ Gamma(s, beta)`` (dropout at any time, not
     only after purchases). Fitted by maximum likelihood (Fader, Hardie & Lee's
-    2005 note, with a stable hypergeometric evaluation) using L-BFGS with a
-    numerical gradient, so it is slower than :class:`BetaGeo`; ``tol``
-    defaults to 1e-7. Provides ``p_alive``, ``expected_purchases``,
-    ``expected_purchases_new_customer`` and ``log_likelihood`` (no
-    ``probability_of_n_purchases``, and :func:`customer_lifetime_value` takes
-    a BG/NBD model).
+    2005 note): damped Newton with the exact gradient and Hessian, the
+    likelihood's hypergeometric term evaluated as the integral it comes from,
+    at a bounded cost for any parameter values. Provides ``p_alive``,
+    ``expected_purchases``, ``expected_purchases_new_customer`` and
+    ``log_likelihood`` (no ``probability_of_n_purchases``), and works with
+    :func:`customer_lifetime_value`.
+
+    Some data cannot identify all four parameters: the likelihood keeps rising
+    along a ridge (``s`` and ``beta`` growing together: one dropout rate for
+    everyone; ``r`` and ``alpha`` together: one purchase rate; or ``s``
+    falling to 0: no visible dropout). The fit then stops where the likelihood
+    is flat, keeps those finite estimates and reports the fit as not identified
+    like any other (``identified_`` False, a ``fit_info_["issues"]`` entry of kind
+    ``"ridge"`` naming the parameters, and a
+    :class:`~patronage.exceptions.ConvergenceWarning` that says which ratio the
+    data determine).
 
     Parameters
     ----------
     penalizer : float, default 0
         L2 penalty on the parameters, as :class:`BetaGeo`'s.
     max_iter : int, default 1000
-        Most L-BFGS iterations per starting point.
+        Most optimiser iterations per starting point.
     tol : float, default 1e-7
         Gradient tolerance of the optimiser.
 
@@ -701,9 +714,6 @@ class ParetoNBD(_PurchaseModel):
     _core_class = _core.ParetoNbdModel
     _param_index = ("r", "alpha", "s", "beta")
     _title = "Pareto/NBD"
-
-    def __init__(self, penalizer: float = 0.0, *, max_iter: int = 1000, tol: float = 1e-7) -> None:
-        super().__init__(penalizer, max_iter=max_iter, tol=tol)
 
     @classmethod
     def from_params(cls, r: float, alpha: float, s: float, beta: float) -> "ParetoNBD":  # type: ignore[override]
@@ -908,7 +918,7 @@ def _units_per_month(freq: Any) -> float:
 
 
 def customer_lifetime_value(
-    bg: BetaGeo,
+    bg: Union[BetaGeo, ParetoNBD],
     gg: GammaGamma,
     summary: Any,
     horizon: int = 12,
@@ -922,7 +932,7 @@ def customer_lifetime_value(
 
         CLV = margin * sum_{k=1..horizon} E[spend] * (E[X(k f)] - E[X((k-1) f)]) / (1 + discount_rate)**k
 
-    with ``E[X(t)]`` the BG/NBD expected purchases in the next ``t`` time units,
+    with ``E[X(t)]`` the purchase model's expected purchases in the next ``t`` time units,
     ``E[spend]`` the Gamma-Gamma expected average spend and ``f`` the number of the
     summary's time units per month (``freq``: ``"D"`` 30, ``"W"`` 4.345, ``"M"`` 1,
     ``"H"`` 720). ``E[X(t)] = P(alive) E[X(t) | alive]``, so ``CLV = P(alive) x
@@ -930,12 +940,14 @@ def customer_lifetime_value(
 
     Parameters
     ----------
-    bg, gg : BetaGeo, GammaGamma
-        Fitted models (on this summary's time unit).
+    bg : BetaGeo, ModifiedBetaGeo or ParetoNBD
+        The fitted purchase model (on this summary's time unit).
+    gg : GammaGamma
+        The fitted spend model.
     summary : DataFrame
         ``frequency, recency, T, monetary_value`` (or ``_cal``) per customer. Not modified.
     horizon : int, default 12
-        Months.
+        Months, at most :data:`MAX_HORIZON_MONTHS` (1200).
     freq : {"D", "W", "M", "H"}, default "M"
         The time unit of ``summary`` (and of ``bg``).
     discount_rate : float, default 0.01
@@ -967,17 +979,19 @@ def customer_lifetime_value(
     return _lifetime_value(bg, gg, summary, horizon, freq, discount_rate, margin, if_alive=False)
 
 
-def _lifetime_value(bg: BetaGeo, gg: GammaGamma, summary: Any, horizon: int, freq: str, discount_rate: float,
-                    margin: float, *, if_alive: bool) -> pd.Series:
+def _lifetime_value(bg: Union[BetaGeo, ParetoNBD], gg: GammaGamma, summary: Any, horizon: int, freq: str,
+                    discount_rate: float, margin: float, *, if_alive: bool) -> pd.Series:
     """The CLV (named ``clv``), or with ``if_alive`` the value if alive (``value_if_alive``)."""
     name = "value_if_alive" if if_alive else "clv"
-    if not isinstance(bg, BetaGeo) or not isinstance(gg, GammaGamma):
-        raise TypeError("customer_lifetime_value needs a BetaGeo (or ModifiedBetaGeo) and a GammaGamma "
-                        "model, got "
-                        f"{type(bg).__name__} and {type(gg).__name__}")
+    if not isinstance(bg, _PurchaseModel) or not isinstance(gg, GammaGamma):
+        raise TypeError("customer_lifetime_value needs a BetaGeo, ModifiedBetaGeo or ParetoNBD model and a "
+                        f"GammaGamma model, got {type(bg).__name__} and {type(gg).__name__}")
     bg_core, gg_core = bg._require_fitted(), gg._require_fitted()
     units = _units_per_month(freq)
     horizon = _count(horizon, "horizon")
+    if horizon > MAX_HORIZON_MONTHS:
+        raise ParameterError(f"horizon must be at most {MAX_HORIZON_MONTHS} months (100 years), got {horizon}",
+                             "horizon")
     rate, margin = _number(discount_rate, "discount_rate"), _number(margin, "margin")
     cols = _Columns(summary, _BG_COLUMNS + ("monetary_value",), "summary")
     with cols.labelled_errors():
@@ -987,7 +1001,7 @@ def _lifetime_value(bg: BetaGeo, gg: GammaGamma, summary: Any, horizon: int, fre
 
 
 def value_at_risk(
-    bg: BetaGeo,
+    bg: Union[BetaGeo, ParetoNBD],
     gg: GammaGamma,
     summary: Any,
     horizon: int = 12,
