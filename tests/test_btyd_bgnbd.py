@@ -204,7 +204,7 @@ def test_calibration_columns_penalizer_and_determinism(cdnow, fitted) -> None:
     ("frequency", -1.0, "non-negative whole number"),
     ("frequency", 1.5, "non-negative whole number"),
     ("recency", -1.0, "non-negative"),
-    ("recency", 50.0, "greater than T"),
+    ("recency", 50.0, "greater than 'T'"),
     ("T", np.nan, "NaN"),
 ])
 def test_bad_rows_name_the_column_and_label(column, value, message) -> None:

@@ -143,9 +143,13 @@ NO_DROPOUT = pd.DataFrame({"frequency": [0, 1, 2, 3, 5, 1, 2, 0, 4, 7],
 
 def test_pareto_nbd_without_sign_of_dropout_is_not_identified() -> None:
     # nearly everyone bought at the end: the dropout rate runs to 0 and s, beta run off
-    with pytest.warns(ConvergenceWarning, match="ParetoNBD is not identified.* s and beta are not determined"):
+    # (the fit's own ridge diagnosis names the cause; it is the only issue about s and beta)
+    with pytest.warns(ConvergenceWarning, match="ParetoNBD is not identified.* The data show no dropout.* s/beta "
+                                                "falls towards 0.* the dropout rates are not determined"):
         pnbd = patronage.ParetoNBD().fit(NO_DROPOUT)
     assert not pnbd.identified_
+    assert [(i["kind"], i["parameters"]) for i in pnbd.fit_info_["issues"]][0] == ("ridge", ["s", "beta"])
+    assert not any("s" in i["parameters"] for i in pnbd.fit_info_["issues"][1:])
     assert pnbd.params_["s"] / pnbd.params_["beta"] < 1e-6
 
 
@@ -176,3 +180,27 @@ def test_published_cdnow_fits_are_identified_without_warnings(shared_data, cdnow
         assert (fit.summary()["se(log coef)"] < 0.6).all()
     assert patronage.BetaGeo.from_params(0.243, 4.414, 0.793, 2.426).identified_
 
+
+
+def test_predictions_on_the_ridge_keeps_the_likelihood_ratio_range():
+    # no dropout: a and b run off together; what the data still determine is stable, a itself is not
+    tx = patronage.datasets.simulate_transactions(1500, a=1.0, b=1e6, random_state=1)
+    summary = patronage.btyd_summary(tx, freq="W")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        bg = patronage.BetaGeo().fit(summary)
+    assert not bg.identified_
+    ridge = patronage.predictions_on_the_ridge(bg, summary, {
+        "mean P(alive)": lambda m: m.p_alive(summary).mean(),
+        "purchases": lambda m: m.expected_purchases(summary, 52.0).sum(),
+        "a": lambda m: m.params_["a"]})
+    assert ridge.loc["mean P(alive)", "stable"] and ridge.loc["purchases", "stable"]
+    assert not ridge.loc["a", "stable"]
+    r, alpha, a, b = bg.params_
+    best = bg.log_likelihood(summary)
+    for k in 10.0 ** np.arange(-3.0, 3.01, 0.5):  # kept exactly where the log-likelihood is within 1.92
+        ll = patronage.BetaGeo.from_params(r, alpha, a * k, b * k).log_likelihood(summary)
+        assert (k in ridge.attrs["k"]) == (ll >= best - 1.9207294103470876)
+    kept = ridge.attrs["k"]
+    assert ridge.loc["a", "low"] == pytest.approx(a * min(kept.min(), 1.0))
+    assert ridge.loc["a", "high"] == pytest.approx(a * max(kept.max(), 1.0))

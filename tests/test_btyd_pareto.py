@@ -51,6 +51,23 @@ def test_cdnow_published_estimates() -> None:
     assert isinstance(clone, patronage.ParetoNBD)
     pd.testing.assert_series_equal(clone.params_, m.params_)
     assert "Pareto/NBD" in patronage.ParetoNBD.from_json(m.to_json())._repr_html_()
+    assert m.identified_
+
+
+# lifetimes 0.11.3: GammaGammaFitter.customer_lifetime_value(ParetoNBDFitter with the published
+# parameters, ..., time=12, discount_rate=0.01, freq="W") on CDNOW customers 1, 2, 3, 18, 101
+LT_PARETO_CLV = [42.93767720226241, 3.8494393586079623, 4.473704980853623, 5.387291000790723, 81.15959883148793]
+
+
+def test_clv_with_pareto_matches_lifetimes() -> None:
+    m = patronage.ParetoNBD.from_params(**PUBLISHED)
     gg = patronage.GammaGamma.from_params(6.25, 3.74, 15.44)
-    with pytest.raises(TypeError):
-        patronage.customer_lifetime_value(m, gg, cdnow.assign(monetary_value=1.0))
+    summary = HIST.iloc[:5].assign(monetary_value=[22.35, 11.77, 0.0, 9.99, 17.47])
+    clv = patronage.customer_lifetime_value(m, gg, summary, horizon=12, freq="W", discount_rate=0.01)
+    np.testing.assert_allclose(clv, LT_PARETO_CLV, rtol=1e-9)
+    risk = patronage.value_at_risk(m, gg, summary, freq="W")
+    np.testing.assert_allclose(risk["clv"], LT_PARETO_CLV, rtol=1e-9)
+    # undiscounted: spend x expected purchases over the whole horizon
+    flat = patronage.customer_lifetime_value(m, gg, summary, horizon=6, freq="W", discount_rate=0.0)
+    want = gg.expected_average_spend(summary) * m.expected_purchases(summary, 6 * 4.345)
+    np.testing.assert_allclose(flat, want, rtol=1e-12)

@@ -27,8 +27,14 @@ def test_p_alive_matrix(holdout) -> None:
     bg, summary = holdout
     ax = bg.plot_p_alive_matrix(summary)
     image = ax.images[0].get_array()
-    assert image.shape[1] == int(summary["frequency_cal"].max()) + 1
-    assert np.allclose(image[:, 0], 1.0)  # no repeat purchase: alive
+    # the frequency axis stops at the 99th percentile (here 9, the largest is 40): outliers do not flatten it
+    assert image.shape[1] == int(np.ceil(np.quantile(summary["frequency_cal"], 0.99))) + 1 < 40
+    # no repeat purchase: alive; the only such cell is at the customers' age (time since first purchase)
+    assert np.isfinite(image[:, 0]).sum() == 1 and image[-1, 0] == pytest.approx(1.0)
+    # rows run with the time since the last purchase: P(alive) of a repeat buyer falls as it grows
+    column = image[:, 3][np.isfinite(image[:, 3])]
+    assert (np.diff(column) <= 1e-12).all() and column[0] > column[-1]
+    assert ax.get_ylabel() == "periods since the last purchase" and "ago" in ax.get_title()
     ax2 = bg.plot_p_alive_matrix(max_frequency=5, max_recency=40)
     assert ax2.images[0].get_array().shape == (41, 6)
     with pytest.raises(ParameterError):

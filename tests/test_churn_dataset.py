@@ -135,7 +135,7 @@ def test_attribute_errors():
     clash = pd.DataFrame({"recency_days": [1.0]}, index=[1000])
     with pytest.raises(ParameterError, match="name of a churn feature"):
         patronage.churn_dataset(tx, cutoff="2024-06-30", attributes=clash)
-    with pytest.raises(TypeError, match="attributes must be a pandas DataFrame"):
+    with pytest.raises(TypeError, match="attributes must be a table .*got dict"):
         patronage.churn_dataset(tx, cutoff="2024-06-30", attributes={"age": [1]})
 
 

@@ -172,8 +172,12 @@ def test_plots_return_axes():
     np.testing.assert_allclose(tpr, ref_tpr)
     ax = plot_roc(y, p)
     assert "AUC" in ax.get_legend().get_texts()[0].get_text()
-    ax = plot_gains(y, p)
-    assert ax.lines[0].get_ydata()[-1] == pytest.approx(1.0)
+    ax = plot_gains(y, p, color="red")
+    assert ax.lines[0].get_ydata()[-1] == pytest.approx(1.0) and ax.lines[0].get_color() == "red"
+    # the best possible curve reaches every churner after contacting the churn-rate share (hand-computed)
+    best = ax.lines[1]
+    assert list(best.get_xdata()) == [0, y.mean(), 1] and list(best.get_ydata()) == [0, 1, 1]
+    assert f"churn rate {y.mean():.0%}" in ax.get_title()
     ax = plot_gains(y, p, kind="lift")
     assert ax.lines[0].get_ydata()[-1] == pytest.approx(1.0)
     ax = plot_calibration(y, p)
@@ -183,6 +187,9 @@ def test_plots_return_axes():
         clf = patronage.ChurnClassifier(model, max_iter=10).fit(X, y)
         ax = plot_feature_effects(clf, top=1)
         assert [t.get_text() for t in ax.get_yticklabels()] == ["a"]
+        # an importance has no direction: one colour, no zero line; a coefficient's sign is its colour
+        assert len(ax.lines) == (1 if model == "logistic" else 0)
+        assert ("red" in ax.get_title()) == (model == "logistic")
     with pytest.raises(ParameterError, match="kind"):
         plot_gains(y, p, kind="roc")
     plt.close("all")

@@ -154,10 +154,22 @@ def test_plots_smoke(rfm, seg3):
     import matplotlib.pyplot as plt
 
     sel = patronage.select_k(seg3.transform_features(rfm.iloc[:1500]), range(2, 6), random_state=0)
-    ax = patronage.plot_k_selection(sel)
-    assert len(ax.lines) == 5  # four criteria and the recommended-k line
-    ax = patronage.plot_clusters(seg3, rfm, "recency_days", "total_spend", max_points=500)
+    axes = patronage.plot_k_selection(sel, color="black")
+    # one panel per criterion in its own units, each with the recommended-k line, and a title that says it
+    assert [len(a.lines) for a in axes] == [2, 2, 2, 2]
+    np.testing.assert_allclose(axes[1].lines[0].get_ydata(), sel.table["silhouette"])
+    assert axes[0].lines[0].get_color() == "black"  # keyword arguments reach matplotlib
+    assert f"recommended k = {sel.recommended_k}" in axes[0].figure.get_suptitle()
+    ax = patronage.plot_clusters(seg3, rfm, "recency_days", "total_spend", max_points=500, marker="+")
     assert ax.get_xlabel() == "recency_days" and len(ax.collections) == 4  # three tiers and the centres
+    # the largest tier is drawn first, so the small ones lie on top
+    sizes = [len(c.get_offsets()) for c in ax.collections[:3]]
+    assert sizes == sorted(sizes, reverse=True)
+    # one customer who spent nothing keeps the spend axis logarithmic above the smallest positive spend
+    zero = rfm.copy()
+    zero.iloc[0, zero.columns.get_loc("total_spend")] = 0.0
+    ax = patronage.plot_clusters(seg3, zero, "recency_days", "total_spend")
+    assert ax.get_yscale() == "symlog" and ax.get_xscale() in ("log", "symlog")
     ax = patronage.plot_tiers(seg3)
     assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_xticklabels()] == seg3.tiers_.tolist()
     with pytest.raises(ParameterError, match="n_orders_x"):

@@ -158,14 +158,22 @@ def test_winback_bad_input():
 
 def test_plots_draw_on_agg_and_return_axes():
     tx = patronage.datasets.load_cdnow()
-    ax = patronage.plot_cohort_retention(patronage.cohort_retention(tx))
+    matrix = patronage.cohort_retention(tx)
+    ax = patronage.plot_cohort_retention(matrix)
     assert ax.get_title() == "Cohort retention" and len(ax.texts) > 0
+    # the colour scale is set by the ages after the first (100% by definition), where cohorts differ
+    assert ax.images[0].get_clim() == (0.0, pytest.approx(np.nanmax(matrix.to_numpy()[:, 1:])))
+    ax = patronage.plot_cohort_retention(matrix, cmap="Greens", vmax=1.0)  # keywords reach imshow
+    assert ax.images[0].get_clim()[1] == 1.0 and ax.images[0].get_cmap().name == "Greens"
     ax = patronage.pareto(tx).plot()
     assert ax.get_title() == "Revenue concentration" and len(ax.lines) == 2
     matrix = patronage.loyalty_matrix(pd.Series([5, 4, 2, 1, 3]), pd.Series([1, 0, 1, 0, 2]))
     fig, given = plt.subplots()
     ax = patronage.plot_loyalty_matrix(matrix, ax=given)
     assert ax is given and "loyal: 1 (20%)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.get_yscale() == "linear"
+    many = patronage.loyalty_matrix(pd.Series([5, 4, 2, 1, 3]), pd.Series([1, 0, 170, 0, 2]))
+    assert patronage.plot_loyalty_matrix(many, marker="s").get_yscale() == "symlog"  # 170 repeats: log above 1
     plt.close("all")
     with pytest.raises(TypeError, match="ParetoResult"):
         patronage.plot_pareto("not a result")

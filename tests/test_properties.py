@@ -238,3 +238,222 @@ def test_invariants_on_the_retail_log(retail, name):
     """Export order on 1 thread against a shuffle on 2 threads: the same bits."""
     order = np.random.default_rng(7).permutation(len(retail))
     _check(name, retail, order)
+
+
+# --------------------------------------------------------------------------- every dtype pandas and Arrow have
+#
+# A log whose amounts are small whole numbers (exact in every numeric dtype) and
+# whose ids are single digits (the same order as numbers and as text) gives the
+# same result whatever dtype holds each column; a dtype that does not hold real
+# numbers (amounts) is a ColumnTypeError naming the column. Fewer examples per
+# dtype than above: the dtypes multiply the cases.
+
+DTYPE_EXAMPLES = max(EXAMPLES // 25, 5)
+DTYPE_SETTINGS = settings(SETTINGS, max_examples=DTYPE_EXAMPLES)
+DTYPE_CALLS = ["rfm_table", "btyd_summary", "churn_features", "pareto", "cohort_retention_sums", "lifecycle_stages",
+               "retention"]
+
+try:
+    import pyarrow  # noqa: F401
+    ARROW = True
+except ImportError:  # pragma: no cover (make venv installs it)
+    ARROW = False
+
+
+def _arrow(dtype: str) -> Any:
+    return pytest.param(dtype, marks=pytest.mark.skipif(not ARROW, reason="pyarrow is not installed"))
+
+
+REAL_AMOUNT_DTYPES = ["int8", "int16", "int32", "int64", "float32", "float64", "Int8", "Int64", "Float32", "Float64",
+                      "object", "string", "str", _arrow("int64[pyarrow]"), _arrow("double[pyarrow]"),
+                      _arrow("decimal128(12, 2)[pyarrow]"), _arrow("string[pyarrow]")]
+UNSIGNED_AMOUNT_DTYPES = ["uint8", "uint64", "UInt32", _arrow("uint16[pyarrow]")]  # no returns to hold
+NON_REAL_AMOUNT_DTYPES = ["bool", "boolean", "complex128", "complex64", "timedelta64[ns]", "datetime64[s]",
+                          "period[D]", "category", "interval", _arrow("bool[pyarrow]"), _arrow("duration[ns][pyarrow]"),
+                          _arrow("timestamp[us][pyarrow]")]
+ID_DTYPES = ["int8", "int32", "uint64", ">i8", "<i4", "float64", "Int64", "UInt16", "object", "str", "category",
+             _arrow("int64[pyarrow]"), _arrow("string[pyarrow]"), _arrow("dictionary<values=int64, indices=int8>"
+                                                                          "[pyarrow]")]
+DATE_DTYPES = ["datetime64[s]", "datetime64[ms]", "datetime64[us]", "datetime64[ns]", "datetime64[ns, UTC]",
+               "datetime64[us, Europe/Berlin]", "iso strings", "object timestamps", "object dates",
+               _arrow("timestamp[ns][pyarrow]"), _arrow("timestamp[s, tz=Asia/Tokyo][pyarrow]"),
+               _arrow("date32[pyarrow]")]
+
+
+@st.composite
+def whole_logs(draw: Any, signed: bool = True) -> pd.DataFrame:
+    n = draw(st.integers(1, 20))
+    low = -40 if signed else 0
+    return pd.DataFrame({
+        "customer_id": draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)),
+        "date": BASE + pd.to_timedelta(draw(st.lists(st.integers(0, 400), min_size=n, max_size=n)), unit="D"),
+        "amount": np.asarray(draw(st.lists(st.integers(low, 120), min_size=n, max_size=n)), dtype=np.float64),
+    }, index=draw(st.one_of(st.none(), st.lists(st.integers(0, 2), min_size=n, max_size=n))))
+
+
+def _arrow_dtype(name: str) -> Any:
+    """Arrow types with parameters, which pandas cannot parse from a string."""
+    import pyarrow as pa
+
+    return {"decimal128(12, 2)[pyarrow]": pd.ArrowDtype(pa.decimal128(12, 2))}.get(name, name)
+
+
+def _as_amount_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "object":
+        return pd.Series([int(v) for v in values], index=values.index, dtype=object)
+    if dtype in ("string", "str", "string[pyarrow]"):
+        return values.map(lambda v: f"{v:.2f}").astype(dtype)
+    if dtype.startswith("decimal"):
+        import decimal
+
+        return pd.Series([decimal.Decimal(f"{v:.2f}") for v in values], index=values.index).astype(_arrow_dtype(dtype))
+    if dtype == "interval":
+        return pd.Series(pd.arrays.IntervalArray.from_breaks(np.arange(len(values) + 1.0)), index=values.index)
+    if dtype in ("timedelta64[ns]", "duration[ns][pyarrow]"):
+        return pd.to_timedelta(values, unit="D").astype(dtype)
+    if dtype in ("datetime64[s]", "timestamp[us][pyarrow]"):
+        return (BASE + pd.to_timedelta(values, unit="D")).astype(dtype)
+    if dtype == "period[D]":
+        return (BASE + pd.to_timedelta(values, unit="D")).dt.to_period("D")
+    if dtype in ("bool", "boolean", "bool[pyarrow]"):
+        return (values > 0).astype(dtype)
+    return values.astype(dtype)
+
+
+def _as_id_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    if dtype in (">i8", "<i4"):
+        return pd.Series(values.to_numpy().astype(dtype), index=values.index)
+    if dtype in ("object", "str", "string[pyarrow]"):
+        return values.astype(str).astype(dtype)
+    if dtype.startswith("dictionary"):  # pandas cannot convert numpy to it: encode in Arrow
+        import pyarrow as pa
+
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(values.to_numpy()).dictionary_encode()),
+                         index=values.index)
+    return values.astype(dtype)
+
+
+def _as_date_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "iso strings":
+        return values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if dtype == "object timestamps":
+        return pd.Series(list(values), index=values.index, dtype=object)
+    if dtype == "object dates":
+        return pd.Series([v.date() for v in values], index=values.index, dtype=object)
+    if "tz=" in dtype or ", " in dtype:  # the same wall-clock times in a zone: the same local days
+        zone = dtype.split("tz=")[1].split("]")[0] if "tz=" in dtype else dtype.split(", ")[1].rstrip("]")
+        return values.dt.tz_localize(zone).astype(dtype)
+    if dtype == "date32[pyarrow]":
+        return pd.Series([v.date() for v in values], index=values.index).astype(dtype)
+    return values.astype(dtype)
+
+
+def _values_only(result: Any) -> Dict[str, Any]:
+    """The result's numbers, without the dtypes of its index (ids and periods come back in the input's dtype)."""
+    out = {}
+    for key, piece in _frames(result).items():
+        if isinstance(piece, pd.DataFrame):
+            out[key] = piece.reset_index(drop=True).astype({c: np.float64 for c in piece.columns
+                                                           if pd.api.types.is_numeric_dtype(piece[c])})
+        elif isinstance(piece, pd.Series):
+            out[key] = piece.reset_index(drop=True)
+        else:
+            out[key] = piece
+    return out
+
+
+def _same_numbers(name: str, ours: Any, reference: Any) -> None:
+    if isinstance(reference, Refused) or isinstance(ours, Refused):
+        assert isinstance(ours, Refused) and isinstance(reference, Refused) and ours == reference, (name, ours,
+                                                                                                   reference)
+        return
+    a, b = _values_only(ours), _values_only(reference)
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], pd.DataFrame):
+            pd.testing.assert_frame_equal(a[key], b[key], check_exact=True, check_dtype=False,
+                                          check_column_type=False)
+        elif isinstance(a[key], pd.Series):
+            pd.testing.assert_series_equal(a[key], b[key], check_exact=True, check_dtype=False,
+                                           check_index_type=False)
+        else:
+            assert a[key] == b[key] or (np.isnan(a[key]) and np.isnan(b[key])), (name, key)
+
+
+def _column_dtype_check(column: str, convert: Callable[[pd.Series, str], pd.Series], dtype: str,
+                        signed: bool = True) -> None:
+    @DTYPE_SETTINGS
+    @given(tx=whole_logs(signed=signed))
+    def check(tx):
+        other = tx.assign(**{column: convert(tx[column], dtype)})
+        for name in DTYPE_CALLS:
+            _same_numbers(name, _outcome(CALLS[name], other, 1), _outcome(CALLS[name], tx, 1))
+
+    check()
+
+
+@pytest.mark.parametrize("dtype", REAL_AMOUNT_DTYPES)
+def test_every_real_amount_dtype_gives_the_float64_result(dtype):
+    _column_dtype_check("amount", _as_amount_dtype, dtype)
+
+
+@pytest.mark.parametrize("dtype", UNSIGNED_AMOUNT_DTYPES)
+def test_every_unsigned_amount_dtype_gives_the_float64_result(dtype):
+    _column_dtype_check("amount", _as_amount_dtype, dtype, signed=False)
+
+
+@pytest.mark.parametrize("dtype", NON_REAL_AMOUNT_DTYPES)
+def test_every_non_real_amount_dtype_is_a_column_type_error(dtype):
+    @DTYPE_SETTINGS
+    @given(tx=whole_logs())
+    def check(tx):
+        other = tx.assign(amount=_as_amount_dtype(tx["amount"], dtype))
+        for name in DTYPE_CALLS:
+            assert _outcome(CALLS[name], other, 1) == Refused("ColumnTypeError", "amount"), (name, dtype)
+
+    check()
+
+
+@pytest.mark.parametrize("dtype", ID_DTYPES)
+def test_every_id_dtype_gives_the_same_numbers(dtype):
+    _column_dtype_check("customer_id", _as_id_dtype, dtype)
+
+
+@pytest.mark.parametrize("dtype", DATE_DTYPES)
+def test_every_date_dtype_gives_the_same_numbers(dtype):
+    _column_dtype_check("date", _as_date_dtype, dtype)
+
+
+# --------------------------------------------------------------------------- integer parameters at and beyond int64
+
+EXTREME_INTS = st.one_of(
+    st.sampled_from([0, 1, -1, 2**31 - 1, 2**31, 2**53 + 1, 2**62, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 10**30,
+                     -(2**63), -(2**63) - 1, -(2**64), 365_242_500_000, 365_242_500_001]),
+    st.integers(-(2**70), 2**70),
+)
+INT_PARAMETER_CALLS: Dict[str, Callable[[pd.DataFrame, int], Any]] = {
+    "horizon": lambda tx, v: patronage.churn_dataset(tx, cutoff=_inside(tx, 0.3), horizon=v,
+                                                     observation_end=pd.Timestamp("2262-01-01")),
+    "window": lambda tx, v: patronage.churn_features(tx, window=v),
+    "within": lambda tx, v: patronage.repurchase_rate(tx, within=v),
+    "new_days": lambda tx, v: patronage.lifecycle_stages(tx, new_days=v),
+    "top": lambda tx, v: patronage.winback_list(patronage.rfm_table(tx).assign(p=0.5), p_churn="p",
+                                                value="total_spend", top=v),
+}
+
+
+@pytest.mark.parametrize("parameter", sorted(INT_PARAMETER_CALLS))
+def test_integer_parameters_at_and_beyond_int64_give_a_result_or_a_parameter_error(parameter):
+    """Never an OverflowError, never a wrapped result: a result, or a ParameterError naming the parameter."""
+    call = INT_PARAMETER_CALLS[parameter]
+
+    @DTYPE_SETTINGS
+    @given(tx=whole_logs(signed=False).filter(lambda t: t["amount"].sum() > 0), value=EXTREME_INTS)
+    def check(tx, value):
+        try:
+            call(tx, value)
+        except PatronageError as exc:
+            if getattr(exc, "parameter", None) is not None:
+                assert exc.parameter in (parameter, "cutoff", "p_churn"), (parameter, value, exc)
+
+    check()

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import patronage
-from patronage.exceptions import DataError
+from patronage.exceptions import DataError, ParameterError
 from reference import rfm_reference
 
 INT_COLS = ["recency_days", "tenure_days", "n_orders", "n_transactions", "n_returns"]
@@ -93,7 +93,7 @@ def test_hand_checked_profile():
     assert (a.n_returns, a.returned_amount) == (1, 3.0)
     assert rfm.loc["b", "recency_days"] == 9
     assert rfm.index.name == "customer_id"
-    assert rfm["first_purchase"].dtype == "datetime64[ns]"
+    assert rfm["first_purchase"].dtype == pd.to_datetime(tx["date"]).dtype  # the parsed dates' resolution
     assert rfm["n_orders"].dtype == np.int64
     dropped = patronage.rfm_table(tx, as_of="2024-03-13", returns="drop")
     assert dropped.loc["a", "recency_days"] == 8 and dropped.loc["a", "total_spend"] == 17.0
@@ -220,7 +220,9 @@ def test_date_flavours_agree():
     }
     for name, col in variants.items():
         got = patronage.rfm_table(base.assign(date=col))
-        pd.testing.assert_frame_equal(got, want, obj=name)
+        # the same days; the purchase dates keep each input's resolution (issue 31)
+        pd.testing.assert_frame_equal(got.astype({c: want[c].dtype for c in ["first_purchase", "last_purchase"]}),
+                                      want, obj=name)
 
 
 def test_nullable_and_categorical_ids_keep_their_labels():
@@ -309,3 +311,76 @@ def test_segment_summary_adds_up():
     assert summary.loc["Champions", "revenue"] == pytest.approx(champions["total_spend"].sum())
     assert summary.loc["Champions", "mean_n_orders"] == pytest.approx(champions["n_orders"].mean())
     assert set(summary.index) <= set(patronage.SEGMENTS)
+
+
+# --- date formats: an export's own dates, never guessed ---------------------------------------------------------
+
+_ISO = ["1997-01-31", "1997-02-10", "1997-03-04", "1997-03-12"]
+_AS_EXPORTED = {  # the same four days as each format writes them
+    "%m/%d/%Y": ["01/31/1997", "02/10/1997", "03/04/1997", "03/12/1997"],
+    "%d/%m/%Y": ["31/01/1997", "10/02/1997", "04/03/1997", "12/03/1997"],
+    "%d.%m.%Y": ["31.01.1997", "10.02.1997", "04.03.1997", "12.03.1997"],
+    "%d/%m/%Y %H:%M": ["31/01/1997 09:15", "10/02/1997 23:59", "04/03/1997 00:00", "12/03/1997 12:30"],
+}
+
+
+def _log(dates):
+    return pd.DataFrame({"customer_id": [1, 1, 2, 2], "date": dates, "amount": [10.0, 20.0, 5.0, 7.5]})
+
+
+@pytest.mark.parametrize("fmt", list(_AS_EXPORTED))
+def test_date_format_reads_an_export_as_its_iso_twin(fmt):
+    tx = _log(_AS_EXPORTED[fmt])
+    before = tx.copy()
+    got = patronage.rfm_table(tx, date_format=fmt)
+    pd.testing.assert_frame_equal(got, patronage.rfm_table(_log(_ISO)))
+    pd.testing.assert_frame_equal(tx, before)  # not modified
+    # hand-checked: customer 1 bought on 31 Jan and 10 Feb, 10 days apart
+    assert got.loc[1, "mean_days_between_orders"] == 10.0
+    assert got.loc[1, "last_purchase"] == pd.Timestamp("1997-02-10")
+
+
+def test_integer_dates_and_periods():
+    ints = _log([19970131, 19970210, 19970304, 19970312])
+    pd.testing.assert_frame_equal(patronage.rfm_table(ints, date_format="%Y%m%d"), patronage.rfm_table(_log(_ISO)))
+    periods = _log(pd.PeriodIndex(["1997-01", "1997-02", "1997-03", "1997-04"], freq="M"))
+    got = patronage.rfm_table(periods)  # a period counts on its first day
+    assert list(got["first_purchase"]) == [pd.Timestamp("1997-01-01"), pd.Timestamp("1997-03-01")]
+    assert list(got["last_purchase"]) == [pd.Timestamp("1997-02-01"), pd.Timestamp("1997-04-01")]
+
+
+def test_day_first_or_month_first_is_never_guessed():
+    # 03/04/1997 could be 3 April or 4 March: without date_format it is refused, naming the formats
+    with pytest.raises(DataError, match=r"'03/04/1997'.*row 0.*never guessed.*date_format=.*'%m/%d/%Y'.*'%d/%m/%Y'"):
+        patronage.rfm_table(_log(["03/04/1997", "03/05/1997", "03/06/1997", "03/07/1997"]))
+    with pytest.raises(DataError, match=r"'31/01/1997' at index label 0 \(row 0\) under date_format='%m/%d/%Y'"):
+        patronage.rfm_table(_log(_AS_EXPORTED["%d/%m/%Y"]), date_format="%m/%d/%Y")
+    with pytest.raises(ParameterError, match="date_format.*'mixed'.*accepted"):
+        patronage.rfm_table(_log(_ISO), date_format="mixed")
+
+
+@pytest.mark.parametrize("call", [
+    lambda tx, **kw: patronage.btyd_summary(tx, **kw),
+    lambda tx, **kw: patronage.churn_features(tx, **kw),
+    lambda tx, **kw: patronage.churn_dataset(tx, cutoff="1997-02-15", horizon="20D", **kw),
+    lambda tx, **kw: patronage.repurchase_rate(tx, **kw),
+    lambda tx, **kw: patronage.retention(tx, **kw),
+    lambda tx, **kw: patronage.cohort_retention(tx, **kw),
+    lambda tx, **kw: patronage.pareto(tx, **kw).top_share,
+    lambda tx, **kw: patronage.lifecycle_stages(tx, **kw),
+    lambda tx, **kw: patronage.lifecycle_transitions(tx, "1997-02-01", "1997-03-10", **kw),
+])
+def test_every_function_that_takes_a_log_takes_date_format(call):
+    fmt = "%d.%m.%Y"
+    got, want = call(_log(_AS_EXPORTED[fmt]), date_format=fmt), call(_log(_ISO))
+    if isinstance(want, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, want)
+    elif isinstance(want, pd.Series):
+        pd.testing.assert_series_equal(got, want)
+    elif isinstance(want, tuple):
+        pd.testing.assert_frame_equal(got[0], want[0])
+        pd.testing.assert_series_equal(got[1], want[1])
+    else:
+        assert got == want
+    with pytest.raises(DataError, match="never guessed"):
+        call(_log(_AS_EXPORTED[fmt]))

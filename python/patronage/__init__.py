@@ -12,9 +12,9 @@ lifting runs in a compiled Rust core with the GIL released.
 23570
 """
 
-from __future__ import annotations
+import importlib as _importlib
 
-from . import datasets, exceptions
+from . import datasets, exceptions, ooc
 from ._core import __version__
 from .loyalty import (
     DEFAULT_ACTIONS,
@@ -45,7 +45,7 @@ from .churn import (
     churn_report,
 )
 from .btyd import (BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, btyd_summary, customer_lifetime_value,
-                   value_at_risk)
+                   predictions_on_the_ridge, value_at_risk)
 from .cluster import (
     CustomerSegmenter,
     KMeans,
@@ -64,6 +64,7 @@ __all__ = [
     "__version__",
     "datasets",
     "exceptions",
+    "report",
     "rfm_table",
     "rfm_scores",
     "segment_summary",
@@ -99,6 +100,7 @@ __all__ = [
     "GammaGamma",
     "customer_lifetime_value",
     "value_at_risk",
+    "predictions_on_the_ridge",
     "KMeans",
     "CustomerSegmenter",
     "select_k",
@@ -110,3 +112,14 @@ __all__ = [
     "plot_clusters",
     "plot_tiers",
 ]
+
+
+def __getattr__(name: str):
+    # ``patronage.report`` on first use: the report pulls in matplotlib, which ``import patronage`` should not
+    if name == "report":
+        return _importlib.import_module(".report", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("__")})

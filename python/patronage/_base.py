@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterator, List
 
 import numpy as np
 
-from .exceptions import DataError, ParameterError
+from .exceptions import DataError, ModelFileError, ParameterError
 
 
 class ParamsMixin:
@@ -89,20 +89,31 @@ def seed_from(random_state: Any, name: str = "random_state") -> int:
 def json_document(text: Any, what: str) -> Iterator[Dict[str, Any]]:
     """``text`` parsed as a JSON object, for the body of a ``from_json`` that
     rebuilds a model from it; anything wrong with the text, including what the
-    body finds wrong (missing keys, bad parameters, a model the core rejects,
-    nesting deep enough to exhaust Python's recursion limit), is a
-    :class:`DataError` saying it is not a valid ``what`` document."""
+    body finds wrong (see :func:`model_file`), is a :class:`ModelFileError`
+    saying it is not a valid ``what`` document."""
     if not isinstance(text, (str, bytes, bytearray)):
-        raise DataError(f"not a {what} JSON document: expected a str, got {type(text).__name__}")
+        raise ModelFileError(f"not a {what} JSON document: expected a str, got {type(text).__name__}")
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise DataError(f"not a {what} JSON document: {exc}") from None
+        raise ModelFileError(f"not a {what} JSON document: {exc}") from None
     if not isinstance(doc, dict):
-        raise DataError(f"not a {what} JSON document: expected an object, got {type(doc).__name__}")
-    try:
+        raise ModelFileError(f"not a {what} JSON document: expected an object, got {type(doc).__name__}")
+    with model_file(f"{what} JSON document"):
         yield doc
-    except DataError:
+
+
+@contextlib.contextmanager
+def model_file(what: str) -> Iterator[None]:
+    """The body that rebuilds a model from a file (JSON or a pickle's state):
+    whatever it finds wrong (missing keys, mistyped entries, parameters the core
+    refuses, numbers beyond float range, nesting deep enough to exhaust Python's
+    recursion limit) is a :class:`ModelFileError` saying it is not a valid ``what``."""
+    try:
+        yield
+    except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
-        raise DataError(f"not a valid {what} JSON document: {type(exc).__name__}: {exc}") from None
+    except DataError as exc:  # e.g. the core refusing the model's parameters
+        raise ModelFileError(f"not a valid {what}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError, OverflowError) as exc:
+        raise ModelFileError(f"not a valid {what}: {type(exc).__name__}: {exc}") from None

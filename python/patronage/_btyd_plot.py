@@ -19,34 +19,43 @@ def _axes(ax: Any) -> Any:
 
 
 def p_alive_matrix(bg: Any, summary: Any, max_frequency: Optional[int], max_recency: Optional[float],
-                   ax: Any) -> Any:
-    """P(alive) for customers of age ``max_recency`` over a frequency x recency grid."""
+                   ax: Any, time_unit: str = "periods", **kwargs: Any) -> Any:
+    """P(alive) for customers of age ``max_recency`` over a frequency x time-since-last-purchase grid.
+
+    The vertical axis is the time since the last purchase (``T - recency``), the direction of
+    ``recency_days`` everywhere else; from a summary the frequency axis stops at the 99th percentile
+    of frequency, so a few outliers do not leave the plot one colour.
+    """
     if summary is not None:
         from .btyd import _BG_COLUMNS, _Columns
 
         cols = _Columns(summary, _BG_COLUMNS, "summary")
-        max_frequency = int(cols["frequency"].max()) if max_frequency is None else max_frequency
+        if max_frequency is None:
+            max_frequency = max(int(np.ceil(np.quantile(cols["frequency"], 0.99))), 1)
         max_recency = float(cols["T"].max()) if max_recency is None else max_recency
     if max_frequency is None or max_recency is None:
         raise ParameterError("give a summary, or both max_frequency and max_recency", "max_frequency")
     if int(max_frequency) < 1 or not float(max_recency) > 0:
         raise ParameterError("max_frequency must be >= 1 and max_recency > 0", "max_frequency")
     freqs = np.arange(int(max_frequency) + 1, dtype=np.float64)
-    recs = np.linspace(0.0, float(max_recency), min(int(max_recency) + 1, 200))
-    ff, rr = np.meshgrid(freqs, recs, indexing="ij")
-    rr = np.where(ff == 0, 0.0, rr)  # recency is 0 without repeats
-    # repeats at recency 0 cannot happen: those cells stay blank (NaN)
-    possible = (ff == 0) | (rr > 0)
+    since = np.linspace(0.0, float(max_recency), min(int(max_recency) + 1, 200))
+    ff, ss = np.meshgrid(freqs, since, indexing="ij")
+    rr = np.where(ff == 0, 0.0, float(max_recency) - ss)  # recency is 0 without repeats
+    # repeats at recency 0 cannot happen, and without repeats the time since "last purchase" is the age:
+    # those cells stay blank (NaN)
+    possible = np.where(ff == 0, ss == ss.max(), rr > 0)
     grid = pd.DataFrame({"frequency": ff[possible], "recency": rr[possible], "T": float(max_recency)})
     p = np.full(ff.shape, np.nan)
     p[possible] = bg.p_alive(grid).to_numpy()
     ax = _axes(ax)
-    image = ax.imshow(p.T, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="viridis",
-                      extent=(-0.5, max_frequency + 0.5, 0, max_recency))
+    options = dict(origin="lower", aspect="auto", vmin=0, vmax=1, cmap="viridis",
+                   extent=(-0.5, max_frequency + 0.5, 0, max_recency))
+    options.update(kwargs)
+    image = ax.imshow(p.T, **options)
     ax.figure.colorbar(image, ax=ax, label="P(alive)")
-    ax.set_xlabel("frequency (repeat purchases)")
-    ax.set_ylabel("recency")
-    ax.set_title(f"P(alive) of customers of age T = {max_recency:g}")
+    ax.set_xlabel("repeat purchases")
+    ax.set_ylabel(f"{time_unit} since the last purchase")
+    ax.set_title(f"P(alive) of customers first seen {max_recency:,.0f} {time_unit} ago")
     return ax
 
 

@@ -1,6 +1,6 @@
 """Type stubs of the compiled module ``patronage._core`` (see crates/patronage-py)."""
 
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +13,7 @@ __all__ = [
     "_with_threads",
     "btyd_summary",
     "factorize_int",
+    "log_span",
     "fm_scores",
     "quantile_scores",
     "rfm_table",
@@ -36,6 +37,8 @@ __all__ = [
     "GammaGammaModel",
     "ParetoNbdModel",
     "customer_lifetime_value",
+    "_btyd_purchases_if_alive",
+    "_btyd_ln_death_time",
     "KMeansModel",
     "calinski_harabasz_score",
     "davies_bouldin_score",
@@ -58,6 +61,7 @@ _T = TypeVar("_T")
 
 def _with_threads(n_threads: int, f: Callable[[], _T]) -> _T: ...
 def factorize_int(ids: _I64) -> Tuple[_I64, _I64]: ...
+def log_span(log: _Log) -> Tuple[int, int]: ...
 def rfm_table(
     log: _Log,
     as_of: Optional[int] = None,
@@ -106,6 +110,7 @@ def cohort_retention(
     log: _Log, period: str,
     metric: str,
     normalize: bool,
+    span: Optional[Tuple[int, int]] = None,
 ) -> Dict[str, np.ndarray]: ...
 def concentration(values: _F64) -> Tuple[npt.NDArray[np.uintp], _F64, float]: ...
 def lifecycle_stages(
@@ -268,7 +273,7 @@ class ParetoNbdModel:
         weights: Optional[_F64] = None,
         penalizer: float = 0.0,
         max_iter: int = 1000,
-        tol: float = 1e-7,
+        tol: float = 1e-9,
     ) -> ParetoNbdModel: ...
     @staticmethod
     def from_params(r: float, alpha: float, s: float, beta: float) -> ParetoNbdModel: ...
@@ -283,8 +288,10 @@ class ParetoNbdModel:
     def expected_purchases(self, horizon: float, frequency: _F64, recency: _F64, t: _F64) -> _F64: ...
     def expected_purchases_new_customer(self, t: _F64) -> _F64: ...
 
+def _btyd_purchases_if_alive(k: float, a: float, b: float, u: float) -> float: ...
+def _btyd_ln_death_time(alpha: float, beta: float, m: float, n: float, t_x: float, t: float) -> float: ...
 def customer_lifetime_value(
-    bg: BetaGeoModel,
+    purchases: Union[BetaGeoModel, ParetoNbdModel],
     gg: GammaGammaModel,
     frequency: _F64,
     recency: _F64,

@@ -15,26 +15,32 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._input import as_pandas
 from .exceptions import ColumnTypeError, DataError, MissingColumnError, ParameterError
 
 RETURNS_POLICIES = ("net", "drop", "error")
 
 
 def require_frame(obj: Any, name: str = "tx") -> pd.DataFrame:
-    """``obj`` if it is a DataFrame, else a TypeError naming the argument."""
-    if not isinstance(obj, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(obj).__name__}")
-    return obj
+    """``obj`` as a pandas DataFrame (any table, see :mod:`patronage._input`), else a TypeError naming it."""
+    return as_pandas(obj, name)
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str = "DataFrame") -> None:
-    """A MissingColumnError listing the columns found, if any is absent."""
+    """A MissingColumnError listing the columns found, if any is absent; a
+    DataError naming a column that appears more than once (``frame[name]`` would
+    then be a DataFrame, not a column)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         found = ", ".join(map(repr, frame.columns))
         raise MissingColumnError(
             f"column {missing[0]!r} is not in the {what}; columns found: {found}", field=missing[0]
         )
+    for column in columns:
+        count = int(np.count_nonzero(frame.columns == column))
+        if count > 1:
+            raise DataError(f"column {column!r} appears {count} times in the {what}: keep one, e.g. "
+                            "tx.loc[:, ~tx.columns.duplicated()]", field=column)
 
 
 def first_label(index: pd.Index, mask: np.ndarray) -> tuple[int, Any]:
@@ -48,11 +54,23 @@ def plain(label: Any) -> Any:
     return label.item() if isinstance(label, np.generic) else label
 
 
+def is_real_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` holds real numbers: signed/unsigned integers or floats,
+    numpy, nullable (``Int64``, ``Float64``) or Arrow-backed. Not booleans,
+    complex numbers, timedeltas, dates, periods, intervals or categoricals."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    if str(getattr(dtype, "pyarrow_dtype", "")).startswith("decimal"):  # Arrow decimals
+        return True
+    return ((pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype))
+            and not pd.api.types.is_bool_dtype(dtype))
+
+
 def finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A numeric column as contiguous float64, rejecting NaN/inf with the row label."""
     series = frame[column]
-    if not (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)):
-        raise ColumnTypeError(f"column {column!r} must be numeric, got dtype {series.dtype}", field=column)
+    if not is_real_dtype(series.dtype):
+        raise ColumnTypeError(f"column {column!r} must be numeric (real numbers), got dtype {series.dtype}", field=column)
     values = np.ascontiguousarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
     bad = ~np.isfinite(values)
     if bad.any():
@@ -65,7 +83,11 @@ def finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def to_day(value: Any, name: str) -> int:
-    """A date-like parameter (str, date, datetime, Timestamp) as a day number."""
+    """A date-like parameter (str, date, datetime, Timestamp, numpy datetime64) as a day number."""
+    if isinstance(value, np.datetime64):  # any year numpy holds, beyond pandas' Timestamp range
+        if np.isnat(value):
+            raise ParameterError(f"{name} must be a date, got NaT", name)
+        return int(value.astype("datetime64[D]").astype(np.int64))
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
@@ -77,12 +99,21 @@ def to_day(value: Any, name: str) -> int:
     return int(np.datetime64(ts.normalize().to_datetime64(), "D").astype(np.int64))
 
 
+# The longest duration (horizon, window, within, new_days) accepted, in days: a
+# billion years, far longer than any log spans, and short enough that a day
+# number plus or minus it stays well inside int64 (the core's
+# calendar::MAX_DURATION_DAYS; checked here first so that ints beyond int64
+# are a ParameterError, not an OverflowError).
+MAX_DURATION_DAYS = 365_242_500_000
+
+
 def to_days(value: Any, name: str) -> int:
-    """A duration (``"90D"``, ``"13W"``, int days, timedelta) as whole days."""
+    """A duration (``"90D"``, ``"13W"``, int days, timedelta) as whole days,
+    refused beyond :data:`MAX_DURATION_DAYS` either way (never wrapped)."""
     if isinstance(value, bool):
         raise ParameterError(f"{name} must be a duration like '90D' or a number of days, got {value!r}", name)
     if isinstance(value, (int, np.integer)) and not isinstance(value, np.timedelta64):
-        return int(value)
+        return _bounded_days(int(value), name)
     try:
         delta = pd.Timedelta(value)
     except (TypeError, ValueError) as exc:
@@ -92,12 +123,31 @@ def to_days(value: Any, name: str) -> int:
     days = delta / pd.Timedelta(days=1)
     if days != int(days):
         raise ParameterError(f"{name} must be a whole number of days, got {value!r}", name)
-    return int(days)
+    return _bounded_days(int(days), name)
 
 
-def days_to_datetime(days: np.ndarray) -> np.ndarray:
-    """Day numbers as datetime64[ns]."""
-    return (np.asarray(days, dtype=np.int64) * _UNITS_PER_DAY["ns"]).view("datetime64[ns]")
+def _bounded_days(days: int, name: str) -> int:
+    if abs(days) > MAX_DURATION_DAYS:
+        raise ParameterError(f"{name}={days} days is longer than the longest duration accepted "
+                             f"({MAX_DURATION_DAYS:,} days, a billion years)", name)
+    return days
+
+
+def days_to_datetime(days: np.ndarray, unit: str = "ns") -> np.ndarray:
+    """Day numbers as datetime64[unit]; a DataError if one cannot be represented
+    at that resolution (never another date: the product would wrap)."""
+    days = np.asarray(days, dtype=np.int64)
+    outside = _unrepresentable(days, unit)
+    if outside.any():
+        day = np.datetime64(int(days[outside][0]), "D")
+        raise DataError(f"the day {day} cannot be represented as datetime64[{unit}]")
+    return (days * _UNITS_PER_DAY[unit]).view(f"datetime64[{unit}]")
+
+
+def _unrepresentable(days: np.ndarray, unit: str) -> np.ndarray:
+    """Which day numbers have a midnight outside datetime64[unit] (int64 ticks; the smallest is NaT)."""
+    limit = np.iinfo(np.int64).max // _UNITS_PER_DAY[unit]
+    return (days < -limit) | (days > limit)
 
 
 @dataclass(frozen=True)
@@ -107,7 +157,8 @@ class TransactionLog:
     The code of row ``i`` is ``customers_raw[i] - customer_offset`` and indexes
     ``customers`` (distinct ids, sorted where they can be); its day number is
     ``dates[i] // day_divisor`` (``dates`` are often the DataFrame's own
-    datetime64 values viewed as int64). ``amounts`` are float64; ``orders``
+    datetime64 values viewed as int64); dates go back out at ``date_unit``,
+    the input's resolution. ``amounts`` are float64; ``orders``
     are int64 order ids (codes), or None without an order column.
     """
 
@@ -115,6 +166,7 @@ class TransactionLog:
     customer_offset: int
     dates: np.ndarray
     day_divisor: int
+    date_unit: str
     amounts: np.ndarray
     orders: Optional[np.ndarray]
     customers: pd.Index
@@ -128,8 +180,30 @@ class TransactionLog:
     def core_args(self, returns: str) -> tuple:
         """The log as ``_core`` takes it, one tuple: ``(customer, date, amount, order, n_customers,
         (customer_offset, day_divisor), returns)``."""
-        return (self.customers_raw, self.dates, self.amounts, self.orders, self.n_customers,
-                (self.customer_offset, self.day_divisor), returns)
+        columns = (self.customers_raw, self.dates, self.amounts, self.orders)
+        # the core borrows C-contiguous, aligned arrays; an Arrow buffer at an odd offset is copied here
+        customers, dates, amounts, orders = (None if a is None else np.require(a, requirements=["C", "A"])
+                                             for a in columns)
+        return (customers, dates, amounts, orders, self.n_customers, (self.customer_offset, self.day_divisor),
+                returns)
+
+    def as_dates(self, days: np.ndarray) -> np.ndarray:
+        """Day numbers (e.g. first purchase days) as midnights at the input's resolution,
+        or a DataError naming the date column and the first row on a day that has
+        no midnight at that resolution (1677-09-21 in nanoseconds)."""
+        days = np.asarray(days, dtype=np.int64)
+        outside = _unrepresentable(days, self.date_unit)
+        if outside.any():
+            row_days = np.floor_divide(self.dates, self.day_divisor)
+            pos, label = first_label(self.index, row_days == days[outside][0])
+            column = self.columns["date"]
+            raise DataError(
+                f"column {column!r} has a date at index label {label!r} (row {pos}) whose day "
+                f"{np.datetime64(int(days[outside][0]), 'D')} cannot be represented as datetime64[{self.date_unit}]; "
+                f"convert the column first, e.g. tx[{column!r}].astype('datetime64[s]')",
+                field=column, row=pos, label=label,
+            )
+        return days_to_datetime(days, self.date_unit)
 
     def customer_index(self, codes: np.ndarray) -> pd.Index:
         """The customer ids of ``codes``, named like the user's id column."""
@@ -164,6 +238,7 @@ def read_transactions(
     amount: Optional[str] = "amount",
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> TransactionLog:
     """Validate and convert a transaction DataFrame (see :func:`patronage.rfm_table`)."""
     frame = require_frame(tx)
@@ -176,12 +251,12 @@ def read_transactions(
     if len(frame) == 0:
         raise DataError("the transaction log is empty (no rows)")
     ids, offset, customers = _encode_ids(frame, customer)
-    dates, divisor = _encode_dates(frame, date)
+    dates, divisor, unit = _encode_dates(frame, date, _check_date_format(date_format))
     amounts = _amounts(frame, amount)
     orders = None if order is None else _encode_orders(frame, order)
     columns = {"customer": customer, "date": date, "amount": amount if amount is not None else "amount",
                "order": order if order is not None else "order"}
-    return TransactionLog(ids, offset, dates, divisor, amounts, orders, customers, frame.index, columns)
+    return TransactionLog(ids, offset, dates, divisor, unit, amounts, orders, customers, frame.index, columns)
 
 
 def _encode_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int, pd.Index]:
@@ -196,6 +271,11 @@ def _encode_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int, pd.I
     series = frame[column]
     _reject_missing(frame, column, "customer id", "; rows without a customer (guest checkouts) cannot be "
                     f"profiled: leave them out first, e.g. tx.dropna(subset=[{column!r}])")
+    if isinstance(series.dtype, np.dtype) and not series.dtype.isnative:  # e.g. ">i8" read from a file
+        series = series.astype(series.dtype.newbyteorder("="))
+    arrow = getattr(series.dtype, "pyarrow_dtype", None)
+    if arrow is not None and hasattr(arrow, "value_type"):  # Arrow dictionary: as a categorical
+        series = series.astype(pd.ArrowDtype(arrow.value_type)).astype("category")
     series = _whole_floats_as_int(series)
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
@@ -253,8 +333,26 @@ _UNITS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us
                   "ns": 86_400_000_000_000}
 
 
-def _encode_dates(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
-    """The date column as int64 ticks (no copy for datetime64 columns) and ticks per day.
+#: Shown when date strings are not ISO: the formats an export usually has. Day-first and month-first
+#: are never guessed: ``03/04/1997`` is ambiguous.
+DATE_FORMAT_EXAMPLES = ("'%m/%d/%Y' (01/31/1997)", "'%d/%m/%Y' (31/01/1997)", "'%d.%m.%Y' (31.01.1997)",
+                        "'%Y%m%d' (19970131)", "'%d/%m/%Y %H:%M' (31/01/1997 14:05)")
+
+
+def _check_date_format(date_format: Optional[str]) -> Optional[str]:
+    if date_format is None:
+        return None
+    # pandas' 'mixed' guesses each date's format (day-first or month-first): refused with the rest
+    if not isinstance(date_format, str) or "%" not in date_format and date_format != "ISO8601":
+        raise ParameterError(f"date_format must be one strftime format such as '%d/%m/%Y', or 'ISO8601', got "
+                             f"{date_format!r}; accepted: " + ", ".join(DATE_FORMAT_EXAMPLES), "date_format")
+    return date_format
+
+
+def _encode_dates(frame: pd.DataFrame, column: str,
+                  date_format: Optional[str] = None) -> tuple[np.ndarray, int, str]:
+    """The date column as int64 ticks (no copy for datetime64 columns), ticks per
+    day and the resolution dates go back out at (the column's, or seconds).
 
     tz-aware dates count on their local calendar day. NaT is left for the core
     to report with its row.
@@ -265,55 +363,98 @@ def _encode_dates(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
         series = series.dt.tz_localize(None)  # the customer's local calendar day
     elif pd.api.types.is_datetime64_dtype(dtype):
         pass
+    elif isinstance(dtype, pd.PeriodDtype):  # a period counts on its first day
+        _reject_missing(frame, column, "date")
+        series = series.dt.start_time
+    elif date_format is not None and pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        series = _parse_dates(frame, column, date_format, series.astype(str))
     elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         raise ColumnTypeError(
             f"column {column!r} must hold dates (datetime64, datetime.date or ISO strings), got dtype {dtype}; "
-            "for numbers like 19970101 use pd.to_datetime(tx[col].astype(str), format='%Y%m%d')",
+            "for numbers like 19970101 pass date_format='%Y%m%d'",
             field=column,
         )
     else:
-        series = _parse_dates(frame, column)
+        series = _parse_dates(frame, column, date_format)
     values = series.to_numpy()
     unit, count = np.datetime_data(values.dtype)
     if unit not in _UNITS_PER_DAY:  # e.g. datetime64[W]: convert once
         values, unit, count = values.astype("datetime64[D]"), "D", 1
-    return np.ascontiguousarray(values.view(np.int64)), _UNITS_PER_DAY[unit] // count
+    out_unit = unit if unit in ("s", "ms", "us", "ns") and count == 1 else "s"
+    return np.ascontiguousarray(values.view(np.int64)), _UNITS_PER_DAY[unit] // count, out_unit
 
 
-def _parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
-    series = frame[column]
+def _parse_dates(frame: pd.DataFrame, column: str, date_format: Optional[str],
+                 series: Optional[pd.Series] = None) -> pd.Series:
+    """Date strings (ISO, or ``date_format``) or date objects as datetime64; unparseable ones are an error
+    naming the row and, for strings, the formats to pass."""
+    series = frame[column] if series is None else series
     _reject_missing(frame, column, "date")
     sample = series.iloc[0]
     if isinstance(sample, (_dt.date, pd.Timestamp, np.datetime64)):
         parsed = pd.to_datetime(series, errors="coerce")
     else:
         try:
-            parsed = pd.to_datetime(series, errors="coerce", format="ISO8601")
-        except (TypeError, ValueError) as exc:  # e.g. mixed time zone offsets
-            raise DataError(f"column {column!r} could not be parsed as dates: {exc}", field=column) from None
+            parsed = pd.to_datetime(series, errors="coerce", format=date_format or "ISO8601")
+        except (TypeError, ValueError) as exc:
+            if "zone" not in str(exc) and "offset" not in str(exc):
+                raise DataError(f"column {column!r} could not be parsed as dates: {exc}", field=column) from None
+            parsed = _wall_clock_dates(series)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_localize(None)
     bad = parsed.isna().to_numpy()
     if bad.any():
         pos, label = first_label(frame.index, bad)
+        if date_format is not None:
+            hint = f" under date_format={date_format!r}"
+        elif isinstance(series.iloc[pos], str):
+            hint = ("; without date_format only ISO dates (1997-01-31) are read, and day-first vs month-first is "
+                    "never guessed: pass date_format= (command line: --date-format), e.g. "
+                    + ", ".join(DATE_FORMAT_EXAMPLES))
+        else:
+            hint = ""
         raise DataError(
-            f"column {column!r} has an unparseable date {series.iloc[pos]!r} at index label {label!r} (row {pos})",
+            f"column {column!r} has an unparseable date {frame[column].iloc[pos]!r} at index label {label!r} "
+            f"(row {pos}){hint}",
             field=column, row=pos, label=label,
         )
     return parsed
 
 
+def _wall_clock_dates(series: pd.Series) -> pd.Series:
+    """Timestamps written with different UTC offsets (a summer and a winter
+    offset, or shops in several zones), each as its local wall-clock time: a
+    purchase counts on the calendar day it was made where it was made, as it
+    does for a column in one time zone. Unparseable values become NaT."""
+    def wall_clock(value: Any) -> Any:
+        try:
+            stamp = pd.Timestamp(value)
+        except (TypeError, ValueError):
+            return pd.NaT
+        return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+    return pd.to_datetime(series.map(wall_clock), errors="coerce")
+
+
 def _amounts(frame: pd.DataFrame, column: Optional[str]) -> np.ndarray:
+    """The amount column as float64: real numbers only. Numbers held as text or
+    Python objects are converted; booleans, complex numbers, timedeltas, dates,
+    periods and categoricals are refused with their dtype."""
     if column is None:
         return np.zeros(len(frame))
     series = frame[column]
     dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        raise ColumnTypeError(f"column {column!r} must be numeric amounts, got dtype {dtype}", field=column)
-    if not pd.api.types.is_numeric_dtype(dtype):
+    textual = dtype == object or pd.api.types.is_string_dtype(dtype)
+    if not (is_real_dtype(dtype) or textual):
+        raise ColumnTypeError(f"column {column!r} must be numeric (real-number amounts), got dtype {dtype}", field=column)
+    if textual:
         coerced = pd.to_numeric(series, errors="coerce")
-        bad = (coerced.isna() & series.notna()).to_numpy()
-        if bad.any() or dtype == object and series.isna().all():
+        if not is_real_dtype(coerced.dtype):  # e.g. Python complex numbers in an object column
+            bad = ~series.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                              and not isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+        else:
+            bad = (coerced.isna() & series.notna()).to_numpy()
+        if bad.any() or series.isna().all():
             pos, label = first_label(frame.index, bad) if bad.any() else (0, frame.index[0])
             raise ColumnTypeError(
                 f"column {column!r} must be numeric, found {series.iloc[pos]!r} at index label {label!r} "

@@ -14,17 +14,23 @@ def _axes(ax: Any) -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'patronage[plot]'") from exc
+        raise ImportError("plotting needs matplotlib (a dependency of patronage): pip install matplotlib") from exc
     _, ax = plt.subplots()
     return ax
 
 
-def cohort_heatmap(matrix: pd.DataFrame, *, ax: Any, annotate: Optional[bool], cmap: str) -> Any:
+def cohort_heatmap(matrix: pd.DataFrame, *, ax: Any, annotate: Optional[bool], cmap: str, **kwargs: Any) -> Any:
     values = matrix.to_numpy(dtype=np.float64)
     ax = _axes(ax)
     masked = np.ma.masked_invalid(values)
-    image = ax.imshow(masked, aspect="auto", cmap=cmap, interpolation="nearest")
-    ax.figure.colorbar(image, ax=ax)
+    # the first column is 100% by definition: the colour scale is set by the later ones, where cohorts differ
+    later = values[:, 1:][np.isfinite(values[:, 1:])]
+    options = {"aspect": "auto", "cmap": cmap, "interpolation": "nearest"}
+    if later.size and later.max() > 0:
+        options.update(vmin=0.0, vmax=float(later.max()))
+    options.update(kwargs)
+    image = ax.imshow(masked, **options)
+    ax.figure.colorbar(image, ax=ax, extend="max" if later.size and values[:, :1].max() > later.max() else "neither")
     rows, cols = values.shape
     if annotate is None:
         annotate = rows <= 24 and cols <= 24
@@ -66,7 +72,7 @@ def lorenz_plot(result: Any, *, ax: Any) -> Any:
 
 
 def quadrant_plot(matrix: pd.DataFrame, *, ax: Any, satisfied_at: Optional[float], loyal_at: Optional[float],
-                  random_state: int) -> Any:
+                  random_state: int, **kwargs: Any) -> Any:
     ax = _axes(ax)
     rng = np.random.default_rng(random_state)
     known = matrix["quadrant"].notna().to_numpy()
@@ -84,8 +90,9 @@ def quadrant_plot(matrix: pd.DataFrame, *, ax: Any, satisfied_at: Optional[float
     total = max(1, len(quadrant))
     for name, colour in colours.items():
         mask = quadrant == name
-        ax.scatter(sat[mask] + jitter_x[mask], loy[mask] + jitter_y[mask], s=8, alpha=0.5, color=colour,
-                   label=f"{name}: {mask.sum()} ({mask.sum() / total:.0%})")
+        ax.scatter(sat[mask] + jitter_x[mask], loy[mask] + jitter_y[mask],
+                   **{"s": 8, "alpha": 0.5, "color": colour,
+                      "label": f"{name}: {mask.sum()} ({mask.sum() / total:.0%})", **kwargs})
 
     def cut(explicit: Optional[float], values: np.ndarray, flags: np.ndarray) -> Optional[float]:
         if explicit is not None:
@@ -100,6 +107,8 @@ def quadrant_plot(matrix: pd.DataFrame, *, ax: Any, satisfied_at: Optional[float
         ax.axvline(x_cut, color="grey", linestyle="--")
     if y_cut is not None:
         ax.axhline(y_cut, color="grey", linestyle="--")
+    if len(loy) and loy.max() > 20:  # repeat counts up to 170: most customers would sit in one band
+        ax.set_yscale("symlog", linthresh=1.0)
     ax.set_xlabel("satisfaction")
     ax.set_ylabel("loyalty")
     ax.set_title("Satisfaction x loyalty")

@@ -7,20 +7,28 @@ import html
 import json
 import re
 import warnings
-from typing import Any, Dict, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
-from ._base import ParamsMixin, json_document
+from ._base import ParamsMixin, json_document, model_file
+from ._input import follows_input
 from ._frame import finite_column, plain, read_transactions, require_columns, to_day
-from .exceptions import ColumnTypeError, ConvergenceWarning, DataError, NotFittedError, ParameterError
+from .exceptions import (ColumnTypeError, ConvergenceWarning, DataError, ModelFileError, NotFittedError,
+                         ParameterError, PatronageError)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+_BG = TypeVar("_BG", bound="BetaGeo")  # fit and from_params return the subclass they are called on
 
 __all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
            "customer_lifetime_value", "value_at_risk"]
 
 
+@follows_input
 def btyd_summary(
     tx: pd.DataFrame,
     customer: str = "customer_id",
@@ -33,6 +41,7 @@ def btyd_summary(
     calibration_end: Any = None,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """The ``frequency, recency, T, monetary_value`` table BTYD models are fitted on.
 
@@ -75,11 +84,19 @@ def btyd_summary(
         The amount column; ``None`` leaves out the monetary columns.
     order : str, optional
         The order (invoice) id column (see :func:`patronage.rfm_table`).
+    date_format : str, optional
+        The format of non-ISO date strings (see :func:`patronage.rfm_table`).
 
     Returns
     -------
     DataFrame
         Float columns, indexed by customer id (sorted).
+
+    See Also
+    --------
+    BetaGeo : BG/NBD fitted on it.
+    GammaGamma : Spend per purchase.
+    rfm_table : RFM per customer.
 
     Examples
     --------
@@ -93,7 +110,7 @@ def btyd_summary(
     1                  2.0     21.0  30.0            30.0
     2                  0.0      0.0  16.0             0.0
     """
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     if isinstance(freq_multiplier, bool) or not isinstance(freq_multiplier, (int, float)):
         raise ParameterError(f"freq_multiplier must be a positive number, got {freq_multiplier!r}",
                              "freq_multiplier")
@@ -117,6 +134,9 @@ def btyd_summary(
 # --------------------------------------------------------------------------------------------
 # Models: BG/NBD, Gamma-Gamma, customer lifetime value
 # --------------------------------------------------------------------------------------------
+
+#: Longest :func:`customer_lifetime_value` horizon, in months (100 years; one term per month).
+MAX_HORIZON_MONTHS = 1200
 
 #: Time units of the summary per month, as in lifetimes' ``customer_lifetime_value``.
 UNITS_PER_MONTH = {"D": 30.0, "W": 4.345, "M": 1.0, "H": 30.0 * 24.0}
@@ -197,6 +217,10 @@ class _Columns:
             column = names.get(pos, exc.field)
             reason = re.sub(r"^feature \d+:? ?", "", str(exc))
             reason = re.sub(r" at row \d+$", "", reason)
+            if "T" in self.names:  # recency > T: name both of the user's columns
+                t_label = self.labels[self.names.index("T")]
+                reason = re.sub(r"^recency \((.*?)\) is greater than T \(", lambda m: f"recency ({m[1]}) is "
+                                f"greater than {t_label!r} (", reason)
             label = None
             if exc.row is not None and exc.row < len(self.index):
                 label = plain(self.index[exc.row])
@@ -250,6 +274,37 @@ class _Model(ParamsMixin):
                                           dtype=float, name="se(coef)")
         self.log_likelihood_ = float(info["log_likelihood"])
         self.n_customers_ = float(info["n_customers"])
+
+    # Histories a loaded model must predict finitely for (what a fitted model
+    # does on its own data): none to 100 repeat purchases, recency 0 to T, ages
+    # of a day to ten years, in days.
+    _PROBE = pd.DataFrame({"frequency": [0.0, 1.0, 10.0, 100.0, 1.0, 100.0],
+                           "recency": [0.0, 1.0, 300.0, 3650.0, 30.0, 100.0],
+                           "T": [1.0, 1.0, 400.0, 3650.0, 3650.0, 3650.0],
+                           "monetary_value": [0.0, 1.0, 50.0, 1e4, 0.01, 1e6]})
+
+    def _probe_predictions(self) -> List[Callable[[], Any]]:
+        """The predictions to make on :attr:`_PROBE`, each a call (a DataError from one is not silent)."""
+        raise NotImplementedError
+
+    def _check_loaded(self) -> Any:
+        """``self`` if its predictions on :attr:`_PROBE` are finite or clear errors, else a
+        ParameterError naming the parameter furthest from 1 on a log scale (the one that ran off)."""
+        values = []
+        for predict in self._probe_predictions():
+            try:
+                with np.errstate(all="ignore"):
+                    values.append(np.asarray(predict(), dtype=np.float64))
+            except DataError:  # a clear error when used (q <= 1, a series that does not converge): not silent
+                pass
+        if not all(np.isfinite(v).all() for v in values):
+            params = self.params_
+            name = params.index[int(np.abs(np.log(params.to_numpy())).argmax())]
+            raise ParameterError(
+                f"{type(self).__name__} parameters {dict((k, float(v)) for k, v in params.items())} give "
+                f"predictions that are not finite (NaN or infinite) for ordinary customers; {name}={params[name]:g} "
+                "is the most extreme: these cannot be a fitted model's parameters", name)
+        return self
 
     def _warn_fit(self) -> None:
         info = self.fit_info_
@@ -326,7 +381,7 @@ class _Model(ParamsMixin):
                 raise DataError(f"not a {cls.__name__} JSON document (format {_FORMAT})")
             obj = cls(**doc["params"])
             obj._set_model(cls._core_class.from_json(json.dumps(doc["model"])))
-            return obj
+            return obj._check_loaded()
 
     def __getstate__(self) -> Dict[str, Any]:
         model = getattr(self, "_model", None)
@@ -334,12 +389,16 @@ class _Model(ParamsMixin):
                 "model": None if model is None else model.to_json()}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        if state.get("format") != _FORMAT:
-            raise DataError(f"cannot unpickle {type(self).__name__} format {state.get('format')!r}")
-        for k, v in state["params"].items():
-            setattr(self, k, v)
-        if state["model"] is not None:
-            self._set_model(self._core_class.from_json(state["model"]))
+        with model_file(f"pickled {type(self).__name__}"):
+            if not isinstance(state, dict) or state.get("format") != _FORMAT:
+                raise ModelFileError(f"cannot unpickle {type(self).__name__}: format "
+                                     f"{state.get('format') if isinstance(state, dict) else state!r}, "
+                                     f"expected {_FORMAT!r}")
+            for k, v in state["params"].items():
+                setattr(self, k, v)
+            if state["model"] is not None:
+                self._set_model(self._core_class.from_json(state["model"]))
+                self._check_loaded()
 
 
 class _PurchaseModel(_Model):
@@ -356,14 +415,18 @@ class _PurchaseModel(_Model):
         self.tol = tol
 
     @classmethod
-    def from_params(cls, r: float, alpha: float, a: float, b: float) -> "BetaGeo":
+    def from_params(cls: Type[_BG], r: float, alpha: float, a: float, b: float) -> _BG:
         """A model with known parameters (e.g. published estimates), ready to predict."""
         obj = cls()
         values = (_number(v, n) for v, n in zip((r, alpha, a, b), cls._param_index))
         obj._set_model(_core.BetaGeoModel.from_params(*values, modified=cls._modified))
-        return obj
+        return obj._check_loaded()
 
-    def fit(self, summary: Any, weights: Any = None) -> "BetaGeo":
+    def _probe_predictions(self) -> List[Callable[[], Any]]:
+        probe = self._PROBE[["frequency", "recency", "T"]]
+        return [lambda: self.p_alive(probe), lambda: self.expected_purchases(probe, 30.0)]
+
+    def fit(self: _BG, summary: Any, weights: Any = None) -> _BG:
         """Fit on ``frequency, recency, T`` (or their ``_cal`` columns).
 
         Parameters
@@ -443,17 +506,21 @@ class _PurchaseModel(_Model):
 
     # plots (matplotlib imported lazily)
     def plot_p_alive_matrix(self, summary: Any = None, *, max_frequency: Optional[int] = None,
-                            max_recency: Optional[float] = None, ax: Any = None) -> Any:
-        """Heat map of P(alive) over frequency x recency for customers of age ``max_recency``.
+                            max_recency: Optional[float] = None, ax: Any = None, time_unit: str = "periods",
+                            **kwargs: Any) -> Axes:
+        """Heat map of P(alive) over repeat purchases x time since the last purchase, for customers
+        of age ``max_recency``.
 
-        Defaults come from ``summary`` (largest frequency and T); without it give both
-        limits. Returns the matplotlib Axes.
+        Defaults come from ``summary`` (the 99th percentile of frequency, the largest T);
+        without it give both limits. ``time_unit`` names the summary's period in the labels
+        (e.g. ``"weeks"``); other keyword arguments go to ``Axes.imshow``. Returns the
+        matplotlib Axes.
         """
         from ._btyd_plot import p_alive_matrix
         self._require_fitted()
-        return p_alive_matrix(self, summary, max_frequency, max_recency, ax)
+        return p_alive_matrix(self, summary, max_frequency, max_recency, ax, time_unit, **kwargs)
 
-    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Axes:
         """Mean holdout purchases, actual vs expected, by calibration frequency (paper Figure 4).
         ``summary`` is a :func:`btyd_summary` made with ``calibration_end``. Returns the Axes."""
         from ._btyd_plot import holdout_purchases
@@ -476,7 +543,7 @@ class BetaGeo(_PurchaseModel):
         L2 penalty ``penalizer * (r**2 + (alpha / max T)**2 + a**2 + b**2)`` added
         to the mean negative log-likelihood, as lifetimes' ``penalizer_coef``.
     max_iter : int, default 1000
-        Most L-BFGS iterations per starting point.
+        Most optimiser iterations per starting point.
     tol : float, default 1e-9
         Gradient tolerance of the optimiser.
 
@@ -521,6 +588,13 @@ class BetaGeo(_PurchaseModel):
     probability ``a/(a+b)`` is determined. The same checks apply to
     :class:`ModifiedBetaGeo`, :class:`ParetoNBD` and :class:`GammaGamma`.
 
+    See Also
+    --------
+    ModifiedBetaGeo : MBG/NBD.
+    ParetoNBD : Pareto/NBD.
+    GammaGamma : Spend per purchase.
+    btyd_summary : Its input.
+
     Examples
     --------
     >>> import patronage
@@ -548,7 +622,7 @@ class BetaGeo(_PurchaseModel):
             return values[0]
         return pd.Series(values, index=pd.Index(ns, name="n"), name="probability")
 
-    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Any:
+    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Axes:
         """Calibration check: customers by number of repeat purchases, actual vs the model's
         expectation given each customer's T (paper Figure 2). Returns the Axes."""
         from ._btyd_plot import period_transactions
@@ -563,6 +637,20 @@ class ModifiedBetaGeo(BetaGeo):
     the first purchase, so customers without repeat purchases are not
     certainly alive (their P(alive) is below 1). Same parameters, attributes
     and methods; the definitions of lifetimes' ``ModifiedBetaGeoFitter``.
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty on the parameters, as :class:`BetaGeo`'s.
+    max_iter : int, default 1000
+        Most optimiser iterations per starting point.
+    tol : float, default 1e-9
+        Gradient tolerance of the optimiser.
+
+    See Also
+    --------
+    BetaGeo : BG/NBD.
+    ParetoNBD : Pareto/NBD.
 
     Examples
     --------
@@ -583,12 +671,36 @@ class ParetoNBD(_PurchaseModel):
     While alive a customer buys at rate ``lambda ~ Gamma(r, alpha)``; lifetimes
     are exponential with rate ``mu ~ Gamma(s, beta)`` (dropout at any time, not
     only after purchases). Fitted by maximum likelihood (Fader, Hardie & Lee's
-    2005 note, with a stable hypergeometric evaluation) using L-BFGS with a
-    numerical gradient, so it is slower than :class:`BetaGeo`; ``tol``
-    defaults to 1e-7. Provides ``p_alive``, ``expected_purchases``,
-    ``expected_purchases_new_customer`` and ``log_likelihood`` (no
-    ``probability_of_n_purchases``, and :func:`customer_lifetime_value` takes
-    a BG/NBD model).
+    2005 note): damped Newton with the exact gradient and Hessian, the
+    likelihood's hypergeometric term evaluated as the integral it comes from,
+    at a bounded cost for any parameter values. Provides ``p_alive``,
+    ``expected_purchases``, ``expected_purchases_new_customer`` and
+    ``log_likelihood`` (no ``probability_of_n_purchases``), and works with
+    :func:`customer_lifetime_value`.
+
+    Some data cannot identify all four parameters: the likelihood keeps rising
+    along a ridge (``s`` and ``beta`` growing together: one dropout rate for
+    everyone; ``r`` and ``alpha`` together: one purchase rate; or ``s``
+    falling to 0: no visible dropout). The fit then stops where the likelihood
+    is flat, keeps those finite estimates and reports the fit as not identified
+    like any other (``identified_`` False, a ``fit_info_["issues"]`` entry of kind
+    ``"ridge"`` naming the parameters, and a
+    :class:`~patronage.exceptions.ConvergenceWarning` that says which ratio the
+    data determine).
+
+    Parameters
+    ----------
+    penalizer : float, default 0
+        L2 penalty on the parameters, as :class:`BetaGeo`'s.
+    max_iter : int, default 1000
+        Most optimiser iterations per starting point.
+    tol : float, default 1e-7
+        Gradient tolerance of the optimiser.
+
+    See Also
+    --------
+    BetaGeo : BG/NBD, faster to fit.
+    ModifiedBetaGeo : MBG/NBD.
 
     Examples
     --------
@@ -603,16 +715,13 @@ class ParetoNBD(_PurchaseModel):
     _param_index = ("r", "alpha", "s", "beta")
     _title = "Pareto/NBD"
 
-    def __init__(self, penalizer: float = 0.0, *, max_iter: int = 1000, tol: float = 1e-7) -> None:
-        super().__init__(penalizer, max_iter=max_iter, tol=tol)
-
     @classmethod
     def from_params(cls, r: float, alpha: float, s: float, beta: float) -> "ParetoNBD":  # type: ignore[override]
         """A model with known parameters (e.g. published estimates), ready to predict."""
         obj = cls()
         values = (_number(v, n) for v, n in zip((r, alpha, s, beta), cls._param_index))
         obj._set_model(_core.ParetoNbdModel.from_params(*values))
-        return obj
+        return obj._check_loaded()
 
     def fit(self, summary: Any, weights: Any = None) -> "ParetoNBD":
         """Fit on ``frequency, recency, T`` (or their ``_cal`` columns); see :meth:`BetaGeo.fit`."""
@@ -665,6 +774,11 @@ class GammaGamma(_Model):
     frequency_spend_correlation_ : float
         Pearson correlation of frequency and monetary value among repeat buyers.
 
+    See Also
+    --------
+    BetaGeo : The purchase process.
+    customer_lifetime_value : Both combined.
+
     Examples
     --------
     >>> import patronage
@@ -694,7 +808,11 @@ class GammaGamma(_Model):
         obj = cls()
         obj._set_model(_core.GammaGammaModel.from_params(*(_number(x, n) for x, n in
                                                             zip((p, q, v), cls._param_index))))
-        return obj
+        return obj._check_loaded()
+
+    def _probe_predictions(self) -> List[Callable[[], Any]]:
+        buyers = self._PROBE[self._PROBE["frequency"] > 0][["frequency", "monetary_value"]]
+        return [lambda: self.expected_average_spend(buyers)]
 
     def _set_model(self, model: Any) -> None:
         super()._set_model(model)
@@ -800,7 +918,7 @@ def _units_per_month(freq: Any) -> float:
 
 
 def customer_lifetime_value(
-    bg: BetaGeo,
+    bg: Union[BetaGeo, ParetoNBD],
     gg: GammaGamma,
     summary: Any,
     horizon: int = 12,
@@ -814,7 +932,7 @@ def customer_lifetime_value(
 
         CLV = margin * sum_{k=1..horizon} E[spend] * (E[X(k f)] - E[X((k-1) f)]) / (1 + discount_rate)**k
 
-    with ``E[X(t)]`` the BG/NBD expected purchases in the next ``t`` time units,
+    with ``E[X(t)]`` the purchase model's expected purchases in the next ``t`` time units,
     ``E[spend]`` the Gamma-Gamma expected average spend and ``f`` the number of the
     summary's time units per month (``freq``: ``"D"`` 30, ``"W"`` 4.345, ``"M"`` 1,
     ``"H"`` 720). ``E[X(t)] = P(alive) E[X(t) | alive]``, so ``CLV = P(alive) x
@@ -822,12 +940,14 @@ def customer_lifetime_value(
 
     Parameters
     ----------
-    bg, gg : BetaGeo, GammaGamma
-        Fitted models (on this summary's time unit).
+    bg : BetaGeo, ModifiedBetaGeo or ParetoNBD
+        The fitted purchase model (on this summary's time unit).
+    gg : GammaGamma
+        The fitted spend model.
     summary : DataFrame
         ``frequency, recency, T, monetary_value`` (or ``_cal``) per customer. Not modified.
     horizon : int, default 12
-        Months.
+        Months, at most :data:`MAX_HORIZON_MONTHS` (1200).
     freq : {"D", "W", "M", "H"}, default "M"
         The time unit of ``summary`` (and of ``bg``).
     discount_rate : float, default 0.01
@@ -839,6 +959,12 @@ def customer_lifetime_value(
     -------
     Series
         Named ``clv``, indexed like ``summary``.
+
+    See Also
+    --------
+    value_at_risk : Value if alive and the part at risk.
+    BetaGeo : The purchase model.
+    GammaGamma : The spend model.
 
     Examples
     --------
@@ -853,17 +979,19 @@ def customer_lifetime_value(
     return _lifetime_value(bg, gg, summary, horizon, freq, discount_rate, margin, if_alive=False)
 
 
-def _lifetime_value(bg: BetaGeo, gg: GammaGamma, summary: Any, horizon: int, freq: str, discount_rate: float,
-                    margin: float, *, if_alive: bool) -> pd.Series:
+def _lifetime_value(bg: Union[BetaGeo, ParetoNBD], gg: GammaGamma, summary: Any, horizon: int, freq: str,
+                    discount_rate: float, margin: float, *, if_alive: bool) -> pd.Series:
     """The CLV (named ``clv``), or with ``if_alive`` the value if alive (``value_if_alive``)."""
     name = "value_if_alive" if if_alive else "clv"
-    if not isinstance(bg, BetaGeo) or not isinstance(gg, GammaGamma):
-        raise TypeError("customer_lifetime_value needs a BetaGeo (or ModifiedBetaGeo) and a GammaGamma "
-                        "model, got "
-                        f"{type(bg).__name__} and {type(gg).__name__}")
+    if not isinstance(bg, _PurchaseModel) or not isinstance(gg, GammaGamma):
+        raise TypeError("customer_lifetime_value needs a BetaGeo, ModifiedBetaGeo or ParetoNBD model and a "
+                        f"GammaGamma model, got {type(bg).__name__} and {type(gg).__name__}")
     bg_core, gg_core = bg._require_fitted(), gg._require_fitted()
     units = _units_per_month(freq)
     horizon = _count(horizon, "horizon")
+    if horizon > MAX_HORIZON_MONTHS:
+        raise ParameterError(f"horizon must be at most {MAX_HORIZON_MONTHS} months (100 years), got {horizon}",
+                             "horizon")
     rate, margin = _number(discount_rate, "discount_rate"), _number(margin, "margin")
     cols = _Columns(summary, _BG_COLUMNS + ("monetary_value",), "summary")
     with cols.labelled_errors():
@@ -873,7 +1001,7 @@ def _lifetime_value(bg: BetaGeo, gg: GammaGamma, summary: Any, horizon: int, fre
 
 
 def value_at_risk(
-    bg: BetaGeo,
+    bg: Union[BetaGeo, ParetoNBD],
     gg: GammaGamma,
     summary: Any,
     horizon: int = 12,
@@ -897,11 +1025,31 @@ def value_at_risk(
 
     Same arguments as :func:`customer_lifetime_value`.
 
+    Parameters
+    ----------
+    bg, gg : BetaGeo, GammaGamma
+        Fitted models (on this summary's time unit).
+    summary : DataFrame
+        ``frequency, recency, T, monetary_value`` (or ``_cal``) per customer. Not modified.
+    horizon : int, default 12
+        Months.
+    freq : {"D", "W", "M", "H"}, default "M"
+        The time unit of ``summary`` (and of ``bg``).
+    discount_rate : float, default 0.01
+        Per month.
+    margin : float, default 1
+        Profit margin applied to spend.
+
     Returns
     -------
     DataFrame
         ``p_alive``, ``clv``, ``value_if_alive`` and ``value_at_risk``, indexed
         like ``summary``.
+
+    See Also
+    --------
+    customer_lifetime_value : The CLV alone.
+    winback_list : Whom to win back.
 
     Examples
     --------
@@ -922,3 +1070,69 @@ def value_at_risk(
     clv = (p_alive * value).rename("clv")
     return pd.DataFrame({"p_alive": p_alive, "clv": clv, "value_if_alive": value,
                          "value_at_risk": (1.0 - p_alive) * value})
+
+
+#: Half the 95% quantile of chi-square with 1 degree of freedom: the likelihood-ratio 95% range.
+_LR95 = 1.9207294103470876
+
+
+def predictions_on_the_ridge(bg: BetaGeo, summary: Any, predictions: Any, *, tolerance: float = 0.05) -> pd.DataFrame:
+    """What a BG/NBD fit whose ``a`` and ``b`` the data do not determine still says, and with what range.
+
+    On such data the likelihood is nearly flat along a ridge on which ``a``
+    and ``b`` grow or shrink together (their ratio, the dropout chance per
+    purchase, is what the data pin down). ``predictions`` maps names to
+    functions of a model that return a number (e.g. the mean P(alive), a CLV
+    total). Each is evaluated at the fit
+    and at the models with ``(a, b)`` scaled by ``k`` (``r`` and ``alpha``
+    kept), ``k`` = 10^-3, 10^-2.5, ..., 10^3, keeping those whose
+    log-likelihood on ``summary`` is within 1.92 of the fit's (the
+    likelihood-ratio 95% range along the ridge). A prediction is **stable**
+    when its range over those models is within ``tolerance`` (default 5%) of
+    its value at the fit: the data determine it even though they do not
+    determine ``a`` and ``b``. One that cannot be evaluated at some of them
+    (a series that does not converge) is not stable.
+
+    Returns
+    -------
+    DataFrame
+        One row per prediction: ``estimate`` (at the fit), ``low``, ``high``
+        and ``stable``; ``attrs["k"]`` holds the scale factors kept.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage
+    >>> summary = patronage.btyd_summary(patronage.datasets.simulate_transactions(500, random_state=0),
+    ...                                  freq="W")
+    >>> bg = patronage.BetaGeo().fit(summary)
+    >>> ridge = patronage.predictions_on_the_ridge(bg, summary, {"mean P(alive)": lambda m: m.p_alive(summary).mean()})
+    >>> list(ridge.columns)
+    ['estimate', 'low', 'high', 'stable']
+    """
+    model = bg._require_fitted()
+    if not isinstance(bg, BetaGeo):
+        raise TypeError(f"bg must be a fitted BetaGeo, got {type(bg).__name__}")
+    tolerance = _number(tolerance, "tolerance")
+    r, alpha, a, b = (float(v) for v in model.params)
+    if not isinstance(predictions, Mapping) or not all(callable(f) for f in predictions.values()):
+        raise ParameterError("predictions must map names to functions of a model", "predictions")
+    best = bg.log_likelihood(summary)
+    estimate = pd.Series({name: float(f(bg)) for name, f in predictions.items()}, dtype=float)
+    values, kept = [estimate], []
+    for k in 10.0 ** np.arange(-3.0, 3.01, 0.5):
+        candidate = type(bg).from_params(r, alpha, a * k, b * k)
+        if not candidate.log_likelihood(summary) >= best - _LR95:
+            continue
+        kept.append(k)
+        row = {}
+        for name, f in predictions.items():  # one prediction failing here leaves the others standing
+            try:
+                row[name] = float(f(candidate))
+            except PatronageError:
+                row[name] = np.nan
+        values.append(pd.Series(row, dtype=float))
+    table = pd.concat(values, axis=1)
+    out = pd.DataFrame({"estimate": estimate, "low": table.min(axis=1), "high": table.max(axis=1)})
+    out["stable"] = table.notna().all(axis=1) & ((out["high"] - out["low"]) <= tolerance * out["estimate"].abs())
+    out.attrs["k"] = np.array(kept)
+    return out

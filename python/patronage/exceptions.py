@@ -8,17 +8,41 @@ directly; the Python layer adds the user's column names and index labels.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import sys
+from typing import Any, Dict, Optional, Tuple, Type, TypeVar
 
 __all__ = [
     "PatronageError",
     "DataError",
     "MissingColumnError",
+    "ModelFileError",
     "ColumnTypeError",
     "ParameterError",
     "NotFittedError",
     "ConvergenceWarning",
 ]
+
+
+_T = TypeVar("_T")
+_WITH_SKLEARN: Dict[Tuple[type, type], type] = {}
+
+
+def _with_sklearn(cls: Type[_T]) -> Type[_T]:
+    """``cls``, or when scikit-learn's class of the same name is loaded (anyone
+    who catches or filters it has imported ``sklearn.exceptions``), a subclass
+    of both, so ``except sklearn.exceptions.NotFittedError`` and
+    ``warnings.filterwarnings(..., sklearn.exceptions.ConvergenceWarning)``
+    work on Patronage's without scikit-learn being a dependency."""
+    sk = getattr(sys.modules.get("sklearn.exceptions"), cls.__name__, None)
+    if not isinstance(sk, type) or issubclass(cls, sk):
+        return cls
+    both = _WITH_SKLEARN.get((cls, sk))
+    if both is None:
+        name = f"_SklearnCompatible{cls.__name__}"  # a module attribute, so instances pickle
+        both = type(cls.__name__, (cls, sk), {"__module__": __name__, "__qualname__": name, "__doc__": cls.__doc__})
+        globals()[name] = both
+        _WITH_SKLEARN[(cls, sk)] = both
+    return both  # type: ignore[return-value]
 
 
 class PatronageError(Exception):
@@ -51,6 +75,14 @@ class MissingColumnError(DataError):
     """A required column is not in the DataFrame."""
 
 
+class ModelFileError(DataError):
+    """A saved model (``from_json`` text or a pickle) that cannot be loaded as it
+    stands: not a Patronage model of that class, another format version, missing
+    or mistyped entries, or parameters, shapes or class lists a fit could not
+    have produced (including parameters whose predictions would not be finite).
+    The message says what is wrong with the file."""
+
+
 class ColumnTypeError(PatronageError, TypeError):
     """A column has a dtype that cannot be used (e.g. text in the amount column)."""
 
@@ -68,7 +100,15 @@ class ParameterError(PatronageError, ValueError):
 
 
 class NotFittedError(PatronageError, ValueError, AttributeError):
-    """A model was used before ``fit`` (like scikit-learn's NotFittedError)."""
+    """A model was used before ``fit`` (like scikit-learn's NotFittedError).
+
+    When scikit-learn is in use, every instance is also an instance of
+    :class:`sklearn.exceptions.NotFittedError`, so code written for
+    scikit-learn estimators catches it.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "NotFittedError":
+        return super().__new__(_with_sklearn(cls), *args)
 
 
 class ConvergenceWarning(UserWarning):
@@ -82,4 +122,11 @@ class ConvergenceWarning(UserWarning):
     likelihood, a 95% interval spanning orders of magnitude, or a run towards 0
     or infinity). The message then names those parameters and says what the
     data do determine; the model's ``identified_`` is False.
+
+    When scikit-learn is in use, every instance is also an instance of
+    :class:`sklearn.exceptions.ConvergenceWarning`, so warning filters set up
+    for scikit-learn's models apply to Patronage's too.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "ConvergenceWarning":
+        return super().__new__(_with_sklearn(cls), *args)

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
+from ._input import follows_input
 from ._frame import (
     days_to_datetime,
     first_label,
+    is_real_dtype,
     plain,
     read_transactions,
     require_columns,
@@ -29,6 +31,10 @@ from ._frame import (
 )
 from .exceptions import ColumnTypeError, DataError, MissingColumnError, ParameterError
 from .rfm import rfm_table
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = [
     "nps",
@@ -226,6 +232,11 @@ def nps(
         ``share_detractors`` (of respondents), ``nps``, ``se`` and
         ``ci_low``/``ci_high``. A group with no respondents has NaN statistics.
 
+    See Also
+    --------
+    csat : Customer satisfaction.
+    ces : Customer effort.
+
     Examples
     --------
     >>> import numpy as np, patronage
@@ -304,6 +315,12 @@ def csat(
         and ``ci_low``/``ci_high``; a Series without ``by``, one row per group
         with it.
 
+    See Also
+    --------
+    nps : Net promoter score.
+    ces : Customer effort.
+    loyalty_matrix : Satisfaction against repeat buying.
+
     Examples
     --------
     >>> import patronage
@@ -355,6 +372,11 @@ def ces(
         estimated) and ``share_<answer>`` for every answer of the scale (the
         distribution among respondents).
 
+    See Also
+    --------
+    nps : Net promoter score.
+    csat : Customer satisfaction.
+
     Examples
     --------
     >>> import patronage
@@ -392,7 +414,7 @@ def _period(period: Any) -> str:
 
 
 def _period_index(start_days: np.ndarray, period: str, name: str) -> pd.PeriodIndex:
-    return pd.PeriodIndex(pd.DatetimeIndex(days_to_datetime(start_days)).to_period(period), name=name)
+    return pd.PeriodIndex(pd.DatetimeIndex(days_to_datetime(start_days, "s")).to_period(period), name=name)
 
 
 def repurchase_rate(
@@ -404,6 +426,7 @@ def repurchase_rate(
     within: Any = None,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.Series:
     """Share of customers who came back for a second purchase.
 
@@ -419,7 +442,7 @@ def repurchase_rate(
     ----------
     tx : DataFrame
         The transaction log (see :func:`patronage.rfm_table` for dtypes,
-        ``returns`` and ``order``). ``amount=None`` if it has no amount column.
+        ``returns``, ``order`` and ``date_format``). ``amount=None`` if it has no amount column.
     within : int or Timedelta, optional
         The repurchase window.
 
@@ -428,6 +451,11 @@ def repurchase_rate(
     Series
         ``customers``, ``repeat_customers``, ``repurchase_rate`` (NaN when
         every customer is censored) and ``censored``.
+
+    See Also
+    --------
+    retention : Active, new and retained customers per period.
+    cohort_retention : The cohort matrix.
 
     Examples
     --------
@@ -445,7 +473,7 @@ def repurchase_rate(
     0.3333333333333333
     """
     window = None if within is None else to_days(within, "within")
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     with log.labelled_errors():
         customers, repeat, censored = _core.repurchase(log.core_args(returns), window)
     rate = repeat / customers if customers else math.nan
@@ -462,6 +490,7 @@ def retention(
     period: str = "M",
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """Period-over-period retention and churn.
 
@@ -478,7 +507,8 @@ def retention(
     Parameters
     ----------
     tx : DataFrame
-        The transaction log (see :func:`patronage.rfm_table`).
+        The transaction log (see :func:`patronage.rfm_table`, also for
+        ``returns``, ``order`` and ``date_format``).
     period : {"D", "W", "M"}, default "M"
         Days, weeks (Monday to Sunday) or calendar months.
 
@@ -486,6 +516,11 @@ def retention(
     -------
     DataFrame
         Indexed by period (``pd.PeriodIndex``).
+
+    See Also
+    --------
+    cohort_retention : Retention per acquisition cohort.
+    repurchase_rate : Coming back within a window.
 
     Examples
     --------
@@ -501,7 +536,7 @@ def retention(
     2024-03       1    0         0          1             0.0
     """
     period = _period(period)
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     with log.labelled_errors():
         cols = _core.period_retention(log.core_args(returns), period)
     out = pd.DataFrame({k: cols[k] for k in ("active", "new", "retained", "returning")},
@@ -525,6 +560,7 @@ def cohort_retention(
     normalize: bool = True,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """The cohort x age retention matrix.
 
@@ -545,7 +581,8 @@ def cohort_retention(
     Parameters
     ----------
     tx : DataFrame
-        The transaction log (see :func:`patronage.rfm_table`).
+        The transaction log (see :func:`patronage.rfm_table`, also for
+        ``returns``, ``order`` and ``date_format``).
     period : {"D", "W", "M"}, default "M"
     metric : {"customers", "revenue"}, default "customers"
     normalize : bool, default True
@@ -556,6 +593,11 @@ def cohort_retention(
         Indexed by cohort (``pd.PeriodIndex`` named ``cohort``), one column
         per age ``0, 1, ...`` (named ``age``). Plot it with
         :func:`plot_cohort_retention`.
+
+    See Also
+    --------
+    plot_cohort_retention : Its heatmap.
+    retention : Retention per period.
 
     Examples
     --------
@@ -574,7 +616,7 @@ def cohort_retention(
         raise ParameterError(f"metric must be 'customers' or 'revenue', got {metric!r}", "metric")
     if amount is None and metric == "revenue":
         raise ParameterError("metric='revenue' needs an amount column", "amount")
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     with log.labelled_errors():
         cols = _core.cohort_retention(log.core_args(returns), period, metric, bool(normalize))
     values = cols["values"]
@@ -587,6 +629,23 @@ def cohort_retention(
 @dataclass(frozen=True)
 class ParetoResult:
     """Revenue concentration over customers (see :func:`pareto`).
+
+    Parameters
+    ----------
+    top : float
+        The headline fraction of customers.
+    top_share : float
+        Share of revenue of the top ``top`` fraction.
+    gini : float
+        Gini coefficient of spend.
+    n_customers : int
+        Customers ranked.
+    ranking : DataFrame
+        ``spend``, ``rank`` and ``cumulative_share`` per customer, by decreasing spend.
+    n_negative : int, default 0
+        Customers with a negative net spend (ranked with a spend of 0).
+
+    Built by :func:`pareto`; there is no need to construct one by hand.
 
     Attributes
     ----------
@@ -603,6 +662,11 @@ class ParetoResult:
     n_negative : int
         Customers whose net spend was negative (they returned more than they
         bought in the log), ranked with a spend of 0.
+
+    See Also
+    --------
+    pareto : Computes it.
+    plot_pareto : The Lorenz curve.
 
     Examples
     --------
@@ -638,7 +702,7 @@ class ParetoResult:
         revenue = np.concatenate([[0.0], 1.0 - top[::-1][1:], [1.0]])
         return pd.DataFrame({"share_of_customers": np.arange(n + 1) / n, "share_of_revenue": revenue})
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, ax: Any = None) -> Axes:
         """The Lorenz curve with the headline marked (see :func:`plot_pareto`)."""
         return plot_pareto(self, ax=ax)
 
@@ -675,6 +739,7 @@ def pareto(
     top: float = 0.2,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> ParetoResult:
     """How concentrated revenue is: the top customers' share, Lorenz curve and Gini.
 
@@ -689,7 +754,7 @@ def pareto(
     data : DataFrame or Series
         A transaction log (when it has the ``date`` column: spend is each
         customer's net spend, the ``total_spend`` of :func:`patronage.rfm_table`
-        under the same ``returns`` and ``order``), a per-customer table with a
+        under the same ``returns``, ``order`` and ``date_format``), a per-customer table with a
         ``spend`` column (e.g. :func:`patronage.rfm_table`), or a Series of
         spend per customer. NaN or infinite spend is an error. Not modified.
     spend : str, default "total_spend"
@@ -702,6 +767,11 @@ def pareto(
     ParetoResult
         ``top_share``, ``gini``, ``ranking``, ``lorenz``, ``shares`` (top 1%
         to 50%), ``share_of_top(x)``, ``n_negative`` and ``plot()``.
+
+    See Also
+    --------
+    ParetoResult : What it returns.
+    plot_pareto : The Lorenz curve.
 
     Examples
     --------
@@ -726,7 +796,8 @@ def pareto(
     else:
         frame = require_frame(data, "data")
         if date in frame.columns:
-            net = rfm_table(frame, customer, date, amount, returns=returns, order=order)["total_spend"]
+            net = rfm_table(frame, customer, date, amount, returns=returns, order=order,
+                            date_format=date_format)["total_spend"]
             values, share_index = net.to_numpy(), net.index
         elif spend in frame.columns:
             values, share_index = _spend_values(frame, spend), frame.index
@@ -777,13 +848,12 @@ def _lifecycle_args(new_days: Any, at_risk_factor: Any, lapsed_factor: Any, at_r
             raise ParameterError(f"{name} must be a number of days, got {value!r}", name)
         return float(value)
 
-    if isinstance(new_days, pd.Timedelta):
-        new_days = new_days.days
-    if isinstance(new_days, bool) or not isinstance(new_days, (int, np.integer)):
+    if isinstance(new_days, (float, np.floating)) or new_days is None:
         raise ParameterError(f"new_days must be an integer number of days, got {new_days!r}", "new_days")
+    new_days = to_days(new_days, "new_days")
     if rhythm not in ("median", "mean"):
         raise ParameterError(f"rhythm must be 'median' or 'mean', got {rhythm!r}", "rhythm")
-    return (int(new_days), number(at_risk_factor, "at_risk_factor", False),
+    return (new_days, number(at_risk_factor, "at_risk_factor", False),
             number(lapsed_factor, "lapsed_factor", False), number(at_risk_days, "at_risk_days", True),
             number(lapsed_days, "lapsed_days", True), rhythm, number(default_gap, "default_gap", True))
 
@@ -800,6 +870,7 @@ def _stage_categorical(codes: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int8), dtype=dtype)
 
 
+@follows_input
 def lifecycle_stages(
     tx: pd.DataFrame,
     customer: str = "customer_id",
@@ -816,6 +887,7 @@ def lifecycle_stages(
     default_gap: Optional[float] = None,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """One lifecycle stage per customer, relative to their own purchase rhythm.
 
@@ -841,7 +913,7 @@ def lifecycle_stages(
     ----------
     tx : DataFrame
         The transaction log (see :func:`patronage.rfm_table` for dtypes,
-        ``returns`` and ``order``).
+        ``returns``, ``order`` and ``date_format``).
     as_of : date-like, optional
         Default: the day after the last transaction.
     new_days : int, default 30
@@ -865,6 +937,11 @@ def lifecycle_stages(
         two and neither ``default_gap`` nor fixed thresholds are given: there
         is no rhythm to measure against yet).
 
+    See Also
+    --------
+    lifecycle_transitions : Moves between two dates.
+    winback_list : Whom to win back.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -881,7 +958,7 @@ def lifecycle_stages(
     """
     params = _lifecycle_args(new_days, at_risk_factor, lapsed_factor, at_risk_days, lapsed_days, rhythm,
                              default_gap)
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     as_of_days = None if as_of is None else [to_day(as_of, "as_of")]
     (table,) = _lifecycle_tables(log, returns, as_of_days, params)
     stage = table.pop("stage")
@@ -914,14 +991,30 @@ def lifecycle_transitions(
     """How many customers moved between lifecycle stages from one date to another.
 
     Stages are those of :func:`lifecycle_stages` as of each date (same options,
-    including ``returns`` and ``order``, passed as keywords). Customers
+    including ``returns``, ``order`` and ``date_format``, passed as keywords). Customers
     acquired between the two dates come from ``"not_acquired"``.
+
+    Parameters
+    ----------
+    tx : DataFrame
+        The transaction log (not modified).
+    from_date, to_date : date-like
+        The two dates the stages are taken at (``from_date`` before ``to_date``).
+    customer, date, amount : str
+        Column names; ``amount=None`` when the log has no amounts (every row a purchase).
+    **stage_options
+        Passed to :func:`lifecycle_stages` for both dates (``default_gap``,
+        ``returns``, ``order``, ...).
 
     Returns
     -------
     DataFrame
         Counts, rows ``from`` stage (``not_acquired`` first), columns ``to``
         stage; every stage appears even when empty.
+
+    See Also
+    --------
+    lifecycle_stages : The stage of every customer at a date.
 
     Examples
     --------
@@ -938,6 +1031,7 @@ def lifecycle_transitions(
     """
     returns = stage_options.pop("returns", "net")
     order = stage_options.pop("order", None)
+    date_format = stage_options.pop("date_format", None)
     defaults = dict(new_days=30, at_risk_factor=2.0, lapsed_factor=4.0, at_risk_days=None, lapsed_days=None,
                     rhythm="median", default_gap=None)
     unknown = set(stage_options) - set(defaults)
@@ -949,7 +1043,7 @@ def lifecycle_transitions(
     start, end = to_day(from_date, "from_date"), to_day(to_date, "to_date")
     if end <= start:
         raise ParameterError(f"to_date ({to_date!r}) must be later than from_date ({from_date!r})", "to_date")
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     before, after = _lifecycle_tables(log, returns, [start, end], params)
     labels = [_NOT_ACQUIRED] + list(LIFECYCLE_STAGES)
     # core codes 0..4 are the stages; NOT_ACQUIRED becomes row 0
@@ -1024,6 +1118,11 @@ def loyalty_matrix(
         ``quadrant`` (categorical of :data:`QUADRANTS`). Plot it with
         :func:`plot_loyalty_matrix`.
 
+    See Also
+    --------
+    plot_loyalty_matrix : Its quadrant plot.
+    csat : Satisfaction scores.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -1080,7 +1179,7 @@ _REASONS = (
     ("segment", ("segment",)),
     ("stage", ("stage", "lifecycle_stage")),
     ("days_since_last_order", ("days_since_last_order", "recency_days")),
-    ("usual_gap_days", ("typical_gap_days", "mean_days_between_orders")),
+    ("usual_gap_days", ("usual_gap_days", "typical_gap_days", "mean_days_between_orders")),
 )
 
 
@@ -1144,15 +1243,25 @@ def _per_customer(value: Any, customers: pd.DataFrame, name: str) -> np.ndarray:
             raise DataError(f"{name} must have one value per customer ({len(customers)}), got shape {array.shape}",
                             field=name)
         series = pd.Series(array, index=customers.index)
-    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
-        raise ColumnTypeError(f"{name} must be numeric, got dtype {series.dtype}", field=name)
+    if not is_real_dtype(series.dtype):
+        raise ColumnTypeError(f"{name} must be numeric (real numbers), got dtype {series.dtype}", field=name)
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
         pos, label = first_label(customers.index, bad)
         raise DataError(f"{name} is NaN or infinite for customer {label!r} (row {pos})", field=name, row=pos,
                         label=label)
+    with np.errstate(over="ignore"):
+        total = float(np.abs(values).sum())
+    if total > _MAX_ABS_TOTAL:
+        raise DataError(f"{name} sums to {total:g} over the customers, beyond {_MAX_ABS_TOTAL:g}: its cumulative "
+                        "totals would overflow; rescale it (e.g. to thousands)", field=name)
     return values
+
+
+# Largest sum of absolute per-customer values (the core's transactions::MAX_ABS_TOTAL):
+# cumulative columns and their sums then stay finite.
+_MAX_ABS_TOTAL = 1e300
 
 
 def winback_list(
@@ -1186,7 +1295,7 @@ def winback_list(
     for 4.0x their usual gap", else "last order 120 days ago", and the
     lifecycle stage), and these columns are copied as well: ``tier``,
     ``segment``, ``stage`` (or ``lifecycle_stage``), ``days_since_last_order``
-    (or ``recency_days``), ``usual_gap_days`` (from ``typical_gap_days`` or
+    (or ``recency_days``), ``usual_gap_days`` (from ``usual_gap_days``, ``typical_gap_days`` or
     ``mean_days_between_orders``) and, with both of the last two,
     ``overdue_ratio`` (days since the last order / usual gap). Join
     :func:`patronage.rfm_table`, :func:`patronage.rfm_scores` or
@@ -1231,6 +1340,11 @@ def winback_list(
         ``value``, ``value_at_risk``, ``cumulative_value_at_risk``,
         ``reasons``, the copied columns present, ``action`` and, with a cost,
         ``contact_cost`` and ``cumulative_cost``.
+
+    See Also
+    --------
+    value_at_risk : P(alive) and value if alive.
+    lifecycle_stages : Stages by each customer's rhythm.
 
     Examples
     --------
@@ -1326,11 +1440,35 @@ def winback_list(
 # --------------------------------------------------------------------------- plots
 
 def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Optional[bool] = None,
-                          cmap: str = "Blues") -> Any:
+                          cmap: str = "Blues", **kwargs: Any) -> Axes:
     """Heatmap of a :func:`cohort_retention` matrix (unobserved cells blank).
 
     Returns the matplotlib Axes. ``annotate`` writes the values in the cells
-    (default: when the matrix has at most 24 x 24 cells).
+    (default: when the matrix has at most 24 x 24 cells). The colour scale
+    runs to the largest value after the first column (which is 100% by
+    definition), so differences between cohorts show. Other keyword
+    arguments go to ``Axes.imshow``.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        A :func:`cohort_retention` matrix.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    annotate : bool, optional
+        Write the values in the cells (default: when the matrix has at most 24 x 24 cells).
+    cmap : str, default "Blues"
+        A matplotlib colormap name.
+    **kwargs
+        Passed to matplotlib (see above).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    cohort_retention : The matrix it draws.
 
     Examples
     --------
@@ -1343,11 +1481,26 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Opt
     """
     from ._loyalty_plot import cohort_heatmap
 
-    return cohort_heatmap(require_frame(matrix, "matrix"), ax=ax, annotate=annotate, cmap=cmap)
+    return cohort_heatmap(require_frame(matrix, "matrix"), ax=ax, annotate=annotate, cmap=cmap, **kwargs)
 
 
-def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Any:
+def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Axes:
     """The Lorenz curve of a :func:`pareto` result, the equality line and the headline point.
+
+    Parameters
+    ----------
+    result : ParetoResult
+        A :func:`pareto` result.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    pareto : The result it draws.
 
     Examples
     --------
@@ -1365,11 +1518,35 @@ def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Any:
 
 
 def plot_loyalty_matrix(matrix: pd.DataFrame, *, ax: Any = None, satisfied_at: Optional[float] = None,
-                        loyal_at: Optional[float] = None, random_state: int = 0) -> Any:
+                        loyal_at: Optional[float] = None, random_state: int = 0, **kwargs: Any) -> Axes:
     """Quadrant plot of a :func:`loyalty_matrix` result: jittered customers and the share in each quadrant.
+
+    Loyalty above 20 (e.g. repeat counts up to 170) is drawn on a symmetric-log axis. Other keyword
+    arguments go to ``Axes.scatter``.
 
     ``satisfied_at``/``loyal_at`` draw the cut lines (default: between the
     groups in the data). ``random_state`` seeds the jitter.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        A :func:`loyalty_matrix` result.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    satisfied_at, loyal_at : float, optional
+        Where to draw the cut lines (default: between the groups in the data).
+    random_state : int, default 0
+        Seeds the jitter of the points.
+    **kwargs
+        Passed to matplotlib (see above).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    loyalty_matrix : The matrix it draws.
 
     Examples
     --------
@@ -1384,4 +1561,5 @@ def plot_loyalty_matrix(matrix: pd.DataFrame, *, ax: Any = None, satisfied_at: O
     require_columns(frame, ["satisfaction", "loyalty", "quadrant"], "loyalty matrix")
     from ._loyalty_plot import quadrant_plot
 
-    return quadrant_plot(frame, ax=ax, satisfied_at=satisfied_at, loyal_at=loyal_at, random_state=random_state)
+    return quadrant_plot(frame, ax=ax, satisfied_at=satisfied_at, loyal_at=loyal_at, random_state=random_state,
+                         **kwargs)

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._frame import days_to_datetime, finite_column, read_transactions, require_columns, require_frame, to_day
+from ._input import follows_input
+from ._frame import finite_column, read_transactions, require_columns, require_frame, to_day
 from .exceptions import ParameterError
 
 __all__ = ["rfm_table", "rfm_scores", "segment_summary", "SEGMENTS", "DEFAULT_SEGMENT_MAP"]
@@ -30,6 +31,7 @@ _COLUMNS = [
 ]
 
 
+@follows_input
 def rfm_table(
     tx: pd.DataFrame,
     customer: str = "customer_id",
@@ -39,6 +41,7 @@ def rfm_table(
     as_of: Any = None,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """One RFM profile per customer from a transaction log.
 
@@ -73,7 +76,8 @@ def rfm_table(
         Column names. Ids may be int, str or categorical (float ids that are
         all whole numbers, as pandas reads integer ids with gaps, come back as
         int64); dates datetime64 (naive or tz-aware: the local calendar day
-        counts), ``datetime.date`` or ISO strings; amounts numeric.
+        counts), ``Period``, ``datetime.date``, ISO strings or strings in
+        ``date_format``; amounts numeric.
     as_of : date-like, optional
         The reference day for recency and tenure. Defaults to the day after the
         last transaction; must not be earlier than the last transaction.
@@ -82,12 +86,19 @@ def rfm_table(
     order : str, optional
         The order (invoice) id column: ``n_orders`` then counts orders, not
         purchase days.
+    date_format : str, optional
+        The strftime format of date strings that are not ISO, e.g.
+        ``"%d/%m/%Y"`` (31/01/1997), ``"%m/%d/%Y"`` (01/31/1997) or
+        ``"%d.%m.%Y"``; also for integer dates (``"%Y%m%d"``). Day-first and
+        month-first are never guessed: other strings are an error that lists
+        these formats. ``Period`` columns need none (a period counts on its
+        first day). Every function that takes a log accepts it.
 
     Returns
     -------
     DataFrame
         Indexed by customer id (sorted), one row per customer with a purchase:
-        ``first_purchase``, ``last_purchase`` (datetime64, purchase days: a
+        ``first_purchase``, ``last_purchase`` (datetime64 at the date column's resolution, purchase days: a
         later return does not move them), ``recency_days`` (as_of - last
         purchase), ``tenure_days`` (as_of - first purchase), ``n_orders``,
         ``n_transactions`` (purchase lines and the return lines matched to
@@ -98,6 +109,12 @@ def rfm_table(
         several orders on one day are one visit; NaN with one purchase day, the
         std with fewer than two gaps), ``n_returns`` and ``returned_amount``
         (matched return lines, absolute amount).
+
+    See Also
+    --------
+    rfm_scores : R, F, M scores and named segments.
+    btyd_summary : The summary of the BTYD models.
+    CustomerSegmenter : Value tiers from the RFM table.
 
     Examples
     --------
@@ -112,17 +129,18 @@ def rfm_table(
     1                       1         2         50.0                      10.0
     2                       7         1         15.0                       NaN
     """
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     as_of_day = None if as_of is None else to_day(as_of, "as_of")
     with log.labelled_errors():
         cols = _core.rfm_table(log.core_args(returns), as_of_day)
     index = log.customer_index(cols.pop("customer"))
-    cols["first_purchase"] = days_to_datetime(cols.pop("first_day"))
-    cols["last_purchase"] = days_to_datetime(cols.pop("last_day"))
+    cols["first_purchase"] = log.as_dates(cols.pop("first_day"))
+    cols["last_purchase"] = log.as_dates(cols.pop("last_day"))
     # the arrays are fresh and ours: no consolidation copy
     return pd.DataFrame({name: cols[name] for name in _COLUMNS}, index=index, copy=False)
 
 
+@follows_input
 def rfm_scores(
     rfm: pd.DataFrame,
     bins: int = 5,
@@ -177,6 +195,11 @@ def rfm_scores(
     DataFrame
         A copy of ``rfm`` with ``R``, ``F``, ``M``, ``FM``, ``rfm_score`` and
         ``segment`` (categorical) added.
+
+    See Also
+    --------
+    rfm_table : The table it scores.
+    segment_summary : Customers and revenue per segment.
 
     Examples
     --------
@@ -238,6 +261,10 @@ def segment_summary(scored: pd.DataFrame, *, segment: str = "segment", recency: 
         ``share_of_revenue`` (NaN when the total revenue is 0),
         ``mean_recency_days``, ``mean_n_orders``, ``mean_total_spend`` (the
         means are named after the columns used).
+
+    See Also
+    --------
+    rfm_scores : The segments it summarises.
 
     Examples
     --------

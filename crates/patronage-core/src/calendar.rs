@@ -6,6 +6,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ParamError;
 
+/// The longest duration (horizon, window, within, new_days) a computation
+/// takes, in days: a billion years, longer than any log spans. A log's day
+/// numbers lie within 5.8 million years of 1970 ([`crate::Transactions`]), so
+/// a day plus or minus a duration stays far inside `i64` and never wraps.
+pub const MAX_DURATION_DAYS: i64 = 365_242_500_000;
+
+/// `days` if it is a duration of at most [`MAX_DURATION_DAYS`] either way, else a
+/// [`ParamError`] naming `name` (never a wrapped result downstream).
+pub fn check_duration(name: &'static str, days: i64) -> Result<i64, ParamError> {
+    if days.unsigned_abs() > MAX_DURATION_DAYS as u64 {
+        return Err(ParamError::new(
+            name,
+            format!("{days} days is longer than the longest duration accepted ({MAX_DURATION_DAYS} days)"),
+        ));
+    }
+    Ok(days)
+}
+
 /// A calendar period used to bucket transactions, as in pandas' `to_period`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Period {
@@ -66,8 +84,12 @@ impl Period {
     }
 }
 
-/// `YYYY-MM-DD` of a day number, for messages.
+/// `YYYY-MM-DD` of a day number, for messages (`day N` beyond ±2^40 days,
+/// where the calendar arithmetic would overflow).
 pub fn iso_date(day: i64) -> String {
+    if day.unsigned_abs() > 1 << 40 {
+        return format!("day {day}");
+    }
     let (y, m, d) = civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
 }

@@ -5,10 +5,11 @@
 //! arrive as contiguous float64 (coerced once in Python) and are borrowed.
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use patronage_core::btyd::integrals::{expected_purchases_if_alive, ln_death_time_integral};
 use patronage_core::btyd::{
     btyd_summary as core_summary, customer_lifetime_value as core_clv, value_if_alive as core_if_alive,
     BetaGeo, BetaGeoParams, ClvParams, FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams,
-    RfmData, SpendData, SummaryParams,
+    Purchases, RfmData, SpendData, SummaryParams,
 };
 use patronage_core::calendar::Period;
 use patronage_core::Error;
@@ -212,7 +213,7 @@ impl PyBetaGeo {
         t: F64<'py>,
     ) -> PyResult<F64Out<'py>> {
         let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
-        let out = detached(py, || Ok::<_, Error>(self.inner.p_alive(&rfm.data()?)))?;
+        let out = interruptible(py, || Ok::<_, Error>(self.inner.p_alive(&rfm.data()?)))?;
         Ok(out.into_pyarray(py))
     }
 
@@ -225,13 +226,13 @@ impl PyBetaGeo {
         t: F64<'py>,
     ) -> PyResult<F64Out<'py>> {
         let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
-        let out = detached(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
+        let out = interruptible(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
         Ok(out.into_pyarray(py))
     }
 
     fn expected_purchases_new_customer<'py>(&self, py: Python<'py>, t: F64<'py>) -> PyResult<F64Out<'py>> {
         let t = slice(&t, "t")?;
-        let out = detached(py, || self.inner.expected_purchases_new_customer(t))?;
+        let out = interruptible(py, || self.inner.expected_purchases_new_customer(t))?;
         Ok(out.into_pyarray(py))
     }
 
@@ -336,7 +337,7 @@ struct PyParetoNbd {
 #[pymethods]
 impl PyParetoNbd {
     #[staticmethod]
-    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-7))]
+    #[pyo3(signature = (frequency, recency, t, weights=None, penalizer=0.0, max_iter=1000, tol=1e-9))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -406,7 +407,7 @@ impl PyParetoNbd {
         t: F64<'py>,
     ) -> PyResult<F64Out<'py>> {
         let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
-        let out = detached(py, || self.inner.p_alive(&rfm.data()?))?;
+        let out = interruptible(py, || self.inner.p_alive(&rfm.data()?))?;
         Ok(out.into_pyarray(py))
     }
 
@@ -419,25 +420,26 @@ impl PyParetoNbd {
         t: F64<'py>,
     ) -> PyResult<F64Out<'py>> {
         let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
-        let out = detached(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
+        let out = interruptible(py, || self.inner.expected_purchases(horizon, &rfm.data()?))?;
         Ok(out.into_pyarray(py))
     }
 
     fn expected_purchases_new_customer<'py>(&self, py: Python<'py>, t: F64<'py>) -> PyResult<F64Out<'py>> {
         let t = slice(&t, "t")?;
-        let out = detached(py, || self.inner.expected_purchases_new_customer(t))?;
+        let out = interruptible(py, || self.inner.expected_purchases_new_customer(t))?;
         Ok(out.into_pyarray(py))
     }
 }
 
 /// Discounted CLV per customer (see `patronage_core::btyd::customer_lifetime_value`),
-/// or with `if_alive` the value if still alive (`patronage_core::btyd::value_if_alive`).
+/// or with `if_alive` the value if still alive (`patronage_core::btyd::value_if_alive`);
+/// `purchases` is a BetaGeoModel or a ParetoNbdModel.
 #[pyfunction]
-#[pyo3(signature = (bg, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin, if_alive=false))]
+#[pyo3(signature = (purchases, gg, frequency, recency, t, monetary_value, horizon, units_per_month, discount_rate, margin, if_alive=false))]
 #[allow(clippy::too_many_arguments)]
 fn customer_lifetime_value<'py>(
     py: Python<'py>,
-    bg: &Bound<'py, PyBetaGeo>,
+    purchases: &Bound<'py, PyAny>,
     gg: &Bound<'py, PyGammaGamma>,
     frequency: F64<'py>,
     recency: F64<'py>,
@@ -452,15 +454,46 @@ fn customer_lifetime_value<'py>(
     let rfm = Rfm::new(&frequency, &recency, &t, &None)?;
     let m = slice(&monetary_value, "monetary_value")?;
     let params = ClvParams { horizon, units_per_month, discount_rate, margin };
-    let (bg, gg) = (&bg.get().inner, &gg.get().inner);
-    let value = if if_alive { core_if_alive } else { core_clv };
-    let out = detached(py, || value(bg, gg, &rfm.data()?, m, &params))?;
+    let gg = &gg.get().inner;
+    let (bg, pnbd) = (purchases.cast::<PyBetaGeo>().ok(), purchases.cast::<PyParetoNbd>().ok());
+    let model: Purchases<'_> = match (&bg, &pnbd) {
+        (Some(b), _) => (&b.get().inner).into(),
+        (None, Some(p)) => (&p.get().inner).into(),
+        (None, None) => {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "purchases must be a BetaGeoModel or a ParetoNbdModel",
+            ))
+        }
+    };
+    let out = if if_alive {
+        interruptible(py, || core_if_alive(model, gg, &rfm.data()?, m, &params))?
+    } else {
+        interruptible(py, || core_clv(model, gg, &rfm.data()?, m, &params))?
+    };
     Ok(out.into_pyarray(py))
+}
+
+/// `E_p[(1 - (1+p u)^-k) / p]`, `p ~ Beta(a, b)` (the BG/NBD conditional
+/// expectation's closed form), for tests against an independent reference.
+#[pyfunction]
+fn _btyd_purchases_if_alive(k: f64, a: f64, b: f64, u: f64) -> PyResult<f64> {
+    expected_purchases_if_alive(k, a, b, u)
+        .ok_or_else(|| PyValueError::new_err("arguments outside k, a, b > 0, u >= 0 (finite)"))
+}
+
+/// `ln ∫_{t_x}^{T} (α+τ)^-m (β+τ)^-n dτ` (the Pareto/NBD death-time
+/// integral), for tests against an independent reference.
+#[pyfunction]
+fn _btyd_ln_death_time(alpha: f64, beta: f64, m: f64, n: f64, t_x: f64, t: f64) -> PyResult<f64> {
+    ln_death_time_integral(alpha, beta, m, n, t_x, t)
+        .ok_or_else(|| PyValueError::new_err("arguments outside alpha, beta, m > 0, n > 1, 0 <= t_x <= T"))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(btyd_summary, m)?)?;
     m.add_function(wrap_pyfunction!(customer_lifetime_value, m)?)?;
+    m.add_function(wrap_pyfunction!(_btyd_purchases_if_alive, m)?)?;
+    m.add_function(wrap_pyfunction!(_btyd_ln_death_time, m)?)?;
     m.add_class::<PyBetaGeo>()?;
     m.add_class::<PyGammaGamma>()?;
     m.add_class::<PyParetoNbd>()?;

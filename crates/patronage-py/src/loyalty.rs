@@ -132,21 +132,36 @@ fn period_retention<'py>(py: Python<'py>, log: TxLog<'py>, period: &str) -> PyRe
     Ok(columns_dict!(py, r; period_start, active, new, retained, returning))
 }
 
-/// The cohort x age matrix.
+/// The cohort x age matrix; `span` = `(first purchase day, last day)` of the
+/// whole log when `log` is a batch of its customers (default: `log`'s own).
 #[pyfunction]
+#[pyo3(signature = (log, period, metric, normalize, span=None))]
 fn cohort_retention<'py>(
     py: Python<'py>,
     log: TxLog<'py>,
     period: &str,
     metric: &str,
     normalize: bool,
+    span: Option<(i64, i64)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let period = period_param(period)?;
     let metric: CohortMetric = metric.parse().map_err(param_error)?;
     let tx = log.transactions()?;
+    // explicit (first purchase day, last day) of the whole log when `log` is one batch of it
+    let (first_day, last_day) = span.unwrap_or((tx.first_purchase_day(), tx.last_day()));
+    if first_day > tx.first_purchase_day() || last_day < tx.last_day() {
+        return Err(param_error(ParamError::new(
+            "span",
+            format!(
+                "({first_day}, {last_day}) does not cover the batch's days ({}, {})",
+                tx.first_purchase_day(),
+                tx.last_day()
+            ),
+        )));
+    }
     let m = detached(py, || {
         let groups = CustomerGroups::new(&tx);
-        loyalty::cohort_retention(&groups, period, metric, normalize, tx.first_purchase_day(), tx.last_day())
+        loyalty::cohort_retention(&groups, period, metric, normalize, first_day, last_day)
     })?;
     let rows = m.cohort_start.len();
     let d = PyDict::new(py);

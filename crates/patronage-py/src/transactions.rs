@@ -41,7 +41,19 @@ impl TxLog<'_> {
 }
 
 fn contiguous<'a, T>(r: Result<&'a [T], numpy::AsSliceError>, name: &str) -> PyResult<&'a [T]> {
-    r.map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("{name} array is not contiguous")))
+    r.map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err(format!("{name} array is not C-contiguous and aligned"))
+    })
+}
+
+/// `log_span(log) -> (first_purchase_day, last_day)`: the first day of a
+/// purchase line and the last day of a kept row, the globals that default
+/// `as_of`, `observation_end` and the cohort periods. Over batches of one log
+/// they merge by (min, max).
+#[pyfunction]
+fn log_span(log: TxLog<'_>) -> PyResult<(i64, i64)> {
+    let tx = log.transactions()?;
+    Ok((tx.first_purchase_day(), tx.last_day()))
 }
 
 type I64Array<'py> = Bound<'py, PyArray1<i64>>;
@@ -64,5 +76,6 @@ fn factorize_int<'py>(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(factorize_int, m)?)
+    m.add_function(wrap_pyfunction!(factorize_int, m)?)?;
+    m.add_function(wrap_pyfunction!(log_span, m)?)
 }

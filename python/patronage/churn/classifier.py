@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
-from .._base import ParamsMixin, json_document, seed_from
-from ..exceptions import DataError, NotFittedError, ParameterError
+from .._input import as_pandas_if_table
+from .._base import ParamsMixin, json_document, model_file, seed_from
+from ..exceptions import ConvergenceWarning, DataError, ModelFileError, NotFittedError, ParameterError
 from ._encode import Design, check_impute
 
 MODELS = ("logistic", "gbm")
@@ -44,23 +45,6 @@ def _conversion_warning() -> type:
 
     exc = getattr(sys.modules.get("sklearn.exceptions"), "DataConversionWarning", None)
     return exc if isinstance(exc, type) else UserWarning
-
-
-def _not_fitted_error() -> type:
-    """Our NotFittedError; when scikit-learn is in use, a subclass that is also
-    scikit-learn's, so ``except sklearn.exceptions.NotFittedError`` catches it."""
-    import sys
-
-    sk = getattr(sys.modules.get("sklearn.exceptions"), "NotFittedError", None)
-    if not isinstance(sk, type):
-        return NotFittedError
-    global _BOTH_NOT_FITTED
-    if _BOTH_NOT_FITTED is None:
-        _BOTH_NOT_FITTED = type("NotFittedError", (NotFittedError, sk), {"__module__": NotFittedError.__module__})
-    return _BOTH_NOT_FITTED
-
-
-_BOTH_NOT_FITTED: Optional[type] = None
 
 
 def _seed(random_state: Any) -> int:
@@ -138,6 +122,12 @@ class ChurnClassifier(ParamsMixin):
         Numeric columns only.
     calibration_cv : int, default 3
         Stratified folds for calibration.
+
+    See Also
+    --------
+    churn_dataset : Features and labels from a log.
+    churn_report : How good the probabilities are.
+    choose_threshold : Whom to contact.
 
     Examples
     --------
@@ -237,6 +227,7 @@ class ChurnClassifier(ParamsMixin):
 
     # ------------------------------------------------------------------ input
     def _frame(self, X: Any, fitting: bool) -> pd.DataFrame:
+        X = as_pandas_if_table(X, "X")  # polars / Arrow / DuckDB tables keep their feature names
         if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
             raise TypeError("sparse input is not supported; pass X.toarray() or a DataFrame")
         if isinstance(X, pd.DataFrame):
@@ -408,7 +399,13 @@ class ChurnClassifier(ParamsMixin):
         with self._feature_names():
             if self.model == "logistic":
                 tol = 1e-8 if self.tol is None else float(self.tol)
-                return _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), tol)
+                model = _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), tol)
+                if not model.converged:
+                    warnings.warn(ConvergenceWarning(
+                        f"the logistic model did not converge in max_iter={self.max_iter} Newton iterations "
+                        f"(tol={tol}); its coefficients are the last iterate: raise max_iter, or lower C "
+                        "if the classes are (nearly) separable"), stacklevel=4)
+                return model
             early = len(y) > 10_000 if self.early_stopping == "auto" else bool(self.early_stopping)
             return _core.GbmModel.fit(
                 X, y, w, int(self.max_iter), float(self.learning_rate), int(self.max_leaf_nodes),
@@ -464,7 +461,7 @@ class ChurnClassifier(ParamsMixin):
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise _not_fitted_error()(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                                  "appropriate arguments before using this estimator.")
 
     def _design_matrix(self, X: Any) -> np.ndarray:
@@ -644,10 +641,27 @@ class ChurnClassifier(ParamsMixin):
         }
 
     def _restore(self, state: Dict[str, Any]) -> None:
-        self.classes_ = np.asarray(state["classes"])
-        self.n_features_in_ = state["n_features_in"]
+        """The fitted state from a file, checked as a fit would leave it (two classes,
+        feature counts that agree, known column kinds); a ModelFileError says what is off."""
+        classes = np.asarray(state["classes"])
+        if classes.ndim != 1 or len(classes) != 2 or classes[0] == classes[1]:
+            raise ModelFileError(f"a ChurnClassifier has two distinct classes, the file lists {classes.tolist()!r}")
+        self.classes_ = classes
+        n_features = state["n_features_in"]
+        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+            raise ModelFileError(f"n_features_in must be a positive integer, the file has {n_features!r}")
+        self.n_features_in_ = n_features
         if state["feature_names_in"] is not None:
+            if len(state["feature_names_in"]) != n_features:
+                raise ModelFileError(f"the file names {len(state['feature_names_in'])} features for "
+                                     f"n_features_in={n_features}")
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        kinds = {c.get("kind") for c in state["design"]["columns"]} - {"numeric", "categorical"}
+        if kinds:
+            raise ModelFileError(f"unknown column kind {sorted(map(str, kinds))[0]!r} in the file's design")
+        if len(state["design"]["columns"]) != n_features:
+            raise ModelFileError(f"the file's design has {len(state['design']['columns'])} columns for "
+                                 f"n_features_in={n_features}")
         self.design_ = Design.from_dict(state["design"])
         self.feature_names_out_ = self.design_.names_out()
         cls = _core.LogisticModel if self.model == "logistic" else _core.GbmModel
@@ -664,11 +678,12 @@ class ChurnClassifier(ParamsMixin):
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        if state.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(f"unsupported ChurnClassifier pickle format {state.get('format_version')!r}")
-        ChurnClassifier.__init__(self, **state["params"])
-        if "fitted" in state:
-            self._restore(state["fitted"])
+        with model_file("pickled ChurnClassifier"):
+            if state.get("format_version") != _FORMAT_VERSION:
+                raise ModelFileError(f"unsupported ChurnClassifier pickle format {state.get('format_version')!r}")
+            ChurnClassifier.__init__(self, **state["params"])
+            if "fitted" in state:
+                self._restore(state["fitted"])
 
     def to_json(self) -> str:
         """The fitted model as a JSON document (no pickle needed to share it)."""
@@ -685,9 +700,9 @@ class ChurnClassifier(ParamsMixin):
         """Rebuild a fitted classifier from :meth:`to_json` output."""
         with json_document(text, "ChurnClassifier") as doc:
             if doc.get("format") != _FORMAT:
-                raise DataError("not a ChurnClassifier JSON document (missing format tag)")
+                raise ModelFileError("not a ChurnClassifier JSON document (missing format tag)")
             if doc.get("version") != _FORMAT_VERSION:
-                raise DataError(f"unsupported ChurnClassifier JSON version {doc.get('version')!r}")
+                raise ModelFileError(f"unsupported ChurnClassifier JSON version {doc.get('version')!r}")
             params = doc["params"]
             if isinstance(params.get("class_weight"), dict) and "__pairs__" in params["class_weight"]:
                 params["class_weight"] = {k: v for k, v in params["class_weight"]["__pairs__"]}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+import contextlib
+from typing import Any, Iterator, Optional, Tuple
 
 import numpy as np
 import pandas as pd
 
 from .. import _core
+from .._input import follows_input
 from .._frame import read_transactions, require_frame, to_day, to_days
 from ..exceptions import DataError, ParameterError
 from ._encode import is_numeric, one_hot, sorted_categories
@@ -16,6 +18,7 @@ from ._encode import is_numeric, one_hot, sorted_categories
 CHURN_FEATURES: Tuple[str, ...] = tuple(_core.CHURN_FEATURES)
 
 
+@follows_input
 def churn_dataset(
     tx: pd.DataFrame,
     *,
@@ -29,6 +32,7 @@ def churn_dataset(
     returns: str = "net",
     observation_end: Any = None,
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> Tuple[pd.DataFrame, pd.Series]:
     """Churn features at ``cutoff`` and labels over the following ``horizon``.
 
@@ -72,6 +76,8 @@ def churn_dataset(
         The order (invoice) id column: ``frequency``, ``orders_recent``,
         ``orders_previous`` and ``single_order`` then count orders, not
         purchase days.
+    date_format : str, optional
+        The format of non-ISO date strings (see :func:`patronage.rfm_table`).
 
     Returns
     -------
@@ -94,6 +100,12 @@ def churn_dataset(
     y : Series
         ``churned`` (int 0/1), same index.
 
+    See Also
+    --------
+    churn_features : Today's features, to score.
+    ChurnClassifier : A model to fit on them.
+    backtest : Several cutoffs.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -109,7 +121,7 @@ def churn_dataset(
     >>> y.tolist()
     [0, 1]
     """
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     cutoff_day = to_day(cutoff, "cutoff")
     horizon_days = to_days(horizon, "horizon")
     window_days = None if window is None else to_days(window, "window")
@@ -124,6 +136,7 @@ def churn_dataset(
     return X, y
 
 
+@follows_input
 def churn_features(
     tx: pd.DataFrame,
     *,
@@ -135,6 +148,7 @@ def churn_features(
     amount: Optional[str] = "amount",
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
 ) -> pd.DataFrame:
     """Today's churn features, to score with a model trained on :func:`churn_dataset`.
 
@@ -149,6 +163,10 @@ def churn_features(
     as_of : date-like, optional
         Default: the day of the last transaction.
 
+    See Also
+    --------
+    churn_dataset : Features with labels, for training.
+
     Examples
     --------
     >>> import pandas as pd, patronage
@@ -160,10 +178,10 @@ def churn_features(
     1                     0.0        2.0      50.0
     2                     6.0        1.0      15.0
     """
-    log = read_transactions(tx, customer, date, amount, returns, order)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
     as_of_day = (int(log.dates.max()) // log.day_divisor if as_of is None else to_day(as_of, "as_of"))
     window_days = to_days(window, "window")
-    with log.labelled_errors():
+    with log.labelled_errors(), _cutoff_as("as_of"):
         # a one-day label window past as_of: the labels are not used
         out = _core.churn_dataset(log.core_args(returns), as_of_day, 1, window_days, as_of_day + 1)
     index = log.customer_index(out["customer"])
@@ -171,6 +189,17 @@ def churn_features(
     if attributes is not None:
         X = pd.concat([X, encode_attributes(attributes, index)], axis=1)
     return X
+
+
+@contextlib.contextmanager
+def _cutoff_as(name: str) -> Iterator[None]:
+    """The core's errors about its ``cutoff`` re-raised naming ``name``, the parameter the user set."""
+    try:
+        yield
+    except ParameterError as exc:
+        if exc.parameter != "cutoff":
+            raise
+        raise ParameterError(str(exc).replace("`cutoff`", f"`{name}`"), name) from None
 
 
 def encode_attributes(attributes: Any, index: pd.Index) -> pd.DataFrame:

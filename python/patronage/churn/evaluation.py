@@ -136,6 +136,11 @@ def churn_report(y_true: Any, proba: Any, *, n_bins: int = 10) -> ChurnReport:
         is accepted: its second column is used). Series must share
         ``y_true``'s index.
 
+    See Also
+    --------
+    ChurnClassifier : The model.
+    backtest : The report over several cutoffs.
+
     Examples
     --------
     >>> import patronage
@@ -199,6 +204,7 @@ def backtest(
     amount: Optional[str] = "amount",
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
     **dataset_kwargs: Any,
 ) -> pd.DataFrame:
     """Out-of-time evaluation: train at each cutoff, test at the next one, for
@@ -221,7 +227,7 @@ def backtest(
     models : str, ChurnClassifier, sequence or dict, default ("logistic", "gbm")
         A string means ``ChurnClassifier(model)``; an estimator is cloned
         (via ``get_params``) for every fold; a dict names them.
-    customer, date, amount, returns, order
+    customer, date, amount, returns, order, date_format
         As in :func:`churn_dataset`.
 
     Returns
@@ -235,6 +241,11 @@ def backtest(
         ``mean_predicted`` (to compare with ``test_churn_rate``) and
         ``calibration_error`` (customer-weighted mean gap between predicted
         and observed churn over 10 uniform probability bins).
+
+    See Also
+    --------
+    churn_dataset : One cutoff.
+    churn_report : The metrics per cutoff.
 
     Examples
     --------
@@ -262,7 +273,7 @@ def backtest(
     templates = _models(models)
     templates["recency"] = ChurnClassifier("logistic")
     common = dict(horizon=h, attributes=attributes, customer=customer, date=date, amount=amount,
-                  returns=returns, order=order, **dataset_kwargs)
+                  returns=returns, order=order, date_format=date_format, **dataset_kwargs)
     sets = [churn_dataset(tx, cutoff=c, **common) for c in cutoffs]
     rows = []
     for (c_train, (X_train, y_train)), (c_test, (X_test, y_test)) in zip(

@@ -13,13 +13,17 @@ Each function draws on ``ax`` (or a new figure) and returns the Axes.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from ..exceptions import ParameterError
 from .classifier import ChurnClassifier
 from .evaluation import binary_inputs, calibration_table
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 
 def _axes(ax: Any) -> Any:
@@ -40,7 +44,7 @@ def roc_points(y: np.ndarray, p: np.ndarray) -> tuple:
     return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
 
 
-def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = None) -> Any:
+def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = None) -> Axes:
     """ROC curve with its AUC in the legend, and the chance diagonal.
 
     Examples
@@ -64,8 +68,13 @@ def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = 
     return ax
 
 
-def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None) -> Any:
+def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None, **kwargs: Any) -> Axes:
     """Cumulative gains (share of churners found vs share contacted) or lift.
+
+    The gains chart shows the best possible curve (every churner first) and
+    random contact next to the model's, and the churn rate in its title: when
+    most customers churn even a perfect model stays close to the diagonal.
+    Other keyword arguments go to the model's line (``Axes.plot``).
 
     Examples
     --------
@@ -83,11 +92,14 @@ def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None) 
     found = np.cumsum(y[order]) / max(y.sum(), 1)
     ax = _axes(ax)
     if kind == "gains":
-        ax.plot(np.r_[0, share], np.r_[0, found], label="model")
+        base = y.mean()
+        ax.plot(np.r_[0, share], np.r_[0, found], **{"label": "model", **kwargs})
+        # when most customers churn even a perfect model finds them near the diagonal: draw both bounds
+        ax.plot([0, base, 1], [0, 1, 1], linestyle=":", color="black", label="best possible")
         ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random")
-        ax.set(ylabel="share of churners found", title="Cumulative gains")
+        ax.set(ylabel="share of churners found", title=f"Cumulative gains (churn rate {base:.0%})")
     else:
-        ax.plot(share, found / share, label="model")
+        ax.plot(share, found / share, **{"label": "model", **kwargs})
         ax.axhline(1.0, linestyle="--", color="grey", label="random")
         ax.set(ylabel="cumulative lift", title="Lift")
     ax.set_xlabel("share of customers contacted (riskiest first)")
@@ -95,7 +107,7 @@ def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None) 
     return ax
 
 
-def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = None) -> Any:
+def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = None) -> Axes:
     """Observed churn rate against mean predicted probability per bin.
 
     Examples
@@ -116,9 +128,11 @@ def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = Non
     return ax
 
 
-def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = None) -> Any:
-    """The strongest features: log odds ratios per standard deviation (logistic)
-    or split-gain importances (gbm), as horizontal bars.
+def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = None, **kwargs: Any) -> Axes:
+    """The strongest features: log odds ratios per standard deviation (logistic:
+    red raises churn, blue lowers it) or split-gain importances (gbm: one colour
+    and no zero line, since an importance has no direction), as horizontal bars.
+    Other keyword arguments go to ``Axes.barh``.
 
     Examples
     --------
@@ -143,10 +157,14 @@ def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = Non
         xlabel = "share of split gain"
     chosen = effects.reindex(effects.abs().sort_values(ascending=False).index[:top])[::-1]
     ax = _axes(ax)
-    colors = ["tab:red" if v > 0 else "tab:blue" for v in chosen.to_numpy()]
-    ax.barh(chosen.index.astype(str), chosen.to_numpy(), color=colors)
-    ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.set(xlabel=xlabel, title="Top feature effects on churn")
+    if model.model == "logistic":
+        colors = ["tab:red" if v > 0 else "tab:blue" for v in chosen.to_numpy()]
+        ax.barh(chosen.index.astype(str), chosen.to_numpy(), **{"color": colors, **kwargs})
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set(xlabel=xlabel, title="What raises (red) or lowers (blue) churn")
+    else:
+        ax.barh(chosen.index.astype(str), chosen.to_numpy(), **{"color": "tab:grey", **kwargs})
+        ax.set(xlabel=xlabel, title="What the model looks at (importance, no direction)")
     return ax
 
 

@@ -42,6 +42,11 @@ def choose_threshold(
         Contact the customers with ``proba > t`` (what ``predict`` does after
         ``clf.set_params(threshold=t)``).
 
+    See Also
+    --------
+    ChurnClassifier : The probabilities.
+    churn_report : Their quality.
+
     Examples
     --------
     >>> import patronage

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+import sys
+import warnings
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 import pandas as pd
 
 from .. import _core
 from .._base import ParamsMixin, json_document, seed_from
-from ..exceptions import DataError, NotFittedError, ParameterError
+from ..exceptions import ConvergenceWarning, DataError, NotFittedError, ParameterError
 from ._input import as_matrix, check_choice, check_int, check_names, feature_names, labelled
 
 __all__ = ["KMeans"]
@@ -18,6 +20,7 @@ __all__ = ["KMeans"]
 _FORMAT = "patronage.KMeans"
 _VERSION = 1
 _ALGORITHMS = ("auto", "lloyd", "hamerly", "elkan")
+_OUTPUTS = ("default", "pandas")
 
 
 class KMeans(ParamsMixin):
@@ -74,11 +77,19 @@ class KMeans(ParamsMixin):
     Notes
     -----
     When every row is identical the fit succeeds with all centres on that
-    point and ``inertia_ == 0``. Empty clusters are re-seeded with the points
+    point and ``inertia_ == 0``; as in scikit-learn, a fit that finds fewer
+    distinct centres than ``n_clusters`` (duplicate rows) emits a
+    :class:`~patronage.exceptions.ConvergenceWarning`. Empty clusters are re-seeded with the points
     farthest from their centres, so centres are never NaN. A Lloyd fit with 2
     to 7 features holds one transposed copy of ``X`` while it runs (as
     scikit-learn's ``copy_x`` does): its passes then read rows as SIMD lanes
     without rearranging them in every iteration. ``X`` itself is never modified.
+
+    See Also
+    --------
+    CustomerSegmenter : Value tiers on RFM features.
+    select_k : Choosing k.
+    silhouette_score : Cluster quality.
 
     Examples
     --------
@@ -142,7 +153,20 @@ class KMeans(ParamsMixin):
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> "KMeans":
-        """Compute the clusters of ``X`` (array or DataFrame, not modified); returns self."""
+        """Compute the clusters of ``X`` (array or DataFrame, not modified); returns self.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Finite values within +/-1e100.
+        y : ignored
+            Present for scikit-learn's API.
+
+        Returns
+        -------
+        KMeans
+            The fitted estimator.
+        """
         values = as_matrix(X)
         p = self._checked(values.shape[1])
         seed = seed_from(self.random_state)
@@ -151,6 +175,11 @@ class KMeans(ParamsMixin):
                                                   p["max_iter"], p["tol"], seed, p["algorithm"])
         self._set_fitted(model, values.shape[1], feature_names(X))
         self.labels_ = labels
+        distinct = len(np.unique(self.cluster_centers_, axis=0))
+        if distinct < p["n_clusters"]:
+            warnings.warn(ConvergenceWarning(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({p['n_clusters']}). "
+                "Possibly due to duplicate points in X."), stacklevel=2)
         return self
 
     def partial_fit(self, X: Any, y: Any = None) -> "KMeans":
@@ -196,9 +225,66 @@ class KMeans(ParamsMixin):
         """Fit and return ``labels_``."""
         return self.fit(X).labels_
 
-    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit and return the distances of ``X`` to the centres."""
+    def fit_transform(self, X: Any, y: Any = None) -> Union[np.ndarray, pd.DataFrame]:
+        """Fit and return the distances of ``X`` to the centres (see :meth:`transform`)."""
         return self.fit(X).transform(X)
+
+    # -- output of transform, as scikit-learn's set_output ---------------------------------------
+    def set_output(self, *, transform: Optional[str] = None) -> "KMeans":
+        """Choose what :meth:`transform` returns; returns self.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"} or None
+            ``"pandas"``: a DataFrame with the columns of
+            :meth:`get_feature_names_out`, indexed like ``X`` when ``X`` is a
+            DataFrame. ``"default"``: an ndarray. None leaves the choice
+            unchanged (scikit-learn's global ``transform_output`` applies when
+            nothing was chosen).
+
+        Returns
+        -------
+        KMeans
+            self, so calls chain (``Pipeline.set_output`` calls it on every step).
+        """
+        if transform is None:
+            return self
+        self._sklearn_output_config = {"transform": check_choice(transform, "transform", _OUTPUTS)}
+        return self
+
+    def _output(self) -> str:
+        chosen = getattr(self, "_sklearn_output_config", {}).get("transform")
+        if chosen is not None:
+            return str(chosen)
+        sklearn = sys.modules.get("sklearn")  # its global set_config(transform_output=...), if in use
+        glob = sklearn.get_config().get("transform_output", "default") if sklearn is not None else "default"
+        return "pandas" if glob == "pandas" else "default"
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the :meth:`transform` columns: ``kmeans0`` ... ``kmeans{k-1}``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None
+            Checked against ``feature_names_in_`` when given (scikit-learn's rule);
+            the output names do not depend on it.
+
+        Returns
+        -------
+        ndarray of str objects
+            One name per cluster: the distance to that centre.
+        """
+        if not hasattr(self, "_model"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call 'fit' first")
+        if input_features is not None:
+            given = np.asarray(input_features, dtype=object)
+            names = getattr(self, "feature_names_in_", None)
+            expected = names if names is not None else np.array([f"x{j}" for j in range(self.n_features_in_)],
+                                                                dtype=object)
+            if len(given) != len(expected) or not np.array_equal(given, expected):
+                raise ParameterError(f"input_features is not equal to feature_names_in_: {list(expected)}",
+                                     "input_features")
+        return np.asarray([f"kmeans{j}" for j in range(len(self.cluster_centers_))], dtype=object)
 
     # -- using a fitted model -------------------------------------------------------------------
     def __sklearn_is_fitted__(self) -> bool:
@@ -220,11 +306,19 @@ class KMeans(ParamsMixin):
         with labelled(X):
             return self._model.predict(values)[0]
 
-    def transform(self, X: Any) -> np.ndarray:
-        """Euclidean distance of every row of ``X`` to every centre, shape (n, n_clusters)."""
+    def transform(self, X: Any) -> Union[np.ndarray, pd.DataFrame]:
+        """Euclidean distance of every row of ``X`` to every centre, shape (n, n_clusters).
+
+        An ndarray, or a DataFrame (columns :meth:`get_feature_names_out`,
+        index of ``X``) after ``set_output(transform="pandas")``.
+        """
         values = self._fitted_matrix(X)
         with labelled(X):
-            return self._model.transform(values)
+            distances = self._model.transform(values)
+        if self._output() == "pandas":
+            index = X.index if isinstance(X, pd.DataFrame) else None
+            return pd.DataFrame(distances, index=index, columns=self.get_feature_names_out())
+        return distances
 
     def _repr_html_(self) -> str:
         """Parameters, fit diagnostics and the cluster centres, for Jupyter."""

@@ -23,6 +23,22 @@ def silhouette_samples(X: Any, labels: Any) -> np.ndarray:
     of the row's cluster and ``b`` the lowest mean distance to another
     cluster's members; 0 for a cluster of one (scikit-learn's definition).
 
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Finite feature values.
+    labels : array-like of shape (n_samples,)
+        The cluster of every row (any hashable labels; at least 2 and at most
+        n_samples - 1 distinct).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples,)
+
+    See Also
+    --------
+    silhouette_score : Their mean.
+
     Examples
     --------
     >>> import patronage
@@ -48,6 +64,12 @@ def silhouette_score(X: Any, labels: Any, *, sample_size: Optional[int] = None, 
     random_state : None, int or numpy RandomState/Generator
         Seeds the sample.
 
+    See Also
+    --------
+    silhouette_samples : Per row.
+    calinski_harabasz_score : Variance ratio.
+    davies_bouldin_score : Cluster similarity.
+
     Examples
     --------
     >>> import patronage
@@ -64,6 +86,22 @@ def silhouette_score(X: Any, labels: Any, *, sample_size: Optional[int] = None, 
 def calinski_harabasz_score(X: Any, labels: Any) -> float:
     """Calinski-Harabasz index (variance ratio criterion; higher is better).
 
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Finite feature values.
+    labels : array-like of shape (n_samples,)
+        The cluster of every row (at least 2 and at most n_samples - 1 distinct).
+
+    Returns
+    -------
+    float
+
+    See Also
+    --------
+    silhouette_score : Silhouette.
+    davies_bouldin_score : Cluster similarity.
+
     Examples
     --------
     >>> import patronage
@@ -78,6 +116,22 @@ def calinski_harabasz_score(X: Any, labels: Any) -> float:
 
 def davies_bouldin_score(X: Any, labels: Any) -> float:
     """Davies-Bouldin index (lower is better; 0 is the minimum).
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Finite feature values.
+    labels : array-like of shape (n_samples,)
+        The cluster of every row (at least 2 and at most n_samples - 1 distinct).
+
+    Returns
+    -------
+    float
+
+    See Also
+    --------
+    silhouette_score : Silhouette.
+    calinski_harabasz_score : Variance ratio.
 
     Examples
     --------
@@ -96,6 +150,10 @@ class SelectK(NamedTuple):
 
     table: pd.DataFrame
     recommended_k: int
+
+    def _repr_html_(self) -> str:  # in a notebook: the recommendation, then the criteria per k
+        return (f"<p><b>Recommended number of clusters: {self.recommended_k}</b></p>"
+                + self.table.to_html(float_format=lambda v: f"{v:.4g}"))
 
 
 def select_k(X: Any, k_range: Any = range(2, 11), *, random_state: Any = None, n_init: Any = "auto",
@@ -127,6 +185,12 @@ def select_k(X: Any, k_range: Any = range(2, 11), *, random_state: Any = None, n
         ``table``: DataFrame indexed by ``k`` with ``inertia``, ``silhouette``,
         ``calinski_harabasz``, ``davies_bouldin``, ``n_iter`` and boolean
         ``elbow`` and ``recommended`` columns; ``recommended_k``: int.
+
+    See Also
+    --------
+    plot_k_selection : Its plot.
+    silhouette_score : One criterion.
+    KMeans : The clustering.
 
     Examples
     --------

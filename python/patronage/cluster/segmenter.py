@@ -17,6 +17,43 @@ from .metrics import SelectK, select_k
 __all__ = ["CustomerSegmenter", "tier_names"]
 
 _TRANSFORMS = ("log-standard", "standard", "none")
+_STATE_VERSION = 1
+
+
+def _plain_index(index: pd.Index) -> Dict[str, Any]:
+    numeric = index.dtype.kind in "biuf"
+    return {"values": index.to_numpy() if numeric else index.tolist(), "dtype": str(index.dtype),
+            "name": index.name}
+
+
+def _pandas_index(state: Dict[str, Any]) -> pd.Index:
+    return pd.Index(state["values"], dtype=state["dtype"], name=state["name"])
+
+
+def _plain(obj: Any) -> Any:
+    """A fitted attribute as lists, ndarrays and dicts (what skops stores without
+    pickle); DataFrames and Series of numbers, bools or strings."""
+    if isinstance(obj, pd.DataFrame):
+        return {"pandas": "DataFrame", "index": _plain_index(obj.index), "columns": [str(c) for c in obj.columns],
+                "data": [_plain(obj[c]) for c in obj.columns], "attrs": dict(obj.attrs)}
+    if isinstance(obj, pd.Series):
+        numeric = obj.dtype.kind in "biuf"
+        return {"pandas": "Series", "index": _plain_index(obj.index), "name": obj.name, "dtype": str(obj.dtype),
+                "values": obj.to_numpy() if numeric else obj.tolist()}
+    return obj
+
+
+def _pandas(state: Any) -> Any:
+    """Inverse of :func:`_plain`."""
+    if not isinstance(state, dict) or state.get("pandas") not in ("DataFrame", "Series"):
+        return state
+    index = _pandas_index(state["index"])
+    if state["pandas"] == "Series":
+        return pd.Series(state["values"], index=index, name=state["name"], dtype=state["dtype"])
+    frame = pd.DataFrame({c: _pandas(col).to_numpy() for c, col in zip(state["columns"], state["data"])},
+                         index=index)
+    frame.attrs.update(state["attrs"])
+    return frame
 
 
 def tier_names(k: int) -> List[str]:
@@ -102,6 +139,13 @@ class CustomerSegmenter(ParamsMixin):
     kmeans_ : KMeans on the scaled features
     center_, scale_ : ndarray, the fitted scaling (after log1p when used)
     selection_ : DataFrame of the k-selection criteria (``n_clusters="auto"`` only)
+
+    See Also
+    --------
+    KMeans : The clustering.
+    select_k : How k is chosen.
+    plot_tiers : Tiers at a glance.
+    plot_clusters : Customers by tier.
 
     Examples
     --------
@@ -301,6 +345,57 @@ class CustomerSegmenter(ParamsMixin):
         cols = ["tier", "customers", "share_of_customers", "revenue", "share_of_revenue"]
         return f"<p><b>{self!r}</b>: {self.n_clusters_} clusters</p>" + self.profile()[cols].to_html(
             float_format=lambda v: f"{v:,.3f}")
+
+    def score(self, rfm: pd.DataFrame, y: Any = None) -> float:
+        """Opposite of the k-means inertia of ``rfm``'s scaled features (higher is better).
+
+        What :class:`sklearn.model_selection.GridSearchCV` maximises when no
+        ``scoring`` is given, as for scikit-learn's ``KMeans``.
+
+        Parameters
+        ----------
+        rfm : DataFrame
+            Customers with the columns of ``features``.
+        y : ignored
+            Present for scikit-learn's API.
+
+        Returns
+        -------
+        float
+            ``-sum`` of squared distances of the customers to their closest centre,
+            in the scaled feature space.
+        """
+        return self.kmeans_.score(self.transform_features(rfm))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "kmeans_")
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="clusterer", target_tags=TargetTags(required=False),
+                    input_tags=InputTags())
+
+    # -- persistence: plain values, so skops (which refuses pickle) stores a fitted segmenter ----------
+    def __getstate__(self) -> Dict[str, Any]:
+        state = {name: _plain(value) for name, value in self.__dict__.items() if name != "customer_tiers_"}
+        state["k_range"] = list(self.k_range) if isinstance(self.k_range, range) else self.k_range
+        state["_k_range_is_range"] = isinstance(self.k_range, range)
+        state["_state_version"] = _STATE_VERSION
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        version = state.pop("_state_version", None)
+        if version != _STATE_VERSION:
+            raise ParameterError(f"cannot load a CustomerSegmenter saved with state version {version!r} "
+                                 f"(this version reads {_STATE_VERSION})", "state")
+        if state.pop("_k_range_is_range", False):
+            ks = list(state["k_range"])
+            state["k_range"] = range(ks[0], ks[-1] + 1) if ks and ks == list(range(ks[0], ks[-1] + 1)) else ks
+        self.__dict__.update({name: _pandas(value) for name, value in state.items()})
+        if hasattr(self, "tiers_"):
+            self._set_tiers(self.tiers_)
 
     def _tier_colours(self) -> Dict[str, Any]:
         import matplotlib.pyplot as plt

@@ -8,9 +8,7 @@ self-contained HTML page plus a per-customer table.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError, PatronageError
+from ._format import Formats, display
 from ._html import Section, figure_png, render
+from ._write import write_all
 
 __all__ = ["CustomerReport", "customer_report"]
 
 
-@dataclass
+@dataclass(repr=False)
 class CustomerReport:
     """The report: its sections and one row of results per customer.
 
@@ -37,13 +37,18 @@ class CustomerReport:
     customers : DataFrame
         Per customer: the RFM profile and scores, segment, tier, P(alive),
         CLV, value if alive, value at risk (see :func:`patronage.value_at_risk`),
-        churn probability and its reasons (``churn_reasons``), lifecycle stage and win-back rank.
+        churn probability and its reasons (``churn_reasons``), lifecycle stage, usual gap and overdue ratio, and
+        win-back rank and reason.
     """
 
     title: str
     subtitle: str
     sections: List[Section]
     customers: pd.DataFrame
+
+    def __repr__(self) -> str:  # the page and the table are large: say what is there
+        return (f"CustomerReport({self.title!r}, {len(self.customers):,} customers, sections: "
+                f"{', '.join(s.key for s in self.sections)})")
 
     def to_html(self) -> str:
         """The self-contained HTML page."""
@@ -53,27 +58,17 @@ class CustomerReport:
         return self.to_html()
 
     def save(self, html_path: str, csv_path: Optional[str] = None) -> None:
-        """Writes the page (and the per-customer CSV) atomically: all or nothing."""
-        targets = [(html_path, self.to_html().encode("utf-8"))]
+        """Writes the page (and the per-customer CSV): both or neither.
+
+        Each destination must be a regular file or not exist yet; a symlink is
+        followed (the file it names is replaced, the link kept). A directory,
+        device, named pipe or socket is refused with a ParameterError before
+        anything is written.
+        """
+        targets = [(html_path, self.to_html().encode("utf-8"), "html_path")]
         if csv_path is not None:
-            targets.append((csv_path, self.customers.to_csv().encode("utf-8")))
-        staged = []
-        umask = os.umask(0)
-        os.umask(umask)
-        try:
-            for path, data in targets:
-                folder = os.path.dirname(os.path.abspath(path))
-                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".patronage-", suffix=".tmp")
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-                staged.append((tmp, path))
-            for tmp, path in staged:
-                os.replace(tmp, path)
-        finally:
-            for tmp, _ in staged:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            targets.append((csv_path, self.customers.to_csv().encode("utf-8"), "csv_path"))
+        write_all(targets)
 
 
 class _Progress:
@@ -92,27 +87,28 @@ class _Progress:
 
 
 def _fig(width: float = 7.0, height: float = 3.6) -> Any:
-    import matplotlib
+    """A figure and its axes, without pyplot: the user's backend and open figures are left alone."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False) if "matplotlib.pyplot" not in sys.modules else None
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot()
 
 
 def customer_report(
     tx: pd.DataFrame,
     customer: str = "customer_id",
     date: str = "date",
-    amount: str = "amount",
+    amount: Optional[str] = "amount",
     *,
     returns: str = "net",
     order: Optional[str] = None,
+    date_format: Optional[str] = None,
     drop_missing_ids: bool = False,
     n_tiers: int = 3,
     horizon_days: int = 90,
     clv_months: int = 12,
     top: int = 100,
+    currency: str = "",
     random_state: int = 0,
     progress: bool = False,
     title: str = "Customer report",
@@ -125,7 +121,12 @@ def customer_report(
         The transaction log (see :func:`patronage.rfm_table` for the accepted
         dtypes, the ``returns`` policy and ``order``), invoice lines or
         invoices. Not modified.
-    returns, order
+    amount : str or None, default "amount"
+        The amount column; ``None`` for a log of visits or orders without
+        money: the report then gives the sections that need none (overview,
+        P(alive), churn, lifecycle, win-back by orders) and says which it left
+        out.
+    returns, order, date_format
         As in :func:`patronage.rfm_table`, used by every step.
     drop_missing_ids : bool, default False
         Leave out rows without a customer id (guest checkouts; the overview
@@ -141,7 +142,12 @@ def customer_report(
     clv_months : int, default 12
         CLV horizon (1% discount per month).
     top : int, default 100
-        Length of the win-back list.
+        Longest win-back list. The list holds only customers who are lapsing
+        or lost (lifecycle stage ``at_risk`` or ``lapsed``: more than twice or
+        four times their usual gap since their last order), each with the
+        reason.
+    currency : str, default ""
+        Shown with money: a code (``"GBP"``) or a symbol (``"£"``).
     random_state : int, default 0
         Seed of every random choice (k-means, gradient boosting).
     progress : bool, default False
@@ -160,11 +166,15 @@ def customer_report(
     ['overview', 'segments', 'concentration']
     >>> len(rep.customers) == 600
     True
+    >>> rep
+    CustomerReport('Customer report', 600 customers, sections: overview, segments, ...)
     """
     import patronage as pt
     from .._frame import first_label, require_columns, require_frame
 
     require_columns(require_frame(tx), [customer], "transaction log")
+    if not isinstance(currency, str):
+        raise TypeError(f"currency must be a string such as 'GBP' or '£', got {type(currency).__name__}")
     guests = tx[customer].isna().to_numpy()
     n_guests, guest_amount = int(guests.sum()), 0.0
     if n_guests and not drop_missing_ids:
@@ -173,22 +183,24 @@ def customer_report(
                         f"at index label {label!r} (row {pos}); pass drop_missing_ids=True (command line: "
                         "--drop-missing-ids) to leave them out of the report", field=customer, row=pos, label=label)
     if n_guests:
-        if amount in tx.columns:
+        if amount is not None and amount in tx.columns:
             guest_amount = float(pd.to_numeric(tx.loc[guests, amount], errors="coerce").sum())
         tx = tx.loc[~guests]
-    steps = _Progress(progress, 7)
-    cols = dict(customer=customer, date=date, amount=amount, returns=returns, order=order)
+    fmt = Formats(currency)
+    money = amount is not None
+    steps = _Progress(progress, 7 if money else 5)
+    cols = dict(customer=customer, date=date, amount=amount, returns=returns, order=order, date_format=date_format)
     rfm = steps.run("RFM profiles and segments", lambda: pt.rfm_table(tx, **cols))
-    scored = pt.rfm_scores(rfm)
-    customers = scored.copy()
-    sections = [_overview(tx, rfm, cols, n_guests, guest_amount), _segments(scored), _concentration(rfm)]
-    sections.append(steps.run("k-means tiers", lambda: _tiers(rfm, customers, n_tiers, random_state)))
+    customers = pt.rfm_scores(rfm) if money else rfm.copy()
+    sections = [_overview(tx, rfm, cols, n_guests, guest_amount, fmt)]
+    if money:
+        sections += [_segments(customers, fmt), _concentration(rfm)]
+        sections.append(steps.run("k-means tiers", lambda: _tiers(rfm, customers, n_tiers, random_state, fmt)))
     sections.append(steps.run("BG/NBD, Gamma-Gamma and CLV",
-                              lambda: _lifetime_value(tx, cols, customers, clv_months)))
+                              lambda: _lifetime_value(tx, cols, customers, clv_months, fmt)))
     sections.append(steps.run("churn model", lambda: _churn(tx, cols, customers, horizon_days, random_state)))
     sections.append(steps.run("lifecycle stages", lambda: _lifecycle(tx, cols, customers)))
-    sections.append(steps.run("win-back list", lambda: _winback(customers, top)))
-    steps.run("report", lambda: None)
+    sections.append(steps.run("win-back list", lambda: _winback(customers, top, fmt)))
     first, last = rfm["first_purchase"].min(), rfm["last_purchase"].max()
     subtitle = (f"{len(tx):,} transactions of {len(rfm):,} customers, {first:%Y-%m-%d} to {last:%Y-%m-%d}. "
                 f"Generated by Patronage {pt.__version__}.")
@@ -205,45 +217,67 @@ def _quietly(fn: Callable[[], Any]) -> tuple:
 
 # --- sections ---------------------------------------------------------------------------------
 
+_NO_MONEY = ("RFM segments, revenue concentration, value tiers, spend per purchase, lifetime value and value at "
+             "risk")
 
-def _overview(tx: pd.DataFrame, rfm: pd.DataFrame, cols: Dict[str, Any], n_guests: int,
-              guest_amount: float) -> Section:
-    revenue = rfm["total_spend"].sum()
+
+def _overview(tx: pd.DataFrame, rfm: pd.DataFrame, cols: Dict[str, Any], n_guests: int, guest_amount: float,
+              fmt: Formats) -> Section:
     repeat = (rfm["n_orders"] > 1).mean()
-    returned = rfm["returned_amount"].sum()
-    facts = pd.DataFrame({"value": [
-        f"{len(tx):,}", f"{len(rfm):,}", f"{revenue:,.2f}", f"{returned:,.2f}", f"{revenue / len(rfm):,.2f}",
-        f"{rfm['n_orders'].mean():.2f}", f"{repeat:.1%}",
-        f"{rfm['first_purchase'].min():%Y-%m-%d} to {rfm['last_purchase'].max():%Y-%m-%d}",
-    ]}, index=["transactions", "customers", "revenue (net of returns)", "returned", "revenue per customer",
-               "orders per customer", "customers with a repeat order", "period"])
-    text = (f"{len(rfm):,} customers brought {revenue:,.0f} in revenue net of returns; {repeat:.0%} of them "
-            "ordered more than once.")
+    period = f"{rfm['first_purchase'].min():%Y-%m-%d} to {rfm['last_purchase'].max():%Y-%m-%d}"
+    facts = {"Transactions": fmt.count(len(tx)), "Customers": fmt.count(len(rfm))}
     orders = f"distinct {cols['order']!r} ids with a purchase" if cols.get("order") else "days with a purchase"
-    handling = {"net": "it reduces the spend of the purchase it is matched to (returns='net')",
-                "drop": "returns were left out (returns='drop')",
-                "error": "the log has none (returns='error')"}[cols["returns"]]
-    notes = [f"Orders are {orders}; a return is never an order: {handling}."]
+    notes = []
+    if cols["amount"] is None:
+        text = (f"{len(rfm):,} customers; {repeat:.0%} of them ordered more than once. The log has no amount "
+                f"column, so this report leaves out: {_NO_MONEY}.")
+    else:
+        revenue = rfm["total_spend"].sum()
+        facts.update({"Revenue (net of returns)": fmt.money(revenue), "Returned": fmt.money(rfm["returned_amount"].sum()),
+                      "Revenue per customer": fmt.money(revenue / len(rfm), 2)})
+        text = (f"{len(rfm):,} customers brought {fmt.money(revenue)} in revenue net of returns; {repeat:.0%} of "
+                "them ordered more than once.")
+        handling = {"net": "it reduces the spend of the purchase it is matched to (returns='net')",
+                    "drop": "returns were left out (returns='drop')",
+                    "error": "the log has none (returns='error')"}[cols["returns"]]
+        notes.append(f"Orders are {orders}; a return is never an order: {handling}.")
+    facts.update({"Orders per customer": fmt.number(rfm["n_orders"].mean(), 2),
+                  "Customers with a repeat order": fmt.percent(repeat, 1), "Period": period})
     if n_guests:
-        notes.append(f"{n_guests:,} rows without a customer id (guest checkouts, {guest_amount:,.2f} in amount) "
-                     "were left out.")
-    return Section("overview", "Overview", [text] + notes, [("The log in numbers", facts)])
+        amount_text = f", {fmt.money(guest_amount)} in amount" if cols["amount"] is not None else ""
+        notes.append(f"{n_guests:,} rows without a customer id (guest checkouts{amount_text}) were left out.")
+    table = pd.DataFrame({"Value": list(facts.values())}, index=pd.Index(list(facts), name="Measure"))
+    return Section("overview", "Overview", [text] + notes, [("The log in numbers", table)])
 
 
-def _segments(scored: pd.DataFrame) -> Section:
+def _segments(scored: pd.DataFrame, fmt: Formats) -> Section:
     import patronage as pt
 
     summary = pt.segment_summary(scored)
     best = summary["share_of_revenue"].idxmax()
     text = (f"{best} are {summary.loc[best, 'share_of_customers']:.0%} of customers and bring "
-            f"{summary.loc[best, 'share_of_revenue']:.0%} of revenue. Customers are scored 1-5 on recency, "
-            "frequency and monetary value; the segment follows from R and the combined FM score.")
+            f"{summary.loc[best, 'share_of_revenue']:.0%} of revenue: protect them first. Customers are scored 1-5 "
+            "on recency, frequency and monetary value; the segment follows from R and the combined FM score.")
     fig, ax = _fig()
-    summary[["share_of_customers", "share_of_revenue"]].plot.barh(ax=ax)
+    summary[["share_of_customers", "share_of_revenue"]].rename(
+        columns={"share_of_customers": "customers", "share_of_revenue": "revenue"}).plot.barh(ax=ax)
     ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_percent_axis())
     ax.set_xlabel("share")
-    return Section("segments", "RFM segments", [text], [("Segments", summary)],
+    ax.set_ylabel("")
+    table = display(summary, {
+        "customers": ("Customers", fmt.count), "share_of_customers": ("Share of customers", fmt.percent),
+        "share_of_revenue": ("Share of revenue", fmt.percent),
+        "mean_total_spend": ("Average spend", fmt.money), "mean_n_orders": ("Average orders", fmt.number),
+        "mean_recency_days": ("Days since last order (average)", fmt.count)}, "Segment")
+    return Section("segments", "RFM segments", [text], [("Segments", table)],
                    [("Share of customers and of revenue per RFM segment", figure_png(fig))])
+
+
+def _percent_axis() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0)
 
 
 def _concentration(rfm: pd.DataFrame) -> Section:
@@ -257,82 +291,159 @@ def _concentration(rfm: pd.DataFrame) -> Section:
                  "spending nothing.")
     fig, ax = _fig(5.0, 4.0)
     result.plot(ax=ax)
-    shares = result.shares.to_frame("share of revenue")
+    shares = display(result.shares.to_frame("share"), {"share": ("Share of revenue", Formats.percent)},
+                     "Customers")
     return Section("concentration", "Revenue concentration (80/20)", [text],
                    [("Revenue share of the top customers", shares)], [("Lorenz curve", figure_png(fig))])
 
 
-def _tiers(rfm: pd.DataFrame, customers: pd.DataFrame, n_tiers: int, random_state: int) -> Section:
+def _tiers(rfm: pd.DataFrame, customers: pd.DataFrame, n_tiers: int, random_state: int, fmt: Formats) -> Section:
     import patronage as pt
 
     seg = pt.CustomerSegmenter(n_clusters=n_tiers, random_state=random_state).fit(rfm)
     customers["tier"] = seg.customer_tiers_
-    profile = seg.profile()
+    profile = seg.profile().set_index("tier")
     top_tier = seg.tiers_.iloc[0]
-    row = profile.loc[profile["tier"] == top_tier].iloc[0]
-    text = (f"k-means on log-scaled recency, orders and spend splits customers into {n_tiers} tiers. The "
-            f"{top_tier} tier holds {row['share_of_customers']:.0%} of customers and "
+    row = profile.loc[top_tier]
+    text = (f"The {top_tier} tier is {row['share_of_customers']:.0%} of customers and brings "
             f"{row['share_of_revenue']:.0%} of revenue: serve it personally; grow the potential tier with "
-            "tailored offers; keep the ordinary tier on automated, low-cost contact.")
+            f"tailored offers; keep the ordinary tier on automated, low-cost contact. (k-means on log-scaled "
+            f"recency, orders and spend, {n_tiers} tiers.)")
     from ..cluster import plot_tiers
 
     fig, ax = _fig()
     plot_tiers(seg, ax=ax)
-    return Section("tiers", "Customer tiers (k-means)", [text], [("Tier profiles", profile)],
+    table = display(profile, {
+        "customers": ("Customers", fmt.count), "share_of_customers": ("Share of customers", fmt.percent),
+        "share_of_revenue": ("Share of revenue", fmt.percent),
+        "value_per_customer": ("Revenue per customer", fmt.money),
+        "median_recency_days": ("Days since last order (median)", fmt.count),
+        "median_n_orders": ("Orders (median)", fmt.count)}, "Tier")
+    return Section("tiers", "Customer tiers (k-means)", [text], [("Tier profiles", table)],
                    [("Tier profiles", figure_png(fig))])
 
 
-def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, Any], customers: pd.DataFrame, months: int) -> Section:
+_PARAMETER_NAMES = {
+    "r": "r: shape of purchase rates", "alpha": "alpha: scale of purchase rates (weeks)",
+    "a": "a: dropout, first shape", "b": "b: dropout, second shape",
+    "p": "p: shape of spend per purchase", "q": "q: shape of customers' mean spend",
+    "v": "v: scale of customers' mean spend",
+}
+
+_RIDGE_RULE = ("evaluated across the (a, b) the data allow (a and b scaled together, within the likelihood-ratio 95% "
+               "range); a figure is given with its range when that range is within 5% of it, and withheld otherwise")
+
+
+def _parameters(model: Any) -> pd.DataFrame:
+    params = model.summary()
+    four = lambda v: "∞" if v == np.inf else "" if not np.isfinite(v) else f"{v:.4g}"  # noqa: E731
+    return display(params.rename(index=_PARAMETER_NAMES), {
+        "coef": ("Estimate", four), "lower 95% bound": ("95% interval from", four),
+        "upper 95% bound": ("to", four)}, "Parameter")
+
+
+def _lifetime_value(tx: pd.DataFrame, cols: Dict[str, Any], customers: pd.DataFrame, months: int,
+                    fmt: Formats) -> Section:
     import patronage as pt
 
     key, title = "clv", "Still alive? Lifetime value (BG/NBD + Gamma-Gamma)"
+    money = cols["amount"] is not None
+    if not money:
+        title = "Still alive? (BG/NBD)"
     summary = pt.btyd_summary(tx, **cols, freq="D", freq_multiplier=7)  # weeks
     for column in ("p_alive", "clv", "value_if_alive", "value_at_risk"):
         customers[column] = np.nan
     try:
         # GammaGamma leaves out repeat buyers without positive spend (with a warning) and gives them the
         # population mean; every model warning goes into the text, not to stderr
-        (bg, gg), notes = _quietly(lambda: (pt.BetaGeo().fit(summary), pt.GammaGamma().fit(summary)))
+        (bg, gg), notes = _quietly(lambda: (pt.BetaGeo().fit(summary),
+                                            pt.GammaGamma().fit(summary) if money else None))
     except PatronageError as exc:
-        return Section(key, "Still alive? Lifetime value", [f"The BTYD models could not be fitted: {exc}"])
-    # an identification warning is given below in full, in its place
-    said = {bg.identification_text(), gg.identification_text()}
-    notes = [note for note in notes if note not in said]
-    # Estimates with their (log-scale) 95% intervals: how far the data pin each one down.
-    params = pd.concat([bg.summary(), gg.summary()])[["coef", "lower 95% bound", "upper 95% bound"]]
-    params.columns = ["estimate", "95% interval from", "to"]
-    tables = [("Model parameters (time unit: weeks)", params)]
-    if not bg.identified_:
-        # P(alive) and CLV would print values the data do not support as facts (e.g. "active with
-        # probability 100%" from a dropout parameter that ran off to infinity): say so instead.
-        text = ("The BG/NBD model is not identified on this data, so this report gives no P(alive), expected "
-                "purchases or lifetime values: they would rest on parameters the data do not determine.")
-        return Section(key, title, [text, bg.identification_text()] + notes, tables)
-    text = ("The BG/NBD model estimates that the average customer is still active with probability {alive:.0%} "
-            "(BG/NBD counts customers who never bought again as alive: a known property of the model).")
-    if not gg.identified_:
-        customers["p_alive"] = bg.p_alive(summary).reindex(customers.index)
-        text = text.format(alive=customers["p_alive"].mean())
-        text += " The Gamma-Gamma spend model is not identified on this data, so no lifetime values are given."
-        paragraphs = [text, gg.identification_text()]
-    else:
-        risk, more = _quietly(lambda: pt.value_at_risk(bg, gg, summary, horizon=months, freq="W",
-                                                       discount_rate=0.01))
-        notes += more
-        for column in ("p_alive", "clv", "value_if_alive", "value_at_risk"):
-            customers[column] = risk[column].reindex(customers.index)
-        text = text.format(alive=customers["p_alive"].mean())
-        text += (f" Expected value over the next {months} months (Gamma-Gamma spend, 1% monthly discount): "
-                 f"{customers['clv'].sum():,.0f} in total. If every customer were still active they would bring "
-                 f"{customers['value_if_alive'].sum():,.0f}; {customers['value_at_risk'].sum():,.0f} of it is at "
-                 "risk (value if alive x (1 - P(alive)): the value of customers who may already be gone).")
-        paragraphs = [text]
-        if "tier" in customers:
+        return Section(key, title, [f"The BTYD models could not be fitted: {exc}"])
+    said = {bg.identification_text()} | ({gg.identification_text()} if gg is not None else set())
+    notes = [note for note in notes if note not in said]  # identification is explained below, in its place
+    tables = [("Purchase and dropout model (BG/NBD, time unit: weeks)", _parameters(bg))]
+    if gg is not None:
+        tables.append(("Spend model (Gamma-Gamma)", _parameters(gg)))
+    with_value = gg is not None and gg.identified_
+
+    risks: Dict[tuple, pd.DataFrame] = {}
+
+    def risk_of(model: Any) -> pd.DataFrame:  # once per model, shared by the three totals
+        params = tuple(model.params_)
+        if params not in risks:
+            risks[params] = pt.value_at_risk(model, gg, summary, horizon=months, freq="W", discount_rate=0.01)
+        return risks[params]
+
+    def risk_total(column: str) -> Callable[[Any], float]:
+        return lambda model: risk_of(model)[column].sum()
+
+    checks: Dict[str, Callable[[Any], float]] = {
+        "p_alive": lambda model: model.p_alive(summary).mean(),
+        "purchases": lambda model: model.expected_purchases(summary, 52.0).sum()}
+    if with_value:
+        checks.update({column: risk_total(column) for column in ("clv", "value_if_alive", "value_at_risk")})
+    ridge, more = _quietly(lambda: None if bg.identified_ else pt.predictions_on_the_ridge(bg, summary, checks))
+    notes += more
+    usable = (lambda name: True) if ridge is None else (lambda name: bool(ridge.loc[name, "stable"]))
+
+    def figure(name: str, text: str, render: Callable[[float], str]) -> str:
+        if ridge is None:
+            return text.format(render(predictions[name]))
+        low, high = ridge.loc[name, "low"], ridge.loc[name, "high"]
+        return text.format(f"{render(predictions[name])} (range {render(low)} to {render(high)})")
+
+    predictions = {name: f(bg) for name, f in checks.items()} if ridge is None else ridge["estimate"]
+    p_alive = bg.p_alive(summary).reindex(customers.index)
+    if not usable("p_alive"):
+        text = ("The BG/NBD model is not identified on this data, and its P(alive) moves by more than 5% across "
+                "the parameters the data allow, so this report gives no P(alive), expected purchases or "
+                "lifetime values.")
+        return Section(key, title, [text, bg.identification_text() + f" (Predictions {_RIDGE_RULE}.)"] + notes,
+                       tables)
+    customers["p_alive"] = p_alive
+    customers.attrs["bgnbd_identified"] = bg.identified_
+    sentences = [figure("p_alive", "The average customer is still active with probability {}",
+                        lambda v: Formats.percent(v, 1))
+                 + " (BG/NBD counts customers who never bought again as alive: a known property of the model)."]
+    if usable("purchases"):
+        sentences.append(figure("purchases", "They will place {} orders in the next 52 weeks.", fmt.count))
+    paragraphs: List[str] = []
+    if with_value:
+        risk = risk_of(bg)
+        for column in ("clv", "value_if_alive", "value_at_risk"):
+            if usable(column):
+                customers[column] = risk[column].reindex(customers.index)
+        if usable("clv"):
+            sentences.append(figure("clv", f"Expected value over the next {months} months (Gamma-Gamma spend, 1% "
+                                    "monthly discount): {}.", fmt.money))
+        if usable("value_at_risk"):
+            sentences.append(figure("value_at_risk", "{} of it is at risk: the value of customers who may "
+                                    "already be gone (value if still active x (1 - P(alive))).", fmt.money))
+        if "tier" in customers and usable("clv") and usable("value_at_risk"):
             by_tier = customers.groupby("tier", observed=True)[["clv", "value_if_alive", "value_at_risk"]].sum()
-            tables.append(("CLV, value if alive and value at risk by tier", by_tier))
+            tables.append(("Lifetime value by tier", display(by_tier, {
+                "clv": (f"Expected value, {months} months", fmt.money),
+                "value_if_alive": ("Value if still active", fmt.money),
+                "value_at_risk": ("Value at risk", fmt.money)}, "Tier")))
+    elif gg is not None:
+        paragraphs.append("The Gamma-Gamma spend model is not identified on this data, so no lifetime values "
+                          "are given. " + gg.identification_text())
+    if ridge is not None:
+        withheld = [label for name, label in (("purchases", "expected purchases"), ("clv", "lifetime value"),
+                                              ("value_at_risk", "value at risk")) if name in ridge.index
+                    and not usable(name)]
+        paragraphs.append(bg.identification_text() + f" Predictions are {_RIDGE_RULE}"
+                          + (f"; withheld: {', '.join(withheld)}." if withheld else "."))
     fig, ax = _fig(5.5, 4.2)
-    bg.plot_p_alive_matrix(summary, ax=ax)
-    return Section(key, title, paragraphs + notes, tables, [("P(alive) by frequency and recency", figure_png(fig))])
+    bg.plot_p_alive_matrix(summary, ax=ax, time_unit="weeks")
+    return Section(key, title, [" ".join(sentences)] + paragraphs + notes, tables,
+                   [("P(alive) by repeat purchases and time since the last purchase", figure_png(fig))])
+
+
+_METRIC_NAMES = {"roc_auc": "ROC-AUC", "pr_auc": "Precision-recall AUC", "log_loss": "Log loss",
+                 "brier": "Brier score", "top_decile_lift": "Top-decile lift", "base_rate": "Churn rate",
+                 "n": "Customers"}
 
 
 def _churn(tx: pd.DataFrame, cols: Dict[str, Any], customers: pd.DataFrame, horizon: int,
@@ -364,69 +475,122 @@ def _churn(tx: pd.DataFrame, cols: Dict[str, Any], customers: pd.DataFrame, hori
     why = model.reasons(X_now)
     customers["churn_reasons"] = why.apply(lambda r: "; ".join(v for v in r if isinstance(v, str)), axis=1).reindex(
         customers.index)
-    text = (f"A gradient-boosted model trained on the window ending {test_cut:%Y-%m-%d} ranks customers "
-            f"who then stopped buying above those who did not with ROC-AUC {report.roc_auc:.3f} "
-            f"(top-decile lift {report.top_decile_lift:.2f}), checked out of time on the last {horizon} days. "
-            f"Today {np.nanmean(customers['p_churn']):.0%} of customers are expected not to buy in the next "
-            f"{horizon} days.")
+    base = float(np.mean(y_test))
+    text = (f"Today {np.nanmean(customers['p_churn']):.0%} of customers are expected not to buy in the next "
+            f"{horizon} days; contact the riskiest tenth first: among them the model found churners "
+            f"{report.top_decile_lift:.1f} times as often as at random (ROC-AUC {report.roc_auc:.2f}, checked "
+            f"out of time on the {horizon} days to {end:%Y-%m-%d}, where {base:.0%} churned).")
     fig, ax = _fig(5.0, 4.0)
     from ..churn import plot_gains
 
     plot_gains(y_test, p_test, ax=ax)
-    importances = model.feature_importances_.sort_values(ascending=False).head(10).to_frame("importance")
-    tables = [("Out-of-time evaluation", report.summary().to_frame("value")), ("Gains by decile", report.gains),
-              ("Most important features", importances)]
+    summary = report.summary()
+    metrics = pd.DataFrame({"Value": [Formats.count(v) if k == "n" else Formats.percent(v, 1) if k == "base_rate"
+                                      else f"{v:.3f}" for k, v in summary.items()]},
+                           index=pd.Index([_METRIC_NAMES.get(str(k), str(k).replace("_", " ")) for k in summary.index],
+                                          name="Measure"))
+    importances = model.feature_importances_.sort_values(ascending=False).head(8).to_frame("importance")
+    importances = display(importances.rename(index=lambda name: str(name).replace("_", " ")),
+                          {"importance": ("Share of the model's splits", Formats.percent)}, "Feature")
+    tables = [("Out-of-time evaluation", metrics), ("What the model looks at (no direction: importance only)",
+                                                    importances)]
     return Section(key, title, [text], tables, [("Cumulative gains, out of time", figure_png(fig))])
+
+
+#: The lifecycle stages' thresholds, as multiples of a customer's usual gap (lifecycle_stages' defaults).
+_AT_RISK_FACTOR, _LAPSED_FACTOR = 2.0, 4.0
 
 
 def _lifecycle(tx: pd.DataFrame, cols: Dict[str, Any], customers: pd.DataFrame) -> Section:
     import patronage as pt
 
-    stages = pt.lifecycle_stages(tx, **cols)
+    stages = pt.lifecycle_stages(tx, **cols, at_risk_factor=_AT_RISK_FACTOR, lapsed_factor=_LAPSED_FACTOR)
     customers["stage"] = stages["stage"].reindex(customers.index)
+    # one rhythm for every section and column: the gap the stage was measured against (the median gap
+    # between the customer's purchase days; for one-time buyers, the median of everyone's)
+    customers["days_since_last_order"] = stages["days_since_last_order"].reindex(customers.index)
+    customers["usual_gap_days"] = (stages["at_risk_after_days"] / _AT_RISK_FACTOR).reindex(customers.index)
+    customers["overdue_ratio"] = customers["days_since_last_order"] / customers["usual_gap_days"]
     counts = stages["stage"].value_counts(sort=False).to_frame("customers")
     counts["share"] = counts["customers"] / counts["customers"].sum()
-    at_risk = counts["share"].get("at_risk", 0.0)
-    text = (f"{at_risk:.0%} of customers are at risk: their last order is overdue against their own purchase "
-            "rhythm (twice their usual gap); lapsed customers are four gaps overdue.")
+    at_risk, lapsed = counts["share"].get("at_risk", 0.0), counts["share"].get("lapsed", 0.0)
+    text = (f"{at_risk:.0%} of customers are at risk (more than twice their usual gap since their last order) "
+            f"and {lapsed:.0%} have lapsed (more than four times): reach the at-risk ones while they still "
+            "remember you. A customer's usual gap is the median gap between their purchase days; for one-time "
+            "buyers, the median of everyone's.")
     fig, ax = _fig(6.0, 3.0)
-    counts["customers"].plot.bar(ax=ax, rot=0)
+    counts["customers"].rename(index=lambda s: str(s).replace("_", " ")).plot.bar(ax=ax, rot=0)
     ax.set_ylabel("customers")
-    return Section("lifecycle", "Lifecycle stages", [text], [("Customers per stage", counts)],
+    ax.set_xlabel("")
+    table = display(counts.rename(index=lambda s: str(s).replace("_", " ")),
+                    {"customers": ("Customers", Formats.count), "share": ("Share", Formats.percent)}, "Stage")
+    return Section("lifecycle", "Lifecycle stages", [text], [("Customers per stage", table)],
                    [("Customers per lifecycle stage", figure_png(fig))])
 
 
-def _winback(customers: pd.DataFrame, top: int) -> Section:
+#: Rows of the win-back list on the page (a phone screen or two); the CSV has them all.
+_WINBACK_ROWS_SHOWN = 25
+
+#: The stages a win-back list is for: lapsing (at risk) or lost (lapsed).
+WINBACK_STAGES = ("at_risk", "lapsed")
+
+
+def _winback(customers: pd.DataFrame, top: int, fmt: Formats) -> Section:
     import patronage as pt
 
     title = "Win-back list"
-    # the churn model's reasons when it ran, else the customer's rhythm (see winback_list)
-    reasons = customers["churn_reasons"] if "churn_reasons" in customers else None
-    why = "the churn model's strongest reasons" if reasons is not None else "how overdue they are"
-    if "value_at_risk" in customers and customers["value_at_risk"].notna().all():
-        # the same value at risk as the CSV: value if alive x (1 - P(alive))
-        ranked = pt.winback_list(customers, p_alive=customers["p_alive"], value=customers["value_if_alive"],
-                                 top=top, reasons=reasons)
-        if "p_churn" in customers:
-            ranked.insert(ranked.columns.get_loc("value_at_risk") + 1, "p_churn",
-                          customers["p_churn"].reindex(ranked.index).to_numpy())
-        text = (f"The {len(ranked)} customers with the most value at risk (their value if still active x the "
-                f"probability that they are gone, 1 - P(alive)), with {why}, the suggested action for their tier "
-                "and the churn model's probability of no purchase in the churn window. Together they hold "
-                f"{ranked['value_at_risk'].sum():,.0f} of value at risk.")
-    else:  # no (trustworthy) lifetime value: the past spend at risk
-        if "p_churn" in customers and customers["p_churn"].notna().all():
-            p, basis = dict(p_churn=customers["p_churn"]), "the churn model's probability"
-        elif "p_alive" in customers and customers["p_alive"].notna().all():
-            p, basis = dict(p_alive=customers["p_alive"]), "1 - P(alive)"
+    customers["winback_rank"] = np.nan
+    customers["winback_reason"] = None
+    eligible = customers.loc[customers["stage"].isin(WINBACK_STAGES)]
+    if eligible.empty:
+        return Section("winback", title, ["No customer is at risk or lapsed: nobody to win back today."])
+    money = "total_spend" in customers and "R" in customers
+    if customers.attrs.get("bgnbd_identified") and customers["value_at_risk"].notna().all():
+        # the same value at risk as the CSV: value if alive x (1 - P(alive)); not when the BG/NBD is not
+        # identified: its stable totals can still rest on per-customer values the data do not fix
+        p, value, column, basis = (dict(p_alive=eligible["p_alive"]), eligible["value_if_alive"], "value_at_risk",
+                                   "their value if still active x the probability that they are gone")
+    elif customers["p_churn"].notna().all() or customers["p_alive"].notna().all():
+        # past spend (or, without money, past orders) stands in for the value
+        if customers["p_churn"].notna().all():
+            p, basis = dict(p_churn=eligible["p_churn"]), "the churn model's probability"
         else:
-            return Section("winback", title, ["No lifetime value, churn or P(alive) estimate: no win-back list."])
-        ranked = pt.winback_list(customers, **p, value=customers["total_spend"].clip(lower=0), top=top,
-                                 reasons=reasons)
-        text = (f"The {len(ranked)} customers with the most expected value at risk ({basis} x past spend), with "
-                f"{why} and the suggested action for their tier (past spend stands in for the lifetime value, "
-                f"which this report does not give). Together they hold {ranked['value_at_risk'].sum():,.0f} of "
-                "past spend at risk.")
-    customers["winback_rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index).reindex(
-        customers.index)
-    return Section("winback", f"{title} (top {len(ranked)})", [text], [("Customers to win back", ranked)])
+            p, basis = dict(p_alive=eligible["p_alive"]), "1 - P(alive)"
+        if money:
+            value, column, basis = eligible["total_spend"].clip(lower=0), "spend_at_risk", basis + " x past spend"
+        else:
+            value, column, basis = eligible["n_orders"].astype(float), "orders_at_risk", basis + " x past orders"
+    else:
+        return Section("winback", title, ["No lifetime value, churn or P(alive) estimate: no win-back list."])
+    ranked = pt.winback_list(eligible, **p, value=value, top=top).rename(
+        columns={"value_at_risk": column, "cumulative_value_at_risk": "cumulative_" + column})
+    reasons = [f"{'lapsed' if stage == 'lapsed' else 'at risk'}: last order {days:,.0f} days ago, {ratio:.1f}x "
+               f"their usual gap of {gap:,.0f} days" for stage, days, ratio, gap in
+               zip(ranked["stage"], ranked["days_since_last_order"], ranked["overdue_ratio"], ranked["usual_gap_days"])]
+    if "churn_reasons" in customers:  # and the churn model's strongest reasons, in words
+        model_why = customers["churn_reasons"].reindex(ranked.index)
+        reasons = [f"{r}; the churn model: {m}" if isinstance(m, str) and m else r for r, m in zip(reasons, model_why)]
+    ranked["reason"] = reasons
+    customers.loc[ranked.index, "winback_rank"] = ranked["rank"].to_numpy(dtype=float)
+    if column != "value_at_risk":  # its own name: value at risk is (1 - P(alive)) x value if alive only
+        customers[column] = np.nan
+        customers.loc[ranked.index, column] = ranked[column].to_numpy()
+    customers.loc[ranked.index, "winback_reason"] = reasons
+    total = ranked[column].sum()
+    worth = fmt.money(total) if column != "orders_at_risk" else f"{total:,.0f} expected orders"
+    text = (f"Call these {len(ranked)} customers first: they are lapsing or lost (at risk: more than twice their "
+            f"usual gap since their last order; lapsed: more than four times) and hold {worth} at risk "
+            f"({basis}). Each row says why; the CSV has every customer.")
+    shown = {"reason": ("Why on the list", str)}
+    if "tier" in ranked:
+        shown["tier"] = ("Tier", str)
+    shown["p_lost"] = ("Chance they are gone" if "p_alive" in p else "Churn probability", Formats.percent)
+    if column == "orders_at_risk":
+        shown[column] = ("Orders at risk", lambda v: f"{v:,.1f}")
+    else:
+        shown[column] = ("Value at risk" if column == "value_at_risk" else "Past spend at risk", fmt.money)
+    shown["action"] = ("Suggested action", str)
+    table = display(ranked.head(_WINBACK_ROWS_SHOWN).rename(index=str), shown, "Customer")
+    caption = "Customers to win back" + (f" (the first {_WINBACK_ROWS_SHOWN}; all {len(ranked)} are in the CSV's "
+                                         "winback_rank)" if len(ranked) > _WINBACK_ROWS_SHOWN else "")
+    return Section("winback", f"{title} (top {len(ranked)})", [text], [(caption, table)])

@@ -5,24 +5,28 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any, List, Tuple
 
 import pandas as pd
 
 _CSS = """
-body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 2rem auto;
-       max-width: 1100px; color: #1d2433; line-height: 1.45; padding: 0 1rem; }
-h1 { border-bottom: 3px solid #2f6fde; padding-bottom: .3rem; }
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 1.5rem auto;
+       max-width: 1000px; color: #1d2433; line-height: 1.45; padding: 0 1rem; overflow-wrap: anywhere; }
+h1 { border-bottom: 3px solid #2f6fde; padding-bottom: .3rem; font-size: 1.6rem; }
 h2 { margin-top: 2.5rem; color: #2f6fde; }
-table { border-collapse: collapse; margin: .8rem 0 1.4rem; font-size: .88rem; }
-th, td { border: 1px solid #d5dbe5; padding: .25rem .55rem; text-align: right; }
+h3 { font-size: 1rem; margin-bottom: .2rem; }
+.table { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: .4rem 0 1.4rem; font-size: .88rem; }
+th, td { border: 1px solid #d5dbe5; padding: .25rem .55rem; text-align: left; overflow-wrap: normal; }
 th { background: #eef2f9; }
-td:first-child, th:first-child { text-align: left; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1rem 0; } figcaption { font-size: .85rem; color: #5b6475; }
-img { max-width: 100%; }
-.takeaway { background: #f4f8ff; border-left: 4px solid #2f6fde; padding: .6rem 1rem; }
-nav a { margin-right: .8rem; }
+img { max-width: 100%; height: auto; }
+.takeaway { background: #f4f8ff; border-left: 4px solid #2f6fde; padding: .6rem 1rem; font-size: 1.05rem; }
+nav a { margin-right: .8rem; display: inline-block; }
+@media (max-width: 600px) { body { padding: 0 .6rem; } table { font-size: .78rem; } th, td { padding: .2rem .3rem; } }
 """
 
 
@@ -38,23 +42,34 @@ class Section:
 
 
 def figure_png(fig: Any) -> bytes:
-    """A matplotlib figure as PNG bytes; the figure is closed."""
-    import matplotlib.pyplot as plt
-
+    """A matplotlib figure (made without pyplot) as PNG bytes."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
+#: A cell that reads as a number (a count, money with its currency, a percentage): right-aligned.
+_NUMBER = re.compile(r"-?(\S{0,3} ?)?[\d,.]+(%|e[+-]\d+)?|∞")
+
+
 def _table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(float_format=lambda x: f"{x:,.3f}" if abs(x) < 10 else f"{x:,.1f}", border=0,
-                         na_rep="")
+    """A table the section formatted already (strings with human headers): numbers right, text left;
+    a table wider than a phone scrolls inside its box."""
+    frame = frame.reset_index()
+    cells = frame.astype(str).to_numpy()
+    numeric = [bool(len(cells)) and all(_NUMBER.fullmatch(v) or v == "" for v in cells[:, j])
+               for j in range(cells.shape[1])]
+    cls = lambda j: " class='num'" if numeric[j] else ""  # noqa: E731
+    head = "".join(f"<th{cls(j)}>{html.escape(str(c))}</th>" for j, c in enumerate(frame.columns))
+    body = "".join("<tr>" + "".join(f"<td{cls(j)}>{html.escape(v)}</td>" for j, v in enumerate(row)) + "</tr>"
+                   for row in cells)
+    return f"<div class='table'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def render(title: str, subtitle: str, sections: List[Section]) -> str:
     """The whole page."""
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
              f"<style>{_CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>",
              f"<p>{html.escape(subtitle)}</p>",
              "<nav>" + "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in sections) + "</nav>"]

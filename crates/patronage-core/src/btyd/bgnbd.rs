@@ -34,9 +34,11 @@ use super::data::{RfmData, FREQUENCY};
 use super::identification::{
     diagnose, Combination, DeterminedQuantity, FitIssue, Parameterisation, PURCHASE_RATE,
 };
-use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation};
-use super::special::{digamma, hyp2f1_excess_over_b, ln_beta, ln_gamma, trigamma};
-use crate::error::{DataError, ParamError, Result};
+use super::integrals::purchases_if_alive;
+use super::mle::{maximise, standard_errors, warm_stride, with_warm_start, Evaluation, Maximum};
+use super::special::{digamma, ln_beta, ln_gamma, trigamma};
+use crate::error::{DataError, Error, ParamError, Result};
+use crate::interrupt;
 use crate::optim::Status;
 
 /// Rows per parallel chunk of the likelihood (fixed: the summation order
@@ -167,13 +169,13 @@ fn positive(name: &'static str, v: f64) -> Result<f64, ParamError> {
 /// ages index tables of their distinct values, so that the `lnΓ`/digamma
 /// terms and the logarithms `ln(α + t)` are computed once per distinct value.
 pub(crate) struct Patterns {
-    x_index: Vec<u32>,
-    tx_index: Vec<u32>,
-    t_index: Vec<u32>,
-    w: Vec<f64>,
-    xs: Vec<f64>,
-    txs: Vec<f64>,
-    ts: Vec<f64>,
+    pub(crate) x_index: Vec<u32>,
+    pub(crate) tx_index: Vec<u32>,
+    pub(crate) t_index: Vec<u32>,
+    pub(crate) w: Vec<f64>,
+    pub(crate) xs: Vec<f64>,
+    pub(crate) txs: Vec<f64>,
+    pub(crate) ts: Vec<f64>,
 }
 
 /// Dense codes of `values` in first-seen order, and the distinct values.
@@ -214,12 +216,138 @@ pub(crate) fn distinct_whole(values: &[f64]) -> (Vec<u32>, Vec<f64>) {
     (codes, uniques)
 }
 
+/// [`distinct`] of times, with a lookup table instead of hashing when they
+/// are all whole numbers below 2^22 (days or weeks).
+pub(crate) fn distinct_times(values: &[f64]) -> (Vec<u32>, Vec<f64>) {
+    const TABLE: f64 = (1u32 << 22) as f64;
+    // (a cast round trip tests wholeness: `trunc` is a library call on baseline x86-64)
+    if values.iter().all(|&v| (0.0..=TABLE).contains(&v) && (v as u32) as f64 == v) {
+        distinct_whole(values)
+    } else {
+        distinct(values.iter().copied())
+    }
+}
+
+/// The rows of a summary as codes into their distinct frequencies,
+/// recencies, ages and `(x, T)` pairs: predictions compute the terms of
+/// each distinct value (logarithms, conditional expectations) once.
+pub(crate) struct Codes<'a> {
+    f: &'a [f64],
+    rec: &'a [f64],
+    age: &'a [f64],
+    pub xs: Vec<f64>,
+    pub recs: Vec<f64>,
+    pub ts: Vec<f64>,
+    /// The first row of each `(x, T)` pair.
+    pub pair_first: Vec<usize>,
+    index: Index,
+}
+
+enum Index {
+    /// Whole numbers in a small range (summaries in days or weeks): the
+    /// values are their own codes, and `slot[x * ts.len() + T]` the pair.
+    Direct { slot: Vec<u32> },
+    /// First-seen codes of each column and of the pairs.
+    Coded { x: Vec<u32>, rec: Vec<u32>, t: Vec<u32>, pair: Vec<u32> },
+}
+
+/// Largest value of a whole-number column that [`Codes`] indexes directly.
+const DIRECT_MAX: f64 = 65_536.0;
+
+impl<'a> Codes<'a> {
+    pub(crate) fn new(data: &RfmData<'a>) -> Codes<'a> {
+        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        let n = f.len();
+        // (a cast round trip tests wholeness: `trunc` is a library call on baseline x86-64)
+        let whole = |v: f64| v <= DIRECT_MAX && (v as u32) as f64 == v;
+        let (max_x, max_t, direct) = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let (mut mx, mut mt, mut ok) = (0.0f64, 0.0f64, true);
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    mx = mx.max(f[i]);
+                    mt = mt.max(age[i]);
+                    ok &= whole(f[i]) && whole(rec[i]) && whole(age[i]);
+                }
+                (mx, mt, ok)
+            })
+            .reduce(|| (0.0, 0.0, true), |a, b| (a.0.max(b.0), a.1.max(b.1), a.2 && b.2));
+        let mut pair_first = Vec::new();
+        let mut first_seen = |slot: &mut u32, i: usize| {
+            if *slot == u32::MAX {
+                *slot = pair_first.len() as u32;
+                pair_first.push(i);
+            }
+            *slot
+        };
+        let space = (max_x + 1.0) * (max_t + 1.0);
+        if direct && space <= (4 * n).clamp(1 << 20, 1 << 25) as f64 {
+            let n_t = max_t as usize + 1;
+            let mut slot = vec![u32::MAX; space as usize];
+            for i in 0..n {
+                first_seen(&mut slot[f[i] as usize * n_t + age[i] as usize], i);
+            }
+            let values = |max: f64| (0..=max as usize).map(|k| k as f64).collect();
+            let (xs, ts) = (values(max_x), values(max_t));
+            return Codes {
+                f,
+                rec,
+                age,
+                xs,
+                recs: ts.clone(),
+                ts,
+                pair_first,
+                index: Index::Direct { slot },
+            };
+        }
+        let ((x, xs), (rec_code, recs), (t, ts)) =
+            (distinct_whole(f), distinct_times(rec), distinct_times(age));
+        let n_t = ts.len();
+        let key = |i: usize| x[i] as usize * n_t + t[i] as usize;
+        let space = xs.len() as u128 * n_t as u128;
+        let pair = if space <= (4 * n as u128).clamp(1 << 20, 1 << 25) {
+            let mut slot = vec![u32::MAX; space as usize];
+            (0..n).map(|i| first_seen(&mut slot[key(i)], i)).collect()
+        } else {
+            let mut seen: HashMap<usize, u32> = HashMap::new();
+            (0..n).map(|i| first_seen(seen.entry(key(i)).or_insert(u32::MAX), i)).collect()
+        };
+        Codes { f, rec, age, xs, recs, ts, pair_first, index: Index::Coded { x, rec: rec_code, t, pair } }
+    }
+
+    /// The codes of row `i`'s frequency, recency and age.
+    #[inline]
+    pub(crate) fn values(&self, i: usize) -> (usize, usize, usize) {
+        match &self.index {
+            Index::Direct { .. } => (self.f[i] as usize, self.rec[i] as usize, self.age[i] as usize),
+            Index::Coded { x, rec, t, .. } => (x[i] as usize, rec[i] as usize, t[i] as usize),
+        }
+    }
+
+    /// The `(x, T)` pair of row `i` (an index into [`Codes::pair_first`]).
+    #[inline]
+    pub(crate) fn pair(&self, i: usize) -> usize {
+        match &self.index {
+            Index::Direct { slot } => {
+                slot[self.f[i] as usize * self.ts.len() + self.age[i] as usize] as usize
+            }
+            Index::Coded { pair, .. } => pair[i] as usize,
+        }
+    }
+}
+
 impl Patterns {
     pub(crate) fn new(data: &RfmData<'_>, scale: f64) -> Self {
+        Patterns::with_rows(data, scale).0
+    }
+
+    /// The patterns and, for each row, the pattern it belongs to
+    /// (`u32::MAX` for rows of weight 0).
+    pub(crate) fn with_rows(data: &RfmData<'_>, scale: f64) -> (Self, Vec<u32>) {
         let n = data.len();
         let (x_code, xs) = distinct_whole(data.frequency());
-        let (tx_code, txs) = distinct(data.recency().iter().copied());
-        let (t_code, ts) = distinct(data.t().iter().copied());
+        let (tx_code, txs) = distinct_times(data.recency());
+        let (t_code, ts) = distinct_times(data.t());
         let (n_tx, n_t) = (txs.len(), ts.len());
         let key = |i: usize| (x_code[i] as usize * n_tx + tx_code[i] as usize) * n_t + t_code[i] as usize;
         // Merge equal (x, t_x, T) rows: a dense slot table over the code
@@ -241,9 +369,10 @@ impl Patterns {
             p.w.push(w);
             (p.w.len() - 1) as u32
         };
+        let mut rows = vec![u32::MAX; n];
         if space <= (4 * n as u128).clamp(1 << 20, 1 << 25) {
             let mut slot = vec![u32::MAX; space as usize];
-            for i in 0..n {
+            for (i, row) in rows.iter_mut().enumerate() {
                 let w = data.weight(i);
                 if w == 0.0 {
                     continue;
@@ -254,43 +383,49 @@ impl Patterns {
                 } else {
                     p.w[*s as usize] += w;
                 }
+                *row = *s;
             }
         } else {
             let mut seen: HashMap<usize, u32> = HashMap::new();
-            for i in 0..n {
+            for (i, row) in rows.iter_mut().enumerate() {
                 let w = data.weight(i);
                 if w == 0.0 {
                     continue;
                 }
-                match seen.get(&key(i)) {
-                    Some(&j) => p.w[j as usize] += w,
+                let j = match seen.get(&key(i)) {
+                    Some(&j) => {
+                        p.w[j as usize] += w;
+                        j
+                    }
                     None => {
                         let j = push(&mut p, i, w);
                         seen.insert(key(i), j);
+                        j
                     }
-                }
+                };
+                *row = j;
             }
         }
-        p
+        (p, rows)
     }
 
-    fn total_weight(&self) -> f64 {
+    pub(crate) fn total_weight(&self) -> f64 {
         self.w.iter().sum()
     }
 
-    /// The merged rows as `(x, t_x, T, weight)` columns (times scaled).
-    pub(crate) fn columns(&self) -> [Vec<f64>; 4] {
-        let n = self.w.len();
-        [
-            (0..n).map(|i| self.xs[self.x_index[i] as usize]).collect(),
-            (0..n).map(|i| self.txs[self.tx_index[i] as usize]).collect(),
-            (0..n).map(|i| self.ts[self.t_index[i] as usize]).collect(),
-            self.w.clone(),
-        ]
+    /// `α` of a purchase rate `r/α` with `r = 1` that matches the mean rate
+    /// `Σ w x / Σ w T` (a starting point), clamped to `[1e-6, 1e6]`.
+    pub(crate) fn moment_alpha(&self) -> f64 {
+        let (mut sum_x, mut sum_t) = (0.0, 0.0);
+        for i in 0..self.w.len() {
+            sum_x += self.w[i] * self.xs[self.x_index[i] as usize];
+            sum_t += self.w[i] * self.ts[self.t_index[i] as usize];
+        }
+        (sum_t / sum_x.max(1e-12)).clamp(1e-6, 1e6)
     }
 
     /// Every `stride`-th pattern (a systematic subsample for warm starts).
-    fn every(&self, stride: usize) -> Patterns {
+    pub(crate) fn every(&self, stride: usize) -> Patterns {
         let pick = |v: &[u32]| v.iter().step_by(stride).copied().collect();
         Patterns {
             x_index: pick(&self.x_index),
@@ -321,7 +456,7 @@ struct PerFrequency {
 }
 
 /// Symmetric 4x4 index pairs accumulated for the Hessian.
-const PAIRS: [(usize, usize); 10] =
+pub(crate) const PAIRS: [(usize, usize); 10] =
     [(0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3)];
 
 /// `Σ w ll`, its gradient and (if asked) Hessian in `(r, α, a, b)`, on the
@@ -415,8 +550,15 @@ fn evaluate(p: &Patterns, params: &[f64], want_hess: bool, modified: bool) -> Ev
             acc
         })
         .collect();
+    chunked_evaluation(&sums, want_hess)
+}
+
+/// The [`Evaluation`] of a four-parameter likelihood from per-chunk sums
+/// `[ll, gradient (4), Hessian upper triangle in PAIRS order (10)]`, added in
+/// chunk order (so the result does not depend on the thread count).
+pub(crate) fn chunked_evaluation(sums: &[[f64; 15]], want_hess: bool) -> Evaluation {
     let mut total = [0.0; 15];
-    for s in &sums {
+    for s in sums {
         for (t, v) in total.iter_mut().zip(s) {
             *t += v;
         }
@@ -433,6 +575,10 @@ fn evaluate(p: &Patterns, params: &[f64], want_hess: bool, modified: bool) -> Ev
     };
     Evaluation { ll: total[0], grad: total[1..5].to_vec(), hess }
 }
+
+/// Frequencies above which [`BetaGeo::p_alive_coded`] takes the logarithm of
+/// the time ratio per row.
+const TABLE_MAX_FREQUENCY: f64 = 1000.0;
 
 /// The BG/NBD's parameters and the combinations its fits determine best.
 const PARAMETERS: Parameterisation = Parameterisation {
@@ -451,6 +597,106 @@ const PARAMETERS: Parameterisation = Parameterisation {
 const STARTS: [[f64; 4]; 4] =
     [[1.0, 1.0, 1.0, 1.0], [0.5, 0.1, 0.5, 2.0], [2.0, 2.0, 2.0, 5.0], [0.1, 0.01, 1.0, 10.0]];
 
+/// What the BG/NBD and Pareto/NBD fits share: time in units of the largest
+/// `T` (as lifetimes: α near 1, and the penalizer means the same as
+/// lifetimes' `penalizer_coef`), merged patterns, the starts (first the
+/// purchase rate `r/α` matching the mean rate), a warm start on a subsample
+/// for large data, then [`maximise`].
+pub(crate) struct PatternFit {
+    pub best: Maximum,
+    pub patterns: Patterns,
+    pub scale: f64,
+    warm_evaluations: usize,
+}
+
+impl PatternFit {
+    pub(crate) fn run<E>(
+        data: &RfmData<'_>,
+        model: &str,
+        starts: &[[f64; 4]],
+        evaluate: E,
+        penalizer: f64,
+        max_iter: usize,
+        tol: f64,
+    ) -> Result<PatternFit>
+    where
+        E: Fn(&Patterns, &[f64], bool) -> Evaluation,
+    {
+        let max_t = data.t().iter().fold(0.0f64, |m, &v| m.max(v));
+        let has_repeat = (0..data.len()).any(|i| data.frequency()[i] > 0.0 && data.weight(i) > 0.0);
+        if !has_repeat || max_t <= 0.0 {
+            return Err(DataError::Invalid {
+                field: FREQUENCY,
+                row: None,
+                reason: format!(
+                    "no customer with a repeat purchase (frequency > 0): the {model} likelihood has no maximum"
+                ),
+            }
+            .into());
+        }
+        let scale = 1.0 / max_t;
+        let patterns = Patterns::new(data, scale);
+        let starts: Vec<Vec<f64>> = std::iter::once(vec![1.0, patterns.moment_alpha(), 1.0, 1.0])
+            .chain(starts.iter().map(|s| s.to_vec()))
+            .collect();
+        let sample = warm_stride(patterns.w.len()).map(|k| patterns.every(k));
+        let sample_w = sample.as_ref().map_or(0.0, |s| s.total_weight());
+        let (starts, warm_evaluations) = with_warm_start(
+            sample.as_ref().map(|s| |p: &[f64], h| evaluate(s, p, h)),
+            sample_w,
+            penalizer,
+            &starts,
+            max_iter,
+        )?;
+        let total_w = patterns.total_weight();
+        let best = maximise(|p, h| evaluate(&patterns, p, h), total_w, penalizer, &starts, max_iter, tol)?
+            .ok_or_else(|| DataError::Invalid {
+                field: FREQUENCY,
+                row: None,
+                reason: format!("the {model} fit diverged from every starting point"),
+            })?;
+        Ok(PatternFit { best, patterns, scale, warm_evaluations })
+    }
+
+    /// The fit's diagnostics, with the natural parameters (data's time unit).
+    /// `issues` are the model's own findings (a Pareto/NBD ridge), listed
+    /// before those of [`diagnose`]; a finding of [`diagnose`] about only
+    /// parameters they already explain is left out (one account per cause).
+    pub(crate) fn info(
+        &self,
+        model: &Parameterisation,
+        natural: &[f64],
+        log_likelihood: f64,
+        penalizer: f64,
+        mut issues: Vec<FitIssue>,
+    ) -> FitInfo {
+        let best = &self.best;
+        let identification = diagnose(model, natural, &best.log_hessian, &best.log_gradient);
+        let explained: Vec<&String> = issues.iter().flat_map(|i| &i.parameters).collect();
+        let unexplained: Vec<FitIssue> = identification
+            .issues
+            .into_iter()
+            .filter(|i| !i.parameters.iter().all(|p| explained.contains(&p)))
+            .collect();
+        issues.extend(unexplained);
+        FitInfo {
+            log_likelihood,
+            standard_errors: standard_errors(natural, best.log_cov.as_deref()),
+            n_customers: self.patterns.total_weight(),
+            n_patterns: self.patterns.w.len(),
+            penalizer,
+            converged: best.minimum.converged(),
+            status: best.minimum.status,
+            iterations: best.minimum.iterations,
+            evaluations: best.evaluations + self.warm_evaluations,
+            gradient_norm: best.minimum.grad_norm(),
+            starts: best.starts,
+            issues,
+            determined: identification.determined,
+        }
+    }
+}
+
 impl ValidBetaGeoParams {
     /// Maximum-likelihood fit (damped Newton on the log-parameters with the
     /// analytic Hessian, L-BFGS as fallback). Tries up to five starting
@@ -461,80 +707,29 @@ impl ValidBetaGeoParams {
     /// likelihood has no maximum).
     pub fn fit(&self, data: &RfmData<'_>) -> Result<BetaGeo> {
         let BetaGeoParams { modified, penalizer, max_iter, tol } = self.0;
-        let max_t = data.t().iter().fold(0.0f64, |m, &v| m.max(v));
-        let has_repeat = (0..data.len()).any(|i| data.frequency()[i] > 0.0 && data.weight(i) > 0.0);
-        if !has_repeat || max_t <= 0.0 {
-            return Err(DataError::Invalid {
-                field: FREQUENCY,
-                row: None,
-                reason:
-                    "no customer with a repeat purchase (frequency > 0): the BG/NBD likelihood has no maximum"
-                        .into(),
-            }
-            .into());
-        }
-        // Time in units of the largest T (as lifetimes): α near 1, and the
-        // penalizer means the same as lifetimes' penalizer_coef.
-        let scale = 1.0 / max_t;
-        let patterns = Patterns::new(data, scale);
-        let total_w = patterns.total_weight();
-        // First start: the Poisson-gamma rate r/α matching the mean purchase rate.
-        let (mut sum_x, mut sum_t) = (0.0, 0.0);
-        for i in 0..patterns.w.len() {
-            sum_x += patterns.w[i] * patterns.xs[patterns.x_index[i] as usize];
-            sum_t += patterns.w[i] * patterns.ts[patterns.t_index[i] as usize];
-        }
-        let moment_alpha = (sum_t / sum_x.max(1e-12)).clamp(1e-6, 1e6);
-        let starts: Vec<Vec<f64>> = std::iter::once(vec![1.0, moment_alpha, 1.0, 1.0])
-            .chain(STARTS.iter().map(|s| s.to_vec()))
-            .collect();
-        let sample = warm_stride(patterns.w.len()).map(|k| patterns.every(k));
-        let sample_w = sample.as_ref().map_or(0.0, |s| s.total_weight());
-        let (starts, warm_evaluations) = with_warm_start(
-            sample.as_ref().map(|s| move |p: &[f64], h| evaluate(s, p, h, modified)),
-            sample_w,
+        let fit = PatternFit::run(
+            data,
+            "BG/NBD",
+            &STARTS,
+            |pat, p, h| evaluate(pat, p, h, modified),
             penalizer,
-            &starts,
             max_iter,
-        );
-        let Some(best) =
-            maximise(|p, h| evaluate(&patterns, p, h, modified), total_w, penalizer, &starts, max_iter, tol)
-        else {
-            return Err(DataError::Invalid {
-                field: FREQUENCY,
-                row: None,
-                reason: "the BG/NBD fit diverged from every starting point".into(),
-            }
-            .into());
-        };
+            tol,
+        )?;
+        let (best, patterns, scale) = (&fit.best, &fit.patterns, fit.scale);
         let p = &best.params;
         // Back to the data's time unit: α scales with time; ll changes by Σ w x ln(scale).
         let sum_wx: f64 =
             (0..patterns.w.len()).map(|i| patterns.w[i] * patterns.xs[patterns.x_index[i] as usize]).sum();
         let log_likelihood = best.log_likelihood + sum_wx * scale.ln();
         let natural = [p[0], p[1] / scale, p[2], p[3]];
-        let identification = diagnose(&PARAMETERS, &natural, &best.log_hessian, &best.log_gradient);
         Ok(BetaGeo {
             modified,
             r: natural[0],
             alpha: natural[1],
             a: natural[2],
             b: natural[3],
-            fit: Some(FitInfo {
-                log_likelihood,
-                standard_errors: standard_errors(&natural, best.log_cov.as_deref()),
-                n_customers: total_w,
-                n_patterns: patterns.w.len(),
-                penalizer,
-                converged: best.minimum.converged(),
-                status: best.minimum.status,
-                iterations: best.minimum.iterations,
-                evaluations: best.evaluations + warm_evaluations,
-                gradient_norm: best.minimum.grad_norm(),
-                starts: best.starts,
-                issues: identification.issues,
-                determined: identification.determined,
-            }),
+            fit: Some(fit.info(&PARAMETERS, &natural, log_likelihood, penalizer, Vec::new())),
         })
     }
 }
@@ -594,61 +789,81 @@ impl BetaGeo {
     /// Probability that each customer is still alive at `T` (Fader, Hardie &
     /// Lee 2008, note 021); 1 for customers without repeat purchases.
     pub fn p_alive(&self, data: &RfmData<'_>) -> Vec<f64> {
+        self.p_alive_coded(data, &Codes::new(data))
+    }
+
+    /// [`BetaGeo::p_alive`] with the logarithms taken once per distinct value:
+    /// `ln(a/(b+x-1)) + (r+x) [ln(α+T) - ln(α+t_x)]`. The difference of two
+    /// logarithms is accurate to a few 1e-16 absolutely, which `r+x` scales:
+    /// above [`TABLE_MAX_FREQUENCY`] the ratio is taken per row.
+    pub(crate) fn p_alive_coded(&self, data: &RfmData<'_>, codes: &Codes<'_>) -> Vec<f64> {
+        let shift = if self.modified { 1.0 } else { 0.0 };
+        let ln_ab: Vec<f64> = codes.xs.iter().map(|&x| (self.a / (self.b + x - 1.0 + shift)).ln()).collect();
+        let ln_at = |v: &[f64]| -> Vec<f64> { v.iter().map(|&t| (self.alpha + t).ln()).collect() };
+        let (ln_rec, ln_t) = (ln_at(&codes.recs), ln_at(&codes.ts));
         let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        (0..data.len())
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .map(|i| self.p_alive_one(f[i], rec[i], age[i]))
-            .collect()
+        let mut out = vec![0.0; data.len()];
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+            for (j, v) in chunk.iter_mut().enumerate() {
+                let i = c * CHUNK + j;
+                let x = f[i];
+                *v = if x == 0.0 && !self.modified {
+                    1.0
+                } else if x > TABLE_MAX_FREQUENCY {
+                    self.p_alive_one(x, rec[i], age[i])
+                } else {
+                    let (kx, krec, kt) = codes.values(i);
+                    1.0 / (1.0 + (ln_ab[kx] + (self.r + x) * (ln_t[kt] - ln_rec[krec])).exp())
+                };
+            }
+        });
+        out
     }
 
-    /// `E[X(T, T+t)]` for one history; `None` if the series fails.
-    pub(crate) fn expected_one(&self, t: f64, x: f64, t_x: f64, age: f64) -> Option<f64> {
-        let value = self.expected_if_alive(t, x, age)? * self.p_alive_one(x, t_x, age);
-        value.is_finite().then_some(value)
+    /// `E[X(T, T+t)]` for one history.
+    pub(crate) fn expected_one(&self, t: f64, x: f64, t_x: f64, age: f64) -> Result<f64, NotComputable> {
+        Ok(self.expected_if_alive(t, x, age)? * self.p_alive_one(x, t_x, age))
     }
 
-    /// `E[X(T, T+t) | alive at T]`, which depends on `(x, T)` only.
-    ///
-    /// Paper eq. 10 with Euler's transformation of its ₂F₁, which cancels the
-    /// `((α+T)/(α+T+t))^(r+x)` factor: the expectation becomes
-    /// `(a+b+x-1)/(a-1) [1 - (1-z)^(a-1) ₂F₁(a+b-1-r, a-1; a+b+x-1; z)] P(alive)`
-    /// with `z = t/(α+T+t)`, whose series terms stay small for any `x`; the
-    /// `1/(a-1)` is folded into the series (see below), so `a = 1` is fine.
-    pub(crate) fn expected_if_alive(&self, t: f64, x: f64, age: f64) -> Option<f64> {
-        if t == 0.0 {
-            return Some(0.0);
-        }
-        let (r, alpha, a) = (self.r, self.alpha, self.a);
+    /// `E[X(T, T+t) | alive at T]`, which depends on `(x, T)` only: paper
+    /// eq. 10 without its `P(alive)` factor, `E_p[(1 - (1+p u)^-(r+x)) / p]`
+    /// with `p ~ Beta(a, b+x)` and `u = t/(α+T)` (the MBG/NBD: `b+1+x`),
+    /// evaluated for every valid parameter value ([`purchases_if_alive`]).
+    pub(crate) fn expected_if_alive(&self, t: f64, x: f64, age: f64) -> Result<f64, NotComputable> {
         // MBG/NBD: the same expression with b + 1 (Batislam et al. 2007)
         let b = if self.modified { self.b + 1.0 } else { self.b };
-        let z = t / (alpha + age + t);
-        let ln_one_minus_z = ((alpha + age) / (alpha + age + t)).ln();
-        // [1 - (1-z)^B F] / B with B = a - 1 and F = 1 + B G, as
-        // -expm1(B ln(1-z)) / B - (1-z)^B G: no division by a - 1, exact at a = 1.
-        let big_b = a - 1.0;
-        let g = hyp2f1_excess_over_b(a + b - 1.0 - r, big_b, a + b + x - 1.0, z)?;
-        let u = big_b * ln_one_minus_z;
-        let first = if big_b == 0.0 { -ln_one_minus_z } else { -u.exp_m1() / big_b };
-        let value = (a + b + x - 1.0) * (first - u.exp() * g);
-        value.is_finite().then_some(value.max(0.0))
-    }
-
-    /// `P(alive)` of one history.
-    pub(crate) fn p_alive_of(&self, x: f64, t_x: f64, age: f64) -> f64 {
-        self.p_alive_one(x, t_x, age)
+        let u = t / (self.alpha + age);
+        match purchases_if_alive(self.r + x, self.a, b + x, u) {
+            Ok(v) if v.is_finite() => Ok(v),
+            _ => Err(NotComputable),
+        }
     }
 
     /// Expected repeat purchases of each customer in the next `t` time
-    /// units (paper eq. 10), stable for large frequencies and ages.
+    /// units (paper eq. 10), for every valid parameter value: the
+    /// conditional expectation once per distinct `(x, T)`, times `P(alive)`.
     pub fn expected_purchases(&self, t: f64, data: &RfmData<'_>) -> Result<Vec<f64>> {
         check_horizon(t)?;
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        (0..data.len())
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| self.expected_one(t, f[i], rec[i], age[i]).ok_or_else(|| series_failed(i)))
-            .collect()
+        let (f, age) = (data.frequency(), data.t());
+        let codes = Codes::new(data);
+        let stop = interrupt::current();
+        let if_alive: Vec<f64> = codes
+            .pair_first
+            .par_iter()
+            .map(|&i| {
+                if stop.is_raised() {
+                    return Err(Error::Interrupted);
+                }
+                self.expected_if_alive(t, f[i], age[i]).map_err(|_| not_computable(Some(i), t))
+            })
+            .collect::<Result<_>>()?;
+        let mut out = self.p_alive_coded(data, &codes);
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+            for (j, v) in chunk.iter_mut().enumerate() {
+                *v *= if_alive[codes.pair(c * CHUNK + j)];
+            }
+        });
+        Ok(out)
     }
 
     /// Expected repeat purchases of a new customer in `(0, t]` (paper eq. 9).
@@ -656,7 +871,8 @@ impl BetaGeo {
         t.iter()
             .map(|&ti| {
                 check_horizon(ti)?;
-                self.expected_one(ti, 0.0, 0.0, 0.0).ok_or_else(|| series_failed(0))
+                interrupt::check()?;
+                self.expected_one(ti, 0.0, 0.0, 0.0).map_err(|_| not_computable(None, ti))
             })
             .collect()
     }
@@ -723,13 +939,19 @@ fn check_horizon(t: f64) -> Result<(), ParamError> {
     }
 }
 
-pub(crate) fn series_failed(row: usize) -> crate::Error {
+/// An expectation that has no finite floating-point value (a horizon so
+/// long that it overflows, or parameters at the ends of the double range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotComputable;
+
+pub(crate) fn not_computable(row: Option<usize>, t: f64) -> crate::Error {
     DataError::Invalid {
         field: FREQUENCY,
-        row: Some(row),
-        reason:
-            "the hypergeometric series of the expectation did not converge (horizon far beyond the data?)"
-                .into(),
+        row,
+        reason: format!(
+            "the expected purchases over t = {t} have no finite floating-point value for this customer \
+             (horizon or parameters too extreme)"
+        ),
     }
     .into()
 }

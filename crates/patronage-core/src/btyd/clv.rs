@@ -1,27 +1,34 @@
-//! Customer lifetime value: BG/NBD purchases times Gamma-Gamma spend,
-//! discounted month by month, with exactly the definition of lifetimes'
-//! `GammaGammaFitter.customer_lifetime_value`:
+//! Customer lifetime value: expected purchases (BG/NBD, MBG/NBD or
+//! Pareto/NBD) times Gamma-Gamma spend, discounted month by month, with
+//! exactly the definition of lifetimes' `GammaGammaFitter.customer_lifetime_value`:
 //!
 //! `CLV = margin Σ_{k=1..horizon} E[Z] (E[X(k f)] - E[X((k-1) f)]) / (1 + d)^k`
 //!
 //! where `f` is the number of the summary's time units per month (30 for
 //! days, 4.345 for weeks, 1 for months), `E[X(t)]` the conditional expected
 //! purchases over the next `t` units and `E[Z]` the conditional expected
-//! average spend.
+//! average spend. `E[X(t)] = E[X(t) | alive] P(alive)`: the discounted sum of
+//! the first factor ([`value_if_alive`], the value of a customer who is still
+//! alive) depends on `(x, T)` only and is computed once per distinct pair,
+//! the second once per customer.
 
-use hashbrown::HashMap;
 use rayon::prelude::*;
 
-use super::bgnbd::BetaGeo;
+use super::bgnbd::{not_computable, BetaGeo, Codes, CHUNK};
 use super::data::{RfmData, SpendData};
 use super::gamma_gamma::GammaGamma;
-use crate::error::{ParamError, Result};
+use super::pareto::ParetoNbd;
+use crate::error::{Error, ParamError, Result};
+use crate::interrupt;
+
+/// Most months of a CLV (100 years): the sum has one term per month.
+pub const MAX_HORIZON_MONTHS: usize = 1200;
 
 /// Parameters of [`customer_lifetime_value`]. No defaults: lifetimes' are
 /// `horizon` 12 months, `discount_rate` 0.01 per month, `margin` 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClvParams {
-    /// Number of months summed.
+    /// Number of months summed (1 to [`MAX_HORIZON_MONTHS`]).
     pub horizon: usize,
     /// Time units of the summary per month (30 days, 4.345 weeks, 1 month).
     pub units_per_month: f64,
@@ -34,8 +41,14 @@ pub struct ClvParams {
 impl ClvParams {
     /// Checks each rule, naming the parameter.
     pub fn check(&self) -> Result<(), ParamError> {
-        if self.horizon == 0 {
-            return Err(ParamError::new("horizon", "must be at least 1 month"));
+        if self.horizon == 0 || self.horizon > MAX_HORIZON_MONTHS {
+            return Err(ParamError::new(
+                "horizon",
+                format!(
+                    "must be between 1 and {MAX_HORIZON_MONTHS} months (100 years), got {}",
+                    self.horizon
+                ),
+            ));
         }
         if !(self.units_per_month.is_finite() && self.units_per_month > 0.0) {
             return Err(ParamError::new(
@@ -56,77 +69,121 @@ impl ClvParams {
     }
 }
 
+/// The purchase model of a CLV.
+#[derive(Debug, Clone, Copy)]
+pub enum Purchases<'a> {
+    /// BG/NBD or MBG/NBD.
+    BetaGeo(&'a BetaGeo),
+    /// Pareto/NBD.
+    ParetoNbd(&'a ParetoNbd),
+}
+
+impl<'a> From<&'a BetaGeo> for Purchases<'a> {
+    fn from(m: &'a BetaGeo) -> Self {
+        Purchases::BetaGeo(m)
+    }
+}
+
+impl<'a> From<&'a ParetoNbd> for Purchases<'a> {
+    fn from(m: &'a ParetoNbd) -> Self {
+        Purchases::ParetoNbd(m)
+    }
+}
+
+impl Purchases<'_> {
+    /// `E[X(T, T+t) | alive at T]`, `None` if it has no finite value.
+    fn if_alive(&self, t: f64, x: f64, age: f64) -> Option<f64> {
+        let v = match self {
+            Purchases::BetaGeo(m) => m.expected_if_alive(t, x, age).ok()?,
+            Purchases::ParetoNbd(m) => m.expected_if_alive(t, x, age),
+        };
+        v.is_finite().then_some(v)
+    }
+}
+
 /// The discounted lifetime value of each customer (see the module docs):
 /// `P(alive) x` [`value_if_alive`]. `monetary_value` is the customer's mean
 /// repeat spend (0 without repeats), as in the summary.
-pub fn customer_lifetime_value(
-    purchases: &BetaGeo,
+pub fn customer_lifetime_value<'a>(
+    purchases: impl Into<Purchases<'a>>,
     spend: &GammaGamma,
     history: &RfmData<'_>,
     monetary_value: &[f64],
     params: &ClvParams,
 ) -> Result<Vec<f64>> {
-    let if_alive = value_if_alive(purchases, spend, history, monetary_value, params)?;
-    let (f, rec, age) = (history.frequency(), history.recency(), history.t());
-    Ok(if_alive
-        .into_par_iter()
-        .enumerate()
-        .with_min_len(4096)
-        .map(|(i, v)| purchases.p_alive_of(f[i], rec[i], age[i]) * v)
-        .collect())
+    let purchases = purchases.into();
+    let (mut value, codes) = discounted_if_alive(purchases, spend, history, monetary_value, params)?;
+    let alive = match purchases {
+        Purchases::BetaGeo(m) => m.p_alive_coded(history, &codes),
+        Purchases::ParetoNbd(m) => m.p_alive(history)?,
+    };
+    value.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+        for (j, v) in chunk.iter_mut().enumerate() {
+            *v *= alive[c * CHUNK + j];
+        }
+    });
+    Ok(value)
 }
 
 /// The discounted value of each customer if still alive at `T`: the CLV sum
 /// with `E[X(t) | alive]` in place of `E[X(t)]`, so that `CLV = P(alive) x
 /// value_if_alive` and the value lost if the customer is gone is `(1 -
 /// P(alive)) x value_if_alive`, without dividing by a P(alive) near 0.
-pub fn value_if_alive(
-    purchases: &BetaGeo,
+pub fn value_if_alive<'a>(
+    purchases: impl Into<Purchases<'a>>,
     spend: &GammaGamma,
     history: &RfmData<'_>,
     monetary_value: &[f64],
     params: &ClvParams,
 ) -> Result<Vec<f64>> {
+    Ok(discounted_if_alive(purchases.into(), spend, history, monetary_value, params)?.0)
+}
+
+/// [`value_if_alive`], and the codes of the history's distinct values (for
+/// the P(alive) of [`customer_lifetime_value`]). The discounted sum of `E[X(t)
+/// | alive]` depends on `(x, T)` only: it is computed once per distinct pair.
+fn discounted_if_alive<'h>(
+    purchases: Purchases<'_>,
+    spend: &GammaGamma,
+    history: &RfmData<'h>,
+    monetary_value: &[f64],
+    params: &ClvParams,
+) -> Result<(Vec<f64>, Codes<'h>)> {
     params.check()?;
     let spend_data = SpendData::new(history.frequency(), monetary_value, None)?;
     let avg_spend = spend.expected_average_spend(&spend_data)?;
     let (f, age) = (history.frequency(), history.t());
     let discounts: Vec<f64> =
         (1..=params.horizon).map(|k| (1.0 + params.discount_rate).powi(k as i32).recip()).collect();
-    // E[X(t)] = E[X(t) | alive](x, T) P(alive)(x, t_x, T): the discounted sum
-    // of the first factor is computed once per distinct (x, T).
-    let mut keys: HashMap<[u64; 2], u32> = HashMap::new();
-    let mut distinct: Vec<(f64, f64, usize)> = Vec::new();
-    let key_of: Vec<u32> = (0..history.len())
-        .map(|i| {
-            *keys.entry([f[i].to_bits(), age[i].to_bits()]).or_insert_with(|| {
-                distinct.push((f[i], age[i], i));
-                (distinct.len() - 1) as u32
-            })
-        })
-        .collect();
-    let discounted: Vec<f64> = distinct
+    let codes = Codes::new(history);
+    let stop = interrupt::current();
+    let discounted: Vec<f64> = codes
+        .pair_first
         .par_iter()
-        .with_min_len(64)
-        .map(|&(x, t, row)| {
+        .with_min_len(16)
+        .map(|&row| {
+            if stop.is_raised() {
+                return Err(Error::Interrupted);
+            }
+            let (x, t) = (f[row], age[row]);
             let mut prev = 0.0;
             let mut value = 0.0;
             for (k, disc) in discounts.iter().enumerate() {
                 let horizon = (k + 1) as f64 * params.units_per_month;
-                let cum = purchases
-                    .expected_if_alive(horizon, x, t)
-                    .ok_or_else(|| super::bgnbd::series_failed(row))?;
+                let cum =
+                    purchases.if_alive(horizon, x, t).ok_or_else(|| not_computable(Some(row), horizon))?;
                 value += (cum - prev) * disc;
                 prev = cum;
             }
             Ok(value)
         })
         .collect::<Result<_>>()?;
-    Ok((0..history.len())
+    let value = (0..history.len())
         .into_par_iter()
-        .with_min_len(4096)
-        .map(|i| params.margin * avg_spend[i] * discounted[key_of[i] as usize])
-        .collect())
+        .with_min_len(CHUNK)
+        .map(|i| params.margin * avg_spend[i] * discounted[codes.pair(i)])
+        .collect();
+    Ok((value, codes))
 }
 
 #[cfg(test)]
@@ -140,6 +197,8 @@ mod tests {
         assert!(ok.check().is_ok());
         for (bad, name) in [
             (ClvParams { horizon: 0, ..ok }, "horizon"),
+            (ClvParams { horizon: MAX_HORIZON_MONTHS + 1, ..ok }, "horizon"),
+            (ClvParams { horizon: 1 << 40, ..ok }, "horizon"),
             (ClvParams { units_per_month: 0.0, ..ok }, "freq"),
             (ClvParams { discount_rate: -1.0, ..ok }, "discount_rate"),
             (ClvParams { margin: f64::NAN, ..ok }, "margin"),
@@ -174,6 +233,43 @@ mod tests {
         let d =
             customer_lifetime_value(&bg, &gg, &hist, &m, &ClvParams { discount_rate: 0.01, ..p }).unwrap();
         assert!(d[0] < clv[0] && d[0] > clv[0] / 1.01f64.powi(9));
+    }
+
+    /// A raised stop ends every BTYD fit and per-customer kernel with
+    /// `Interrupted`: a fit stopped half-way is no estimate.
+    #[test]
+    fn a_raised_stop_ends_fits_and_predictions() {
+        use crate::btyd::{BetaGeoParams, GammaGammaParams, ParetoNbdParams};
+        use crate::interrupt::{with_stop, Stop};
+        use crate::Error;
+        let (x, tx, t) = ([0.0, 1.0, 4.0, 2.0, 0.0, 6.0], [0.0, 3.0, 20.0, 9.0, 0.0, 30.0], [30.0; 6]);
+        let m = [0.0, 12.0, 30.0, 8.0, 0.0, 25.0];
+        let hist = RfmData::new(&x, &tx, &t, None).unwrap();
+        let spend = SpendData::new(&x, &m, None).unwrap();
+        let bg = BetaGeo::new(0.243, 4.414, 0.793, 2.426).unwrap();
+        let pnbd = ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap();
+        let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
+        let p = ClvParams { horizon: 12, units_per_month: 30.0, discount_rate: 0.01, margin: 1.0 };
+        let stop = Stop::new();
+        stop.raise();
+        let stopped = |r: Result<()>| assert_eq!(r, Err(Error::Interrupted));
+        with_stop(&stop, || {
+            for modified in [false, true] {
+                stopped(
+                    BetaGeoParams { modified, ..Default::default() }.check().unwrap().fit(&hist).map(drop),
+                );
+            }
+            stopped(ParetoNbdParams::default().check().unwrap().fit(&hist).map(drop));
+            stopped(GammaGammaParams::default().check().unwrap().fit(&spend).map(drop));
+            stopped(bg.expected_purchases(30.0, &hist).map(drop));
+            stopped(bg.expected_purchases_new_customer(&[30.0]).map(drop));
+            stopped(pnbd.p_alive(&hist).map(drop));
+            stopped(pnbd.expected_purchases(30.0, &hist).map(drop));
+            stopped(customer_lifetime_value(&bg, &gg, &hist, &m, &p).map(drop));
+            stopped(value_if_alive(&pnbd, &gg, &hist, &m, &p).map(drop));
+        });
+        // and without a stop they run
+        assert!(customer_lifetime_value(&pnbd, &gg, &hist, &m, &p).is_ok());
     }
 
     /// Same seed, same answer whatever the thread count (fixed-size chunks,

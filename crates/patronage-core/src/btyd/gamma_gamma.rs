@@ -227,9 +227,8 @@ impl ValidGammaGammaParams {
             penalizer,
             &starts,
             max_iter,
-        );
-        let best = maximise(|p, h| evaluate(&buyers, p, h), total_w, penalizer, &starts, max_iter, tol);
-        crate::interrupt::check()?;
+        )?;
+        let best = maximise(|p, h| evaluate(&buyers, p, h), total_w, penalizer, &starts, max_iter, tol)?;
         let Some(best) = best else {
             return Err(DataError::Invalid {
                 field: MONETARY,

@@ -63,6 +63,10 @@ pub enum IssueKind {
     Imprecise,
     /// A parameter ran towards 0 or infinity.
     Edge,
+    /// The likelihood keeps rising along a curve towards a limit model (a
+    /// Pareto/NBD whose data look as if every customer had the same dropout
+    /// rate, say): only a combination of the parameters is determined.
+    Ridge,
 }
 
 /// One reason not to take a fit's estimates at face value.

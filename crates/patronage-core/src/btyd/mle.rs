@@ -7,6 +7,7 @@
 //! next starting point when neither converges, and returns the covariance of
 //! `θ` from the exact Hessian for standard errors.
 
+use crate::error::{Error, Result};
 use crate::optim::{minimize, newton, spd_inverse, LbfgsParams, Minimum, Status};
 
 /// One evaluation of a log-likelihood in the natural parameters.
@@ -72,8 +73,8 @@ where
 
 /// Maximises the (penalised) likelihood from each start in turn until one
 /// converges; `None` when no start reached finite parameters. A stop
-/// ([`crate::interrupt`]) ends the search: the best point so far comes back
-/// with [`Status::Interrupted`].
+/// ([`crate::interrupt`]) ends the search with [`Error::Interrupted`]: a
+/// fit stopped half-way is no estimate.
 pub(crate) fn maximise<L>(
     ll: L,
     total_w: f64,
@@ -81,12 +82,12 @@ pub(crate) fn maximise<L>(
     starts: &[Vec<f64>],
     max_iter: usize,
     tol: f64,
-) -> Option<Maximum>
+) -> Result<Option<Maximum>>
 where
     L: Fn(&[f64], bool) -> Evaluation,
 {
     let params = LbfgsParams { max_iter, gtol: tol, ..LbfgsParams::default() };
-    let n = starts.first()?.len();
+    let Some(n) = starts.first().map(Vec::len) else { return Ok(None) };
     let mut best: Option<Minimum> = None;
     let (mut evaluations, mut tried) = (0, 0);
     for start in starts {
@@ -94,15 +95,20 @@ where
         let theta0: Vec<f64> = start.iter().map(|p| p.ln()).collect();
         let mut m = newton(|t, g, h| objective(&ll, total_w, penalizer, t, g, h), &theta0, &params);
         evaluations += m.evaluations;
-        if !m.converged() && m.status != Status::Interrupted {
+        if m.status == Status::Interrupted {
+            return Err(Error::Interrupted);
+        }
+        if !m.converged() {
             let from = if m.f.is_finite() { m.x.clone() } else { theta0 };
             let fallback = minimize(|t, g| objective(&ll, total_w, penalizer, t, g, &mut []), &from, &params);
             evaluations += fallback.evaluations;
+            if fallback.status == Status::Interrupted {
+                return Err(Error::Interrupted);
+            }
             if fallback.converged() || fallback.f < m.f || m.f.is_nan() {
                 m = fallback;
             }
         }
-        let interrupted = m.status == Status::Interrupted;
         let finite = m.f.is_finite() && m.x.iter().all(|v| v.exp().is_finite() && v.exp() > 0.0);
         let better = best.as_ref().is_none_or(|b| {
             (m.converged() && !b.converged()) || (m.converged() == b.converged() && m.f < b.f)
@@ -110,18 +116,13 @@ where
         if finite && better {
             best = Some(m);
         }
-        if interrupted {
-            // stopped from outside: no further starts, and the report says why
-            if let Some(b) = best.as_mut() {
-                b.status = Status::Interrupted;
-            }
-            break;
-        }
         if best.as_ref().is_some_and(|b| b.converged()) {
             break;
         }
     }
-    let minimum = best?;
+    // a stop may also show as a failed evaluation (chunks skip their work once it is raised)
+    crate::interrupt::check()?;
+    let Some(minimum) = best else { return Ok(None) };
     // Newton leaves the Hessian at its last point; L-BFGS does not.
     let mut h = match &minimum.hessian {
         Some(h) => h.clone(),
@@ -137,7 +138,7 @@ where
     let log_likelihood = -(minimum.f - penalizer * params.iter().map(|p| p * p).sum::<f64>()) * total_w;
     let log_cov = spd_inverse(&h, n).filter(|c| c.iter().all(|v| v.is_finite()));
     let log_gradient = minimum.grad.iter().map(|g| g * total_w).collect();
-    Some(Maximum {
+    Ok(Some(Maximum {
         params,
         log_likelihood,
         minimum,
@@ -146,7 +147,7 @@ where
         log_cov,
         log_hessian: h,
         log_gradient,
-    })
+    }))
 }
 
 /// Rows above which a fit is first run on a systematic subsample.
@@ -168,17 +169,17 @@ pub(crate) fn with_warm_start<L>(
     penalizer: f64,
     starts: &[Vec<f64>],
     max_iter: usize,
-) -> (Vec<Vec<f64>>, usize)
+) -> Result<(Vec<Vec<f64>>, usize)>
 where
     L: Fn(&[f64], bool) -> Evaluation,
 {
     let Some(ll) = sample else {
-        return (starts.to_vec(), 0);
+        return Ok((starts.to_vec(), 0));
     };
-    match maximise(ll, sample_w, penalizer, starts, max_iter, 1e-6) {
+    Ok(match maximise(ll, sample_w, penalizer, starts, max_iter, 1e-6)? {
         Some(m) => (std::iter::once(m.params).chain(starts.iter().cloned()).collect(), m.evaluations),
         None => (starts.to_vec(), 0),
-    }
+    })
 }
 
 /// Standard errors `p_i sqrt(cov_ii)` of natural parameters from the

@@ -7,13 +7,15 @@ mod clv;
 pub mod data;
 mod gamma_gamma;
 pub mod identification;
+pub mod integrals;
 mod mle;
 mod pareto;
+mod quadrature;
 pub mod special;
 mod summary;
 
 pub use bgnbd::{BetaGeo, BetaGeoParams, FitInfo, ValidBetaGeoParams};
-pub use clv::{customer_lifetime_value, value_if_alive, ClvParams};
+pub use clv::{customer_lifetime_value, value_if_alive, ClvParams, Purchases, MAX_HORIZON_MONTHS};
 pub use data::{RfmData, SpendData};
 pub use gamma_gamma::{GammaGamma, GammaGammaParams, ValidGammaGammaParams};
 pub use identification::{DeterminedQuantity, FitIssue, IssueKind};

@@ -4,31 +4,44 @@
 //! `λ ~ Gamma(r, α)` while alive, lifetimes exponential with rate
 //! `μ ~ Gamma(s, β)`.
 //!
-//! The likelihood needs `₂F₁(r+s+x, ·; r+s+x+1; z)`, whose series terms
-//! grow without bound for heavy buyers; it is evaluated after Euler's
-//! transformation (`₂F₁(1, ·; r+s+x+1; z)`, terms below `z^k`) and in log
-//! space. The gradient is numerical (central differences in the
-//! log-parameters), so this fit is slower than the BG/NBD's.
+//! One customer's likelihood is
+//! `Γ(r+x)/Γ(r) α^r β^s [(α+T)^-(r+x) (β+T)^-s + s A]` with the death-time
+//! integral `A = ∫_{t_x}^{T} (α+τ)^-(r+x) (β+τ)^-(s+1) dτ` (the note's
+//! `A₀ / (r+s+x)`, a Gauss hypergeometric function). `A` and the moments
+//! that give the exact gradient and Hessian are computed by quadrature at a
+//! bounded cost whatever the parameters ([`super::integrals::death_time`]),
+//! so the fit is damped Newton on the log-parameters with the analytic
+//! Hessian (L-BFGS as fallback), like the BG/NBD's. Equal `(x, t_x, T)` rows
+//! are merged first, and the sums run in fixed-size chunks added in order
+//! (results independent of the thread count).
+//!
+//! Some data cannot identify all four parameters: the likelihood then keeps
+//! rising along a ridge towards a limit model (everyone with the same
+//! dropout rate, or the same purchase rate, or nobody dropping out). The fit
+//! follows it to where the likelihood is flat to machine precision, stops,
+//! and says so in [`FitInfo::issues`] (an [`IssueKind::Ridge`] naming what
+//! the data do determine).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bgnbd::{check_common, FitInfo, Patterns, CHUNK};
+use super::bgnbd::{check_common, chunked_evaluation, FitInfo, PatternFit, Patterns, CHUNK, PAIRS};
 use super::data::{RfmData, FREQUENCY};
-use super::identification::{diagnose, Combination, Parameterisation, PURCHASE_RATE};
-use super::mle::{standard_errors, warm_stride};
-use super::special::{hyp2f1, ln_gamma};
-use crate::error::{DataError, ParamError, Result};
-use crate::optim::{hessian_from_gradient, minimize, spd_inverse, LbfgsParams, Minimum};
+use super::identification::{number, Combination, FitIssue, IssueKind, Parameterisation, PURCHASE_RATE};
+use super::integrals::{death_time, DeathTime, Moments};
+use super::mle::Evaluation;
+use super::special::{digamma, ln_gamma_ratio, trigamma};
+use crate::error::{DataError, Error, ParamError, Result};
+use crate::interrupt;
 
 /// Parameters of the Pareto/NBD fit. Defaults: `penalizer` 0, `max_iter`
-/// 1000, `tol` 1e-7 (the gradient is numerical).
+/// 1000, `tol` 1e-9.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ParetoNbdParams {
     /// L2 penalty `penalizer * (r² + (α/max T)² + s² + (β/max T)²)` on the
     /// mean negative log-likelihood (lifetimes' `penalizer_coef`).
     pub penalizer: f64,
-    /// Most L-BFGS iterations per start.
+    /// Most iterations per start.
     pub max_iter: usize,
     /// Gradient tolerance (max-norm, mean log-likelihood, log-parameters).
     pub tol: f64,
@@ -36,7 +49,7 @@ pub struct ParetoNbdParams {
 
 impl Default for ParetoNbdParams {
     fn default() -> Self {
-        ParetoNbdParams { penalizer: 0.0, max_iter: 1000, tol: 1e-7 }
+        ParetoNbdParams { penalizer: 0.0, max_iter: 1000, tol: 1e-9 }
     }
 }
 
@@ -53,6 +66,71 @@ impl ParetoNbdParams {
     }
 }
 
+/// A direction along which the likelihood keeps rising without a maximum:
+/// what the data cannot tell apart (reported as an [`IssueKind::Ridge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ridge {
+    /// `r` and `α` grow together: the data look as if every customer had
+    /// the same purchase rate `r/α` (only that ratio is identified).
+    PurchaseHeterogeneity,
+    /// `s` and `β` grow together: the data look as if every customer had
+    /// the same dropout rate `s/β` (only that ratio is identified).
+    DropoutHeterogeneity,
+    /// `s/β` falls towards 0: no dropout is visible in the data (the limit
+    /// is the NBD model, in which customers never drop out).
+    NoDropout,
+    /// `s` and `β` fall towards 0 together: customers split into those who
+    /// never drop out and those who leave right after their first purchase
+    /// (only the split, about `β^s`, is identified).
+    ImmediateDropout,
+}
+
+impl Ridge {
+    /// The fit issue, in plain words, at the natural estimates `[r, α, s, β]`.
+    fn issue(self, p: &[f64; 4]) -> FitIssue {
+        let [r, alpha, s, beta] = p.map(number);
+        let (parameters, message) = match self {
+            Ridge::PurchaseHeterogeneity => (
+                ["r", "alpha"],
+                format!(
+                    "The data cannot tell apart purchase-rate heterogeneity from one purchase rate shared by \
+                     every customer: r and alpha grow together along a ridge of the likelihood (r = {r}, \
+                     alpha = {alpha}); the fitted ratio r/alpha = {} (the mean purchase rate per time unit) is \
+                     determined, the parameters are not.",
+                    number(p[0] / p[1])
+                ),
+            ),
+            Ridge::DropoutHeterogeneity => (
+                ["s", "beta"],
+                format!(
+                    "The data cannot tell apart dropout-rate heterogeneity from one dropout rate shared by \
+                     every customer: s and beta grow together along a ridge of the likelihood (s = {s}, \
+                     beta = {beta}); the fitted ratio s/beta = {} (the mean dropout rate per time unit) is \
+                     determined, the parameters are not.",
+                    number(p[2] / p[3])
+                ),
+            ),
+            Ridge::NoDropout => (
+                ["s", "beta"],
+                format!(
+                    "The data show no dropout: the likelihood keeps rising as s/beta falls towards 0 (s = {s}, \
+                     beta = {beta}), where the dropout rates are not determined (the limit is the NBD model, in \
+                     which customers never drop out)."
+                ),
+            ),
+            Ridge::ImmediateDropout => (
+                ["s", "beta"],
+                format!(
+                    "The data cannot tell apart dropout-rate heterogeneity from a split of customers into those \
+                     who never drop out and those who leave right after their first purchase: s and beta fall \
+                     towards 0 together (s = {s}, beta = {beta}); only the split is determined."
+                ),
+            ),
+        };
+        FitIssue { kind: IssueKind::Ridge, parameters: parameters.map(String::from).to_vec(), message }
+    }
+}
+
 /// A Pareto/NBD model `(r, α, s, β)` (α and β in the data's time unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParetoNbd {
@@ -63,129 +141,157 @@ pub struct ParetoNbd {
     fit: Option<FitInfo>,
 }
 
-/// `ln ₂F₁(a, b; a+1; z)` via Euler: `(1-z)^(1-b) ₂F₁(1, a+1-b; a+1; z)`,
-/// given `ln(1-z)` exactly.
-fn ln_hyp_a_b_a1(a: f64, b: f64, z: f64, ln_one_minus_z: f64) -> Option<f64> {
-    let f = hyp2f1(1.0, a + 1.0 - b, a + 1.0, z)?;
-    Some((1.0 - b) * ln_one_minus_z + f.ln())
+/// The terms of one row's log-likelihood that depend on the frequency only.
+struct PerFrequency {
+    /// `ln Γ(r+x) - ln Γ(r)`.
+    ln_gamma: f64,
+    /// `ψ(r+x) - ψ(r)`.
+    digamma: f64,
+    /// `ψ₁(r+x) - ψ₁(r)`.
+    trigamma: f64,
 }
 
-/// `ln A₀` of the note (eq. 19), the integral over the unobserved death time.
-fn ln_a0(params: [f64; 4], x: f64, t_x: f64, t: f64) -> Option<f64> {
-    let [r, alpha, s, beta] = params;
-    let rsx = r + s + x;
-    let (lo, hi, b) = if alpha < beta { (alpha, beta, r + x) } else { (beta, alpha, s + 1.0) };
-    let gap = hi - lo;
-    let term = |at: f64| -> Option<f64> {
-        let q = hi + at;
-        let ln_f = ln_hyp_a_b_a1(rsx, b, gap / q, ((lo + at) / q).ln())?;
-        Some(ln_f - rsx * q.ln())
-    };
-    let (l1, l2) = (term(t_x)?, term(t)?);
-    // A₀ = e^l1 - e^l2 > 0 (an integral over (t_x, T]); 0 when t_x = T
-    if l2 >= l1 {
-        return Some(f64::NEG_INFINITY);
+impl PerFrequency {
+    fn new(r: f64, x: f64, want_hess: bool) -> Self {
+        // small whole x: the recurrences, exact where the differences would cancel for large r
+        let (dg, tg) = if x <= 64.0 {
+            let (mut dg, mut tg) = (0.0, 0.0);
+            for i in 0..x as usize {
+                let v = r + i as f64;
+                dg += 1.0 / v;
+                tg -= 1.0 / (v * v);
+            }
+            (dg, tg)
+        } else {
+            (digamma(r + x) - digamma(r), if want_hess { trigamma(r + x) - trigamma(r) } else { 0.0 })
+        };
+        PerFrequency { ln_gamma: ln_gamma_ratio(r, x), digamma: dg, trigamma: tg }
     }
-    Some(l1 + (-(l2 - l1).exp_m1()).ln())
 }
 
-/// The log-likelihood of one history (note eq. 22) and its two log terms.
-fn ln_likelihood_parts(params: [f64; 4], x: f64, t_x: f64, t: f64) -> Option<(f64, f64, f64)> {
-    let [r, alpha, s, beta] = params;
-    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln();
-    let alive = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
-    let dead = s.ln() - (r + s + x).ln() + ln_a0(params, x, t_x, t)?;
-    let m = alive.max(dead);
-    let lse = if m == f64::NEG_INFINITY { m } else { m + ((alive - m).exp() + (dead - m).exp()).ln() };
-    Some((a1 + lse, alive, dead))
+/// One row's log-likelihood, its gradient and (upper triangle of the)
+/// Hessian in `(r, α, s, β)` (in `PAIRS` order), and the logs of the alive
+/// and dead terms.
+struct RowTerms {
+    ll: f64,
+    grad: [f64; 4],
+    hess: [f64; 10],
+    ln_alive: f64,
+    ln_dead: f64,
 }
 
-/// Weighted `(x, t_x, T)` rows (equal rows merged, times scaled).
-struct Rows {
-    x: Vec<f64>,
-    t_x: Vec<f64>,
-    t: Vec<f64>,
-    w: Vec<f64>,
-}
-
-impl Rows {
-    fn merged(data: &RfmData<'_>, scale: f64) -> Rows {
-        let [x, t_x, t, w] = Patterns::new(data, scale).columns();
-        Rows { x, t_x, t, w }
+/// The log-likelihood of one history (see the module docs) and, as asked,
+/// its derivatives. `None` when the death-time integral cannot be resolved
+/// (not expected; an error, never a loop).
+fn row_terms(p: [f64; 4], pf: &PerFrequency, x: f64, t_x: f64, t: f64, moments: Moments) -> Option<RowTerms> {
+    let [r, alpha, s, beta] = p;
+    // both terms times α^r β^s (α+T)^x (β+T), which leaves sums of small
+    // logarithms (see `death_time`); the common factor is divided out of ll
+    let ln_alive = -r * (t / alpha).ln_1p() - s * (t / beta).ln_1p() + (beta + t).ln();
+    let dt: DeathTime = death_time((alpha, beta), (r + x, s + 1.0), (r, s), t_x, t, moments).ok()?;
+    let ln_dead = s.ln() + dt.ln_integral;
+    let top = ln_alive.max(ln_dead);
+    let (ea, ed) = ((ln_alive - top).exp(), (ln_dead - top).exp());
+    let ll = pf.ln_gamma + top + (ea + ed).ln() - x * (alpha + t).ln() - (beta + t).ln();
+    let mut out = RowTerms { ll, grad: [0.0; 4], hess: [0.0; 10], ln_alive, ln_dead };
+    if moments == Moments::None {
+        return Some(out);
     }
-
-    /// Every `stride`-th row (a systematic subsample for warm starts).
-    fn every(&self, stride: usize) -> Rows {
-        let pick = |v: &[f64]| v.iter().step_by(stride).copied().collect();
-        Rows { x: pick(&self.x), t_x: pick(&self.t_x), t: pick(&self.t), w: pick(&self.w) }
+    let (w_a, w_d) = (ea / (ea + ed), ed / (ea + ed));
+    let (a_t, b_t, a_x, b_x) = (alpha + t, beta + t, alpha + t_x, beta + t_x);
+    let [xa, za, xb, zb] = dt.mean;
+    // gradients of ln(α^r β^s alive) and ln(α^r β^s s A), written without cancellation
+    let g_alive =
+        [-(t / alpha).ln_1p(), (r * t / alpha - x) / a_t, -(t / beta).ln_1p(), s * t / (beta * b_t)];
+    let g_dead = [
+        -(t_x / alpha).ln_1p() - xa,
+        (r * t_x / alpha + r * za - x * (1.0 - za)) / a_x,
+        1.0 / s - (t_x / beta).ln_1p() - xb,
+        (s * t_x / beta + s * zb - (1.0 - zb)) / b_x,
+    ];
+    for k in 0..4 {
+        out.grad[k] = w_a * g_alive[k] + w_d * g_dead[k];
     }
+    out.grad[0] += pf.digamma;
+    if moments != Moments::Covariances {
+        return Some(out);
+    }
+    let mut h_alive = [[0.0; 4]; 4];
+    h_alive[0][1] = t / (alpha * a_t);
+    h_alive[1][1] = -r * t * (2.0 * alpha + t) / (alpha * alpha * a_t * a_t) + x / (a_t * a_t);
+    h_alive[2][3] = t / (beta * b_t);
+    h_alive[3][3] = -s * t * (2.0 * beta + t) / (beta * beta * b_t * b_t);
+    // dead: r ln α + s ln β + ln s + ln A; ∇² ln A = E[∇² ln f] + Cov[∇ ln f]
+    let cov = |i: usize, j: usize| dt.cov[i * 4 + j];
+    let ez2 = |i: usize| cov(i, i) + dt.mean[i] * dt.mean[i];
+    // E[1/c² - 1/(c+τ)²] c² (c+t_x)² and E[(c+t_x)²/(c+τ)²], from Z = 1 - (c+t_x)/(c+τ)
+    let inv_sq_gap = |c: f64, z: f64, z2: f64| t_x * (2.0 * c + t_x) + 2.0 * c * c * z - c * c * z2;
+    let inv_sq = |z: f64, z2: f64| 1.0 - 2.0 * z + z2;
+    let mut h_dead = [[0.0; 4]; 4];
+    h_dead[0][1] = (t_x + alpha * za) / (alpha * a_x);
+    h_dead[1][1] = -r * inv_sq_gap(alpha, za, ez2(1)) / (alpha * alpha * a_x * a_x)
+        + x * inv_sq(za, ez2(1)) / (a_x * a_x);
+    h_dead[2][2] = -1.0 / (s * s);
+    h_dead[2][3] = (t_x + beta * zb) / (beta * b_x);
+    h_dead[3][3] =
+        -s * inv_sq_gap(beta, zb, ez2(3)) / (beta * beta * b_x * b_x) + inv_sq(zb, ez2(3)) / (b_x * b_x);
+    // Cov[∇ ln f] with ∇ ln f = (-X_α, (r+x) Z_α / (α+t_x), -X_β, (s+1) Z_β / (β+t_x)) + const
+    let jac = [-1.0, (r + x) / a_x, -1.0, (s + 1.0) / b_x];
+    for (k, &(i, j)) in PAIRS.iter().enumerate() {
+        let outer = w_a * w_d * (g_alive[i] - g_dead[i]) * (g_alive[j] - g_dead[j]);
+        let dead = h_dead[i][j] + jac[i] * jac[j] * cov(i, j);
+        out.hess[k] = w_a * h_alive[i][j] + w_d * dead + outer;
+    }
+    out.hess[0] += pf.trigamma;
+    Some(out)
+}
 
-    /// `Σ w ll`; `None` where the series fails.
-    fn log_likelihood(&self, params: [f64; 4]) -> Option<f64> {
-        let n = self.w.len();
-        let sums: Vec<Option<f64>> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let mut acc = 0.0;
-                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    acc += self.w[i] * ln_likelihood_parts(params, self.x[i], self.t_x[i], self.t[i])?.0;
+/// `Σ w ll` over the patterns and, as asked, its gradient and Hessian in
+/// `(r, α, s, β)`; `ll` is NaN if some row could not be evaluated.
+fn evaluate(p: &Patterns, params: &[f64], moments: Moments) -> Evaluation {
+    let par = [params[0], params[1], params[2], params[3]];
+    let want_hess = moments == Moments::Covariances;
+    let table: Vec<PerFrequency> = p.xs.iter().map(|&x| PerFrequency::new(par[0], x, want_hess)).collect();
+    let n = p.w.len();
+    let stop = interrupt::current();
+    let sums: Vec<[f64; 15]> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut acc = [0.0; 15];
+            if stop.is_raised() {
+                // stopped: no value (the optimiser reports the stop at its next check)
+                acc[0] = f64::NAN;
+                return acc;
+            }
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                let xi = p.x_index[i] as usize;
+                let (x, t_x, t) = (p.xs[xi], p.txs[p.tx_index[i] as usize], p.ts[p.t_index[i] as usize]);
+                let Some(row) = row_terms(par, &table[xi], x, t_x, t, moments) else {
+                    acc[0] = f64::NAN;
+                    continue;
+                };
+                let w = p.w[i];
+                acc[0] += w * row.ll;
+                if moments != Moments::None {
+                    for k in 0..4 {
+                        acc[1 + k] += w * row.grad[k];
+                    }
                 }
-                Some(acc)
-            })
-            .collect();
-        sums.into_iter().sum()
-    }
+                if want_hess {
+                    for k in 0..10 {
+                        acc[5 + k] += w * row.hess[k];
+                    }
+                }
+            }
+            acc
+        })
+        .collect();
+    chunked_evaluation(&sums, want_hess)
 }
 
-/// L-BFGS with central-difference gradients from each start until one
-/// converges; the best result.
-fn fit_rows(
-    rows: &Rows,
-    penalizer: f64,
-    starts: &[[f64; 4]],
-    lbfgs: &LbfgsParams,
-) -> (Option<Minimum>, usize, usize) {
-    let total_w: f64 = rows.w.iter().sum();
-    let value = |theta: &[f64]| -> f64 {
-        let p = [theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp()];
-        match rows.log_likelihood(p) {
-            Some(ll) => -ll / total_w + penalizer * p.iter().map(|v| v * v).sum::<f64>(),
-            None => f64::NAN,
-        }
-    };
-    let mut best: Option<Minimum> = None;
-    let (mut evaluations, mut tried) = (0, 0);
-    for start in starts {
-        tried += 1;
-        let m = minimize(|t, g| numerical_gradient(&value, t, g), &start.map(f64::ln), lbfgs);
-        evaluations += m.evaluations;
-        let finite = m.f.is_finite() && m.x.iter().all(|v| v.exp().is_finite() && v.exp() > 0.0);
-        let better = best.as_ref().is_none_or(|b| {
-            (m.converged() && !b.converged()) || (m.converged() == b.converged() && m.f < b.f)
-        });
-        if finite && better {
-            best = Some(m);
-        }
-        if best.as_ref().is_some_and(|b| b.converged()) {
-            break;
-        }
-    }
-    (best, evaluations, tried)
-}
-
-/// `f(θ)` and its central-difference gradient.
-fn numerical_gradient(value: &impl Fn(&[f64]) -> f64, theta: &[f64], g: &mut [f64]) -> f64 {
-    const H: f64 = 1e-5;
-    let mut th = theta.to_vec();
-    for k in 0..theta.len() {
-        th[k] = theta[k] + H;
-        let up = value(&th);
-        th[k] = theta[k] - H;
-        let dn = value(&th);
-        th[k] = theta[k];
-        g[k] = (up - dn) / (2.0 * H);
-    }
-    value(theta)
+/// [`evaluate`] for the optimiser: the Hessian when asked, else the gradient.
+fn for_fit(p: &Patterns, params: &[f64], want_hess: bool) -> Evaluation {
+    evaluate(p, params, if want_hess { Moments::Covariances } else { Moments::Means })
 }
 
 /// The Pareto/NBD's parameters and the combinations its fits determine best.
@@ -204,83 +310,49 @@ const PARAMETERS: Parameterisation = Parameterisation {
 /// Starting points `(r, α, s, β)`, time scaled so that max T = 1.
 const STARTS: [[f64; 4]; 3] = [[1.0, 1.0, 1.0, 1.0], [0.5, 0.2, 0.5, 0.2], [2.0, 5.0, 2.0, 5.0]];
 
+/// Scaled parameters (time in units of the largest `T`) beyond which a fit
+/// that ended there is on a ridge: the likelihood is then flat to machine
+/// precision along it (its slope decays like the inverse of the parameters).
+const RIDGE_LARGE: f64 = 1e5;
+/// Scaled parameters below which a fit that ended there is on a ridge.
+const RIDGE_SMALL: f64 = 1e-5;
+/// Mean dropout rate `s/β` per largest `T` below which no dropout is visible.
+const RIDGE_RATE: f64 = 1e-6;
+
+/// The ridges a fit ended on, from its scaled estimates.
+fn ridges_of(p: &[f64]) -> Vec<Ridge> {
+    let [r, alpha, s, beta] = [p[0], p[1], p[2], p[3]];
+    let mut out = Vec::new();
+    if r.min(alpha) > RIDGE_LARGE {
+        out.push(Ridge::PurchaseHeterogeneity);
+    }
+    if s.min(beta) > RIDGE_LARGE {
+        out.push(Ridge::DropoutHeterogeneity);
+    } else if beta < RIDGE_SMALL && s < 1.0 {
+        out.push(Ridge::ImmediateDropout);
+    } else if s < RIDGE_SMALL || s / beta < RIDGE_RATE {
+        out.push(Ridge::NoDropout);
+    }
+    out
+}
+
 impl ValidParetoNbdParams {
-    /// Maximum-likelihood fit (L-BFGS on the log-parameters with a
-    /// central-difference gradient; several starts). Data without repeat
-    /// purchases is rejected.
+    /// Maximum-likelihood fit: damped Newton on the log-parameters with the
+    /// analytic Hessian (L-BFGS as fallback), from several starts until one
+    /// converges, after a warm start on a subsample for large data. Data
+    /// without repeat purchases is rejected. On a ridge (see the module
+    /// docs) the estimates are where the likelihood stopped
+    /// rising, finite.
     pub fn fit(&self, data: &RfmData<'_>) -> Result<ParetoNbd> {
         let ParetoNbdParams { penalizer, max_iter, tol } = self.0;
-        let max_t = data.t().iter().fold(0.0f64, |m, &v| m.max(v));
-        let has_repeat = (0..data.len()).any(|i| data.frequency()[i] > 0.0 && data.weight(i) > 0.0);
-        if !has_repeat || max_t <= 0.0 {
-            return Err(DataError::Invalid {
-                field: FREQUENCY,
-                row: None,
-                reason: "no customer with a repeat purchase (frequency > 0): the Pareto/NBD likelihood has no maximum".into(),
-            }
-            .into());
-        }
-        let scale = 1.0 / max_t;
-        let rows = Rows::merged(data, scale);
-        let total_w: f64 = rows.w.iter().sum();
-        let lbfgs = LbfgsParams { max_iter, gtol: tol, ..LbfgsParams::default() };
-        // Large data: the first iterations on a systematic subsample.
-        let mut starts: Vec<[f64; 4]> = STARTS.to_vec();
-        let mut evaluations = 0;
-        if let Some(stride) = warm_stride(rows.w.len()) {
-            let warm = LbfgsParams { gtol: tol.max(1e-5), ..lbfgs };
-            let (found, evals, _) = fit_rows(&rows.every(stride), penalizer, &STARTS, &warm);
-            evaluations += evals;
-            if let Some(m) = found {
-                starts.insert(0, [m.x[0].exp(), m.x[1].exp(), m.x[2].exp(), m.x[3].exp()]);
-            }
-        }
-        let (best, evals, starts) = fit_rows(&rows, penalizer, &starts, &lbfgs);
-        evaluations += evals;
-        let Some(best) = best else {
-            return Err(DataError::Invalid {
-                field: FREQUENCY,
-                row: None,
-                reason: "the Pareto/NBD fit diverged from every starting point".into(),
-            }
-            .into());
-        };
-        let p: Vec<f64> = best.x.iter().map(|v| v.exp()).collect();
-        let natural = [p[0], p[1] / scale, p[2], p[3] / scale];
-        let model =
-            ParetoNbd { r: natural[0], alpha: natural[1], s: natural[2], beta: natural[3], fit: None };
-        let log_likelihood = model.log_likelihood(data).unwrap_or(f64::NAN);
-        let value = |theta: &[f64]| -> f64 {
-            let p = [theta[0].exp(), theta[1].exp(), theta[2].exp(), theta[3].exp()];
-            rows.log_likelihood(p)
-                .map_or(f64::NAN, |ll| -ll + total_w * penalizer * p.iter().map(|v| v * v).sum::<f64>())
-        };
-        let hess = hessian_from_gradient(
-            |th, g| {
-                numerical_gradient(&value, th, g);
-            },
-            &best.x,
-            1e-3,
-        );
-        let log_cov = spd_inverse(&hess, 4);
-        let gradient: Vec<f64> = best.grad.iter().map(|g| g * total_w).collect();
-        let identification = diagnose(&PARAMETERS, &natural, &hess, &gradient);
+        let fit = PatternFit::run(data, "Pareto/NBD", &STARTS, for_fit, penalizer, max_iter, tol)?;
+        let p = &fit.best.params;
+        let natural = [p[0], p[1] / fit.scale, p[2], p[3] / fit.scale];
+        let model = ParetoNbd::new(natural[0], natural[1], natural[2], natural[3])?;
+        let log_likelihood = model.log_likelihood(data)?;
+        let ridges = ridges_of(p).iter().map(|r| r.issue(&natural)).collect();
         Ok(ParetoNbd {
-            fit: Some(FitInfo {
-                log_likelihood,
-                standard_errors: standard_errors(&natural, log_cov.as_deref()),
-                n_customers: total_w,
-                n_patterns: rows.w.len(),
-                penalizer,
-                converged: best.converged(),
-                status: best.status,
-                iterations: best.iterations,
-                evaluations,
-                gradient_norm: best.grad_norm(),
-                starts,
-                issues: identification.issues,
-                determined: identification.determined,
-            }),
+            fit: Some(fit.info(&PARAMETERS, &natural, log_likelihood, penalizer, ridges)),
             ..model
         })
     }
@@ -309,30 +381,63 @@ impl ParetoNbd {
 
     /// The log-likelihood of `data` (note eq. 22, weighted).
     pub fn log_likelihood(&self, data: &RfmData<'_>) -> Result<f64> {
-        Rows::merged(data, 1.0).log_likelihood(self.params()).ok_or_else(|| series_failed(None))
+        let ll = evaluate(&Patterns::new(data, 1.0), &self.params(), Moments::None).ll;
+        if ll.is_nan() {
+            interrupt::check()?;
+            return Err(not_computable(None));
+        }
+        Ok(ll)
+    }
+
+    /// `ln` of the dead term minus `ln` of the alive term of one history.
+    fn log_dead_odds(&self, x: f64, t_x: f64, t: f64) -> Option<f64> {
+        let pf = PerFrequency { ln_gamma: 0.0, digamma: 0.0, trigamma: 0.0 };
+        let row = row_terms(self.params(), &pf, x, t_x, t, Moments::None)?;
+        Some(row.ln_dead - row.ln_alive)
     }
 
     /// `P(alive at T)` of one history.
     fn p_alive_one(&self, x: f64, t_x: f64, t: f64) -> Option<f64> {
-        let (_, alive, dead) = ln_likelihood_parts(self.params(), x, t_x, t)?;
-        Some(1.0 / (1.0 + (dead - alive).exp()))
+        let odds = self.log_dead_odds(x, t_x, t)?;
+        let p = 1.0 / (1.0 + odds.exp());
+        p.is_finite().then_some(p)
+    }
+
+    /// `P(alive)` of every row, evaluated once per distinct `(x, t_x, T)`.
+    fn p_alive_rows(&self, data: &RfmData<'_>) -> Result<Vec<f64>> {
+        let (patterns, rows) =
+            Patterns::with_rows(&RfmData::new(data.frequency(), data.recency(), data.t(), None)?, 1.0);
+        let stop = interrupt::current();
+        let per_pattern: Vec<f64> = (0..patterns.w.len())
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|j| {
+                if stop.is_raised() {
+                    return Err(None);
+                }
+                let x = patterns.xs[patterns.x_index[j] as usize];
+                let (t_x, t) =
+                    (patterns.txs[patterns.tx_index[j] as usize], patterns.ts[patterns.t_index[j] as usize]);
+                self.p_alive_one(x, t_x, t).ok_or(Some(j))
+            })
+            .collect::<Result<_, Option<usize>>>()
+            .map_err(|j| match j {
+                Some(j) => not_computable(rows.iter().position(|&r| r as usize == j)),
+                None => Error::Interrupted,
+            })?;
+        Ok(rows.iter().map(|&r| per_pattern[r as usize]).collect())
     }
 
     /// Probability that each customer is still alive at `T` (note eq. 18).
     pub fn p_alive(&self, data: &RfmData<'_>) -> Result<Vec<f64>> {
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        (0..data.len())
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| self.p_alive_one(f[i], rec[i], age[i]).ok_or_else(|| series_failed(Some(i))))
-            .collect()
+        self.p_alive_rows(data)
     }
 
     /// `E[X(T, T+t) | alive]`: `(r+x)(β+T) / ((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)]`
     /// (exact at `s = 1`).
-    fn expected_if_alive(&self, t: f64, x: f64, age: f64) -> f64 {
+    pub(crate) fn expected_if_alive(&self, t: f64, x: f64, age: f64) -> f64 {
         let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
-        let ln_ratio = ((beta + age) / (beta + age + t)).ln();
+        let ln_ratio = -(t / (beta + age)).ln_1p();
         let shape = if s == 1.0 { -ln_ratio } else { -((s - 1.0) * ln_ratio).exp_m1() / (s - 1.0) };
         (r + x) * (beta + age) / (alpha + age) * shape
     }
@@ -340,16 +445,19 @@ impl ParetoNbd {
     /// Expected repeat purchases of each customer in the next `t` time
     /// units (note eq. 27).
     pub fn expected_purchases(&self, t: f64, data: &RfmData<'_>) -> Result<Vec<f64>> {
-        if !(t.is_finite() && t >= 0.0) {
-            return Err(ParamError::new("t", format!("must be a finite number >= 0, got {t}")).into());
-        }
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        check_horizon(t)?;
+        let alive = self.p_alive_rows(data)?;
+        let (f, age) = (data.frequency(), data.t());
         (0..data.len())
             .into_par_iter()
-            .with_min_len(256)
+            .with_min_len(CHUNK)
             .map(|i| {
-                let alive = self.p_alive_one(f[i], rec[i], age[i]).ok_or_else(|| series_failed(Some(i)))?;
-                Ok(alive * self.expected_if_alive(t, f[i], age[i]))
+                let e = alive[i] * self.expected_if_alive(t, f[i], age[i]);
+                if e.is_finite() {
+                    Ok(e)
+                } else {
+                    Err(not_computable(Some(i)))
+                }
             })
             .collect()
     }
@@ -358,29 +466,41 @@ impl ParetoNbd {
     pub fn expected_purchases_new_customer(&self, t: &[f64]) -> Result<Vec<f64>> {
         t.iter()
             .map(|&ti| {
-                if !(ti.is_finite() && ti >= 0.0) {
-                    return Err(
-                        ParamError::new("t", format!("must be a finite number >= 0, got {ti}")).into()
-                    );
-                }
+                check_horizon(ti)?;
                 // a new customer is alive at time 0 with x = 0, T = 0
-                Ok(self.expected_if_alive(ti, 0.0, 0.0))
+                let e = self.expected_if_alive(ti, 0.0, 0.0);
+                if e.is_finite() {
+                    Ok(e)
+                } else {
+                    Err(not_computable(None))
+                }
             })
             .collect()
     }
 }
 
-fn series_failed(row: Option<usize>) -> crate::Error {
+fn check_horizon(t: f64) -> Result<(), ParamError> {
+    if t.is_finite() && t >= 0.0 {
+        Ok(())
+    } else {
+        Err(ParamError::new("t", format!("must be a finite number >= 0, got {t}")))
+    }
+}
+
+fn not_computable(row: Option<usize>) -> crate::Error {
     DataError::Invalid {
         field: FREQUENCY,
         row,
-        reason: "the hypergeometric series of the Pareto/NBD likelihood did not converge".into(),
+        reason: "the Pareto/NBD terms have no finite floating-point value for this customer \
+                 (horizon or parameters too extreme)"
+            .into(),
     }
     .into()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::integrals::ln_death_time_integral;
     use super::*;
     use approx::assert_relative_eq;
 
@@ -391,11 +511,42 @@ mod tests {
         assert!(matches!(ParetoNbd::new(1.0, 1.0, 0.0, 1.0), Err(e) if e.name == "s"));
     }
 
-    /// ln A₀ against a direct numerical integral of its definition,
-    /// `A₀ = (r+s+x) ∫_{t_x}^{T} (α+τ)^-(r+x) (β+τ)^-(s+1) dτ` (the death-time integral
-    /// of the note's derivation before it is written with ₂F₁).
+    /// The analytic gradient and Hessian against central differences, on
+    /// both branches of the integral (α < β and α > β) and with t_x = T.
     #[test]
-    fn a0_matches_numerical_integration() {
+    fn derivatives_match_finite_differences() {
+        let x = [0.0, 1.0, 3.0, 7.0, 120.0, 2.0];
+        let tx = [0.0, 0.4, 2.0, 5.0, 30.0, 6.0];
+        let t = [1.0, 3.0, 6.0, 9.0, 31.0, 6.0];
+        let data = RfmData::new(&x, &tx, &t, Some(&[1.0, 2.0, 1.0, 0.5, 1.0, 1.0])).unwrap();
+        let pat = Patterns::new(&data, 1.0);
+        for p in [[0.7, 2.3, 0.9, 4.1], [1.3, 5.0, 0.4, 0.8], [0.2, 0.5, 3.0, 0.5]] {
+            let e = evaluate(&pat, &p, Moments::Covariances);
+            for k in 0..4 {
+                let h = 1e-6 * p[k];
+                let (mut up, mut dn) = (p, p);
+                up[k] += h;
+                dn[k] -= h;
+                let (eu, ed) =
+                    (evaluate(&pat, &up, Moments::Covariances), evaluate(&pat, &dn, Moments::Covariances));
+                assert_relative_eq!(
+                    e.grad[k],
+                    (eu.ll - ed.ll) / (2.0 * h),
+                    max_relative = 1e-6,
+                    epsilon = 1e-8
+                );
+                for j in 0..4 {
+                    let num = (eu.grad[j] - ed.grad[j]) / (2.0 * h);
+                    assert_relative_eq!(e.hess[j * 4 + k], num, max_relative = 1e-5, epsilon = 1e-6);
+                }
+            }
+        }
+    }
+
+    /// ln A against a direct numerical integral of its definition,
+    /// `A = ∫_{t_x}^{T} (α+τ)^-(r+x) (β+τ)^-(s+1) dτ`.
+    #[test]
+    fn death_time_integral_matches_simpson() {
         for params in [[0.55, 10.58, 0.61, 11.67], [0.8, 3.0, 1.5, 0.7]] {
             let [r, alpha, s, beta] = params;
             for (x, t_x, t) in [(2.0, 30.43, 38.86), (0.0, 0.0, 38.86), (40.0, 10.0, 39.0)] {
@@ -403,14 +554,13 @@ mod tests {
                 let h = (t - t_x) / steps as f64;
                 let integrand =
                     |tau: f64| (-(r + x) * (alpha + tau).ln() - (s + 1.0) * (beta + tau).ln()).exp();
-                // Simpson's rule
                 let mut sum = integrand(t_x) + integrand(t);
                 for k in 1..steps {
                     sum += if k % 2 == 1 { 4.0 } else { 2.0 } * integrand(t_x + k as f64 * h);
                 }
-                sum /= 3.0;
-                let want = ((r + s + x) * sum * h).ln();
-                assert_relative_eq!(ln_a0(params, x, t_x, t).unwrap(), want, max_relative = 1e-8);
+                let want = (sum / 3.0 * h).ln();
+                let got = ln_death_time_integral(alpha, beta, r + x, s + 1.0, t_x, t).unwrap();
+                assert_relative_eq!(got, want, max_relative = 1e-10);
             }
         }
     }
@@ -423,10 +573,11 @@ mod tests {
         let data = RfmData::new(&x, &tx, &t, None).unwrap();
         let m = ParetoNbdParams::default().check().unwrap().fit(&data).unwrap();
         let info = m.fit_info().unwrap();
-        eprintln!("{:?} {info:?}", m.params());
         assert!(info.converged, "{info:?}");
+        assert!(info.identified(), "{:?}", info.issues);
         let rounded = m.params().map(|v| (v * 100.0).round() / 100.0);
         assert_eq!(rounded, [0.55, 10.58, 0.61, 11.67]);
         assert_eq!((info.log_likelihood * 10.0).round() / 10.0, -9595.0);
+        assert!(info.standard_errors.is_some());
     }
 }

@@ -1,5 +1,6 @@
-//! Special functions the BTYD likelihoods need: `ln Γ`, digamma and the
-//! Gauss hypergeometric series `₂F₁`, for positive real arguments.
+//! Special functions the BTYD likelihoods need: `ln Γ`, its differences,
+//! digamma and trigamma, for positive real arguments. (The models' Gauss
+//! hypergeometric closed forms are evaluated in [`super::integrals`].)
 //!
 //! Both `ln Γ` and digamma shift the argument up with the recurrence until
 //! the asymptotic (Stirling / de Moivre) series is accurate to ~1e-15, which
@@ -24,11 +25,7 @@ pub fn ln_gamma(x: f64) -> f64 {
         }
         ln_shift = prod.ln();
     }
-    let inv = 1.0 / x;
-    let inv2 = inv * inv;
-    let series = inv
-        * (1.0 / 12.0 - inv2 * (1.0 / 360.0 - inv2 * (1.0 / 1260.0 - inv2 * (1.0 / 1680.0 - inv2 / 1188.0))));
-    (x - 0.5) * x.ln() - x + HALF_LN_TWO_PI + series - ln_shift
+    (x - 0.5) * x.ln() - x + HALF_LN_TWO_PI + stirling_tail(x) - ln_shift
 }
 
 /// The digamma function `ψ(x) = d ln Γ(x) / dx` for `x > 0`.
@@ -72,58 +69,39 @@ pub fn trigamma(x: f64) -> f64 {
     series + shift
 }
 
-/// `ln B(a, b)`.
+/// `ln B(a, b)`, accurate also when one argument is large (where
+/// `ln Γ(b) - ln Γ(a + b)` would cancel).
 pub fn ln_beta(a: f64, b: f64) -> f64 {
-    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
+    let (small, large) = if a < b { (a, b) } else { (b, a) };
+    ln_gamma(small) - ln_gamma_ratio(large, small)
 }
 
-/// Most terms summed by [`hyp2f1`] before it gives up.
-pub const HYP2F1_MAX_TERMS: usize = 1_000_000;
-
-/// `₂F₁(a, b; c; z)` by its power series, for `0 <= z < 1` and `c > 0`.
-///
-/// Callers transform their arguments (Euler: `₂F₁(a,b;c;z) = (1-z)^(c-a-b)
-/// ₂F₁(c-a,c-b;c;z)`) so that the series terms stay small; `None` when the
-/// series has not converged within [`HYP2F1_MAX_TERMS`] terms or the
-/// arguments are outside that domain.
-pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
-    if !(0.0..1.0).contains(&z) || c.is_nan() || c <= 0.0 || !a.is_finite() || !b.is_finite() {
-        return None;
+/// `ln Γ(x + d) - ln Γ(x)` for `x > 0`, `x + d > 0`, without the
+/// cancellation of the two large logarithms when `x` is large: Stirling's
+/// series of the difference, `(x - 1/2) ln(1 + d/x) + d ln(x + d) - d + ...`,
+/// after shifting both arguments to at least 15.
+pub fn ln_gamma_ratio(x: f64, d: f64) -> f64 {
+    if x.is_nan() || d.is_nan() || x <= 0.0 || x + d <= 0.0 {
+        return f64::NAN;
     }
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for k in 0..HYP2F1_MAX_TERMS {
-        let kf = k as f64;
-        term *= (a + kf) * (b + kf) / ((c + kf) * (kf + 1.0)) * z;
-        sum += term;
-        // Past the turning point the terms shrink geometrically (ratio -> z),
-        // so the remaining tail is below |term| z / (1 - z).
-        if term == 0.0 || (kf > (a.abs() + b.abs()) && term.abs() * z / (1.0 - z) <= 1e-16 * sum.abs()) {
-            return sum.is_finite().then_some(sum);
-        }
+    if d == 0.0 {
+        return 0.0;
     }
-    None
+    let mut x = x;
+    let mut shift = 0.0;
+    // ln Γ(x+d) - ln Γ(x) = [ln Γ(x+1+d) - ln Γ(x+1)] - ln((x+d)/x)
+    while x < SHIFT_TO || x + d < SHIFT_TO {
+        shift -= (d / x).ln_1p();
+        x += 1.0;
+    }
+    (x - 0.5) * (d / x).ln_1p() + d * (x + d).ln() - d + stirling_tail(x + d) - stirling_tail(x) + shift
 }
 
-/// `(₂F₁(a, b; c; z) - 1) / b`, by the same series without its first term:
-/// exact for `b = 0` and free of the cancellation in `F - 1` for small `z`.
-/// Same domain as [`hyp2f1`].
-pub fn hyp2f1_excess_over_b(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
-    if !(0.0..1.0).contains(&z) || c.is_nan() || c <= 0.0 || !a.is_finite() || !b.is_finite() {
-        return None;
-    }
-    // k-th term divided by b: (a)_k (b+1)_(k-1) / ((c)_k k!) z^k
-    let mut term = a * z / c;
-    let mut sum = term;
-    for k in 1..HYP2F1_MAX_TERMS {
-        let kf = k as f64;
-        term *= (a + kf) * (b + kf) / ((c + kf) * (kf + 1.0)) * z;
-        sum += term;
-        if term == 0.0 || (kf > (a.abs() + b.abs()) && term.abs() * z / (1.0 - z) <= 1e-16 * sum.abs()) {
-            return sum.is_finite().then_some(sum);
-        }
-    }
-    None
+/// `ln Γ(x) - [(x - 1/2) ln x - x + ln √(2π)]` for `x >= 15` (the Stirling series).
+fn stirling_tail(x: f64) -> f64 {
+    let inv = 1.0 / x;
+    let inv2 = inv * inv;
+    inv * (1.0 / 12.0 - inv2 * (1.0 / 360.0 - inv2 * (1.0 / 1260.0 - inv2 * (1.0 / 1680.0 - inv2 / 1188.0))))
 }
 
 #[cfg(test)]
@@ -172,25 +150,16 @@ mod tests {
     }
 
     #[test]
-    fn hyp2f1_closed_forms() {
-        // 2F1(1,1;2;z) = -ln(1-z)/z
-        let z = 0.9;
-        assert_relative_eq!(hyp2f1(1.0, 1.0, 2.0, z).unwrap(), -(1.0 - z).ln() / z, max_relative = 1e-13);
-        // 2F1(a,b;b;z) = (1-z)^-a
-        assert_relative_eq!(hyp2f1(0.3, 2.5, 2.5, 0.6).unwrap(), 0.4f64.powf(-0.3), max_relative = 1e-13);
-        assert!(hyp2f1(1.0, 1.0, 2.0, 1.0).is_none());
-        assert!(hyp2f1(1.0, 1.0, -0.5, 0.5).is_none());
-        let (a, b, c, z) = (1.7, 0.3, 2.9, 0.45);
-        assert_relative_eq!(
-            hyp2f1_excess_over_b(a, b, c, z).unwrap(),
-            (hyp2f1(a, b, c, z).unwrap() - 1.0) / b,
-            max_relative = 1e-12
-        );
-        // b -> 0: d/db 2F1 at b = 0 is sum (a)_k (k-1)! / ((c)_k k!) z^k; for a = c it is -ln(1-z)
-        assert_relative_eq!(
-            hyp2f1_excess_over_b(2.0, 0.0, 2.0, z).unwrap(),
-            -(1.0 - z).ln(),
-            max_relative = 1e-13
-        );
+    fn ln_gamma_ratio_and_ln_beta_for_large_arguments() {
+        // mpmath: loggamma(1e5 + 0.5) - loggamma(1e5) = 5.7564614824851...; the plain
+        // difference of two numbers near 1.05e6 keeps only ~10 digits of it.
+        assert_relative_eq!(ln_gamma_ratio(1e5, 0.5), 5.756_461_482_485_114, max_relative = 1e-14);
+        // small arguments: ratio of factorials, Γ(4.5)/Γ(2) = 11.6317283965674...
+        assert_relative_eq!(ln_gamma_ratio(2.0, 2.5), 11.631_728_396_567_45f64.ln(), max_relative = 1e-14);
+        assert_relative_eq!(ln_gamma_ratio(7.3, -6.0), ln_gamma(1.3) - ln_gamma(7.3), max_relative = 1e-13);
+        // mpmath: log(beta(0.026, 1e5)) = 3.3358642647042...
+        assert_relative_eq!(ln_beta(0.026, 1e5), 3.335_864_264_704_231, max_relative = 1e-14);
+        assert_relative_eq!(ln_beta(2.0, 3.0), (1.0f64 / 12.0).ln(), max_relative = 1e-14);
+        assert!(ln_gamma_ratio(-1.0, 2.0).is_nan());
     }
 }

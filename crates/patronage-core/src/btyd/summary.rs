@@ -22,7 +22,7 @@
 
 use rayon::prelude::*;
 
-use crate::calendar::Period;
+use crate::calendar::{iso_date, Period};
 use crate::error::{DataError, ParamError, Result};
 use crate::groups::{net, visits, CustomerGroups};
 use crate::transactions::Transactions;
@@ -120,9 +120,25 @@ pub fn btyd_summary(tx: &Transactions<'_>, params: &SummaryParams) -> Result<Bty
         None => (obs_ord, period.start_day(obs_ord + 1) - 1),
     };
     if tx.first_purchase_day() > last_day_in {
-        return Err(DataError::NothingLeft {
-            reason: "ignoring transactions after the observation end".into(),
-        }
+        // name the parameter that left nothing: the calibration end, else the observation end
+        let (name, end) = match (params.calibration_end, params.observation_end) {
+            (Some(c), _) => ("calibration_end", c),
+            (None, Some(o)) => ("observation_end", o),
+            (None, None) => {
+                return Err(DataError::NothingLeft {
+                    reason: "ignoring transactions after the observation end".into(),
+                }
+                .into())
+            }
+        };
+        return Err(ParamError::new(
+            name,
+            format!(
+                "{} is before the first purchase ({}): no transaction is left to summarise",
+                iso_date(end),
+                iso_date(tx.first_purchase_day())
+            ),
+        )
         .into());
     }
     let mult = params.freq_multiplier;
@@ -263,6 +279,14 @@ mod tests {
             matches!(btyd_summary(&tx, &bad), Err(crate::Error::Param(e)) if e.name == "calibration_end")
         );
         let early = SummaryParams { observation_end: Some(1), ..Default::default() };
-        assert!(matches!(btyd_summary(&tx, &early), Err(crate::Error::Data(DataError::NothingLeft { .. }))));
+        assert!(
+            matches!(btyd_summary(&tx, &early), Err(crate::Error::Param(e)) if e.name == "observation_end")
+        );
+        // a calibration end before every purchase names calibration_end, not "nothing is left"
+        let early_cal =
+            SummaryParams { calibration_end: Some(1), observation_end: Some(9), ..Default::default() };
+        assert!(
+            matches!(btyd_summary(&tx, &early_cal), Err(crate::Error::Param(e)) if e.name == "calibration_end")
+        );
     }
 }

@@ -8,7 +8,7 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use crate::calendar::iso_date;
+use crate::calendar::{check_duration, iso_date};
 use crate::error::{ParamError, Result};
 use crate::groups::{net, visits, CustomerGroups, Visit};
 use crate::transactions::Transactions;
@@ -86,7 +86,8 @@ impl ChurnDatasetParams {
                 format!("must be at least one day, got {} days", self.horizon_days),
             ));
         }
-        let window = self.window_days.unwrap_or(self.horizon_days);
+        check_duration("horizon", self.horizon_days)?;
+        let window = check_duration("window", self.window_days.unwrap_or(self.horizon_days))?;
         if window <= 0 {
             return Err(ParamError::new("window", format!("must be at least one day, got {window} days")));
         }
@@ -111,13 +112,13 @@ impl ChurnDatasetParams {
                 ),
             ));
         }
-        if self.cutoff + self.horizon_days > end {
+        if self.cutoff.saturating_add(self.horizon_days) > end {
             return Err(ParamError::new(
                 "horizon",
                 format!(
                     "cutoff + horizon ({}) is after the end of the data ({}); customers would \
                      count as churned for lack of data (shorten the horizon or move the cutoff)",
-                    iso_date(self.cutoff + self.horizon_days),
+                    iso_date(self.cutoff.saturating_add(self.horizon_days)),
                     iso_date(end)
                 ),
             ));

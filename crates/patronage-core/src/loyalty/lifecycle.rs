@@ -22,6 +22,7 @@ use std::str::FromStr;
 
 use rayon::prelude::*;
 
+use crate::calendar::check_duration;
 use crate::error::{DataError, Field, ParamError, Result};
 use crate::groups::{visits, CustomerGroups, Visit};
 
@@ -110,6 +111,7 @@ impl LifecycleParams {
         if self.new_days < 0 {
             return Err(ParamError::new("new_days", format!("must be >= 0, got {}", self.new_days)));
         }
+        check_duration("new_days", self.new_days)?;
         let positive = |name: &'static str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())

@@ -39,6 +39,15 @@ pub fn concentration(values: &[f64]) -> Result<Concentration> {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.par_sort_by(|&i, &j| values[j].total_cmp(&values[i]));
     let total: f64 = order.iter().map(|&i| values[i]).sum();
+    if total.is_infinite() {
+        // found by the proptest battery: [f64::MAX, f64::MAX] gave a Gini of NaN
+        return Err(DataError::Invalid {
+            field: Field::Amount,
+            row: None,
+            reason: "the values sum beyond the largest double: shares would be 0 or NaN; rescale them".into(),
+        }
+        .into());
+    }
     if total.is_nan() || total <= 0.0 {
         return Err(DataError::Invalid {
             field: Field::Amount,

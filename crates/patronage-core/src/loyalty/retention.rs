@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::calendar::Period;
+use crate::calendar::{check_duration, Period};
 use crate::error::{ParamError, Result};
 use crate::groups::CustomerGroups;
 use crate::loyalty::{per_chunk, PeriodIndexer};
@@ -31,6 +31,7 @@ pub fn repurchase(groups: &CustomerGroups, within: Option<i64>, end_day: i64) ->
         if w < 1 {
             return Err(ParamError::new("within", format!("must be at least 1 day, got {w}")).into());
         }
+        check_duration("within", w)?;
     }
     let (customers, repeat, censored) = (0..groups.n_customers())
         .into_par_iter()

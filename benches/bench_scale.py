@@ -1,0 +1,179 @@
+"""Scale: patronage.ooc on a row-shuffled Parquet log vs DuckDB's own SQL; polars vs pandas input.
+
+1. Out of core. A simulated log (ids drawn per row, so every customer's rows are spread over the whole
+   log and its files) is written once as Parquet, in files of 5M rows. ``patronage.ooc.rfm_table(dir,
+   memory_limit=...)`` writes the RFM table to Parquet; DuckDB's own SQL (same memory_limit) computes
+   the columns it can in one GROUP BY (first/last day, distinct purchase days, transactions, spend) to
+   Parquet too. Each runs in its own subprocess; the parent samples the RSS of the whole process tree
+   every 20 ms (psutil) and reports the peak, with wall time and rows/s.
+2. polars vs pandas input on ``--input-transactions`` rows: ``patronage.rfm_table`` on a frame read
+   from the same Parquet by pandas or polars, each in its own subprocess: time of the call and the peak
+   RSS added by it (VmHWM reset after loading).
+
+    python benches/bench_scale.py [--transactions 200000000] [--customers 20000000] [--memory-limit 4GB]
+                                  [--input-transactions 10000000] [--workdir DIR]
+
+The issue's target is 200M transactions / 20M customers with peak RSS < 6 GB; on a small shared machine
+run e.g. ``--transactions 20000000 --customers 2000000``. Needs duckdb, pyarrow, polars, psutil, tqdm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_rfm import _status  # noqa: E402  (VmRSS / VmHWM of this process)
+
+ROWS_PER_FILE = 5_000_000
+
+
+def make_log(directory: str, n_tx: int, n_customers: int) -> None:
+    """The log as Parquet files of ROWS_PER_FILE rows: customer, date (ns, with time of day), amount."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    os.makedirs(directory, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for k, start in enumerate(range(0, n_tx, ROWS_PER_FILE)):
+        n = min(ROWS_PER_FILE, n_tx - start)
+        customer = rng.integers(0, n_customers, n, dtype=np.int64)
+        date = (np.datetime64("2023-01-01", "ns") + rng.integers(0, 730 * 86_400, n).astype("timedelta64[s]"))
+        amount = np.round(rng.lognormal(3.3, 0.6, n), 2)
+        amount[rng.random(n) < 0.02] *= -1  # 2% return lines
+        table = pa.table({"customer_id": customer, "date": date, "amount": amount})
+        pq.write_table(table, os.path.join(directory, f"part-{k:04d}.parquet"))
+
+
+def run_tree(argv: list) -> dict:
+    """Runs ``argv``; wall time, peak RSS of its process tree (sampled every 20 ms), and its JSON output."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                rss = sum(p.memory_info().rss for p in [root] + root.children(recursive=True))
+                peak = max(peak, rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    thread.join()
+    if proc.returncode:
+        raise SystemExit(f"{argv} failed with exit code {proc.returncode}")
+    return {"wall_s": wall, "peak_rss_gb": peak / 1e9, **json.loads(out.strip().splitlines()[-1])}
+
+
+def worker_ooc(log: str, out: str, memory_limit: str, temp: str) -> None:
+    import patronage.ooc
+
+    t = time.perf_counter()
+    patronage.ooc.rfm_table(log, memory_limit=memory_limit, temp_directory=temp, output=out)
+    print(json.dumps({"inner_s": time.perf_counter() - t}))
+
+
+def worker_duckdb(log: str, out: str, memory_limit: str, temp: str) -> None:
+    import duckdb
+
+    t = time.perf_counter()
+    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": temp,
+                                 "preserve_insertion_order": False})
+    con.execute(f"""COPY (
+        SELECT customer_id, min(date::DATE) FILTER (WHERE amount >= 0) AS first_day,
+               max(date::DATE) FILTER (WHERE amount >= 0) AS last_day,
+               count(DISTINCT date::DATE) FILTER (WHERE amount >= 0) AS n_orders,
+               count(*) AS n_transactions, sum(amount) AS total_spend
+        FROM read_parquet('{log}/*.parquet') GROUP BY customer_id
+    ) TO '{out}' (FORMAT parquet)""")
+    print(json.dumps({"inner_s": time.perf_counter() - t}))
+
+
+def worker_input(log: str, library: str, rows: str) -> None:
+    import patronage
+
+    n_rows = int(rows)
+    files = sorted(os.path.join(log, f) for f in os.listdir(log))
+    if library == "polars":
+        import polars as pl
+
+        frame = pl.scan_parquet(files).head(n_rows).collect()
+        size = frame.estimated_size()
+    else:
+        import pandas as pd
+        import pyarrow.parquet as pq
+
+        frame = pq.ParquetDataset(files).read().slice(0, n_rows).to_pandas()
+        size = int(frame.memory_usage(index=False).sum())
+    with open("/proc/self/clear_refs", "w") as fh:  # reset VmHWM to the current RSS
+        fh.write("5")
+    base = _status("VmRSS:")
+    t = time.perf_counter()
+    result = patronage.rfm_table(frame)
+    elapsed = time.perf_counter() - t
+    print(json.dumps({"inner_s": elapsed, "input_gb": size / 1e9, "added_peak_gb": (_status("VmHWM:") - base) / 1e9,
+                      "customers": len(result)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transactions", type=int, default=200_000_000)
+    parser.add_argument("--customers", type=int, default=20_000_000)
+    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--input-transactions", type=int, default=10_000_000)
+    parser.add_argument("--workdir", default=None, help="where the log and results go (default: a temp dir)")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, *rest = args.worker
+        {"ooc": worker_ooc, "duckdb": worker_duckdb, "input": worker_input}[kind](*rest)
+        return
+
+    work = tempfile.mkdtemp(prefix="bench-scale-", dir=args.workdir)
+    try:
+        log = os.path.join(work, "log")
+        t = time.perf_counter()
+        make_log(log, args.transactions, args.customers)
+        size = sum(os.path.getsize(os.path.join(log, f)) for f in os.listdir(log)) / 1e9
+        print(f"log: {args.transactions:,} transactions, {args.customers:,} customer ids, {size:.2f} GB Parquet "
+              f"in {len(os.listdir(log))} files, written in {time.perf_counter() - t:.1f} s")
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs")
+        me = [sys.executable, os.path.abspath(__file__), "--worker"]
+        for kind in ("ooc", "duckdb"):
+            out, temp = os.path.join(work, f"out-{kind}"), os.path.join(work, f"tmp-{kind}")
+            r = run_tree(me + [kind, log, out, args.memory_limit, temp])
+            label = "patronage.ooc.rfm_table (13 columns)" if kind == "ooc" else "DuckDB SQL GROUP BY (5 columns)"
+            print(f"{label:40s} wall {r['wall_s']:7.1f} s  {args.transactions / r['wall_s'] / 1e6:6.2f} M rows/s  "
+                  f"peak RSS (process tree) {r['peak_rss_gb']:5.2f} GB  [memory_limit={args.memory_limit}]")
+        n = min(args.input_transactions, args.transactions)
+        for library in ("pandas", "polars"):
+            r = run_tree(me + ["input", log, library, str(n)])
+            print(f"rfm_table on {n:,} rows from {library:6s}: {r['inner_s']:6.2f} s, input frame "
+                  f"{r['input_gb']:.2f} GB, peak RSS added by the call {r['added_peak_gb']:.2f} GB")
+        print(f"load average after the runs {os.getloadavg()[0]:.1f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

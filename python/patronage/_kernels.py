@@ -1,0 +1,183 @@
+"""The kernel contract: per-customer computations on a batch of whole customers.
+
+A *batch* is any table (see :mod:`patronage._input`) holding **all** the
+transactions of its customers. A kernel is the public function itself called
+with every global made explicit, so that it never derives a default from its
+own batch: the day after the last transaction (``as_of``), the last day
+(``observation_end``), the first purchase day (the first cohort period), the
+population's median purchase gap (``lifecycle_stages``' ``default_gap``).
+:class:`LogGlobals` holds those days; :func:`batch_globals` computes them for
+one batch and :meth:`LogGlobals.merge` combines batches (min/max), so an
+engine adapter (out-of-core, Spark, Dask) computes them once, runs the
+kernels batch by batch and concatenates (per-customer tables) or adds
+(:func:`cohort_partial`) the results. Each customer's rows are put in a
+canonical order (day, then amount) inside the core, so results do not
+depend on the input order, the batching or the thread count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._frame import read_transactions, to_day
+from .btyd import btyd_summary
+from .churn import churn_features
+from .exceptions import DataError
+from .loyalty import _period, _period_index, lifecycle_stages
+from .rfm import rfm_table
+
+#: The per-customer kernels by name (the public functions; see :func:`explicit`).
+PER_CUSTOMER = {
+    "rfm_table": rfm_table,
+    "btyd_summary": btyd_summary,
+    "churn_features": churn_features,
+    "lifecycle_stages": lifecycle_stages,
+}
+
+
+@dataclass(frozen=True)
+class LogGlobals:
+    """Days (since 1970-01-01) that the public functions default from the whole log.
+
+    ``first_purchase_day``: the first day of a purchase line; ``last_day``: the
+    last day of a row the ``returns`` policy keeps; ``max_day``: the last day
+    of any row.
+    """
+
+    first_purchase_day: int
+    last_day: int
+    max_day: int
+
+    @staticmethod
+    def merge(parts: Iterable["LogGlobals"]) -> "LogGlobals":
+        parts = list(parts)
+        if not parts:
+            raise DataError("the transaction log is empty (no rows)")
+        return LogGlobals(min(p.first_purchase_day for p in parts), max(p.last_day for p in parts),
+                          max(p.max_day for p in parts))
+
+
+def batch_globals(batch: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount",
+                  returns: str = "net", order: Optional[str] = None) -> LogGlobals:
+    """The :class:`LogGlobals` of one batch (merge them over batches)."""
+    log = read_transactions(batch, customer, date, amount, returns, order)
+    with log.labelled_errors():
+        first, last = _core.log_span(log.core_args(returns))
+    return LogGlobals(int(first), int(last), int(log.dates.max()) // log.day_divisor)
+
+
+def day(value: int) -> np.datetime64:
+    """A day number as the date the public functions take."""
+    return np.datetime64(int(value), "D")
+
+
+def explicit(name: str, g: LogGlobals, options: dict) -> dict:
+    """``options`` of kernel ``name`` with the globals it would default from its batch filled from ``g``.
+
+    ``lifecycle_stages``' ``default_gap`` is not a day: pass it (see
+    :func:`median_gap`) unless fixed thresholds make it unused.
+    """
+    opts = dict(options)
+    if name in ("rfm_table", "lifecycle_stages") and opts.get("as_of") is None:
+        opts["as_of"] = day(g.last_day + 1)
+    elif name == "btyd_summary" and opts.get("observation_end") is None:
+        opts["observation_end"] = day(g.last_day)
+    elif name == "churn_features" and opts.get("as_of") is None:
+        opts["as_of"] = day(g.max_day)
+    return opts
+
+
+def typical_gaps(batch: Any, options: dict) -> np.ndarray:
+    """The typical purchase gaps (days) of the batch's customers who have one, for :func:`median_gap`."""
+    try:
+        stages = lifecycle_stages(batch, **{**options, "default_gap": 1.0})  # default_gap does not change gaps
+    except DataError as exc:
+        if str(exc).startswith("no customer has a purchase on or before as_of"):
+            return np.empty(0)
+        raise
+    gaps = stages["typical_gap_days"].to_numpy(dtype=np.float64)
+    return gaps[~np.isnan(gaps)]
+
+
+def median_gap(gaps: Iterable[np.ndarray]) -> Optional[float]:
+    """The median of all customers' typical gaps (the core's rule; None when no customer has one)."""
+    values = np.concatenate(list(gaps) or [np.empty(0)])
+    if len(values) == 0:
+        return None
+    values.sort()
+    k = len(values)
+    return float(values[k // 2]) if k % 2 else float(0.5 * (values[k // 2 - 1] + values[k // 2]))
+
+
+def run(name: str, batch: Any, g: LogGlobals, options: dict) -> Optional[pd.DataFrame]:
+    """Kernel ``name`` on one batch with explicit globals; None when no customer of the batch qualifies."""
+    try:
+        return PER_CUSTOMER[name](batch, **explicit(name, g, options))
+    except DataError as exc:
+        if name == "lifecycle_stages" and str(exc).startswith("no customer has a purchase on or before as_of"):
+            return None
+        raise
+
+
+@dataclass
+class CohortPartial:
+    """Un-normalized cohort cells over the whole log's periods: merges by addition."""
+
+    values: np.ndarray  # periods x periods; NaN beyond the last period
+    size: np.ndarray  # customers acquired per period
+
+    def __add__(self, other: "CohortPartial") -> "CohortPartial":
+        return CohortPartial(self.values + other.values, self.size + other.size)
+
+
+def cohort_partial(batch: Any, g: LogGlobals, period: str = "M", metric: str = "customers",
+                   customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount",
+                   returns: str = "net", order: Optional[str] = None) -> CohortPartial:
+    """The cohort cells of one batch on the full ``periods x periods`` grid of the whole log."""
+    period = _period(period)
+    log = read_transactions(batch, customer, date, amount, returns, order)
+    with log.labelled_errors():
+        cols = _core.cohort_retention(log.core_args(returns), period, metric, False,
+                                      (g.first_purchase_day, g.last_day))
+    n = _n_periods(g, period)
+    starts = _period_index(np.asarray([g.first_purchase_day]), period, "cohort")[0]
+    rows = (_period_index(cols["cohort_start"], period, "cohort") - starts).map(lambda d: d.n)
+    values = np.zeros((n, n))
+    values[np.asarray(rows, dtype=np.int64), :] = cols["values"]
+    values[_unobserved(n)] = np.nan
+    size = np.zeros(n, dtype=np.int64)
+    size[np.asarray(rows, dtype=np.int64)] = cols["cohort_size"]
+    return CohortPartial(values, size)
+
+
+def _n_periods(g: LogGlobals, period: str) -> int:
+    index = _period_index(np.asarray([g.first_purchase_day, g.last_day]), period, "cohort")
+    return int((index[1] - index[0]).n) + 1
+
+
+def _unobserved(n: int) -> np.ndarray:
+    """Cells (cohort k, age a) with k + a beyond the last period."""
+    k, a = np.indices((n, n))
+    return k + a >= n
+
+
+def cohort_matrix(partial: CohortPartial, g: LogGlobals, period: str = "M", metric: str = "customers",
+                  normalize: bool = True) -> pd.DataFrame:
+    """The :func:`patronage.cohort_retention` matrix from the merged partial."""
+    period = _period(period)
+    keep = partial.size > 0
+    values = partial.values[keep]
+    if normalize:
+        denominator = partial.size[keep].astype(np.float64) if metric == "customers" else values[:, 0]
+        if np.any(~(denominator > 0)):
+            raise DataError("a cohort's first-period revenue is not positive and cannot be normalized; "
+                            "use normalize=False", field=None)
+        values = values / denominator[:, None]
+    first = _period_index(np.asarray([g.first_purchase_day]), period, "cohort")[0]
+    index = pd.PeriodIndex([first + int(k) for k in np.flatnonzero(keep)], name="cohort")
+    return pd.DataFrame(values, index=index, columns=pd.RangeIndex(values.shape[1], name="age"))
