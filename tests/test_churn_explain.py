@@ -158,11 +158,15 @@ def test_report_winback_reasons_come_from_the_model():
     from patronage.report import customer_report
 
     rep = customer_report(patronage.datasets.simulate_transactions(800, random_state=3), top=15)
+    c = rep.customers
+    listed = c.loc[c["winback_rank"].notna()].sort_values("winback_rank")
+    assert len(listed) > 0 and listed["churn_reasons"].str.len().gt(0).all()
+    # each row: its rhythm (why it is on the list), then the model's own top reasons for that customer
+    for reason, model_why in zip(listed["winback_reason"], listed["churn_reasons"]):
+        assert reason.endswith("; the churn model: " + model_why)
     winback = next(s for s in rep.sections if s.key == "winback")
-    table = dict(winback.tables)["Customers to win back"]
-    assert "days_since_last_order" not in table
-    assert table["reasons"].str.len().gt(0).all()
-    assert table["reasons"].tolist() == rep.customers.loc[table.index, "churn_reasons"].tolist()
+    (caption, table), = winback.tables
+    assert table["Why on the list"].tolist() == listed["winback_reason"].head(len(table)).tolist()
 
 
 def test_waterfall_ends_at_the_customers_log_odds(cdnow):

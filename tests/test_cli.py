@@ -211,7 +211,8 @@ def test_a_log_without_amounts_gets_a_report_without_money(tmp_path):
     (["--no-such-option"], ["unrecognized arguments: --no-such-option"]),
 ])
 def test_every_failure_is_one_error_line(tmp_path, args, words):
-    pd.DataFrame({"customer_id": [1, 2], "date": ["31.01.1997", "01.02.1997"], "amount": [1.0, 2.0],
+    # cp1252 bytes in a column the report reads (columns it does not read are not decoded)
+    pd.DataFrame({"customer_id": ["café", "thé"], "date": ["31.01.1997", "01.02.1997"], "amount": [1.0, 2.0],
                   "note": ["café", "thé"]}).to_csv(tmp_path / "log.csv", index=False, encoding="cp1252")
     out = run(tmp_path, "report", "log.csv", "--quiet", "--encoding", "cp1252", *args)  # args may override
     assert out.returncode == 2 and out.stdout == ""

@@ -54,10 +54,15 @@ def test_winback_rows_follow_the_stated_rules(cdnow_report):
     left_off = c.loc[c["stage"].isin(["at_risk", "lapsed"]) & c["winback_rank"].isna(), "value_at_risk"]
     assert left_off.max() <= var[-1]
     # each row says why, with the numbers of its row
+    # each row says why, with the numbers of its row, then the churn model's own reasons for that customer
     for (_, row), reason in zip(listed.iterrows(), listed["winback_reason"]):
         stage = "lapsed" if row["stage"] == "lapsed" else "at risk"
-        assert reason == (f"{stage}: last order {row['days_since_last_order']:,.0f} days ago, "
-                          f"{row['overdue_ratio']:.1f}x their usual gap of {row['usual_gap_days']:,.0f} days")
+        rhythm = (f"{stage}: last order {row['days_since_last_order']:,.0f} days ago, "
+                  f"{row['overdue_ratio']:.1f}x their usual gap of {row['usual_gap_days']:,.0f} days")
+        model_why = row["churn_reasons"]
+        assert reason == (f"{rhythm}; the churn model: {model_why}" if isinstance(model_why, str) and model_why
+                          else rhythm)
+    assert listed["winback_reason"].str.contains("; the churn model: ").mean() > 0.5
 
 
 def test_report_tables_are_for_a_manager(cdnow_report):

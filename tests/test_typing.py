@@ -51,8 +51,8 @@ SCRIPT = textwrap.dedent('''
     ch: float = patronage.calinski_harabasz_score(np.zeros((4, 1)), [0, 0, 1, 1])
     db: float = patronage.davies_bouldin_score(np.zeros((4, 1)), [0, 0, 1, 1])
     samples: np.ndarray = patronage.silhouette_samples(np.zeros((4, 1)), [0, 0, 1, 1])
-    axes: List[Axes] = [patronage.plot_k_selection(selection), patronage.plot_tiers(seg),
-                        patronage.plot_clusters(seg, rfm)]
+    panels: np.ndarray = patronage.plot_k_selection(selection)  # one Axes per criterion
+    axes: List[Axes] = [patronage.plot_tiers(seg), patronage.plot_clusters(seg, rfm)]
 
     X, y = patronage.churn_dataset(tx, cutoff="1997-12-31", horizon="180D")
     clf: patronage.ChurnClassifier = patronage.ChurnClassifier("logistic").fit(X, y)
@@ -68,6 +68,7 @@ SCRIPT = textwrap.dedent('''
     known: patronage.ModifiedBetaGeo = patronage.ModifiedBetaGeo.from_params(0.25, 4.4, 0.8, 2.4)
     pnbd: patronage.ParetoNBD = patronage.ParetoNBD.from_params(0.55, 10.58, 0.61, 11.67)
     gg: patronage.GammaGamma = patronage.GammaGamma.from_params(6.25, 3.74, 15.44)
+    ridge = patronage.predictions_on_the_ridge(bg, summary, {"mean P(alive)": lambda m: float(m.p_alive(summary).mean())})
     clv = patronage.customer_lifetime_value(bg, gg, summary, freq="W")
     risk = patronage.value_at_risk(bg, gg, summary, freq="W")
     alive = bg.p_alive(summary)

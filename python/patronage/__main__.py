@@ -28,17 +28,17 @@ import pathlib
 import sys
 import warnings
 import zlib
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import pandas as pd
 
 from .exceptions import DataError, MissingColumnError, ParameterError, PatronageError
 
 
-def _read(path: str, columns: List[str], sep: str, decimal: str, encoding: str) -> pd.DataFrame:
+def _read(path: str, columns: List[str], required: List[str], sep: str, decimal: str, encoding: str) -> pd.DataFrame:
     """The log's ``columns`` that the file has: a CSV (``.gz`` too) is streamed in
     chunks that keep just those, so a file that inflates to gigabytes of other
-    columns is never held whole; the caller names a column that is missing."""
+    columns is never held whole; a missing ``required`` column stops at the header."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
     if os.path.isdir(path):
@@ -57,6 +57,12 @@ def _read(path: str, columns: List[str], sep: str, decimal: str, encoding: str) 
                              "latin-1)", "encoding") from None
     wanted = set(columns)
     try:
+        header = pd.read_csv(path, sep=sep, decimal=decimal, encoding=encoding, nrows=0).columns
+        missing = [c for c in required if c not in header]
+        if missing:  # named with every column the file has, not just those read
+            found = ", ".join(map(repr, header))
+            raise MissingColumnError(f"column {missing[0]!r} is not in the transaction log; columns found: {found}",
+                                     field=missing[0])
         with pd.read_csv(path, sep=sep, decimal=decimal, encoding=encoding, usecols=lambda c: c in wanted,
                          chunksize=1 << 18) as chunks:
             frames = list(chunks)
@@ -71,13 +77,15 @@ def _read(path: str, columns: List[str], sep: str, decimal: str, encoding: str) 
         raise DataError(f"cannot read {path} as a CSV transaction log: {exc}") from None
 
 
-def _needed_columns(args: argparse.Namespace) -> List[str]:
-    """The columns the report reads: customer, date, order, and the amount (``amount`` when not given) or
-    the two columns of ``A*B``."""
+def _needed_columns(args: argparse.Namespace) -> Tuple[List[str], List[str]]:
+    """The columns the report reads (customer, date, order, and the amount, ``amount`` when not given, or
+    the two columns of ``A*B``) and those the file must have to get that far."""
     spec = args.amount or "amount"
     amount = [spec] if "*" not in spec else [name.strip() for name in spec.split("*")]
     names = [args.customer, args.date, *amount] + ([args.order] if args.order else [])
-    return list(dict.fromkeys(names))
+    # a default amount may be absent (visits only); A*B's columns are checked by _with_amount
+    required = [n for n in names if n not in amount or (args.amount is not None and "*" not in spec)]
+    return list(dict.fromkeys(names)), list(dict.fromkeys(required))
 
 
 def _positive(name: str):
@@ -184,7 +192,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 tx, amount = load_cdnow(), "amount"
                 currency = "$" if currency is None else currency  # CDNOW sold CDs in US dollars
             else:
-                tx = _read(args.transactions, _needed_columns(args), args.sep, args.decimal, args.encoding)
+                tx = _read(args.transactions, *_needed_columns(args), args.sep, args.decimal, args.encoding)
                 amount = args.amount or "amount"
                 if args.amount is None and amount not in tx.columns:
                     amount = None  # visits or orders only: the report leaves out the money sections

@@ -277,18 +277,23 @@ class _Model(ParamsMixin):
 
     # Histories a loaded model must predict finitely for (what a fitted model
     # does on its own data): none to 100 repeat purchases, recency 0 to T, ages
-    # of a day to ten years, in days.
-    _PROBE = pd.DataFrame({"frequency": [0.0, 1.0, 10.0, 100.0, 1.0, 100.0],
-                           "recency": [0.0, 1.0, 300.0, 3650.0, 30.0, 100.0],
-                           "T": [1.0, 1.0, 400.0, 3650.0, 3650.0, 3650.0],
-                           "monetary_value": [0.0, 1.0, 50.0, 1e4, 0.01, 1e6]})
+    # of a day to ten years, in days. The frame is built on first use: one made at import would make
+    # pandas 3 import pyarrow for its string column index.
+    _PROBE_COLUMNS = {"frequency": [0.0, 1.0, 10.0, 100.0, 1.0, 100.0],
+                      "recency": [0.0, 1.0, 300.0, 3650.0, 30.0, 100.0],
+                      "T": [1.0, 1.0, 400.0, 3650.0, 3650.0, 3650.0],
+                      "monetary_value": [0.0, 1.0, 50.0, 1e4, 0.01, 1e6]}
+
+    @classmethod
+    def _probe(cls) -> pd.DataFrame:
+        return pd.DataFrame(cls._PROBE_COLUMNS)
 
     def _probe_predictions(self) -> List[Callable[[], Any]]:
-        """The predictions to make on :attr:`_PROBE`, each a call (a DataError from one is not silent)."""
+        """The predictions to make on :meth:`_probe`, each a call (a DataError from one is not silent)."""
         raise NotImplementedError
 
     def _check_loaded(self) -> Any:
-        """``self`` if its predictions on :attr:`_PROBE` are finite or clear errors, else a
+        """``self`` if its predictions on :meth:`_probe` are finite or clear errors, else a
         ParameterError naming the parameter furthest from 1 on a log scale (the one that ran off)."""
         values = []
         for predict in self._probe_predictions():
@@ -423,7 +428,7 @@ class _PurchaseModel(_Model):
         return obj._check_loaded()
 
     def _probe_predictions(self) -> List[Callable[[], Any]]:
-        probe = self._PROBE[["frequency", "recency", "T"]]
+        probe = self._probe()[["frequency", "recency", "T"]]
         return [lambda: self.p_alive(probe), lambda: self.expected_purchases(probe, 30.0)]
 
     def fit(self: _BG, summary: Any, weights: Any = None) -> _BG:
@@ -811,7 +816,8 @@ class GammaGamma(_Model):
         return obj._check_loaded()
 
     def _probe_predictions(self) -> List[Callable[[], Any]]:
-        buyers = self._PROBE[self._PROBE["frequency"] > 0][["frequency", "monetary_value"]]
+        probe = self._probe()
+        buyers = probe[probe["frequency"] > 0][["frequency", "monetary_value"]]
         return [lambda: self.expected_average_spend(buyers)]
 
     def _set_model(self, model: Any) -> None:
