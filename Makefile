@@ -16,7 +16,7 @@ WHEEL_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" VIRTUAL_ENV="$(abspath $(VENV)
 X86_WHEEL = $(wildcard dist/patronage-*_x86_64.whl)
 # the lowest versions pyproject.toml claims, tested by `make test-lowest`
 LOWEST_VENV := .venv-lowest
-LOWEST := "numpy==1.23.2" "pandas==2.0.3" "matplotlib==3.6.0" "pyparsing==3.0.9" "scikit-learn==1.7.2" "scipy==1.11.4" \
+LOWEST := "numpy==1.23.2" "pandas==2.0.3" "matplotlib==3.6.0" "pyparsing==3.0.9" "scikit-learn==1.7.2" "scipy==1.11.4" "pyarrow==14.0.2" \
 	"pytest==8.3.5"
 
 $(STAMP): pyproject.toml
