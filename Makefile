@@ -78,7 +78,7 @@ test-python: install-wheel browser ## pytest on the installed wheel (doctests, n
 test-lowest: wheel ## the tests with the lowest supported numpy, pandas, matplotlib, scikit-learn
 	python3 -m venv $(LOWEST_VENV)
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) hypothesis skops mypy selenium polars pyarrow duckdb tqdm psutil
+	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) hypothesis mpmath skops mypy selenium polars duckdb tqdm psutil
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps $(X86_WHEEL)
 	$(LOWEST_VENV)/bin/python -m pip check
 	@# tests/ only: the doctests print numpy 2 and pandas 2 reprs; left to `make test-python` (CI time):
