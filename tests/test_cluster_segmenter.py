@@ -159,7 +159,7 @@ def test_plots_smoke(rfm, seg3):
     assert [len(a.lines) for a in axes] == [2, 2, 2, 2]
     np.testing.assert_allclose(axes[1].lines[0].get_ydata(), sel.table["silhouette"])
     assert axes[0].lines[0].get_color() == "black"  # keyword arguments reach matplotlib
-    assert f"recommended k = {sel.recommended_k}" in axes[0].figure.get_suptitle()
+    assert f"recommended k = {sel.recommended_k}" in axes[0].figure._suptitle.get_text()  # get_suptitle() is matplotlib >= 3.8
     ax = patronage.plot_clusters(seg3, rfm, "recency_days", "total_spend", max_points=500, marker="+")
     assert ax.get_xlabel() == "recency_days" and len(ax.collections) == 4  # three tiers and the centres
     # the largest tier is drawn first, so the small ones lie on top

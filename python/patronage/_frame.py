@@ -400,6 +400,8 @@ def _parse_dates(frame: pd.DataFrame, column: str, date_format: Optional[str],
             if "zone" not in str(exc) and "offset" not in str(exc):
                 raise DataError(f"column {column!r} could not be parsed as dates: {exc}", field=column) from None
             parsed = _wall_clock_dates(series)
+        if parsed.dtype == object:  # pandas < 2.1 gives mixed UTC offsets back as objects instead of raising
+            parsed = _wall_clock_dates(series)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_localize(None)
     bad = parsed.isna().to_numpy()
