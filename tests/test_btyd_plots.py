@@ -50,6 +50,9 @@ def test_period_transactions(holdout) -> None:
     actual, expected = heights[:6], heights[6:]
     assert sum(actual) == len(summary)
     assert sum(expected) == pytest.approx(len(summary), rel=1e-9)  # probabilities sum to one
+    ax = bg.plot_period_transactions(summary, max_frequency=5, color="orange")  # keywords reach the model's bars
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["actual", "BG/NBD"]
+    assert ax.patches[6].get_facecolor() == mpl.colors.to_rgba("orange")
     plt.close("all")
 
 
@@ -59,6 +62,9 @@ def test_holdout_purchases(holdout) -> None:
     actual, expected = ax.lines
     assert len(actual.get_xdata()) == len(expected.get_xdata()) <= 5
     assert np.all(np.diff(expected.get_ydata()) > 0)  # more past purchases, more expected
+    mbg = patronage.ModifiedBetaGeo.from_params(*bg.params_)  # the legend names the model drawn
+    ax = mbg.plot_holdout_purchases(summary, max_frequency=4, color="black", linewidth=2.5)
+    assert ax.lines[1].get_label() == "MBG/NBD" and ax.lines[1].get_linewidth() == 2.5
     with pytest.raises(MissingColumnError):
         bg.plot_holdout_purchases(summary.drop(columns="frequency_holdout"))
     plt.close("all")

@@ -182,6 +182,8 @@ def test_waterfall_ends_at_the_customers_log_odds(cdnow):
     assert len(bars) == 1 + 5 + 1 + 1  # base, five features, the rest, the total
     assert bars[0].get_width() == pytest.approx(clf.base_value_)
     assert bars[-1].get_width() == pytest.approx(clf.decision_function(X.loc[[customer]])[0], abs=1e-9)
+    ax = patronage.churn.plot_waterfall(clf, X, customer, top=5, height=0.5)  # keywords reach every bar
+    assert {round(bar.get_height(), 9) for bar in ax.patches} == {0.5}
     with pytest.raises(ParameterError, match="not in X's index"):
         patronage.churn.plot_waterfall(clf, X, "nobody")
     plt.close("all")

@@ -172,6 +172,9 @@ def test_plots_return_axes():
     np.testing.assert_allclose(tpr, ref_tpr)
     ax = plot_roc(y, p)
     assert "AUC" in ax.get_legend().get_texts()[0].get_text()
+    ax = plot_roc(y, p, color="red", linestyle=":")  # keywords reach the model's line, as in pandas
+    assert ax.lines[0].get_color() == "red" and ax.lines[0].get_linestyle() == ":"
+    assert plot_calibration(y, p, color="green", marker="x").lines[0].get_marker() == "x"
     ax = plot_gains(y, p, color="red")
     assert ax.lines[0].get_ydata()[-1] == pytest.approx(1.0) and ax.lines[0].get_color() == "red"
     # the best possible curve reaches every churner after contacting the churn-rate share (hand-computed)

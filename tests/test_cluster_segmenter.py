@@ -116,14 +116,14 @@ def test_bad_input_is_named():
     same = pd.DataFrame({f: [3.0] * 4 for f in FEATURES})
     with pytest.raises(DataError, match="single distinct point"):
         seg.fit(same)
-    patronage.CustomerSegmenter(2, transform="standard").fit(_frame(total_spend=[10.0, -5.0, 3.0, 4.0]))
+    patronage.CustomerSegmenter(2, scaling="standard").fit(_frame(total_spend=[10.0, -5.0, 3.0, 4.0]))
     with pytest.raises(ParameterError, match="n_clusters=5 but rfm has only 4 customers"):
         patronage.CustomerSegmenter(5).fit(_frame())
     with pytest.raises(ParameterError) as err:
         patronage.CustomerSegmenter(0).fit(_frame())
     assert err.value.parameter == "n_clusters"
-    with pytest.raises(ParameterError, match="transform"):
-        patronage.CustomerSegmenter(2, transform="log").fit(_frame())
+    with pytest.raises(ParameterError, match="scaling"):
+        patronage.CustomerSegmenter(2, scaling="log").fit(_frame())
     with pytest.raises(MissingColumnError, match="'total_spend'"):
         seg.fit(_frame().drop(columns="total_spend"))
     with pytest.raises(NotFittedError):
@@ -175,3 +175,24 @@ def test_plots_smoke(rfm, seg3):
     with pytest.raises(ParameterError, match="n_orders_x"):
         patronage.plot_clusters(seg3, rfm, "n_orders_x")
     plt.close("all")
+
+
+def test_an_array_is_segmented_like_the_same_table_and_without_a_value_ranked_by_size():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(8, 1, (30, 2)), rng.normal(-8, 1, (10, 2))])
+    table = pd.DataFrame(X, columns=["a", "b"])
+    on_array = patronage.CustomerSegmenter(3, features=None, value=None, scaling="standard", random_state=0).fit(X)
+    on_table = patronage.CustomerSegmenter(3, features=["a", "b"], value=None, scaling="standard",
+                                           random_state=0).fit(table)
+    np.testing.assert_array_equal(on_array.labels_.to_numpy(), on_table.labels_.to_numpy())
+    assert on_array.features_ == ["x0", "x1"] and on_array.n_features_in_ == 2
+    assert not hasattr(on_array, "feature_names_in_")
+    # no value: named segments, largest first (60, 30, 10 customers by construction)
+    prof = on_array.profile()
+    assert prof["tier"].tolist() == ["segment 1", "segment 2", "segment 3"]
+    assert prof["customers"].tolist() == [60, 30, 10]
+    assert "revenue" not in prof.columns
+    with pytest.raises(DataError, match="X has 3 features, but CustomerSegmenter is expecting 2"):
+        on_array.predict(np.zeros((2, 3)))
+    with pytest.raises(MissingColumnError, match="'recency_days' is not in the RFM table; columns found: 'x0'"):
+        patronage.CustomerSegmenter(3).fit(X)

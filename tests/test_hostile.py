@@ -212,7 +212,7 @@ def test_segmenter_spend_of_1e308_is_refused_and_1e300_profiles_finite():
                 refused = exc.field
             big = rfm.copy()
             big.loc[[3, 4], "total_spend"] = 1e300
-            prof = patronage.CustomerSegmenter(3, random_state=0, transform="standard").fit(big).profile()
+            prof = patronage.CustomerSegmenter(3, random_state=0, scaling="standard").fit(big).profile()
             numbers = prof.select_dtypes("number")
             return [refused, bool(np.isfinite(numbers.to_numpy()).all()), float(prof["revenue"].sum())]
     """)

@@ -167,6 +167,8 @@ def test_plots_draw_on_agg_and_return_axes():
     assert ax.images[0].get_clim()[1] == 1.0 and ax.images[0].get_cmap().name == "Greens"
     ax = patronage.pareto(tx).plot()
     assert ax.get_title() == "Revenue concentration" and len(ax.lines) == 2
+    ax = patronage.plot_pareto(patronage.pareto(tx), color="purple", linewidth=3)  # keywords reach the curve
+    assert ax.lines[0].get_color() == "purple" and ax.lines[0].get_linewidth() == 3
     matrix = patronage.loyalty_matrix(pd.Series([5, 4, 2, 1, 3]), pd.Series([1, 0, 1, 0, 2]))
     fig, given = plt.subplots()
     ax = patronage.plot_loyalty_matrix(matrix, ax=given)

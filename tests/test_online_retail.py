@@ -206,3 +206,32 @@ def test_cli_on_the_raw_export(shared_data, tmp_path):
     customers = pd.read_csv(tmp_path / "patronage_report.csv", index_col=0)
     assert len(customers) == 4_314 and customers.index.dtype == np.int64
     assert customers["winback_rank"].notna().sum() == 100
+
+
+def test_weekly_cohort_heatmap_reads_on_the_real_log(lines):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = patronage.cohort_retention(lines, period="W")
+    assert matrix.shape == (53, 54)
+    ax = patronage.plot_cohort_retention(matrix)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    # at most 24 cohort labels, each a week's first day (a Monday), not "2009-11-30/2009-12-06"
+    assert 0 < len(labels) <= 24 and labels[0] == "2009-11-30"
+    assert all(pd.Timestamp(label).weekday() == 0 for label in labels)
+    assert ax.get_xlabel() == "age (weeks since first order)"
+    assert len(ax.texts) == 0  # 53 x 54 cells: no numbers written in them
+    # every cohort's cell in the log's last week (ends on Thursday 2010-12-09) is hatched, except the
+    # last cohort's, which is its age 0: 52 cells
+    hatched = [p for p in ax.patches if p.get_hatch() == "///"]
+    assert len(hatched) == 52
+    values = matrix.to_numpy()
+    for patch in hatched:  # each on its cohort's last observed cell (one cohort week without customers is left out)
+        row, age = int(patch.get_y() + 0.5), int(patch.get_x() + 0.5)
+        last = matrix.index[row].start_time + pd.Timedelta(weeks=age)
+        assert np.isfinite(values[row, age]) and last <= pd.Timestamp("2010-12-09") < last + pd.Timedelta(weeks=1)
+    colourbar = ax.figure.axes[-1]
+    assert colourbar.get_yticklabels()[-1].get_text().endswith("%")
+    plt.close("all")

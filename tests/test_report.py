@@ -33,6 +33,7 @@ def _usual_gaps(tx: pd.DataFrame) -> pd.Series:
 def test_winback_rows_follow_the_stated_rules(cdnow_report):
     tx, rep = cdnow_report
     c = rep.customers
+    assert c.attrs == {}  # sections share no hidden state through the returned frame
     listed = c.loc[c["winback_rank"].notna()].sort_values("winback_rank")
     assert len(listed) == 100 and list(listed["winback_rank"]) == list(range(1, 101))
     # only lapsing or lost customers: more than twice (at risk) or four times (lapsed) their usual gap

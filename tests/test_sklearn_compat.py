@@ -111,19 +111,19 @@ def test_segmenter_score_is_minus_inertia_of_the_scaled_features(rfm):
 
 def test_segmenter_grid_search_picks_the_best_mean_score(rfm):
     sample = rfm.sample(3000, random_state=0)
-    grid = {"n_clusters": [2, 3, 4], "transform": ["log-standard", "standard"]}
+    grid = {"n_clusters": [2, 3, 4], "scaling": ["log-standard", "standard"]}
     search = GridSearchCV(patronage.CustomerSegmenter(random_state=0), grid, cv=KFold(3)).fit(sample)
     # the same search by hand: mean held-out score per candidate
     means = {}
     for k in grid["n_clusters"]:
-        for transform in grid["transform"]:
+        for scaling in grid["scaling"]:
             scores = []
             for train, test in KFold(3).split(sample):
-                seg = patronage.CustomerSegmenter(k, transform=transform, random_state=0).fit(sample.iloc[train])
+                seg = patronage.CustomerSegmenter(k, scaling=scaling, random_state=0).fit(sample.iloc[train])
                 scores.append(seg.score(sample.iloc[test]))
-            means[(k, transform)] = np.mean(scores)
+            means[(k, scaling)] = np.mean(scores)
     best = max(means, key=means.get)
-    assert (search.best_params_["n_clusters"], search.best_params_["transform"]) == best
+    assert (search.best_params_["n_clusters"], search.best_params_["scaling"]) == best
     np.testing.assert_allclose(search.best_score_, means[best], rtol=1e-12)
     assert search.best_estimator_.n_clusters_ == best[0]
 

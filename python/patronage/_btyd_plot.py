@@ -59,7 +59,7 @@ def p_alive_matrix(bg: Any, summary: Any, max_frequency: Optional[int], max_rece
     return ax
 
 
-def period_transactions(bg: Any, summary: Any, max_frequency: int, ax: Any) -> Any:
+def period_transactions(bg: Any, summary: Any, max_frequency: int, ax: Any, **kwargs: Any) -> Any:
     """Customers by number of calibration repeat purchases: actual vs expected (sum over customers
     of P(X(T_i) = n))."""
     from .btyd import _BG_COLUMNS, _Columns
@@ -78,7 +78,7 @@ def period_transactions(bg: Any, summary: Any, max_frequency: int, ax: Any) -> A
     ax = _axes(ax)
     x = np.arange(top + 1)
     ax.bar(x - 0.2, actual, width=0.4, label="actual")
-    ax.bar(x + 0.2, expected, width=0.4, label="BG/NBD")
+    ax.bar(x + 0.2, expected, **{"width": 0.4, "label": bg._title, **kwargs})
     ax.set_xticks(x, [str(i) for i in range(top)] + [f"{top}+"])
     ax.set_xlabel("repeat purchases in the calibration period")
     ax.set_ylabel("customers")
@@ -87,7 +87,7 @@ def period_transactions(bg: Any, summary: Any, max_frequency: int, ax: Any) -> A
     return ax
 
 
-def holdout_purchases(bg: Any, summary: Any, max_frequency: int, ax: Any) -> Any:
+def holdout_purchases(bg: Any, summary: Any, max_frequency: int, ax: Any, **kwargs: Any) -> Any:
     """Mean holdout purchases by calibration frequency: actual vs conditional expectation."""
     from .btyd import _BG_COLUMNS, _Columns
 
@@ -108,7 +108,7 @@ def holdout_purchases(bg: Any, summary: Any, max_frequency: int, ax: Any) -> Any
                           "expected": expected}).groupby("group").mean()
     ax = _axes(ax)
     ax.plot(frame.index, frame["actual"], marker="o", label="actual")
-    ax.plot(frame.index, frame["expected"], marker="s", linestyle="--", label="BG/NBD")
+    ax.plot(frame.index, frame["expected"], **{"marker": "s", "linestyle": "--", "label": bg._title, **kwargs})
     ax.set_xticks(range(top + 1), [str(i) for i in range(top)] + [f"{top}+"])
     ax.set_xlabel("repeat purchases in the calibration period")
     ax.set_ylabel("mean purchases in the holdout period")

@@ -19,7 +19,8 @@ def _axes(ax: Any) -> Any:
     return ax
 
 
-def cohort_heatmap(matrix: pd.DataFrame, *, ax: Any, annotate: Optional[bool], cmap: str, **kwargs: Any) -> Any:
+def cohort_heatmap(matrix: pd.DataFrame, *, ax: Any, annotate: Optional[bool], cmap: str, mark_last: bool,
+                   **kwargs: Any) -> Any:
     values = matrix.to_numpy(dtype=np.float64)
     ax = _axes(ax)
     masked = np.ma.masked_invalid(values)
@@ -30,14 +31,20 @@ def cohort_heatmap(matrix: pd.DataFrame, *, ax: Any, annotate: Optional[bool], c
         options.update(vmin=0.0, vmax=float(later.max()))
     options.update(kwargs)
     image = ax.imshow(masked, **options)
-    ax.figure.colorbar(image, ax=ax, extend="max" if later.size and values[:, :1].max() > later.max() else "neither")
+    finite = values[np.isfinite(values)]
+    top = finite.max() if finite.size else 1.0
+    percent = bool(finite.size) and top <= 1.0 + 1e-9  # a normalized matrix: shares, shown as percentages
+    bar = ax.figure.colorbar(image, ax=ax,
+                             extend="max" if later.size and values[:, :1].max() > later.max() else "neither")
+    if percent:
+        from matplotlib.ticker import PercentFormatter
+
+        bar.formatter = PercentFormatter(1.0, decimals=0)
+        bar.update_ticks()
     rows, cols = values.shape
     if annotate is None:
         annotate = rows <= 24 and cols <= 24
     if annotate:
-        finite = values[np.isfinite(values)]
-        top = finite.max() if finite.size else 1.0
-        percent = finite.size and top <= 1.0 + 1e-9
         for i in range(rows):
             for j in range(cols):
                 v = values[i, j]
@@ -45,19 +52,59 @@ def cohort_heatmap(matrix: pd.DataFrame, *, ax: Any, annotate: Optional[bool], c
                     text = f"{v:.0%}" if percent else f"{v:,.0f}"
                     ax.text(j, i, text, ha="center", va="center", fontsize=7,
                             color="white" if top and v > 0.6 * top else "black")
-    step = max(1, rows // 24)
+    if mark_last:
+        _hatch_last_period(ax, values)
+    step = max(1, -(-rows // 24))  # at most 24 labels
     ax.set_yticks(range(0, rows, step))
-    ax.set_yticklabels([str(x) for x in matrix.index[::step]])
-    ax.set_xlabel(f"{matrix.columns.name or 'age'} (periods since first order)")
+    ax.set_yticklabels(_period_labels(matrix.index[::step]))
+    unit = _period_unit(matrix.index)
+    ax.set_xlabel(f"{matrix.columns.name or 'age'} ({unit} since first order)")
     ax.set_ylabel(matrix.index.name or "cohort")
     ax.set_title("Cohort retention")
     return ax
 
 
-def lorenz_plot(result: Any, *, ax: Any) -> Any:
+def _hatch_last_period(ax: Any, values: np.ndarray) -> None:
+    """Hatch each cohort's last observed cell: the log's last period, which may be partial (a log that ends
+    on the 9th holds a third of that month), so its lower retention is not a real drop."""
+    from matplotlib.patches import Patch, Rectangle
+
+    observed = np.isfinite(values)
+    last = [(i, int(np.flatnonzero(row)[-1])) for i, row in enumerate(observed) if row.any()]
+    for i, j in last:
+        if j > 0:  # age 0 is the cohort's first period by definition
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="grey",
+                                   linewidth=0))
+    if any(j > 0 for _, j in last):
+        ax.legend(handles=[Patch(facecolor="white", edgecolor="grey", hatch="///",
+                                 label="last period of the log (may be partial)")],
+                  loc="lower right", fontsize=7, framealpha=0.9)  # the unobserved triangle is empty
+
+
+#: Period frequency prefixes and their plural names, for the age axis.
+_UNITS = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years", "A": "years"}
+
+
+def _period_unit(index: pd.Index) -> str:
+    freq = getattr(index, "freqstr", None) or ""
+    return _UNITS.get(freq[:1], "periods")
+
+
+def _period_labels(index: pd.Index) -> list:
+    """Short labels: a week by its first day (``2010-01-04``, not ``2010-01-04/2010-01-10``), a month as
+    ``2010-01``, other periods as pandas prints them."""
+    if isinstance(index, pd.PeriodIndex) and index.freqstr.startswith("W"):
+        return [f"{p.start_time:%Y-%m-%d}" for p in index]
+    if isinstance(index, pd.PeriodIndex) and index.freqstr.startswith("M"):
+        return [f"{p.start_time:%Y-%m}" for p in index]
+    return [str(x) for x in index]
+
+
+def lorenz_plot(result: Any, *, ax: Any, **kwargs: Any) -> Any:
     ax = _axes(ax)
     curve = result.lorenz
-    ax.plot(curve["share_of_customers"], curve["share_of_revenue"], label=f"Lorenz curve (Gini {result.gini:.2f})")
+    ax.plot(curve["share_of_customers"], curve["share_of_revenue"],
+            **{"label": f"Lorenz curve (Gini {result.gini:.2f})", **kwargs})
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="equal spend")
     x = 1.0 - result.top
     ax.scatter([x], [1.0 - result.top_share], color="C3", zorder=3,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import html
 import json
@@ -244,7 +245,7 @@ def _count(value: Any, name: str) -> int:
     return int(value)
 
 
-class _Model(ParamsMixin):
+class _Model(ParamsMixin, abc.ABC):
     """What BetaGeo and GammaGamma share: fitting diagnostics, persistence, display."""
 
     _core_class: Any = None
@@ -288,9 +289,9 @@ class _Model(ParamsMixin):
     def _probe(cls) -> pd.DataFrame:
         return pd.DataFrame(cls._PROBE_COLUMNS)
 
+    @abc.abstractmethod
     def _probe_predictions(self) -> List[Callable[[], Any]]:
         """The predictions to make on :meth:`_probe`, each a call (a DataError from one is not silent)."""
-        raise NotImplementedError
 
     def _check_loaded(self) -> Any:
         """``self`` if its predictions on :meth:`_probe` are finite or clear errors, else a
@@ -525,12 +526,13 @@ class _PurchaseModel(_Model):
         self._require_fitted()
         return p_alive_matrix(self, summary, max_frequency, max_recency, ax, time_unit, **kwargs)
 
-    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Axes:
+    def plot_holdout_purchases(self, summary: Any, max_frequency: int = 7, ax: Any = None, **kwargs: Any) -> Axes:
         """Mean holdout purchases, actual vs expected, by calibration frequency (paper Figure 4).
-        ``summary`` is a :func:`btyd_summary` made with ``calibration_end``. Returns the Axes."""
+        ``summary`` is a :func:`btyd_summary` made with ``calibration_end``. Other keyword arguments
+        go to the model's line (``Axes.plot``). Returns the Axes."""
         from ._btyd_plot import holdout_purchases
         self._require_fitted()
-        return holdout_purchases(self, summary, max_frequency, ax)
+        return holdout_purchases(self, summary, max_frequency, ax, **kwargs)
 
 
 class BetaGeo(_PurchaseModel):
@@ -627,12 +629,14 @@ class BetaGeo(_PurchaseModel):
             return values[0]
         return pd.Series(values, index=pd.Index(ns, name="n"), name="probability")
 
-    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None) -> Axes:
+    def plot_period_transactions(self, summary: Any, max_frequency: int = 7, ax: Any = None,
+                                 **kwargs: Any) -> Axes:
         """Calibration check: customers by number of repeat purchases, actual vs the model's
-        expectation given each customer's T (paper Figure 2). Returns the Axes."""
+        expectation given each customer's T (paper Figure 2). Other keyword arguments go to the
+        model's bars (``Axes.bar``). Returns the Axes."""
         from ._btyd_plot import period_transactions
         self._require_fitted()
-        return period_transactions(self, summary, max_frequency, ax)
+        return period_transactions(self, summary, max_frequency, ax, **kwargs)
 
 
 class ModifiedBetaGeo(BetaGeo):

@@ -1440,14 +1440,18 @@ def winback_list(
 # --------------------------------------------------------------------------- plots
 
 def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Optional[bool] = None,
-                          cmap: str = "Blues", **kwargs: Any) -> Axes:
+                          cmap: str = "Blues", mark_last: bool = True, **kwargs: Any) -> Axes:
     """Heatmap of a :func:`cohort_retention` matrix (unobserved cells blank).
 
     Returns the matplotlib Axes. ``annotate`` writes the values in the cells
     (default: when the matrix has at most 24 x 24 cells). The colour scale
     runs to the largest value after the first column (which is 100% by
-    definition), so differences between cohorts show. Other keyword
-    arguments go to ``Axes.imshow``.
+    definition), so differences between cohorts show, as percentages when
+    the matrix is normalized. Cohorts are labelled by their first day
+    (weeks) or month, at most 24 labels, and the age axis names the period.
+    ``mark_last`` hatches the log's last period, which may be partial, so
+    its lower values are not read as a drop. Other keyword arguments go to
+    ``Axes.imshow``.
 
     Parameters
     ----------
@@ -1459,6 +1463,8 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Opt
         Write the values in the cells (default: when the matrix has at most 24 x 24 cells).
     cmap : str, default "Blues"
         A matplotlib colormap name.
+    mark_last : bool, default True
+        Hatch each cohort's cell in the log's last period (it may be partial).
     **kwargs
         Passed to matplotlib (see above).
 
@@ -1481,11 +1487,14 @@ def plot_cohort_retention(matrix: pd.DataFrame, *, ax: Any = None, annotate: Opt
     """
     from ._loyalty_plot import cohort_heatmap
 
-    return cohort_heatmap(require_frame(matrix, "matrix"), ax=ax, annotate=annotate, cmap=cmap, **kwargs)
+    return cohort_heatmap(require_frame(matrix, "matrix"), ax=ax, annotate=annotate, cmap=cmap,
+                          mark_last=bool(mark_last), **kwargs)
 
 
-def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Axes:
+def plot_pareto(result: ParetoResult, *, ax: Any = None, **kwargs: Any) -> Axes:
     """The Lorenz curve of a :func:`pareto` result, the equality line and the headline point.
+
+    Other keyword arguments go to the Lorenz curve (``Axes.plot``).
 
     Parameters
     ----------
@@ -1493,6 +1502,8 @@ def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Axes:
         A :func:`pareto` result.
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
+    **kwargs
+        Passed to matplotlib (see above).
 
     Returns
     -------
@@ -1514,7 +1525,7 @@ def plot_pareto(result: ParetoResult, *, ax: Any = None) -> Axes:
         raise TypeError(f"result must be a ParetoResult (from patronage.pareto), got {type(result).__name__}")
     from ._loyalty_plot import lorenz_plot
 
-    return lorenz_plot(result, ax=ax)
+    return lorenz_plot(result, ax=ax, **kwargs)
 
 
 def plot_loyalty_matrix(matrix: pd.DataFrame, *, ax: Any = None, satisfied_at: Optional[float] = None,

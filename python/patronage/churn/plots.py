@@ -44,8 +44,10 @@ def roc_points(y: np.ndarray, p: np.ndarray) -> tuple:
     return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
 
 
-def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = None) -> Axes:
+def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = None, **kwargs: Any) -> Axes:
     """ROC curve with its AUC in the legend, and the chance diagonal.
+
+    Other keyword arguments go to the model's line (``Axes.plot``).
 
     Examples
     --------
@@ -61,7 +63,7 @@ def plot_roc(y_true: Any, proba: Any, *, ax: Any = None, label: Optional[str] = 
     fpr, tpr = roc_points(y, p)
     auc = churn_report(y, p).roc_auc
     ax = _axes(ax)
-    ax.plot(fpr, tpr, label=f"{label or 'model'} (AUC {auc:.3f})")
+    ax.plot(fpr, tpr, **{"label": f"{label or 'model'} (AUC {auc:.3f})", **kwargs})
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
     ax.legend(loc="lower right")
@@ -107,8 +109,10 @@ def plot_gains(y_true: Any, proba: Any, *, kind: str = "gains", ax: Any = None, 
     return ax
 
 
-def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = None) -> Axes:
+def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = None, **kwargs: Any) -> Axes:
     """Observed churn rate against mean predicted probability per bin.
+
+    Other keyword arguments go to the model's line (``Axes.plot``).
 
     Examples
     --------
@@ -121,7 +125,7 @@ def plot_calibration(y_true: Any, proba: Any, *, n_bins: int = 10, ax: Any = Non
     y, p = binary_inputs(y_true, proba)
     table = calibration_table(y, p, n_bins)
     ax = _axes(ax)
-    ax.plot(table["mean_predicted"], table["observed_rate"], marker="o", label="model")
+    ax.plot(table["mean_predicted"], table["observed_rate"], **{"marker": "o", "label": "model", **kwargs})
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     ax.set(xlabel="mean predicted churn probability", ylabel="observed churn rate", title="Calibration")
     ax.legend(loc="upper left")
@@ -168,7 +172,8 @@ def plot_feature_effects(model: ChurnClassifier, *, top: int = 10, ax: Any = Non
     return ax
 
 
-def plot_waterfall(model: ChurnClassifier, X: Any, customer: Any = None, *, top: int = 8, ax: Any = None) -> Any:
+def plot_waterfall(model: ChurnClassifier, X: Any, customer: Any = None, *, top: int = 8, ax: Any = None,
+                   **kwargs: Any) -> Any:
     """Why one customer is at risk: the contributions of :meth:`ChurnClassifier.explain` as a waterfall.
 
     Starts at the model's base value (the log-odds of the training
@@ -176,6 +181,7 @@ def plot_waterfall(model: ChurnClassifier, X: Any, customer: Any = None, *, top:
     as one "other features" bar), red where they raise the risk and blue
     where they lower it, and ends at the customer's log-odds; the axis is in
     log-odds, with the matching churn probabilities written at both ends.
+    Other keyword arguments go to every bar (``Axes.barh``).
 
     Parameters
     ----------
@@ -227,11 +233,11 @@ def plot_waterfall(model: ChurnClassifier, X: Any, customer: Any = None, *, top:
     labels.append("customer's log-odds")
     ax = _axes(ax)
     start = base
-    ax.barh(0, base, color="grey")
+    ax.barh(0, base, **{"color": "grey", **kwargs})
     for k, step in enumerate(steps, start=1):
-        ax.barh(k, step, left=start, color="tab:red" if step > 0 else "tab:blue")
+        ax.barh(k, step, left=start, **{"color": "tab:red" if step > 0 else "tab:blue", **kwargs})
         start += step
-    ax.barh(len(steps) + 1, start, color="black")
+    ax.barh(len(steps) + 1, start, **{"color": "black", **kwargs})
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.axvline(0.0, color="black", linewidth=0.8)

@@ -9,14 +9,17 @@ import pandas as pd
 
 from .._base import ParamsMixin, seed_from
 from .._frame import finite_column, require_columns, require_frame
+from .._input import is_table
 from ..exceptions import DataError, NotFittedError, ParameterError
-from ._input import check_choice, check_int
+from ._input import as_matrix, check_choice, check_int
 from .kmeans import KMeans
 from .metrics import SelectK, select_k
 
 __all__ = ["CustomerSegmenter", "tier_names"]
 
-_TRANSFORMS = ("log-standard", "standard", "none")
+_SCALINGS = ("log-standard", "standard", "none")
+#: The k tried when ``n_clusters="auto"`` and ``k_range`` is None.
+DEFAULT_K_RANGE = range(3, 9)
 _STATE_VERSION = 1
 
 
@@ -101,7 +104,7 @@ class CustomerSegmenter(ParamsMixin):
     """Segments customers into value tiers with k-means on scaled RFM features.
 
     Heavy-tailed RFM columns are first made comparable: with the default
-    ``transform="log-standard"`` each feature is ``log1p``-transformed and then
+    ``scaling="log-standard"`` each feature is ``log1p``-transformed and then
     standardised (mean 0, standard deviation 1, population formula). Negative
     values are taken as 0 before ``log1p``: a customer whose net spend is zero
     or negative after returns brought nothing and is placed with the customers
@@ -112,19 +115,28 @@ class CustomerSegmenter(ParamsMixin):
     (total spend by default) and named by :func:`tier_names` (core, potential,
     ordinary), which :meth:`rename_tiers` or ``tier_labels`` override.
 
+    Besides an RFM table (or any table), ``fit`` takes a numeric array, as
+    scikit-learn estimators do (e.g. after a ``ColumnTransformer`` in a
+    ``Pipeline``): its columns are named ``x0, x1, ...``, so give
+    ``features=None`` (every column) and ``value`` by that name or None.
+
     Parameters
     ----------
     n_clusters : "auto" or int, default "auto"
-    features : sequence of str, default ("recency_days", "n_orders", "total_spend")
-        Columns of the RFM table (:func:`patronage.rfm_table`) to cluster on.
-    transform : {"log-standard", "standard", "none"}, default "log-standard"
+    features : sequence of str or None, default ("recency_days", "n_orders", "total_spend")
+        Columns of the RFM table (:func:`patronage.rfm_table`) to cluster on;
+        None: every column of the table or array.
+    scaling : {"log-standard", "standard", "none"}, default "log-standard"
         ``"log-standard"``: ``log1p(max(x, 0))``, then standardised.
     random_state : None, int or numpy RandomState/Generator
-    value : str, default "total_spend"
-        The revenue column: orders the tiers, and the ``revenue`` of :meth:`profile`.
-    k_range : iterable of int, default range(3, 9)
-        The k tried when ``n_clusters="auto"`` (from 3: two clusters cannot
-        make the three tiers of the CRM playbook).
+    value : str or None, default "total_spend"
+        The revenue column: orders the tiers, and the ``revenue`` of
+        :meth:`profile`. None: no revenue; the clusters are ranked by size
+        (largest first) and named ``segment 1, segment 2, ...`` (value tiers
+        need a value).
+    k_range : iterable of int, optional
+        The k tried when ``n_clusters="auto"``; default ``range(3, 9)`` (from
+        3: two clusters cannot make the three tiers of the CRM playbook).
     n_init : int, default 4
         k-means runs per k (the lowest inertia is kept).
     tier_labels : sequence of str, optional
@@ -133,6 +145,8 @@ class CustomerSegmenter(ParamsMixin):
     Attributes
     ----------
     n_clusters_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str (only when fitted on a table with string column names)
     labels_ : Series of int, the cluster of every customer, indexed like the RFM table
     tiers_ : Series, tier name of every cluster, best first (index: cluster)
     customer_tiers_ : categorical Series, the tier of every customer
@@ -162,11 +176,11 @@ class CustomerSegmenter(ParamsMixin):
 
     def __init__(self, n_clusters: Union[str, int] = "auto", *,
                  features: Sequence[str] = ("recency_days", "n_orders", "total_spend"),
-                 transform: str = "log-standard", random_state: Any = None, value: str = "total_spend",
-                 k_range: Any = range(3, 9), n_init: int = 4, tier_labels: Optional[Sequence[str]] = None) -> None:
+                 scaling: str = "log-standard", random_state: Any = None, value: Optional[str] = "total_spend",
+                 k_range: Any = None, n_init: int = 4, tier_labels: Optional[Sequence[str]] = None) -> None:
         self.n_clusters = n_clusters
         self.features = features
-        self.transform = transform
+        self.scaling = scaling
         self.random_state = random_state
         self.value = value
         self.k_range = k_range
@@ -174,23 +188,46 @@ class CustomerSegmenter(ParamsMixin):
         self.tier_labels = tier_labels
 
     # -- scaling --------------------------------------------------------------------------------
-    def _features(self) -> List[str]:
+    @staticmethod
+    def _table(X: Any) -> pd.DataFrame:
+        """``X`` as a DataFrame: a table as it is, an array with scikit-learn's column names ``x0, x1, ...``."""
+        if X is None or is_table(X):
+            return require_frame(X, "rfm")
+        values = as_matrix(X, "X")
+        return pd.DataFrame(values, columns=[f"x{j}" for j in range(values.shape[1])])
+
+    def _features(self, frame: pd.DataFrame) -> List[str]:
+        if self.features is None:
+            if len(frame.columns) == 0:
+                raise DataError(f"found array with 0 feature(s) (shape={frame.shape}) while a minimum of 1 is "
+                                "required.", field="features")
+            return list(frame.columns)
         if isinstance(self.features, str) or not all(isinstance(f, str) for f in self.features):
-            raise ParameterError(f"features must be a sequence of column names, got {self.features!r}", "features")
+            raise ParameterError(f"features must be a sequence of column names or None, got {self.features!r}",
+                                 "features")
         features = list(self.features)
         if not features or len(set(features)) != len(features):
             raise ParameterError(f"features must be non-empty and distinct, got {features}", "features")
         return features
 
-    def _raw(self, rfm: Any, features: List[str]) -> np.ndarray:
-        frame = require_frame(rfm, "rfm")
+    def _raw(self, frame: pd.DataFrame, features: List[str]) -> np.ndarray:
         require_columns(frame, features, "RFM table")
         if len(frame) == 0:
-            raise DataError("rfm has no customers (0 rows)")
+            raise DataError(f"rfm has no customers: found array with 0 sample(s) (shape={frame.shape}) while a "
+                            "minimum of 1 is required.")
         return np.column_stack([finite_column(frame, f) for f in features])
 
+    def _fitted_raw(self, X: Any) -> Tuple[pd.DataFrame, np.ndarray]:
+        """New customers' table and raw features, checked against what ``fit`` saw."""
+        self._require_fitted()
+        frame = self._table(X)
+        if self.features is None and frame.shape[1] != self.n_features_in_:
+            raise DataError(f"X has {frame.shape[1]} features, but CustomerSegmenter is expecting "
+                            f"{self.n_features_in_} features as input.", field="features")
+        return frame, self._raw(frame, self.features_)
+
     def _log(self, raw: np.ndarray) -> np.ndarray:
-        if self.transform != "log-standard":
+        if self.scaling != "log-standard":
             return raw
         return np.log1p(np.maximum(raw, 0.0))  # a negative net spend brought nothing
 
@@ -200,16 +237,22 @@ class CustomerSegmenter(ParamsMixin):
         return pd.DataFrame(z, index=rfm.index, columns=self.features_)
 
     # -- fitting --------------------------------------------------------------------------------
-    def fit(self, rfm: pd.DataFrame, y: Any = None) -> "CustomerSegmenter":
+    def fit(self, rfm: Any, y: Any = None) -> "CustomerSegmenter":
         """Scale the features, choose k (if "auto"), cluster and name the tiers; returns self."""
-        features = self._features()
-        check_choice(self.transform, "transform", _TRANSFORMS)
+        check_choice(self.scaling, "scaling", _SCALINGS)
         n_init = check_int(self.n_init, "n_init", 1)
-        raw = self._raw(rfm, features)
-        frame = rfm
-        require_columns(frame, [self.value], "RFM table")
-        spend = finite_column(frame, self.value) if self.value not in features else raw[:, features.index(self.value)]
+        frame = self._table(rfm)
+        features = self._features(frame)
+        raw = self._raw(frame, features)
+        if self.value is None:
+            spend = None
+        else:
+            require_columns(frame, [self.value], "RFM table")
+            spend = (finite_column(frame, self.value) if self.value not in features
+                     else raw[:, features.index(self.value)])
         n = len(raw)
+        if n == 1:
+            raise DataError("rfm has 1 sample (one customer): segmenting needs at least 2")
         logged = self._log(raw)
         center, scale = _moments(logged)
         # relative to each column's own magnitude (a spend of 1e300 does not make recency flat)
@@ -222,22 +265,28 @@ class CustomerSegmenter(ParamsMixin):
             raise DataError(f"column {flat[0]!r} has zero variance (every customer has "
                             f"{raw[0, features.index(flat[0])]!r}); it cannot separate customers: remove it from "
                             "features", field=flat[0])
-        if self.transform == "none":
+        if self.scaling == "none":
             center, scale = np.zeros(len(features)), np.ones(len(features))
         with np.errstate(over="ignore"):
-            total = np.abs(spend).sum()
+            total = np.abs(spend).sum() if spend is not None else 0.0
         if not np.isfinite(total):
             raise DataError(f"column {self.value!r} sums to more than the largest float, so the revenue of a tier "
                             "cannot be represented: rescale it (e.g. to thousands)", field=self.value)
         self.features_ = features
+        self.n_features_in_ = len(features)
+        if isinstance(rfm, pd.DataFrame) and self.features is None and all(isinstance(c, str) for c in features):
+            self.feature_names_in_ = np.asarray(features, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self.center_, self.scale_ = center, scale
         z = self._scaled(frame, raw)
         seed = seed_from(self.random_state)
         if isinstance(self.n_clusters, str):
             check_choice(self.n_clusters, "n_clusters", ("auto",))
-            ks = [k for k in self.k_range if k < n]
+            k_range = DEFAULT_K_RANGE if self.k_range is None else self.k_range
+            ks = [k for k in k_range if k < n]
             if not ks:
-                raise ParameterError(f"k_range {list(self.k_range)} has no k below the {n} customers", "k_range")
+                raise ParameterError(f"k_range {list(k_range)} has no k below the {n} customers", "k_range")
             selection: SelectK = select_k(z, ks, random_state=seed, n_init=n_init)
             self.selection_ = selection.table
             k = selection.recommended_k
@@ -253,33 +302,37 @@ class CustomerSegmenter(ParamsMixin):
         self.labels_ = pd.Series(labels.astype(np.int64), index=frame.index, name="cluster")
         self._profile = self._make_profile(raw, spend, labels, features)
         order = self._profile.index.to_numpy()
-        names = list(self.tier_labels) if self.tier_labels is not None else tier_names(k)
+        names = (list(self.tier_labels) if self.tier_labels is not None
+                 else tier_names(k) if spend is not None else [f"segment {i + 1}" for i in range(k)])
         self._set_tiers(pd.Series(names, index=pd.Index(order, name="cluster"), name="tier"))
         return self
 
-    def _make_profile(self, raw: np.ndarray, spend: np.ndarray, labels: np.ndarray,
+    def _make_profile(self, raw: np.ndarray, spend: Optional[np.ndarray], labels: np.ndarray,
                       features: List[str]) -> pd.DataFrame:
         k = self.kmeans_.n_clusters
-        data = pd.DataFrame(raw, columns=features)
-        data["_value"] = spend
+        data = pd.DataFrame(raw, columns=[f"_f{j}" for j in range(len(features))])  # any column names
         data["_cluster"] = labels
         groups = data.groupby("_cluster", sort=True)
         out = pd.DataFrame(index=pd.RangeIndex(k, name="cluster"))
         out["customers"] = groups.size().reindex(out.index, fill_value=0)
         out["share_of_customers"] = out["customers"] / len(data)
-        out["revenue"] = groups["_value"].sum().reindex(out.index, fill_value=0.0)
-        total = spend.sum()
-        out["share_of_revenue"] = out["revenue"] / total if total != 0 else np.nan
-        out["value_per_customer"] = out["revenue"] / out["customers"]
-        for f, unit in zip(features, _units(raw)):
-            out[f"mean_{f}"] = (data[f] / unit).groupby(data["_cluster"], sort=True).mean() * unit
-            out[f"median_{f}"] = groups[f].median()
+        if spend is not None:
+            data["_value"] = spend
+            out["revenue"] = data.groupby("_cluster", sort=True)["_value"].sum().reindex(out.index, fill_value=0.0)
+            total = spend.sum()
+            out["share_of_revenue"] = out["revenue"] / total if total != 0 else np.nan
+            out["value_per_customer"] = out["revenue"] / out["customers"]
+        for j, (f, unit) in enumerate(zip(features, _units(raw))):
+            column = data[f"_f{j}"]
+            out[f"mean_{f}"] = (column / unit).groupby(data["_cluster"], sort=True).mean() * unit
+            out[f"median_{f}"] = column.groupby(data["_cluster"], sort=True).median()
         centres = self.kmeans_.cluster_centers_ * self.scale_ + self.center_
-        if self.transform == "log-standard":
+        if self.scaling == "log-standard":
             centres = np.expm1(centres)
         for j, f in enumerate(features):
             out[f"centre_{f}"] = centres[:, j]
-        return out.sort_values("value_per_customer", ascending=False, kind="stable")
+        rank = "value_per_customer" if spend is not None else "customers"
+        return out.sort_values(rank, ascending=False, kind="stable")
 
     def _set_tiers(self, tiers: pd.Series) -> None:
         if tiers.duplicated().any():
@@ -321,12 +374,11 @@ class CustomerSegmenter(ParamsMixin):
         out.insert(0, "tier", self.tiers_.reindex(out.index))
         return out
 
-    def predict(self, rfm: pd.DataFrame) -> pd.Series:
+    def predict(self, rfm: Any) -> pd.Series:
         """The cluster of new customers (same columns as at fit; scaled with the fitted scaling)."""
-        self._require_fitted()
-        raw = self._raw(rfm, self.features_)
-        labels = self.kmeans_.predict(self._scaled(rfm, raw))
-        return pd.Series(labels.astype(np.int64), index=rfm.index, name="cluster")
+        frame, raw = self._fitted_raw(rfm)
+        labels = self.kmeans_.predict(self._scaled(frame, raw))
+        return pd.Series(labels.astype(np.int64), index=frame.index, name="cluster")
 
     def predict_tier(self, rfm: pd.DataFrame) -> pd.Series:
         """The tier name of new customers."""
@@ -334,15 +386,16 @@ class CustomerSegmenter(ParamsMixin):
         cats = pd.CategoricalDtype(self.tiers_.tolist(), ordered=True)
         return clusters.map(self.tiers_).astype(cats).rename("tier")
 
-    def transform_features(self, rfm: pd.DataFrame) -> pd.DataFrame:
+    def transform_features(self, rfm: Any) -> pd.DataFrame:
         """The scaled features k-means sees, indexed like ``rfm``."""
-        self._require_fitted()
-        return self._scaled(rfm, self._raw(rfm, self.features_))
+        frame, raw = self._fitted_raw(rfm)
+        return self._scaled(frame, raw)
 
     def _repr_html_(self) -> str:
         if not hasattr(self, "kmeans_"):
             return f"<pre>{self!r} (not fitted)</pre>"
-        cols = ["tier", "customers", "share_of_customers", "revenue", "share_of_revenue"]
+        cols = [c for c in ("tier", "customers", "share_of_customers", "revenue", "share_of_revenue")
+                if c in self._profile.columns or c == "tier"]
         return f"<p><b>{self!r}</b>: {self.n_clusters_} clusters</p>" + self.profile()[cols].to_html(
             float_format=lambda v: f"{v:,.3f}")
 
