@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,35 +34,6 @@ def optional(module: str) -> Any:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         return __import__(module)
     return pytest.importorskip(module)
-
-
-@pytest.fixture(scope="session")
-def spark() -> Any:
-    """One local[2] Spark session for the whole test session (its ~25 s start-up is paid once).
-
-    Needs pyspark and Java: skipped without them, except under CI=true, where their absence fails
-    (``make venv`` installs pyspark, ``make java`` Java). The workers run this interpreter (else Spark
-    starts ``python3`` from PATH, which cannot import Patronage).
-    """
-    optional("pyspark")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("Java is not installed: `make java` installs it (the Spark tests need it)")
-        pytest.skip("Java is not installed (`make java`)")
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[2]").appName("patronage-tests")
-               .config("spark.sql.shuffle.partitions", "4")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.driver.memory", "2g")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def write_shuffled(tx: pd.DataFrame, directory: Path, n_files: int = 4, seed: int = 0) -> Path:

@@ -18,7 +18,7 @@ depend on the input order, the batching or the thread count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ def churn_table(batch: Any, **options: Any) -> pd.DataFrame:
 
 
 #: The per-customer kernels by name (the public functions; see :func:`explicit`).
-PER_CUSTOMER = {
+PER_CUSTOMER: Dict[str, Callable[..., pd.DataFrame]] = {
     "rfm_table": rfm_table,
     "btyd_summary": btyd_summary,
     "churn_features": churn_features,
@@ -140,7 +140,7 @@ def median_gap(gaps: Iterable[np.ndarray]) -> Optional[float]:
     return median_gap_counted(*np.unique(values, return_counts=True))
 
 
-def median_gap_counted(values: np.ndarray, counts: np.ndarray) -> Optional[float]:
+def median_gap_counted(values: Any, counts: Any) -> Optional[float]:
     """:func:`median_gap` from the distinct gaps and how many customers have each (an engine's histogram)."""
     values, counts = np.asarray(values, dtype=np.float64), np.asarray(counts, dtype=np.int64)
     order = np.argsort(values, kind="stable")

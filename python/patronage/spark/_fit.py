@@ -74,8 +74,11 @@ def fit(model: Any, sdf: Any, *, customer: str = "customer_id", label: str = "ch
     Examples
     --------
     >>> import patronage, patronage.spark
-    >>> summary = patronage.spark.btyd_summary(spark_tx)  # doctest: +SKIP
-    >>> bg = patronage.spark.fit(patronage.BetaGeo(), summary)  # doctest: +SKIP
+    >>> from patronage.datasets import load_cdnow
+    >>> tx = spark.createDataFrame(load_cdnow())  # spark: a SparkSession
+    >>> bg = patronage.spark.fit(patronage.BetaGeo(), patronage.spark.btyd_summary(tx, freq="W"))
+    >>> bg.params_.equals(patronage.BetaGeo().fit(patronage.btyd_summary(load_cdnow(), freq="W")).params_)
+    True
     """
     _common.check_frame(sdf, [])
     if isinstance(model, (BetaGeo, ParetoNBD)):  # ModifiedBetaGeo is a BetaGeo

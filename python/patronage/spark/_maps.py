@@ -22,22 +22,72 @@ def rfm_table(sdf: Any, customer: str = "customer_id", date: str = "date", amoun
 
     Examples
     --------
-    >>> import patronage.spark
-    >>> rfm = patronage.spark.rfm_table(spark_tx, buckets=2)  # doctest: +SKIP
-    >>> rfm.orderBy("customer_id").select("customer_id", "recency_days", "n_orders").show()  # doctest: +SKIP
+    >>> import pandas as pd, patronage.spark
+    >>> tx = spark.createDataFrame(pd.DataFrame({  # spark: a SparkSession
+    ...     "customer_id": [1, 1, 2, 1], "date": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-05", "2024-02-01"]).date,
+    ...     "amount": [20.0, 30.0, 15.0, 10.0]}))
+    >>> rfm = patronage.spark.rfm_table(tx, buckets=2)
+    >>> rfm.orderBy("customer_id").select("customer_id", "recency_days", "n_orders", "total_spend").show()
+    +-----------+------------+--------+-----------+
+    |customer_id|recency_days|n_orders|total_spend|
+    +-----------+------------+--------+-----------+
+    |          1|           1|       3|       60.0|
+    |          2|          28|       1|       15.0|
+    +-----------+------------+--------+-----------+
+    <BLANKLINE>
     """
     return per_customer("rfm_table", sdf, customer, date, amount, buckets, options)
 
 
 def btyd_summary(sdf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount", *,
                  buckets: Optional[int] = None, **options: Any) -> Any:
-    """:func:`patronage.btyd_summary` of a Spark DataFrame (with ``calibration_end``: the holdout columns too)."""
+    """:func:`patronage.btyd_summary` of a Spark DataFrame (with ``calibration_end``: the holdout columns too).
+
+    One row per customer, the id column first; the globals (``observation_end``)
+    are the whole log's, so the result is the pandas function's. Options as in
+    :func:`patronage.btyd_summary`; ``buckets`` as in :func:`rfm_table`.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage.spark
+    >>> tx = spark.createDataFrame(pd.DataFrame({  # spark: a SparkSession
+    ...     "customer_id": [1, 1, 2, 1], "date": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-05", "2024-02-01"]).date,
+    ...     "amount": [20.0, 30.0, 15.0, 10.0]}))
+    >>> patronage.spark.btyd_summary(tx, buckets=2).orderBy("customer_id").show()
+    +-----------+---------+-------+----+--------------+
+    |customer_id|frequency|recency|   T|monetary_value|
+    +-----------+---------+-------+----+--------------+
+    |          1|      2.0|   31.0|31.0|          20.0|
+    |          2|      0.0|    0.0|27.0|           0.0|
+    +-----------+---------+-------+----+--------------+
+    <BLANKLINE>
+    """
     return per_customer("btyd_summary", sdf, customer, date, amount, buckets, options)
 
 
 def churn_features(sdf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount", *,
                    buckets: Optional[int] = None, **options: Any) -> Any:
-    """:func:`patronage.churn_features` of a Spark DataFrame (``attributes`` are not taken: join them after)."""
+    """:func:`patronage.churn_features` of a Spark DataFrame (``attributes`` are not taken: join them after).
+
+    ``as_of`` defaults to the whole log's last day, as in pandas; the other
+    options are :func:`patronage.churn_features`'; ``buckets`` as in :func:`rfm_table`.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage.spark
+    >>> tx = spark.createDataFrame(pd.DataFrame({  # spark: a SparkSession
+    ...     "customer_id": [1, 1, 2, 1], "date": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-05", "2024-02-01"]).date,
+    ...     "amount": [20.0, 30.0, 15.0, 10.0]}))
+    >>> features = patronage.spark.churn_features(tx)
+    >>> features.orderBy("customer_id").select("customer_id", "recency_days", "frequency", "monetary").show()
+    +-----------+------------+---------+--------+
+    |customer_id|recency_days|frequency|monetary|
+    +-----------+------------+---------+--------+
+    |          1|         0.0|      3.0|    60.0|
+    |          2|        27.0|      1.0|    15.0|
+    +-----------+------------+---------+--------+
+    <BLANKLINE>
+    """
     if "attributes" in options:
         raise ParameterError("spark.churn_features does not take attributes: join them to its result", "attributes")
     return per_customer("churn_features", sdf, customer, date, amount, buckets, options)
@@ -49,7 +99,24 @@ def churn_dataset(sdf: Any, *, cutoff: Any, customer: str = "customer_id", date:
 
     Spark has no index to align two results on, so the label is a column:
     ``X = ds.drop("churned")``, ``y = ds.select(customer, "churned")``.
-    ``attributes`` are not taken: join them to the result.
+    ``attributes`` are not taken: join them to the result. The other options
+    are :func:`patronage.churn_dataset`'s; ``buckets`` as in :func:`rfm_table`.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage.spark
+    >>> tx = spark.createDataFrame(pd.DataFrame({  # spark: a SparkSession
+    ...     "customer_id": [1, 1, 2, 1], "date": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-05", "2024-02-01"]).date,
+    ...     "amount": [20.0, 30.0, 15.0, 10.0]}))
+    >>> ds = patronage.spark.churn_dataset(tx, cutoff="2024-01-15", horizon="17D")
+    >>> ds.orderBy("customer_id").select("customer_id", "recency_days", "frequency", "churned").show()
+    +-----------+------------+---------+-------+
+    |customer_id|recency_days|frequency|churned|
+    +-----------+------------+---------+-------+
+    |          1|         4.0|      2.0|      0|
+    |          2|        10.0|      1.0|      1|
+    +-----------+------------+---------+-------+
+    <BLANKLINE>
     """
     if "attributes" in options:
         raise ParameterError("spark.churn_dataset does not take attributes: join them to its result", "attributes")
@@ -63,7 +130,24 @@ def lifecycle_stages(sdf: Any, customer: str = "customer_id", date: str = "date"
     Without ``default_gap`` (and fixed thresholds) the population's median
     typical gap is computed first (one Spark job: the buckets' gaps counted
     by value, the median taken on the driver from those counts), as pandas
-    does over the whole log.
+    does over the whole log. The other options are
+    :func:`patronage.lifecycle_stages`'; ``buckets`` as in :func:`rfm_table`.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage.spark
+    >>> tx = spark.createDataFrame(pd.DataFrame({  # spark: a SparkSession
+    ...     "customer_id": [1, 1, 2, 1], "date": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-05", "2024-02-01"]).date,
+    ...     "amount": [20.0, 30.0, 15.0, 10.0]}))
+    >>> stages = patronage.spark.lifecycle_stages(tx)
+    >>> stages.orderBy("customer_id").select("customer_id", "stage", "typical_gap_days").show()
+    +-----------+------+----------------+
+    |customer_id| stage|typical_gap_days|
+    +-----------+------+----------------+
+    |          1|active|            15.5|
+    |          2|   new|            NULL|
+    +-----------+------+----------------+
+    <BLANKLINE>
     """
     return per_customer("lifecycle_stages", sdf, customer, date, amount, buckets, options)
 

@@ -45,7 +45,15 @@ def predict(model: Any, sdf: Any, *, spend_model: Optional[GammaGamma] = None, t
 
     Examples
     --------
-    >>> scored = patronage.spark.predict(bg, summary, spend_model=gg, t=90)  # doctest: +SKIP
+    >>> import pandas as pd, patronage, patronage.spark
+    >>> summary = spark.createDataFrame(pd.DataFrame({  # spark: a SparkSession
+    ...     "customer_id": [1, 2], "frequency": [2.0, 0.0], "recency": [30.0, 0.0], "T": [38.0, 38.0]}))
+    >>> bg = patronage.BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    >>> scored = patronage.spark.predict(bg, summary, t=39).orderBy("customer_id").toPandas()
+    >>> scored[["customer_id", "p_alive", "expected_purchases"]].round(3)
+       customer_id  p_alive  expected_purchases
+    0            1     0.73               1.253
+    1            2     1.00               0.199
     """
     _common.check_frame(sdf, [])
     types = _common.pyspark().types
