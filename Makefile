@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet "maturin>=1.9,<2" numpy pandas pytest hypothesis mpmath scikit-learn matplotlib mypy \
 		nbclient nbformat ipykernel skops ziglang auditwheel sphinx numpydoc pydata-sphinx-theme myst-nb selenium \
 		polars pyarrow duckdb tqdm psutil shap  # the optional tables and out-of-core tests fail under CI=true without them
+	$(PY) -m pip install --quiet "pyspark[sql]>=4.0"  # the Spark tests (with Java: `make java`) fail under CI=true without it
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies
@@ -36,6 +37,11 @@ browser: ## Chromium and its WebDriver (Debian packages) for the report's browse
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; }
+
+java: ## Java 17 (Debian's default-jre-headless) for the Spark tests; nothing when `java -version` works
+	@java -version >/dev/null 2>&1 || { \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq default-jre-headless; }
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
@@ -70,7 +76,7 @@ wheels: wheel ## every release file in dist/: the x86_64 and aarch64 wheels and 
 	$(PY) -m maturin sdist --out dist
 	$(PY) .ci/check_dist.py dist x86_64 aarch64 sdist
 
-test-python: install-wheel browser ## pytest on the installed wheel (doctests, notebooks, the docs' examples, the tests, the hypothesis battery)
+test-python: install-wheel browser java ## pytest on the installed wheel (doctests, notebooks, the docs' examples, the tests, the hypothesis battery)
 	@start=$$(date +%s); PATRONAGE_TEST_WHEEL=1 $(PY) -m pytest -q 2>&1 | tee $(VENV)/.python-test.log; status=$${PIPESTATUS[0]}; \
 	  echo "Python suite: $$(tail -1 $(VENV)/.python-test.log | grep -Eo '[0-9]+ (passed|failed|skipped|error)' | awk '{s+=$$1} END {print s}') \
 	  tests ($(PROPERTY_EXAMPLES) examples per property) in $$(( $$(date +%s) - start )) s"; exit $$status
@@ -83,8 +89,10 @@ test-lowest: wheel ## the tests with the lowest supported numpy, pandas, matplot
 	$(LOWEST_VENV)/bin/python -m pip check
 	@# tests/ only: the doctests print numpy 2 and pandas 2 reprs; left to `make test-python` (CI time):
 	@# the notebooks, the browser, the README's fresh install and the hypothesis battery
+	@# and not Spark's (pyspark 4 needs pandas >= 2.2; they run in `make test-python`)
 	PATRONAGE_TEST_WHEEL=1 $(LOWEST_VENV)/bin/python -m pytest -q -p no:cacheprovider tests \
 		--ignore=tests/test_notebooks.py --ignore=tests/test_report_browser.py --ignore=tests/test_properties.py \
+		--ignore-glob='tests/test_spark_*.py' \
 		--deselect tests/test_readme.py::test_readme_first_line_on_a_fresh_debian_path
 
 docs: $(STAMP) ## the documentation site in docs/_build/html (warnings are errors)
@@ -112,4 +120,4 @@ clean: ## remove build products and the virtual environments
 	cargo clean
 	rm -rf $(VENV) $(LOWEST_VENV) python/patronage/_core*.so dist build docs/_build docs/generated docs/notebooks
 
-.PHONY: help venv dev browser lint test-rust wheel install-wheel wheels test-python test-lowest docs test test-nightly bench clean
+.PHONY: help venv dev browser java lint test-rust wheel install-wheel wheels test-python test-lowest docs test test-nightly bench clean

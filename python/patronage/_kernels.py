@@ -18,7 +18,7 @@ depend on the input order, the batching or the thread count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -26,17 +26,24 @@ import pandas as pd
 from . import _core
 from ._frame import read_transactions, to_day
 from .btyd import btyd_summary
-from .churn import churn_features
-from .exceptions import DataError
+from .churn import churn_dataset, churn_features
+from .exceptions import DataError, ParameterError
 from .loyalty import _period, _period_index, lifecycle_stages
 from .rfm import rfm_table
 
+def churn_table(batch: Any, **options: Any) -> pd.DataFrame:
+    """:func:`patronage.churn_dataset` as one table: ``X``'s columns and the label ``churned``."""
+    X, y = churn_dataset(batch, **options)
+    return X.assign(churned=y)
+
+
 #: The per-customer kernels by name (the public functions; see :func:`explicit`).
-PER_CUSTOMER = {
+PER_CUSTOMER: Dict[str, Callable[..., pd.DataFrame]] = {
     "rfm_table": rfm_table,
     "btyd_summary": btyd_summary,
     "churn_features": churn_features,
     "lifecycle_stages": lifecycle_stages,
+    "churn_dataset": churn_table,
 }
 
 
@@ -71,6 +78,27 @@ def batch_globals(batch: Any, customer: str = "customer_id", date: str = "date",
     return LogGlobals(int(first), int(last), int(log.dates.max()) // log.day_divisor)
 
 
+def extreme_globals(first_buy: Any, last_buy: Any, last_any: Any, n_buy: int, amount: Optional[str],
+                    returns: str = "net") -> LogGlobals:
+    """The whole log's globals from its extreme dates, as an engine aggregates them in one pass.
+
+    ``first_buy``/``last_buy``: the first/last date of a purchase line (an
+    amount >= 0); ``last_any``: the last date of any row; ``n_buy``: the number
+    of purchase lines (``amount`` None: every row is one). They are run
+    through :func:`batch_globals` (the same code as a batch's) as a
+    three-row log.
+    """
+    if amount is not None and n_buy == 0:
+        raise DataError("no customer has a purchase in the log (every amount is negative)", field=amount)
+    dates = pd.to_datetime(pd.Series([first_buy, last_buy, last_any]).map(
+        lambda v: np.datetime64(int(v), "D") if isinstance(v, (int, np.integer)) else v))
+    if amount is None:
+        extremes = pd.DataFrame({"customer_id": 0, "date": dates[:2]})
+        return batch_globals(extremes, "customer_id", "date", None)
+    extremes = pd.DataFrame({"customer_id": 0, "date": dates, "amount": [0.0, 0.0, -1.0]})
+    return batch_globals(extremes, "customer_id", "date", "amount", "net" if returns == "error" else returns)
+
+
 def day(value: int) -> np.datetime64:
     """A day number as the date the public functions take."""
     return np.datetime64(int(value), "D")
@@ -89,6 +117,8 @@ def explicit(name: str, g: LogGlobals, options: dict) -> dict:
         opts["observation_end"] = day(g.last_day)
     elif name == "churn_features" and opts.get("as_of") is None:
         opts["as_of"] = day(g.max_day)
+    elif name == "churn_dataset" and opts.get("observation_end") is None:
+        opts["observation_end"] = day(g.last_day)
     return opts
 
 
@@ -107,19 +137,37 @@ def typical_gaps(batch: Any, options: dict) -> np.ndarray:
 def median_gap(gaps: Iterable[np.ndarray]) -> Optional[float]:
     """The median of all customers' typical gaps (the core's rule; None when no customer has one)."""
     values = np.concatenate(list(gaps) or [np.empty(0)])
-    if len(values) == 0:
+    return median_gap_counted(*np.unique(values, return_counts=True))
+
+
+def median_gap_counted(values: Any, counts: Any) -> Optional[float]:
+    """:func:`median_gap` from the distinct gaps and how many customers have each (an engine's histogram)."""
+    values, counts = np.asarray(values, dtype=np.float64), np.asarray(counts, dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    values, cumulative = values[order], np.cumsum(counts[order])
+    k = int(cumulative[-1]) if len(cumulative) else 0
+    if k == 0:
         return None
-    values.sort()
-    k = len(values)
-    return float(values[k // 2]) if k % 2 else float(0.5 * (values[k // 2 - 1] + values[k // 2]))
+
+    def nth(i: int) -> float:  # the i-th smallest gap (from 0)
+        return float(values[np.searchsorted(cumulative, i, side="right")])
+
+    return nth(k // 2) if k % 2 else float(0.5 * (nth(k // 2 - 1) + nth(k // 2)))
+
+
+#: What a kernel raises when none of its batch's customers qualifies: with the whole log's globals
+#: explicit (checked on the whole log first), the batch then just has no rows to give.
+_NOBODY_IN_BATCH = ("no customer has a purchase on or before as_of",  # lifecycle_stages, as_of before them
+                    "the log has no purchase (every amount is negative",  # only customers who return
+                    "is before the first purchase (")  # churn_dataset's cutoff before them
 
 
 def run(name: str, batch: Any, g: LogGlobals, options: dict) -> Optional[pd.DataFrame]:
     """Kernel ``name`` on one batch with explicit globals; None when no customer of the batch qualifies."""
     try:
         return PER_CUSTOMER[name](batch, **explicit(name, g, options))
-    except DataError as exc:
-        if name == "lifecycle_stages" and str(exc).startswith("no customer has a purchase on or before as_of"):
+    except (DataError, ParameterError) as exc:
+        if any(reason in str(exc) for reason in _NOBODY_IN_BATCH):
             return None
         raise
 

@@ -264,19 +264,12 @@ class _Buckets:
         everything = os.path.join(self.out, "*", "*.parquet")
         scan = f"read_parquet({_literal(everything)}, hive_partitioning = false)"
         if amount is None:
-            rows = self.con.execute(f"SELECT min({date}), max({date}) FROM {scan}").fetchone()
-            extremes = pd.DataFrame({"customer_id": 0, "date": list(rows)})
-        else:
-            buy = f"FILTER (WHERE {_quote(amount)} >= 0)"
-            rows = self.con.execute(f"SELECT min({date}) {buy}, max({date}) {buy}, max({date}), "
-                                    f"count(*) FILTER (WHERE {_quote(amount)} >= 0) FROM {scan}").fetchone()
-            if rows[3] == 0:
-                raise DataError("no customer has a purchase in the log (every amount is negative)",
-                                field=amount)
-            extremes = pd.DataFrame({"customer_id": 0, "date": list(rows[:3]), "amount": [0.0, 0.0, -1.0]})
-        returns = "net" if self.cols["returns"] == "error" else self.cols["returns"]
-        return _kernels.batch_globals(extremes, "customer_id", "date", None if amount is None else "amount",
-                                      returns)
+            first, last = self.con.execute(f"SELECT min({date}), max({date}) FROM {scan}").fetchone()
+            return _kernels.extreme_globals(first, last, last, 1, None)
+        buy = f"FILTER (WHERE {_quote(amount)} >= 0)"
+        rows = self.con.execute(f"SELECT min({date}) {buy}, max({date}) {buy}, max({date}), "
+                                f"count(*) FILTER (WHERE {_quote(amount)} >= 0) FROM {scan}").fetchone()
+        return _kernels.extreme_globals(*rows, amount, self.cols["returns"])
 
     def batches(self, progress: Optional[bool], what: str) -> Iterator[pd.DataFrame]:
         """Each non-empty bucket as a pandas frame, with a progress bar when asked (or on long runs)."""
