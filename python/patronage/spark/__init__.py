@@ -22,3 +22,9 @@ does not either, until a function is called.
 from ._maps import btyd_summary, churn_dataset, churn_features, lifecycle_stages, rfm_table
 
 __all__ = ["rfm_table", "btyd_summary", "churn_features", "churn_dataset", "lifecycle_stages"]
+
+# exact scores and mergeable reduces
+from ._reduce import cohort_retention  # noqa: E402
+from ._scores import rfm_scores  # noqa: E402
+
+__all__ += ["rfm_scores", "cohort_retention"]
