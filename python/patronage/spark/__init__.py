@@ -15,13 +15,19 @@ a column): :func:`rfm_table`, :func:`btyd_summary`, :func:`churn_features`,
 results equal the pandas functions' on the whole log, whatever the number
 of buckets, files or partitions.
 
+Fits (:func:`fit`) return the ordinary fitted estimator: BTYD models from
+pattern counts (exactly the full fit), the others as documented there.
+Scores (:func:`predict`) add a fitted model's outputs as columns.
+
 ``import patronage`` does not import pyspark; ``import patronage.spark``
 does not either, until a function is called.
 """
 
+from ._fit import fit
 from ._maps import btyd_summary, churn_dataset, churn_features, lifecycle_stages, rfm_table
+from ._predict import predict
 
-__all__ = ["rfm_table", "btyd_summary", "churn_features", "churn_dataset", "lifecycle_stages"]
+__all__ = ["rfm_table", "btyd_summary", "churn_features", "churn_dataset", "lifecycle_stages", "fit", "predict"]
 
 # exact scores and mergeable reduces
 from ._reduce import cohort_retention  # noqa: E402
