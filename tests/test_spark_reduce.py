@@ -42,3 +42,23 @@ def test_cohort_retention_errors(spark_logs):
         patronage.spark.cohort_retention(sdf, date="when")
     with pytest.raises(ParameterError, match="period"):
         patronage.spark.cohort_retention(sdf, period="fortnight")
+
+
+@pytest.mark.parametrize("name,buckets,period", CASES)
+def test_retention_equals_pandas(spark_logs, name, buckets, period):
+    tx, sdf = spark_logs[name]
+    got = patronage.spark.retention(sdf, period=period, buckets=buckets)
+    pd.testing.assert_frame_equal(got, patronage.retention(tx, period=period), check_exact=True)
+
+
+def test_segment_summary_of_spark_scores_equals_pandas(spark_logs):
+    tx, sdf = spark_logs["retail"]
+    scored = patronage.spark.rfm_scores(patronage.spark.rfm_table(sdf, buckets=3))
+    want = patronage.segment_summary(patronage.rfm_scores(patronage.rfm_table(tx)))
+    pd.testing.assert_frame_equal(patronage.spark.segment_summary(scored), want, rtol=1e-12)
+
+
+def test_segment_summary_errors(spark_logs):
+    _, sdf = spark_logs["cdnow"]
+    with pytest.raises(DataError, match="column 'segment' is not in the Spark DataFrame"):
+        patronage.spark.segment_summary(sdf)
