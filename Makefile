@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml
 		nbclient nbformat ipykernel skops ziglang auditwheel sphinx numpydoc pydata-sphinx-theme myst-nb selenium \
 		polars pyarrow duckdb tqdm psutil shap  # the optional tables and out-of-core tests fail under CI=true without them
 	$(PY) -m pip install --quiet "pyspark[sql]>=4.0"  # the Spark tests (with Java: `make java`) fail under CI=true without it
+	$(PY) -m pip install --quiet "pyspark[connect]>=4.0"  # tests/test_spark_connect.py: the Spark Connect client (grpcio, protobuf, zstandard)
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies

@@ -37,8 +37,8 @@ from bench_rfm import _status  # noqa: E402  (VmRSS / VmHWM of this process)
 ROWS_PER_FILE = 5_000_000
 
 
-def make_log(directory: str, n_tx: int, n_customers: int) -> None:
-    """The log as Parquet files of ROWS_PER_FILE rows: customer, date (ns, with time of day), amount."""
+def make_log(directory: str, n_tx: int, n_customers: int, unit: str = "ns") -> None:
+    """The log as Parquet files of ROWS_PER_FILE rows: customer, date (``unit``, with time of day), amount."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -47,7 +47,7 @@ def make_log(directory: str, n_tx: int, n_customers: int) -> None:
     for k, start in enumerate(range(0, n_tx, ROWS_PER_FILE)):
         n = min(ROWS_PER_FILE, n_tx - start)
         customer = rng.integers(0, n_customers, n, dtype=np.int64)
-        date = (np.datetime64("2023-01-01", "ns") + rng.integers(0, 730 * 86_400, n).astype("timedelta64[s]"))
+        date = (np.datetime64("2023-01-01", unit) + rng.integers(0, 730 * 86_400, n).astype("timedelta64[s]"))
         amount = np.round(rng.lognormal(3.3, 0.6, n), 2)
         amount[rng.random(n) < 0.02] *= -1  # 2% return lines
         table = pa.table({"customer_id": customer, "date": date, "amount": amount})

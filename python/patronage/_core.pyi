@@ -19,6 +19,7 @@ __all__ = [
     "rfm_table",
     "simulate_transactions",
     "LIFECYCLE_NOT_ACQUIRED",
+    "survey_tally",
     "nps_stats",
     "share_stats",
     "mean_stats",
@@ -92,16 +93,20 @@ def simulate_transactions(
 # loyalty
 LIFECYCLE_NOT_ACQUIRED: int
 
-def nps_stats(scores: _F64, group: _I64, n_groups: int, confidence: float) -> Dict[str, np.ndarray]: ...
+def survey_tally(
+    scores: _F64, group: _I64, n_groups: int, low: int, high: int
+) -> Tuple[npt.NDArray[np.int64], _I64]: ...
+def nps_stats(counts: npt.NDArray[np.int64], missing: _I64, confidence: float) -> Dict[str, np.ndarray]: ...
 def share_stats(
-    scores: _F64, group: _I64, n_groups: int, low: int, high: int, satisfied: List[int], confidence: float
+    counts: npt.NDArray[np.int64], missing: _I64, low: int, satisfied: List[int], confidence: float
 ) -> Dict[str, np.ndarray]: ...
 def mean_stats(
-    scores: _F64, group: _I64, n_groups: int, low: int, high: int, confidence: float
+    counts: npt.NDArray[np.int64], missing: _I64, low: int, confidence: float
 ) -> Dict[str, np.ndarray]: ...
 def repurchase(
     log: _Log,
-    within: Optional[int] = None
+    within: Optional[int] = None,
+    end_day: Optional[int] = None,
 ) -> Tuple[int, int, int]: ...
 def period_retention(
     log: _Log, period: str

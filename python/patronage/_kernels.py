@@ -1,4 +1,4 @@
-"""The kernel contract: per-customer computations on a batch of whole customers.
+"""The kernel contract: per-customer computations and mergeable reduces on batches of whole customers.
 
 A *batch* is any table (see :mod:`patronage._input`) holding **all** the
 transactions of its customers. A kernel is the public function itself called
@@ -10,9 +10,36 @@ population's median purchase gap (``lifecycle_stages``' ``default_gap``).
 one batch and :meth:`LogGlobals.merge` combines batches (min/max), so an
 engine adapter (out-of-core, Spark, Dask) computes them once, runs the
 kernels batch by batch and concatenates (per-customer tables) or adds
-(:func:`cohort_partial`) the results. Each customer's rows are put in a
-canonical order (day, then amount) inside the core, so results do not
-depend on the input order, the batching or the thread count.
+(partials) the results. Each customer's rows are put in a canonical order
+(day, then amount) inside the core, so results do not depend on the input
+order, the batching or the thread count.
+
+Contract (stable names; ``g`` is the merged :class:`LogGlobals`):
+
+* globals: ``LogGlobals``, ``batch_globals(batch, customer, date, amount, returns, order)``,
+  ``LogGlobals.merge(parts)``, ``day(n)``, ``explicit(name, g, options)``;
+  ``needs_median_gap(options)``, ``typical_gaps(batch, options)`` and ``median_gap(gaps)`` for
+  ``default_gap``.
+* per-customer maps: ``run(name, batch, g, options)`` (None when no customer of
+  the batch qualifies) for ``name`` in :data:`PER_CUSTOMER`: ``rfm_table``,
+  ``btyd_summary`` (``calibration_end`` too), ``churn_features``,
+  ``churn_dataset`` (X with the label as a ``churned`` column; ``cutoff=``
+  required), ``lifecycle_stages``.
+* mergeable reduces, ``<name>_partial(batch, g, **options) -> Partial`` and
+  ``<name>_result(summed_partial, g, **options)`` = the public function's
+  return value: ``retention``, ``repurchase_rate``, ``nps``, ``csat``, ``ces``
+  (batch = the answers, ``g`` unused), ``lifecycle_transitions``,
+  ``segment_summary`` (batch = a scored per-customer table); and
+  ``cohort_partial`` / ``cohort_matrix`` (a :class:`CohortPartial`).
+  Partials add with ``+``; ``Partial.to_frame()`` / ``<Class>.from_frame(frame)``
+  give a flat table (key column, then numbers) an engine sums with
+  ``groupBy(key).sum()``: keys ``period_start`` (retention), ``group``
+  (surveys), ``from`` (transitions), ``segment`` (segment summary), none
+  (repurchase: one row).
+* scores: ``rfm_scores_partial(rfm_batch) -> ScoreHistogram`` (value ->
+  customers for R, F, M; key ``(column, value)``) summed, then
+  ``rfm_scores_map(rfm_batch, histogram, bins=...)`` scores each batch's
+  customers exactly as :func:`patronage.rfm_scores` scores the whole table.
 """
 
 from __future__ import annotations
@@ -25,6 +52,31 @@ import pandas as pd
 
 from . import _core
 from ._frame import read_transactions, to_day
+from ._reduces import (  # noqa: F401  (re-exported: the contract above)
+    Partial,
+    RepurchasePartial,
+    RetentionPartial,
+    ScoreHistogram,
+    SegmentPartial,
+    SurveyPartial,
+    TransitionsPartial,
+    ces_partial,
+    ces_result,
+    csat_partial,
+    csat_result,
+    lifecycle_transitions_partial,
+    lifecycle_transitions_result,
+    nps_partial,
+    nps_result,
+    repurchase_rate_partial,
+    repurchase_rate_result,
+    retention_partial,
+    retention_result,
+    rfm_scores_map,
+    rfm_scores_partial,
+    segment_summary_partial,
+    segment_summary_result,
+)
 from .btyd import btyd_summary
 from .churn import churn_dataset, churn_features
 from .exceptions import DataError, ParameterError
@@ -38,7 +90,7 @@ def churn_table(batch: Any, **options: Any) -> pd.DataFrame:
 
 
 #: The per-customer kernels by name (the public functions; see :func:`explicit`).
-PER_CUSTOMER: Dict[str, Callable[..., pd.DataFrame]] = {
+PER_CUSTOMER: Dict[str, Callable[..., Any]] = {
     "rfm_table": rfm_table,
     "btyd_summary": btyd_summary,
     "churn_features": churn_features,
@@ -113,12 +165,10 @@ def explicit(name: str, g: LogGlobals, options: dict) -> dict:
     opts = dict(options)
     if name in ("rfm_table", "lifecycle_stages") and opts.get("as_of") is None:
         opts["as_of"] = day(g.last_day + 1)
-    elif name == "btyd_summary" and opts.get("observation_end") is None:
-        opts["observation_end"] = day(g.last_day)
+    elif name in ("btyd_summary", "churn_dataset") and opts.get("observation_end") is None:
+        opts["observation_end"] = day(g.last_day)  # with calibration_end too: the holdout's end
     elif name == "churn_features" and opts.get("as_of") is None:
         opts["as_of"] = day(g.max_day)
-    elif name == "churn_dataset" and opts.get("observation_end") is None:
-        opts["observation_end"] = day(g.last_day)
     return opts
 
 
@@ -132,6 +182,12 @@ def typical_gaps(batch: Any, options: dict) -> np.ndarray:
         raise
     gaps = stages["typical_gap_days"].to_numpy(dtype=np.float64)
     return gaps[~np.isnan(gaps)]
+
+
+def needs_median_gap(options: dict) -> bool:
+    """Whether ``lifecycle_stages`` with ``options`` would default ``default_gap`` from the population."""
+    fixed = options.get("at_risk_days") is not None and options.get("lapsed_days") is not None
+    return options.get("default_gap") is None and not fixed
 
 
 def median_gap(gaps: Iterable[np.ndarray]) -> Optional[float]:

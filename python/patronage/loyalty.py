@@ -166,12 +166,14 @@ def _groups(series: pd.Series, by: Any, frame: Optional[pd.DataFrame]) -> Tuple[
     return np.ascontiguousarray(codes, dtype=np.int64), index
 
 
-def _survey(kind: str, scores: Any, by: Any, column: Optional[str], low: int, high: int, call) -> Tuple[dict, pd.Index, bool]:
+def _survey_tally(kind: str, scores: Any, by: Any, column: Optional[str], low: int,
+                  high: int) -> Tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Answers counted per group and level (``groups x levels``), non-responses per group, the groups."""
     series, frame = _answers(scores, column, kind)
     values = _answer_values(series, kind)
     codes, index = _groups(series, by, frame)
     try:
-        out = call(values, codes, len(index))
+        counts, missing = _core.survey_tally(values, codes, len(index), low, high)
     except DataError as exc:
         if exc.row is None:
             raise
@@ -180,12 +182,50 @@ def _survey(kind: str, scores: Any, by: Any, column: Optional[str], low: int, hi
         name = series.name if series.name is not None else "scores"
         raise DataError(f"{kind} answer {values[pos]:g} in {name!r} at index label {label!r} (row {pos}) is not "
                         f"an integer from {low} to {high}", field=str(name), row=pos, label=label) from None
-    return out, index, by is None
+    return counts, missing, index
 
 
 def _survey_frame(out: dict, columns: Sequence[str], index: pd.Index, single: bool, name: str):
     frame = pd.DataFrame({c: out[c] for c in columns}, index=index)
     return frame.iloc[0].rename(name) if single else frame
+
+
+_NPS_COLUMNS = ["n", "n_missing", "promoters", "passives", "detractors", "share_promoters", "share_passives",
+                "share_detractors", "nps", "se", "ci_low", "ci_high"]
+
+
+def _nps_of_tally(counts: np.ndarray, missing: np.ndarray, index: pd.Index, single: bool,
+                  confidence: Any) -> Union[pd.Series, pd.DataFrame]:
+    out = _core.nps_stats(counts, missing, _check_confidence(confidence))
+    return _survey_frame(out, _NPS_COLUMNS, index, single, "nps")
+
+
+def _satisfied(satisfied: Any) -> List[int]:
+    items = [] if isinstance(satisfied, (str, bytes)) or not np.iterable(satisfied) else list(satisfied)
+    if not items or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+        raise ParameterError(f"satisfied must be a non-empty collection of integer answers, got {satisfied!r}",
+                             "satisfied")
+    return sorted({_int64(v, "satisfied", satisfied) for v in items})
+
+
+def _csat_of_tally(counts: np.ndarray, missing: np.ndarray, index: pd.Index, single: bool, low: int,
+                   satisfied: Any, confidence: Any) -> Union[pd.Series, pd.DataFrame]:
+    out = _core.share_stats(counts, missing, low, _satisfied(satisfied), _check_confidence(confidence))
+    out["n_satisfied"], out["csat"] = out["n_yes"], out["share"]
+    return _survey_frame(out, ["n", "n_missing", "n_satisfied", "csat", "ci_low", "ci_high"], index, single, "csat")
+
+
+def _ces_of_tally(counts: np.ndarray, missing: np.ndarray, index: pd.Index, single: bool, low: int,
+                  confidence: Any) -> Union[pd.Series, pd.DataFrame]:
+    out = _core.mean_stats(counts, missing, low, _check_confidence(confidence))
+    out["ces"] = out["mean"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = counts.astype(np.float64) / out["n"][:, None]
+    columns = ["n", "n_missing", "ces", "std", "se", "ci_low", "ci_high"]
+    for j in range(counts.shape[1]):
+        out[f"share_{low + j}"] = shares[:, j]
+        columns.append(f"share_{low + j}")
+    return _survey_frame(out, columns, index, single, "ces")
 
 
 def nps(
@@ -254,12 +294,9 @@ def nps(
     a      2  100.0
     b      2  -50.0
     """
-    level = _check_confidence(confidence)
-    out, index, single = _survey("NPS", scores, by, column, 0, 10,
-                                 lambda v, g, k: _core.nps_stats(v, g, k, level))
-    columns = ["n", "n_missing", "promoters", "passives", "detractors", "share_promoters", "share_passives",
-               "share_detractors", "nps", "se", "ci_low", "ci_high"]
-    return _survey_frame(out, columns, index, single, "nps")
+    _check_confidence(confidence)
+    counts, missing, index = _survey_tally("NPS", scores, by, column, 0, 10)
+    return _nps_of_tally(counts, missing, index, by is None, confidence)
 
 
 def _int64(value: int, name: str, what: Any) -> int:
@@ -332,17 +369,11 @@ def csat(
     ci_high        0.9638
     Name: csat, dtype: float64
     """
-    level = _check_confidence(confidence)
+    _check_confidence(confidence)
     low, high = _scale(scale)
-    items = [] if isinstance(satisfied, (str, bytes)) or not np.iterable(satisfied) else list(satisfied)
-    if not items or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
-        raise ParameterError(f"satisfied must be a non-empty collection of integer answers, got {satisfied!r}",
-                             "satisfied")
-    yes = sorted({_int64(v, "satisfied", satisfied) for v in items})
-    out, index, single = _survey("CSAT", scores, by, column, low, high,
-                                 lambda v, g, k: _core.share_stats(v, g, k, low, high, yes, level))
-    out["n_satisfied"], out["csat"] = out["n_yes"], out["share"]
-    return _survey_frame(out, ["n", "n_missing", "n_satisfied", "csat", "ci_low", "ci_high"], index, single, "csat")
+    _satisfied(satisfied)
+    counts, missing, index = _survey_tally("CSAT", scores, by, column, low, high)
+    return _csat_of_tally(counts, missing, index, by is None, low, satisfied, confidence)
 
 
 def ces(
@@ -390,19 +421,10 @@ def ces(
     share_1    0.333
     Name: ces, dtype: float64
     """
-    level = _check_confidence(confidence)
+    _check_confidence(confidence)
     low, high = _scale(scale)
-    out, index, single = _survey("CES", scores, by, column, low, high,
-                                 lambda v, g, k: _core.mean_stats(v, g, k, low, high, level))
-    out["ces"] = out["mean"]
-    counts = out["counts"].astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shares = counts / out["n"][:, None]
-    columns = ["n", "n_missing", "ces", "std", "se", "ci_low", "ci_high"]
-    for j, answer in enumerate(range(low, high + 1)):
-        out[f"share_{answer}"] = shares[:, j]
-        columns.append(f"share_{answer}")
-    return _survey_frame(out, columns, index, single, "ces")
+    counts, missing, index = _survey_tally("CES", scores, by, column, low, high)
+    return _ces_of_tally(counts, missing, index, by is None, low, confidence)
 
 
 # --------------------------------------------------------------------------- transaction-based
@@ -474,8 +496,16 @@ def repurchase_rate(
     """
     window = None if within is None else to_days(within, "within")
     log = read_transactions(tx, customer, date, amount, returns, order, date_format)
+    return _repurchase_series(*_repurchase_counts(log, returns, window))
+
+
+def _repurchase_counts(log: Any, returns: str, window: Optional[int], end_day: Optional[int] = None) -> Tuple[int, int, int]:
+    """``(customers, repeat_customers, censored)``; ``end_day``: the whole log's last day (default: this log's)."""
     with log.labelled_errors():
-        customers, repeat, censored = _core.repurchase(log.core_args(returns), window)
+        return _core.repurchase(log.core_args(returns), window, end_day)
+
+
+def _repurchase_series(customers: int, repeat: int, censored: int) -> pd.Series:
     rate = repeat / customers if customers else math.nan
     return pd.Series({"customers": customers, "repeat_customers": repeat, "repurchase_rate": rate,
                       "censored": censored}, name="repurchase", dtype=np.float64)
@@ -537,9 +567,20 @@ def retention(
     """
     period = _period(period)
     log = read_transactions(tx, customer, date, amount, returns, order, date_format)
+    return _retention_frame(_retention_counts(log, returns, period), period)
+
+
+_RETENTION_COUNTS = ("active", "new", "retained", "returning")
+
+
+def _retention_counts(log: Any, returns: str, period: str) -> dict:
+    """``period_start`` (days) and the counts of :data:`_RETENTION_COUNTS`, from the log's first to last period."""
     with log.labelled_errors():
-        cols = _core.period_retention(log.core_args(returns), period)
-    out = pd.DataFrame({k: cols[k] for k in ("active", "new", "retained", "returning")},
+        return _core.period_retention(log.core_args(returns), period)
+
+
+def _retention_frame(cols: dict, period: str) -> pd.DataFrame:
+    out = pd.DataFrame({k: cols[k] for k in _RETENTION_COUNTS},
                        index=_period_index(cols["period_start"], period, "period"))
     previous = np.concatenate([[np.nan], out["active"].to_numpy(dtype=np.float64)[:-1]])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1029,6 +1070,14 @@ def lifecycle_transitions(
     new             0            0       1
     at_risk         0            1       0
     """
+    returns, order, date_format, params, start, end = _transition_args(from_date, to_date, stage_options)
+    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
+    return _transitions_frame(_transition_counts(log, returns, start, end, params, params))
+
+
+def _transition_args(from_date: Any, to_date: Any, stage_options: dict) -> tuple:
+    """``(returns, order, date_format, params, from_day, to_day)`` of :func:`lifecycle_transitions`."""
+    stage_options = dict(stage_options)
     returns = stage_options.pop("returns", "net")
     order = stage_options.pop("order", None)
     date_format = stage_options.pop("date_format", None)
@@ -1043,16 +1092,34 @@ def lifecycle_transitions(
     start, end = to_day(from_date, "from_date"), to_day(to_date, "to_date")
     if end <= start:
         raise ParameterError(f"to_date ({to_date!r}) must be later than from_date ({from_date!r})", "to_date")
-    log = read_transactions(tx, customer, date, amount, returns, order, date_format)
-    before, after = _lifecycle_tables(log, returns, [start, end], params)
-    labels = [_NOT_ACQUIRED] + list(LIFECYCLE_STAGES)
+    return returns, order, date_format, params, start, end
+
+
+_TRANSITION_ROWS = [_NOT_ACQUIRED] + list(LIFECYCLE_STAGES)
+
+
+def _transition_counts(log: Any, returns: str, start: int, end: int, params_from: tuple,
+                       params_to: tuple) -> np.ndarray:
+    """Customers per (stage at ``start``, stage at ``end``): ``not_acquired`` + stages x stages (int64).
+
+    ``params_from`` / ``params_to`` differ only in ``default_gap`` when an engine fixes each date's own.
+    """
+    if params_from == params_to:
+        before, after = _lifecycle_tables(log, returns, [start, end], params_from)
+    else:
+        (before,), (after,) = (_lifecycle_tables(log, returns, [start], params_from),
+                               _lifecycle_tables(log, returns, [end], params_to))
+    n = len(_TRANSITION_ROWS)
     # core codes 0..4 are the stages; NOT_ACQUIRED becomes row 0
     to_row = lambda s: np.where(s == _core.LIFECYCLE_NOT_ACQUIRED, 0, s.astype(np.int64) + 1)  # noqa: E731
     row, col = to_row(before["stage"]), to_row(after["stage"])
     keep = col > 0
-    counts = np.bincount(row[keep] * len(labels) + col[keep], minlength=len(labels) ** 2)
-    matrix = counts.reshape(len(labels), len(labels))[:, 1:]
-    return pd.DataFrame(matrix, index=pd.Index(labels, name="from"),
+    counts = np.bincount(row[keep] * n + col[keep], minlength=n * n)
+    return counts.reshape(n, n)[:, 1:].astype(np.int64)
+
+
+def _transitions_frame(counts: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(counts, index=pd.Index(_TRANSITION_ROWS, name="from"),
                         columns=pd.Index(list(LIFECYCLE_STAGES), name="to"))
 
 

@@ -134,7 +134,7 @@ def _per_customer(name: str, source: Source, customer: str, date: str, amount: O
     options = {**options, "customer": customer, "date": date, "amount": amount}
     with _Buckets(source, cols, memory_limit, buckets, temp_directory) as bk:
         g = bk.globals()
-        if name == "lifecycle_stages" and _needs_median_gap(options):
+        if name == "lifecycle_stages" and _kernels.needs_median_gap(options):
             gaps = [_kernels.typical_gaps(b, _kernels.explicit(name, g, options))
                     for b in bk.batches(progress, "typical gaps")]
             options["default_gap"] = _kernels.median_gap(gaps)
@@ -153,11 +153,6 @@ def _per_customer(name: str, source: Source, customer: str, date: str, amount: O
         raise DataError("no customer has a purchase in the log" if name != "lifecycle_stages" else
                         f"no customer has a purchase on or before as_of ({options.get('as_of')!r})")
     return pd.concat(parts).sort_index()
-
-
-def _needs_median_gap(options: dict) -> bool:
-    fixed = options.get("at_risk_days") is not None and options.get("lapsed_days") is not None
-    return options.get("default_gap") is None and not fixed
 
 
 def _quote(name: str) -> str:

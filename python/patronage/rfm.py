@@ -9,8 +9,8 @@ import pandas as pd
 
 from . import _core
 from ._input import follows_input
-from ._frame import finite_column, read_transactions, require_columns, require_frame, to_day
-from .exceptions import ParameterError
+from ._frame import finite_column, is_real_dtype, read_transactions, require_columns, require_frame, to_day
+from .exceptions import ColumnTypeError, ParameterError
 
 __all__ = ["rfm_table", "rfm_scores", "segment_summary", "SEGMENTS", "DEFAULT_SEGMENT_MAP"]
 
@@ -216,11 +216,21 @@ def rfm_scores(
     4  4  4  4       444           Loyal
     """
     frame = require_frame(rfm, "rfm")
-    if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or not 2 <= bins <= 255:
-        raise ParameterError(f"bins must be an integer from 2 to 255, got {bins!r}", "bins")
-    require_columns(frame, [recency, frequency, monetary], "RFM table")
+    names = _score_args(frame, bins, segment_map, [recency, frequency, monetary])
     if len(frame) == 0:
         raise ParameterError("rfm has no rows to score", "rfm")
+    r = _core.quantile_scores(finite_column(frame, recency), int(bins), False)
+    f = _core.quantile_scores(finite_column(frame, frequency), int(bins), True)
+    m = _core.quantile_scores(finite_column(frame, monetary), int(bins), True)
+    return _scored(frame, r, f, m, int(bins), names)
+
+
+def _score_args(frame: pd.DataFrame, bins: Any, segment_map: Optional[Mapping[Tuple[int, int], str]],
+                columns: list) -> dict:
+    """Checks :func:`rfm_scores`' arguments; the segment name of each (R, FM) cell."""
+    if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or not 2 <= bins <= 255:
+        raise ParameterError(f"bins must be an integer from 2 to 255, got {bins!r}", "bins")
+    require_columns(frame, columns, "RFM table")
     names = dict(DEFAULT_SEGMENT_MAP)
     if segment_map is not None:
         unknown = [k for k in segment_map if k not in names]
@@ -228,9 +238,12 @@ def rfm_scores(
             raise ParameterError(f"segment_map keys must be (R, FM) pairs in 1..5, got {unknown[0]!r}",
                                  "segment_map")
         names.update(segment_map)
-    r = _core.quantile_scores(finite_column(frame, recency), int(bins), False)
-    f = _core.quantile_scores(finite_column(frame, frequency), int(bins), True)
-    m = _core.quantile_scores(finite_column(frame, monetary), int(bins), True)
+    return names
+
+
+def _scored(frame: pd.DataFrame, r: np.ndarray, f: np.ndarray, m: np.ndarray, bins: int,
+            names: dict) -> pd.DataFrame:
+    """A copy of ``frame`` with the R, F, M scores (uint8), FM, ``rfm_score`` and ``segment``."""
     fm = _core.fm_scores(f, m)
     sep = "" if bins <= 9 else "-"
     out = frame.copy()
@@ -279,18 +292,54 @@ def segment_summary(scored: pd.DataFrame, *, segment: str = "segment", recency: 
     Lost               1          0.02439
     """
     frame = require_frame(scored, "scored")
+    return _segment_frame(_segment_sums(frame, segment, recency, frequency, monetary), recency, frequency,
+                          monetary, _segment_order(frame[segment]))
+
+
+def _segment_order(keys: pd.Series) -> Optional[list]:
+    """The categories of a categorical segment column (the summary's row order), else None (sorted)."""
+    return list(keys.cat.categories) if isinstance(keys.dtype, pd.CategoricalDtype) else None
+
+
+def _segment_sums(frame: pd.DataFrame, segment: str, recency: str, frequency: str, monetary: str) -> pd.DataFrame:
+    """Per segment (a missing segment is a row too: it counts in the totals): ``customers``, ``revenue``,
+    and the sum and non-missing count of recency and frequency. Adds over batches of customers."""
     require_columns(frame, [segment, recency, frequency, monetary], "scored RFM table")
-    revenue = finite_column(frame, monetary)
-    groups = frame.assign(**{monetary: revenue}).groupby(segment, observed=True, sort=True)
-    out = pd.DataFrame({
-        "customers": groups.size(),
-        "revenue": groups[monetary].sum(),
-        f"mean_{recency}": groups[recency].mean(),
-        f"mean_{frequency}": groups[frequency].mean(),
-        f"mean_{monetary}": groups[monetary].mean(),
-    })
-    out.insert(1, "share_of_customers", out["customers"] / len(frame))
-    total = revenue.sum()
-    out.insert(3, "share_of_revenue", out["revenue"] / total if total != 0 else np.nan)
-    out.index.name = segment
+    columns = {"customers": np.ones(len(frame), dtype=np.int64), "revenue": finite_column(frame, monetary)}
+    for name in (recency, frequency):
+        series = frame[name]
+        if not (is_real_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)):
+            raise ColumnTypeError(f"column {name!r} must be numeric, got dtype {series.dtype}", field=name)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        columns[f"sum_{name}"] = np.nan_to_num(values, nan=0.0)
+        columns[f"n_{name}"] = (~np.isnan(values)).astype(np.int64)
+    keys = frame[segment]
+    if isinstance(keys.dtype, pd.CategoricalDtype):
+        keys = keys.astype(object)
+    table = pd.DataFrame(columns, index=pd.Index(keys.to_numpy(), name=segment))
+    return table.groupby(level=0, dropna=False, sort=False).sum()
+
+
+def _segment_frame(sums: pd.DataFrame, recency: str, frequency: str, monetary: str,
+                   order: Optional[list]) -> pd.DataFrame:
+    """The :func:`segment_summary` of (merged) :func:`_segment_sums`; ``order``: the segment categories."""
+    n_customers = int(sums["customers"].sum())
+    total = sums["revenue"].sum()
+    sums = sums[sums.index.notna()]
+    if order is not None:
+        sums = sums.reindex([c for c in order if c in sums.index])
+    else:
+        sums = sums.sort_index()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = pd.DataFrame({
+            "customers": sums["customers"].astype(np.int64),
+            "share_of_customers": sums["customers"] / n_customers,
+            "revenue": sums["revenue"],
+            "share_of_revenue": sums["revenue"] / total if total != 0 else np.nan,
+            f"mean_{recency}": sums[f"sum_{recency}"] / sums[f"n_{recency}"].where(sums[f"n_{recency}"] > 0),
+            f"mean_{frequency}": sums[f"sum_{frequency}"] / sums[f"n_{frequency}"].where(sums[f"n_{frequency}"] > 0),
+            f"mean_{monetary}": sums["revenue"] / sums["customers"],
+        })
+    if order is not None:
+        out.index = pd.CategoricalIndex(out.index, categories=order, name=sums.index.name)
     return out

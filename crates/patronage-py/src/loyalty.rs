@@ -1,7 +1,7 @@
 //! Loyalty: survey metrics, retention, cohorts, concentration, lifecycle stages.
 
 use ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use patronage_core::calendar::Period;
 use patronage_core::groups::CustomerGroups;
 use patronage_core::loyalty::{self, CohortMetric, LifecycleParams, Rhythm, Tally};
@@ -48,71 +48,92 @@ fn tally_of(
     }
 }
 
-fn counts_matrix<'py>(py: Python<'py>, t: Tally) -> PyResult<Bound<'py, PyArray2<i64>>> {
-    matrix(py, t.n_groups(), t.n_levels, t.counts)
+/// `survey_tally(scores, group, n_groups, low, high) -> (counts, missing)`: answers counted per group and
+/// level (`counts` is `n_groups x levels`), non-responses (NaN) per group. Tallies of batches add.
+#[pyfunction]
+fn survey_tally<'py>(
+    py: Python<'py>,
+    scores: F64Col<'py>,
+    group: I64Col<'py>,
+    n_groups: usize,
+    low: i64,
+    high: i64,
+) -> PyResult<(Bound<'py, PyArray2<i64>>, Array1<'py, i64>)> {
+    let t = tally_of(py, &scores, &group, n_groups, low, high)?;
+    let missing = t.missing.clone().into_pyarray(py);
+    Ok((matrix(py, t.n_groups(), t.n_levels, t.counts)?, missing))
 }
 
-/// NPS per group of 0..10 answers (NaN = non-response).
+/// The checked tally of merged counts (`n_groups x levels`) and non-responses per group.
+fn tally_from(counts: &PyReadonlyArray2<'_, i64>, missing: &I64Col<'_>, low: i64) -> PyResult<Tally> {
+    let c = counts.as_array();
+    let n_levels = c.ncols();
+    let flat: Vec<i64> = c.iter().copied().collect();
+    Tally::from_counts(low, n_levels, flat, missing.as_array().to_vec()).map_err(crate::error::to_py)
+}
+
+/// NPS per group of a 0..10 tally.
 #[pyfunction]
 fn nps_stats<'py>(
     py: Python<'py>,
-    scores: F64Col<'py>,
-    group: I64Col<'py>,
-    n_groups: usize,
+    counts: PyReadonlyArray2<'py, i64>,
+    missing: I64Col<'py>,
     confidence: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let t = tally_of(py, &scores, &group, n_groups, 0, 10)?;
+    let t = tally_from(&counts, &missing, 0)?;
     let s = loyalty::nps_stats(&t, confidence).map_err(crate::error::to_py)?;
-    let d = columns_dict!(py, s; n, n_missing, promoters, passives, detractors, share_promoters,
-        share_passives, share_detractors, nps, se, ci_low, ci_high);
-    d.set_item("counts", counts_matrix(py, t)?)?;
-    Ok(d)
+    Ok(columns_dict!(py, s; n, n_missing, promoters, passives, detractors, share_promoters,
+        share_passives, share_detractors, nps, se, ci_low, ci_high))
 }
 
-/// Share of answers in `satisfied` per group, with Wilson's interval.
+/// Share of answers in `satisfied` per group of a tally from `low`, with Wilson's interval.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn share_stats<'py>(
     py: Python<'py>,
-    scores: F64Col<'py>,
-    group: I64Col<'py>,
-    n_groups: usize,
+    counts: PyReadonlyArray2<'py, i64>,
+    missing: I64Col<'py>,
     low: i64,
-    high: i64,
     satisfied: Vec<i64>,
     confidence: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let t = tally_of(py, &scores, &group, n_groups, low, high)?;
+    let t = tally_from(&counts, &missing, low)?;
     let s = loyalty::share_stats(&t, &satisfied, confidence).map_err(crate::error::to_py)?;
-    let d = columns_dict!(py, s; n, n_missing, n_yes, share, ci_low, ci_high);
-    d.set_item("counts", counts_matrix(py, t)?)?;
-    Ok(d)
+    Ok(columns_dict!(py, s; n, n_missing, n_yes, share, ci_low, ci_high))
 }
 
-/// Mean answer per group with a t interval.
+/// Mean answer per group of a tally from `low`, with a t interval.
 #[pyfunction]
 fn mean_stats<'py>(
     py: Python<'py>,
-    scores: F64Col<'py>,
-    group: I64Col<'py>,
-    n_groups: usize,
+    counts: PyReadonlyArray2<'py, i64>,
+    missing: I64Col<'py>,
     low: i64,
-    high: i64,
     confidence: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let t = tally_of(py, &scores, &group, n_groups, low, high)?;
+    let t = tally_from(&counts, &missing, low)?;
     let s = loyalty::mean_stats(&t, confidence).map_err(crate::error::to_py)?;
-    let d = columns_dict!(py, s; n, n_missing, mean, std, se, ci_low, ci_high);
-    d.set_item("counts", counts_matrix(py, t)?)?;
-    Ok(d)
+    Ok(columns_dict!(py, s; n, n_missing, mean, std, se, ci_low, ci_high))
 }
 
-/// `(customers, repeat_customers, censored)`.
+/// `(customers, repeat_customers, censored)`. `end_day`: the last day of the whole log when `log` is one
+/// batch of it (censoring needs it).
 #[pyfunction]
-#[pyo3(signature = (log, within=None))]
-fn repurchase(py: Python<'_>, log: TxLog<'_>, within: Option<i64>) -> PyResult<(i64, i64, i64)> {
+#[pyo3(signature = (log, within=None, end_day=None))]
+fn repurchase(
+    py: Python<'_>,
+    log: TxLog<'_>,
+    within: Option<i64>,
+    end_day: Option<i64>,
+) -> PyResult<(i64, i64, i64)> {
     let tx = log.transactions()?;
-    let r = detached(py, || loyalty::repurchase(&CustomerGroups::new(&tx), within, tx.last_day()))?;
+    let end_day = end_day.unwrap_or(tx.last_day());
+    if end_day < tx.last_day() {
+        return Err(param_error(ParamError::new(
+            "end_day",
+            format!("{end_day} is before the batch's last day {}", tx.last_day()),
+        )));
+    }
+    let r = detached(py, || loyalty::repurchase(&CustomerGroups::new(&tx), within, end_day))?;
     Ok((r.customers, r.repeat_customers, r.censored))
 }
 
@@ -232,6 +253,7 @@ fn lifecycle_stages<'py>(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(survey_tally, m)?)?;
     m.add_function(wrap_pyfunction!(nps_stats, m)?)?;
     m.add_function(wrap_pyfunction!(share_stats, m)?)?;
     m.add_function(wrap_pyfunction!(mean_stats, m)?)?;

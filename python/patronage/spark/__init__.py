@@ -28,3 +28,9 @@ from ._maps import btyd_summary, churn_dataset, churn_features, lifecycle_stages
 from ._predict import predict
 
 __all__ = ["rfm_table", "btyd_summary", "churn_features", "churn_dataset", "lifecycle_stages", "fit", "predict"]
+
+# exact scores and mergeable reduces
+from ._reduce import cohort_retention, retention, segment_summary  # noqa: E402
+from ._scores import rfm_scores  # noqa: E402
+
+__all__ += ["rfm_scores", "cohort_retention", "retention", "segment_summary"]

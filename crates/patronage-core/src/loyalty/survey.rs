@@ -31,6 +31,44 @@ impl Tally {
     pub fn group(&self, g: usize) -> &[i64] {
         &self.counts[g * self.n_levels..(g + 1) * self.n_levels]
     }
+
+    /// A tally from merged counts (an engine adds the tallies of its batches):
+    /// `counts[g * n_levels + j]` answers of level `low + j` in group `g`.
+    ///
+    /// Errors (`counts`): a scale of no or more than [`MAX_SCALE_LEVELS`] levels,
+    /// shapes that do not match, a negative count, or a group whose total
+    /// (answers plus non-responses) overflows `i64`.
+    pub fn from_counts(low: i64, n_levels: usize, counts: Vec<i64>, missing: Vec<i64>) -> Result<Tally> {
+        if n_levels == 0 || n_levels > MAX_SCALE_LEVELS || low.checked_add(n_levels as i64 - 1).is_none() {
+            return Err(ParamError::new(
+                "counts",
+                format!("{n_levels} answer levels from {low}; between 1 and {MAX_SCALE_LEVELS} levels"),
+            )
+            .into());
+        }
+        if Some(counts.len()) != missing.len().checked_mul(n_levels) {
+            return Err(ParamError::new(
+                "counts",
+                format!("{} counts for {} groups x {n_levels} levels", counts.len(), missing.len()),
+            )
+            .into());
+        }
+        if counts.iter().chain(&missing).any(|&c| c < 0) {
+            return Err(ParamError::new("counts", "a count is negative").into());
+        }
+        let t = Tally { low, n_levels, counts, missing };
+        for g in 0..t.n_groups() {
+            if t.group(g).iter().chain([&t.missing[g]]).try_fold(0i64, |acc, &c| acc.checked_add(c)).is_none()
+            {
+                return Err(ParamError::new(
+                    "counts",
+                    format!("group {g}'s answers overflow a 64-bit count"),
+                )
+                .into());
+            }
+        }
+        Ok(t)
+    }
 }
 
 /// Most answer levels of a scale: 0..100 (a percentage slider) is the widest
@@ -306,6 +344,21 @@ mod tests {
             ));
         }
         assert_eq!(tally(&[100.0], &[0], 1, 0, 100).unwrap().n_levels, MAX_SCALE_LEVELS);
+    }
+
+    #[test]
+    fn from_counts_round_trips_and_rejects_each_rule() {
+        let t = tally(&[0.0, 10.0, f64::NAN, 10.0, 7.0], &[0, 0, 0, 1, 1], 2, 0, 10).unwrap();
+        let back = Tally::from_counts(0, 11, t.counts.clone(), t.missing.clone()).unwrap();
+        assert_eq!(back, t);
+        let counts = |r: Result<Tally>| matches!(r, Err(Error::Param(ParamError { name: "counts", .. })));
+        assert!(counts(Tally::from_counts(0, 0, vec![], vec![])));
+        assert!(counts(Tally::from_counts(0, 102, vec![0; 102], vec![0])));
+        assert!(counts(Tally::from_counts(i64::MAX, 2, vec![0; 2], vec![0])));
+        assert!(counts(Tally::from_counts(0, 11, vec![0; 10], vec![0])));
+        assert!(counts(Tally::from_counts(0, 2, vec![1, -1], vec![0])));
+        assert!(counts(Tally::from_counts(0, 2, vec![0, 0], vec![-1])));
+        assert!(counts(Tally::from_counts(0, 2, vec![i64::MAX, 1], vec![0])));
     }
 
     #[test]
