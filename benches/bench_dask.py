@@ -14,6 +14,7 @@ whole process tree (the client, the scheduler and the worker processes; psutil, 
 machine's load before and after.
 
     python benches/bench_dask.py [--transactions 20000000] [--customers 2000000] [--workers 2]
+                                 [--rows-per-file 1000000]
 
 Needs dask[distributed], pyarrow, psutil.
 """
@@ -29,6 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_scale  # noqa: E402
 from bench_scale import make_log, run_tree  # noqa: E402
 
 
@@ -36,7 +38,7 @@ def _cluster(workers: int):
     from distributed import Client, LocalCluster
 
     t = time.perf_counter()
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = Client(cluster)
     return cluster, client, time.perf_counter() - t
 
@@ -60,12 +62,12 @@ def worker_groupby(log: str, out: str, workers: str) -> None:
     cluster, client, startup = _cluster(int(workers))
     t = time.perf_counter()
     ddf = dd.read_parquet(log)
-    ddf = ddf.assign(day=ddf["date"].dt.floor("D"))
-    buys = ddf[ddf["amount"] >= 0].groupby("customer_id")
-    every = ddf.groupby("customer_id")
-    table = dd.concat([buys["day"].min().rename("first_day"), buys["day"].max().rename("last_day"),
-                       buys["day"].nunique().rename("n_orders"), every["amount"].size().rename("n_transactions"),
-                       every["amount"].sum().rename("total_spend")], axis=1)
+    day = ddf["date"].dt.floor("D")
+    ddf = ddf.assign(day=day, buy_day=day.where(ddf["amount"] >= 0))  # NaT on return lines
+    table = ddf.groupby("customer_id").agg(first_day=("buy_day", "min"), last_day=("buy_day", "max"),
+                                           n_transactions=("amount", "size"), total_spend=("amount", "sum"))
+    orders = ddf[ddf["amount"] >= 0][["customer_id", "day"]].drop_duplicates().groupby("customer_id").size()
+    table = table.merge(orders.to_frame("n_orders"), left_index=True, right_index=True, how="left")
     table.to_parquet(out)
     print(json.dumps({"startup_s": startup, "inner_s": time.perf_counter() - t}))
     client.close()
@@ -77,6 +79,7 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=20_000_000)
     parser.add_argument("--customers", type=int, default=2_000_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rows-per-file", type=int, default=1_000_000, help="one dask partition per file")
     parser.add_argument("--workdir", default=None, help="where the log and results go (default: a temp dir)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -89,6 +92,7 @@ def main() -> None:
     try:
         log = os.path.join(work, "log")
         t = time.perf_counter()
+        bench_scale.ROWS_PER_FILE = args.rows_per_file
         make_log(log, args.transactions, args.customers)
         size = sum(os.path.getsize(os.path.join(log, f)) for f in os.listdir(log)) / 1e9
         print(f"log: {args.transactions:,} transactions, {args.customers:,} customer ids, {size:.2f} GB Parquet "

@@ -191,6 +191,19 @@ def test_read_only_and_misaligned_partitions(client):
     pd.testing.assert_frame_equal(pdask.retention(ddf), patronage.retention(tx), check_exact=True)
 
 
+def test_a_partition_of_returns_only(client):
+    """Globals come per partition: one holding only returns (a day after every purchase) still counts."""
+    tx = simulate_transactions(300, random_state=6)
+    late = pd.DataFrame({"customer_id": tx["customer_id"].iloc[:5].to_numpy(), "amount": -1.0,
+                         "date": tx["date"].max() + pd.Timedelta(days=3)})
+    ddf = dd.concat([dd.from_pandas(tx, npartitions=2), dd.from_pandas(late, npartitions=1)])
+    log = pd.concat([tx, late], ignore_index=True)
+    same(pdask.rfm_table(ddf), patronage.rfm_table(log))
+    pd.testing.assert_frame_equal(pdask.retention(ddf), patronage.retention(log), check_exact=True)
+    with pytest.raises(DataError, match="no purchase"):
+        pdask.rfm_table(dd.from_pandas(late, npartitions=1))
+
+
 def test_refusals(client):
     tx = load_cdnow()
     with pytest.raises(TypeError, match="dask DataFrame, got pandas.DataFrame"):

@@ -70,16 +70,28 @@ def _columns(customer: str, date: str, amount: Optional[str], options: dict) -> 
 
 def _globals(ddf: Any, cols: dict) -> _kernels.LogGlobals:
     """The whole log's globals: one aggregate (each partition's, merged)."""
+    none = np.iinfo(np.int64)
+
     def one(part: pd.DataFrame) -> pd.DataFrame:
         if len(part) == 0:
             return pd.DataFrame({"first": [], "last": [], "max": []}, dtype=np.int64)
-        g = _kernels.batch_globals(part, **cols)
+        try:
+            g = _kernels.batch_globals(part, **cols)
+        except DataError as exc:  # a partition of returns only: its last row still counts
+            if cols["amount"] is None or exc.field != cols["amount"] or "no purchase" not in str(exc):
+                raise
+            g = _kernels.batch_globals(part.assign(**{cols["amount"]: 0.0}), **cols)
+            # "net" keeps return rows (they end the log too); "drop" does not
+            g = _kernels.LogGlobals(int(none.max), g.last_day if cols["returns"] == "net" else int(none.min), g.max_day)
         return pd.DataFrame({"first": [g.first_purchase_day], "last": [g.last_day], "max": [g.max_day]})
 
     meta = pd.DataFrame({"first": [], "last": [], "max": []}, dtype=np.int64)
     rows = ddf.map_partitions(one, meta=meta).compute()
-    return _kernels.LogGlobals.merge(_kernels.LogGlobals(int(r["first"]), int(r["last"]), int(r["max"]))
-                                     for _, r in rows.iterrows())
+    g = _kernels.LogGlobals.merge(_kernels.LogGlobals(int(r["first"]), int(r["last"]), int(r["max"]))
+                                  for _, r in rows.iterrows())
+    if g.first_purchase_day == none.max:
+        raise DataError("the log has no purchase (every amount is negative: returns only)", field=cols["amount"])
+    return g
 
 
 def _by_customer(ddf: Any, customer: str, npartitions: Optional[int]) -> Any:
