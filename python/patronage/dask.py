@@ -146,19 +146,100 @@ def _per_customer(name: str, ddf: Any, customer: str, date: str, amount: Optiona
 
 def rfm_table(ddf: Any, customer: str = "customer_id", date: str = "date", amount: str = "amount", *,
               npartitions: Optional[int] = None, **options: Any) -> Any:
-    """:func:`patronage.rfm_table` of a dask log: a lazy dask DataFrame (``npartitions``: of the shuffle)."""
+    """:func:`patronage.rfm_table` of a dask log.
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log, one row per transaction (columns as in the pandas function).
+    customer, date, amount : str
+        Column names.
+    npartitions : int, optional
+        Partitions of the shuffle by customer (default: those of ``ddf``).
+    **options
+        The pandas function's keyword arguments.
+
+    Returns
+    -------
+    dask DataFrame
+        Lazy, one row per customer, indexed by customer id (partitions in hash order).
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> patronage.dask.rfm_table(log).compute().sort_index()[["n_orders", "total_spend"]].head(2)
+                 n_orders  total_spend
+    customer_id
+    1                   1        11.77
+    2                   1        89.00
+    """
     return _per_customer("rfm_table", ddf, customer, date, amount, npartitions, options)
 
 
 def btyd_summary(ddf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount", *,
                  npartitions: Optional[int] = None, **options: Any) -> Any:
-    """:func:`patronage.btyd_summary` (with ``calibration_end``: the holdout columns too), lazy."""
+    """:func:`patronage.btyd_summary` of a dask log (with ``calibration_end``: the holdout columns too).
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log, one row per transaction (columns as in the pandas function).
+    customer, date, amount : str
+        Column names.
+    npartitions : int, optional
+        Partitions of the shuffle by customer (default: those of ``ddf``).
+    **options
+        The pandas function's keyword arguments.
+
+    Returns
+    -------
+    dask DataFrame
+        Lazy, one row per customer, indexed by customer id (partitions in hash order).
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> patronage.dask.btyd_summary(log, freq="W").compute().sort_index().head(2)
+                 frequency  recency     T  monetary_value
+    customer_id
+    1                  0.0      0.0  78.0             0.0
+    2                  0.0      0.0  77.0             0.0
+    """
     return _per_customer("btyd_summary", ddf, customer, date, amount, npartitions, options)
 
 
 def churn_features(ddf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount",
                    *, npartitions: Optional[int] = None, **options: Any) -> Any:
-    """:func:`patronage.churn_features`, lazy (``attributes`` are not taken: join them to the result)."""
+    """:func:`patronage.churn_features` of a dask log (``attributes`` are not taken: join them to the result).
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log, one row per transaction (columns as in the pandas function).
+    customer, date, amount : str
+        Column names.
+    npartitions : int, optional
+        Partitions of the shuffle by customer (default: those of ``ddf``).
+    **options
+        The pandas function's keyword arguments.
+
+    Returns
+    -------
+    dask DataFrame
+        Lazy, one row per customer, indexed by customer id (partitions in hash order).
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> patronage.dask.churn_features(log).compute().shape
+    (586, 16)
+    """
     if "attributes" in options:
         raise ParameterError("patronage.dask.churn_features does not take attributes: join them to its result",
                              "attributes")
@@ -167,7 +248,35 @@ def churn_features(ddf: Any, customer: str = "customer_id", date: str = "date", 
 
 def churn_dataset(ddf: Any, *, cutoff: Any, customer: str = "customer_id", date: str = "date",
                   amount: Optional[str] = "amount", npartitions: Optional[int] = None, **options: Any) -> Any:
-    """:func:`patronage.churn_dataset` as ``(X, y)``: lazy dask DataFrame and Series sharing partitions."""
+    """:func:`patronage.churn_dataset` of a dask log.
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log, one row per transaction (columns as in the pandas function).
+    customer, date, amount : str
+        Column names.
+    npartitions : int, optional
+        Partitions of the shuffle by customer (default: those of ``ddf``).
+    **options
+        The pandas function's keyword arguments.
+
+    Returns
+    -------
+    X : dask DataFrame
+        Lazy features, one row per customer with a purchase by ``cutoff``.
+    y : dask Series
+        ``churned``, with the same partitions.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> X, y = patronage.dask.churn_dataset(log, cutoff="1997-12-31", horizon="90D")
+    >>> len(X.compute()), int(y.sum().compute())
+    (586, 489)
+    """
     if "attributes" in options:
         raise ParameterError("patronage.dask.churn_dataset does not take attributes: join them to X",
                              "attributes")
@@ -177,8 +286,35 @@ def churn_dataset(ddf: Any, *, cutoff: Any, customer: str = "customer_id", date:
 
 def lifecycle_stages(ddf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount",
                      *, npartitions: Optional[int] = None, **options: Any) -> Any:
-    """:func:`patronage.lifecycle_stages`, lazy; without ``default_gap`` (and fixed thresholds) the
-    population's median typical gap is computed first, from every customer's gap (one more pass)."""
+    """:func:`patronage.lifecycle_stages` of a dask log.
+
+    Without ``default_gap`` (and fixed thresholds) the population's median
+    typical gap is computed first, from every customer's gap (one more pass).
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log, one row per transaction (columns as in the pandas function).
+    customer, date, amount : str
+        Column names.
+    npartitions : int, optional
+        Partitions of the shuffle by customer (default: those of ``ddf``).
+    **options
+        The pandas function's keyword arguments.
+
+    Returns
+    -------
+    dask DataFrame
+        Lazy, one row per customer, indexed by customer id (partitions in hash order).
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> int(patronage.dask.lifecycle_stages(log).compute()["stage"].value_counts()["lapsed"])
+    400
+    """
     return _per_customer("lifecycle_stages", ddf, customer, date, amount, npartitions, options)
 
 
@@ -221,20 +357,91 @@ def _reduce_partials(name: str, ddf: Any, g: Any, partial: Callable[[pd.DataFram
 
 def retention(ddf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount", *,
               period: str = "M", **options: Any) -> pd.DataFrame:
-    """:func:`patronage.retention` of a dask log (a pandas DataFrame)."""
+    """:func:`patronage.retention` of a dask log.
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log, one row per transaction (columns as in the pandas function).
+    customer, date, amount : str
+        Column names.
+    **options
+        The pandas function's keyword arguments.
+
+    Returns
+    -------
+    DataFrame
+        The pandas function's table.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> patronage.dask.retention(log)[["active", "new", "retained"]].head(2)
+             active  new  retained
+    period
+    1997-01     566  566         0
+    1997-02      89   12        77
+    """
     return _reduce("retention", ddf, customer, date, amount, {**options, "period": period}, {"period": period})
 
 
 def repurchase_rate(ddf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount",
                     *, within: Any = None, **options: Any) -> pd.Series:
-    """:func:`patronage.repurchase_rate` of a dask log (censoring against the whole log's last day)."""
+    """:func:`patronage.repurchase_rate` of a dask log (censored against the whole log's last day).
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log, one row per transaction (columns as in the pandas function).
+    customer, date, amount : str
+        Column names.
+    **options
+        The pandas function's keyword arguments.
+
+    Returns
+    -------
+    Series
+        The pandas function's Series.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> int(patronage.dask.repurchase_rate(log, within=90)["repeat_customers"])
+    175
+    """
     return _reduce("repurchase_rate", ddf, customer, date, amount, {**options, "within": within}, {})
 
 
 def lifecycle_transitions(ddf: Any, from_date: Any, to_date: Any, customer: str = "customer_id",
                           date: str = "date", amount: Optional[str] = "amount", **stage_options: Any) -> pd.DataFrame:
-    """:func:`patronage.lifecycle_transitions` of a dask log; without ``default_gap`` (and fixed
-    thresholds) each date's median typical gap is computed first, over all customers."""
+    """:func:`patronage.lifecycle_transitions` of a dask log.
+
+    Without ``default_gap`` (and fixed thresholds) each date's median typical
+    gap is computed first, over all customers (two more passes).
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log.
+    from_date, to_date, customer, date, amount, **stage_options
+        As in the pandas function.
+    Returns
+    -------
+    DataFrame
+        The pandas function's counts.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> int(patronage.dask.lifecycle_transitions(log, "1997-06-30", "1997-12-31").to_numpy().sum())
+    586
+    """
     shuffled = _by_customer(_frame(ddf), customer, None)
     options = {**stage_options, "customer": customer, "date": date, "amount": amount}
     if _kernels.needs_median_gap(options):
@@ -252,7 +459,31 @@ def lifecycle_transitions(ddf: Any, from_date: Any, to_date: Any, customer: str 
 
 
 def segment_summary(scored: Any, **options: Any) -> pd.DataFrame:
-    """:func:`patronage.segment_summary` of a scored dask table (e.g. :func:`rfm_scores`' result)."""
+    """:func:`patronage.segment_summary` of a scored dask table (e.g. :func:`rfm_scores`' result).
+
+    Parameters
+    ----------
+    scored : dask DataFrame
+        One row per customer with the segment, recency, frequency and monetary columns.
+    **options
+        The pandas function's keyword arguments (column names).
+    Returns
+    -------
+    DataFrame
+        The pandas function's table; revenue and means equal it to rounding.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> scored = patronage.dask.rfm_scores(patronage.dask.rfm_table(log))
+    >>> patronage.dask.segment_summary(scored)["customers"].head(2)
+    segment
+    Champions    153
+    Loyal         79
+    Name: customers, dtype: int64
+    """
     scored = _frame(scored, "scored")
     return _reduce_partials("segment_summary", scored, None,
                             lambda b: _kernels.segment_summary_partial(b, None, **options), options)
@@ -264,7 +495,32 @@ def rfm_scores(rfm: Any, bins: int = 5, **options: Any) -> Any:
     The value histograms of R, F and M are summed by dask, then every
     partition is scored against them: the scores equal the single-table ones
     exactly. The M histogram has one row per distinct spend (up to one per
-    customer) and travels to every partition.
+    customer) and travels to every partition; ``rfm`` is computed twice
+    (histograms, then scores): persist it first.
+
+    Parameters
+    ----------
+    rfm : dask DataFrame
+        One row per customer (e.g. :func:`rfm_table`'s result).
+    bins, **options
+        As in the pandas function.
+
+    Returns
+    -------
+    dask DataFrame
+        Lazy, ``rfm`` with the score columns.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> scored = patronage.dask.rfm_scores(patronage.dask.rfm_table(log))
+    >>> scored.compute().sort_index()[["R", "F", "M", "segment"]].head(2)
+                 R  F  M         segment
+    customer_id
+    1            1  1  1            Lost
+    2            3  1  4  Need Attention
     """
     rfm = _frame(rfm, "rfm")
     columns = {k: v for k, v in options.items() if k in ("recency", "frequency", "monetary")}
@@ -291,20 +547,79 @@ def _survey(kind: str, answers: Any, partial_options: dict, result_options: dict
 
 
 def nps(scores: Any, *, by: Optional[str] = None, column: Optional[str] = None, confidence: float = 0.95) -> Any:
-    """:func:`patronage.nps` of the answers in a dask DataFrame (``by``: a column name)."""
+    """:func:`patronage.nps` of the answers in a dask DataFrame.
+
+    Parameters
+    ----------
+    scores : dask DataFrame
+        The answers (``column``), and the groups (``by``, a column name).
+    by, column, confidence
+        As in the pandas function.
+    Returns
+    -------
+    Series or DataFrame
+        The pandas function's result.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, pandas as pd, patronage.dask
+    >>> answers = dd.from_pandas(pd.DataFrame({"score": [10, 9, 9, 8, 6, 0, 7, 10]}), npartitions=2)
+    >>> patronage.dask.nps(answers)[["n", "nps"]]
+    n       8.0
+    nps    25.0
+    Name: nps, dtype: float64
+    """
     return _survey("nps", scores, {"by": by, "column": column}, {"confidence": confidence})
 
 
 def csat(scores: Any, *, scale: Any = 5, satisfied: Any = (4, 5), by: Optional[str] = None,
          column: Optional[str] = None, confidence: float = 0.95) -> Any:
-    """:func:`patronage.csat` of the answers in a dask DataFrame."""
+    """:func:`patronage.csat` of the answers in a dask DataFrame.
+
+    Parameters
+    ----------
+    scores : dask DataFrame
+        The answers (``column``), and the groups (``by``, a column name).
+    scale, satisfied, by, column, confidence
+        As in the pandas function.
+    Returns
+    -------
+    Series or DataFrame
+        The pandas function's result.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, pandas as pd, patronage.dask
+    >>> answers = dd.from_pandas(pd.DataFrame({"score": [5, 4, 4, 5, 2, 3]}), npartitions=2)
+    >>> round(float(patronage.dask.csat(answers)["csat"]), 4)
+    0.6667
+    """
     return _survey("csat", scores, {"by": by, "column": column, "scale": scale},
                    {"satisfied": satisfied, "confidence": confidence})
 
 
 def ces(scores: Any, *, scale: Any = 7, by: Optional[str] = None, column: Optional[str] = None,
         confidence: float = 0.95) -> Any:
-    """:func:`patronage.ces` of the answers in a dask DataFrame."""
+    """:func:`patronage.ces` of the answers in a dask DataFrame.
+
+    Parameters
+    ----------
+    scores : dask DataFrame
+        The answers (``column``), and the groups (``by``, a column name).
+    scale, by, column, confidence
+        As in the pandas function.
+    Returns
+    -------
+    Series or DataFrame
+        The pandas function's result.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, pandas as pd, patronage.dask
+    >>> answers = dd.from_pandas(pd.DataFrame({"score": [5, 4, 4, 5, 2, 3]}), npartitions=2)
+    >>> round(float(patronage.dask.ces(answers, scale=5)["ces"]), 4)
+    3.8333
+    """
     return _survey("ces", scores, {"by": by, "column": column, "scale": scale}, {"confidence": confidence})
 
 
@@ -321,6 +636,27 @@ def fit(model: Any, summary: Any) -> Any:
     ``_cal`` columns); the model is fitted on them with the counts as
     ``weights``: the likelihood is the full one, so are the parameters.
     (Fitting the distinct patterns without their counts would be wrong.)
+
+    Parameters
+    ----------
+    model : BetaGeo, ModifiedBetaGeo or ParetoNBD
+        Fitted in place.
+    summary : dask DataFrame
+        A :func:`btyd_summary` table.
+
+    Returns
+    -------
+    model
+        Fitted.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> model = patronage.dask.fit(patronage.BetaGeo(), patronage.dask.btyd_summary(log, freq="W"))
+    >>> model.params_.round(3).to_dict()
+    {'r': 0.275, 'alpha': 6.598, 'a': 0.181, 'b': 0.637}
     """
     if not isinstance(model, (BetaGeo, ParetoNBD)):
         raise TypeError(f"patronage.dask.fit fits BetaGeo, ModifiedBetaGeo or ParetoNBD, got {type_name(model)}")
@@ -340,6 +676,32 @@ def predict(model: Any, summary: Any, *, t: Optional[float] = None) -> Any:
     Purchase models (BG/NBD, MBG/NBD, Pareto/NBD) add ``p_alive`` and, with
     ``t``, ``expected_purchases``; :class:`~patronage.GammaGamma` adds
     ``expected_average_spend``. The model travels to the workers as its JSON.
+
+    Parameters
+    ----------
+    model : fitted BTYD model
+    summary : dask DataFrame
+        A :func:`btyd_summary` table (repeat buyers' spend for GammaGamma).
+    t : float, optional
+        The horizon of ``expected_purchases``, in the summary's time units.
+
+    Returns
+    -------
+    dask DataFrame
+        Lazy, ``summary`` with the prediction columns.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> summary = patronage.dask.btyd_summary(log, freq="W")
+    >>> model = patronage.dask.fit(patronage.BetaGeo(), summary)
+    >>> patronage.dask.predict(model, summary, t=52).compute().sort_index()["expected_purchases"].round(3).head(2)
+    customer_id
+    1    0.157
+    2    0.159
+    Name: expected_purchases, dtype: float64
     """
     if not isinstance(model, _Model):
         raise TypeError(f"patronage.dask.predict takes a fitted BTYD model, got {type_name(model)}")
