@@ -35,7 +35,12 @@ Contract (stable names; ``g`` is the merged :class:`LogGlobals`):
   give a flat table (key column, then numbers) an engine sums with
   ``groupBy(key).sum()``: keys ``period_start`` (retention), ``group``
   (surveys), ``from`` (transitions), ``segment`` (segment summary), none
-  (repurchase: one row).
+  (repurchase: one row). ``from_frame`` takes what a flat table cannot carry:
+  ``SurveyPartial.from_frame(t, index_name=...)`` (the groups' name) and
+  ``SegmentPartial.from_frame(t, order=...)`` (the segments' CategoricalDtype
+  or None). ``lifecycle_transitions_partial`` takes ``default_gap`` as one
+  number or the pair (gap at ``from_date``, gap at ``to_date``), each the
+  :func:`median_gap` of :func:`typical_gaps` at that date over all batches.
 * scores: ``rfm_scores_partial(rfm_batch) -> ScoreHistogram`` (value ->
   customers for R, F, M; key ``(column, value)``) summed, then
   ``rfm_scores_map(rfm_batch, histogram, bins=...)`` scores each batch's
