@@ -32,7 +32,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame
 
 @pytest.fixture(scope="session")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
             Client(cluster) as c:
         yield c
 
@@ -97,6 +97,8 @@ def test_reduces(client, logs, name, partitions):
     pd.testing.assert_frame_equal(pdask.retention(ddf, **cols), patronage.retention(tx, **cols), check_exact=True)
     pd.testing.assert_series_equal(pdask.repurchase_rate(ddf, within=90, **cols),
                                    patronage.repurchase_rate(tx, within=90, **cols), check_exact=True)
+    pd.testing.assert_frame_equal(pdask.cohort_retention(ddf, **cols), patronage.cohort_retention(tx, **cols),
+                                  check_exact=True)
     if partitions == 16:  # two more passes for the two dates' median gaps: once per log (wall time)
         first, last = tx["date"].min(), tx["date"].max()
         dates = (first + (last - first) * 0.5, first + (last - first) * 0.8)
@@ -202,6 +204,14 @@ def test_a_partition_of_returns_only(client):
     pd.testing.assert_frame_equal(pdask.retention(ddf), patronage.retention(log), check_exact=True)
     with pytest.raises(DataError, match="no purchase"):
         pdask.rfm_table(dd.from_pandas(late, npartitions=1))
+
+
+def test_cohort_revenue(client, logs):
+    tx, ddf, cols = read(logs, "retail", 3)
+    for normalize in (True, False):
+        pd.testing.assert_frame_equal(pdask.cohort_retention(ddf, metric="revenue", normalize=normalize, **cols),
+                                      patronage.cohort_retention(tx, metric="revenue", normalize=normalize, **cols),
+                                      check_exact=False, rtol=1e-12)
 
 
 def test_refusals(client):

@@ -54,7 +54,7 @@ from .exceptions import DataError, ParameterError
 dd = require("dask.dataframe", "dask")
 
 __all__ = ["rfm_table", "btyd_summary", "churn_features", "churn_dataset", "lifecycle_stages", "retention",
-           "repurchase_rate", "lifecycle_transitions", "segment_summary", "rfm_scores", "nps", "csat", "ces",
+           "repurchase_rate", "cohort_retention", "lifecycle_transitions", "segment_summary", "rfm_scores", "nps", "csat", "ces",
            "fit", "predict"]
 
 def _frame(ddf: Any, name: str = "ddf") -> Any:
@@ -414,6 +414,53 @@ def repurchase_rate(ddf: Any, customer: str = "customer_id", date: str = "date",
     175
     """
     return _reduce("repurchase_rate", ddf, customer, date, amount, {**options, "within": within}, {})
+
+
+def cohort_retention(ddf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount",
+                     *, period: str = "M", metric: str = "customers", normalize: bool = True, returns: str = "net",
+                     order: Optional[str] = None) -> pd.DataFrame:
+    """:func:`patronage.cohort_retention` of a dask log: each partition's cohort cells, summed by dask.
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        The transaction log.
+    customer, date, amount, period, metric, normalize, returns, order
+        As in the pandas function.
+
+    Returns
+    -------
+    DataFrame
+        The pandas function's matrix (customer counts exact; revenue cells to rounding).
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = dd.from_pandas(load_cdnow().head(2000), npartitions=2)
+    >>> patronage.dask.cohort_retention(log).iloc[:2, :3].round(3)
+    age        0      1      2
+    cohort
+    1997-01  1.0  0.136  0.104
+    1997-02  1.0  0.167  0.083
+    """
+    if metric not in ("customers", "revenue"):
+        raise ParameterError(f"metric must be 'customers' or 'revenue', got {metric!r}", "metric")
+    if amount is None and metric == "revenue":
+        raise ParameterError("metric='revenue' needs an amount column", "amount")
+    ddf = _frame(ddf)
+    cols = dict(customer=customer, date=date, amount=amount, returns=returns, order=order)
+    g = _globals(ddf, cols)
+    meta = pd.DataFrame({"row": pd.Series([], dtype=np.int64), "col": pd.Series([], dtype=np.int64),
+                         "value": pd.Series([], dtype=np.float64)})
+
+    def cells(batch: pd.DataFrame) -> pd.DataFrame:
+        return meta if len(batch) == 0 else _kernels.cohort_partial(batch, g, period, metric, **cols).to_frame()
+
+    summed = (_by_customer(ddf, customer, None).map_partitions(cells, meta=meta)
+              .groupby(["row", "col"]).sum().compute().reset_index())
+    partial = _kernels.CohortPartial.from_frame(summed, g, period)
+    return _kernels.cohort_matrix(partial, g, period, metric, normalize)
 
 
 def lifecycle_transitions(ddf: Any, from_date: Any, to_date: Any, customer: str = "customer_id",
