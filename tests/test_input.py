@@ -99,7 +99,7 @@ def test_misaligned_columns_are_copied_not_refused(tx):
 def test_import_patronage_imports_no_optional_library():
     code = ("import sys, pandas; before = set(sys.modules); import patronage, patronage.ooc, patronage.spark; "
             "print(sorted({m.split('.')[0] for m in set(sys.modules) - before} & {'polars', 'pyarrow', 'duckdb', "
-            "'tqdm', 'pyspark'}))")
+            "'tqdm', 'pyspark', 'dask', 'distributed'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

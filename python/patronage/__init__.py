@@ -118,6 +118,8 @@ def __getattr__(name: str):
     # ``patronage.report`` on first use: the report pulls in matplotlib, which ``import patronage`` should not
     if name == "report":
         return _importlib.import_module(".report", __name__)
+    if name == "dask":  # only when asked: it imports dask
+        return _importlib.import_module(".dask", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

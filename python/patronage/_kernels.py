@@ -30,12 +30,18 @@ Contract (stable names; ``g`` is the merged :class:`LogGlobals`):
   return value: ``retention``, ``repurchase_rate``, ``nps``, ``csat``, ``ces``
   (batch = the answers, ``g`` unused), ``lifecycle_transitions``,
   ``segment_summary`` (batch = a scored per-customer table); and
-  ``cohort_partial`` / ``cohort_matrix`` (a :class:`CohortPartial`).
+  ``cohort_partial`` / ``cohort_matrix`` (a :class:`CohortPartial`; its flat table is keyed by
+  ``(row, col)``, and ``CohortPartial.from_frame(t, g, period)``).
   Partials add with ``+``; ``Partial.to_frame()`` / ``<Class>.from_frame(frame)``
   give a flat table (key column, then numbers) an engine sums with
   ``groupBy(key).sum()``: keys ``period_start`` (retention), ``group``
   (surveys), ``from`` (transitions), ``segment`` (segment summary), none
-  (repurchase: one row).
+  (repurchase: one row). ``from_frame`` takes what a flat table cannot carry:
+  ``SurveyPartial.from_frame(t, index_name=...)`` (the groups' name) and
+  ``SegmentPartial.from_frame(t, order=...)`` (the segments' CategoricalDtype
+  or None). ``lifecycle_transitions_partial`` takes ``default_gap`` as one
+  number or the pair (gap at ``from_date``, gap at ``to_date``), each the
+  :func:`median_gap` of :func:`typical_gaps` at that date over all batches.
 * scores: ``rfm_scores_partial(rfm_batch) -> ScoreHistogram`` (value ->
   customers for R, F, M; key ``(column, value)``) summed, then
   ``rfm_scores_map(rfm_batch, histogram, bins=...)`` scores each batch's
@@ -237,6 +243,29 @@ class CohortPartial:
 
     def __add__(self, other: "CohortPartial") -> "CohortPartial":
         return CohortPartial(self.values + other.values, self.size + other.size)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The partial as a flat table keyed by ``(row, col)`` (cohort, age; ``col`` -1: the cohort's size),
+        observed cells of acquired cohorts only: an engine sums ``value`` by ``(row, col)``."""
+        rows, ages = np.nonzero((self.size[:, None] > 0) & ~np.isnan(self.values))
+        sizes = np.flatnonzero(self.size > 0)
+        return pd.DataFrame({"row": np.concatenate([rows, sizes]).astype(np.int64),
+                             "col": np.concatenate([ages, np.full(len(sizes), -1)]).astype(np.int64),
+                             "value": np.concatenate([self.values[rows, ages], self.size[sizes].astype(np.float64)])})
+
+    @staticmethod
+    def from_frame(frame: pd.DataFrame, g: LogGlobals, period: str = "M") -> "CohortPartial":
+        """The partial of a table like :meth:`to_frame`'s (rows with the same ``(row, col)`` added)."""
+        summed = frame.groupby(["row", "col"], sort=False)["value"].sum().reset_index()
+        n = _n_periods(g, _period(period))
+        values = np.zeros((n, n))
+        grid = summed[summed["col"] >= 0]
+        values[grid["row"].to_numpy(dtype=np.int64), grid["col"].to_numpy(dtype=np.int64)] = grid["value"].to_numpy()
+        values[_unobserved(n)] = np.nan
+        size = np.zeros(n, dtype=np.int64)
+        sizes = summed[summed["col"] < 0]
+        size[sizes["row"].to_numpy(dtype=np.int64)] = sizes["value"].to_numpy().astype(np.int64)
+        return CohortPartial(values, size)
 
 
 def cohort_partial(batch: Any, g: LogGlobals, period: str = "M", metric: str = "customers",

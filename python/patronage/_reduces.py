@@ -261,9 +261,9 @@ def lifecycle_transitions_result(partial: TransitionsPartial, g: Any = None, **_
 class SegmentPartial(Partial):
     """Per segment (the key ``segment``; a missing segment is a row, counted in the totals):
     ``customers``, ``revenue`` and the sums / non-missing counts of recency and frequency.
-    ``order``: the segment categories (the result's row order; None: sorted)."""
+    ``order``: the segments' categorical dtype (its categories are the result's row order; None: sorted)."""
 
-    order: Optional[list] = None
+    order: Optional[pd.CategoricalDtype] = None
     key: ClassVar[Optional[str]] = "segment"
 
     def _with(self, table: pd.DataFrame) -> "SegmentPartial":

@@ -296,9 +296,10 @@ def segment_summary(scored: pd.DataFrame, *, segment: str = "segment", recency: 
                           monetary, _segment_order(frame[segment]))
 
 
-def _segment_order(keys: pd.Series) -> Optional[list]:
-    """The categories of a categorical segment column (the summary's row order), else None (sorted)."""
-    return list(keys.cat.categories) if isinstance(keys.dtype, pd.CategoricalDtype) else None
+def _segment_order(keys: pd.Series) -> Optional[pd.CategoricalDtype]:
+    """The dtype of a categorical segment column (its categories are the summary's row order), else None
+    (sorted)."""
+    return keys.dtype if isinstance(keys.dtype, pd.CategoricalDtype) else None
 
 
 def _segment_sums(frame: pd.DataFrame, segment: str, recency: str, frequency: str, monetary: str) -> pd.DataFrame:
@@ -321,13 +322,13 @@ def _segment_sums(frame: pd.DataFrame, segment: str, recency: str, frequency: st
 
 
 def _segment_frame(sums: pd.DataFrame, recency: str, frequency: str, monetary: str,
-                   order: Optional[list]) -> pd.DataFrame:
-    """The :func:`segment_summary` of (merged) :func:`_segment_sums`; ``order``: the segment categories."""
+                   order: Optional[pd.CategoricalDtype]) -> pd.DataFrame:
+    """The :func:`segment_summary` of (merged) :func:`_segment_sums`; ``order``: the segments' categorical dtype."""
     n_customers = int(sums["customers"].sum())
     total = sums["revenue"].sum()
     sums = sums[sums.index.notna()]
     if order is not None:
-        sums = sums.reindex([c for c in order if c in sums.index])
+        sums = sums.reindex([c for c in order.categories if c in sums.index])
     else:
         sums = sums.sort_index()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -341,5 +342,5 @@ def _segment_frame(sums: pd.DataFrame, recency: str, frequency: str, monetary: s
             f"mean_{monetary}": sums["revenue"] / sums["customers"],
         })
     if order is not None:
-        out.index = pd.CategoricalIndex(out.index, categories=order, name=sums.index.name)
+        out.index = pd.CategoricalIndex(out.index, dtype=order, name=sums.index.name)
     return out
