@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet "maturin>=1.9,<2" numpy pandas pytest hypothesis mpmath scikit-learn matplotlib mypy \
 		nbclient nbformat ipykernel skops ziglang auditwheel sphinx numpydoc pydata-sphinx-theme myst-nb selenium \
 		polars pyarrow duckdb tqdm psutil shap  # the optional tables and out-of-core tests fail under CI=true without them
+	$(PY) -m pip install --quiet scipy statsmodels  # test_campaign's references (Newcombe, Welch, power, Holm)
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies
@@ -79,6 +80,7 @@ test-lowest: wheel ## the tests with the lowest supported numpy, pandas, matplot
 	python3 -m venv $(LOWEST_VENV)
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) hypothesis mpmath skops mypy selenium polars duckdb tqdm psutil
+	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) "statsmodels>=0.14,<0.15"  # test_campaign's reference (0.15 needs numpy >= 1.23.5)
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps $(X86_WHEEL)
 	$(LOWEST_VENV)/bin/python -m pip check
 	@# tests/ only: the doctests print numpy 2 and pandas 2 reprs; left to `make test-python` (CI time):
