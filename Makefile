@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet "pyspark[sql]>=4.0"  # the Spark tests (with Java: `make java`) fail under CI=true without it
 	$(PY) -m pip install --quiet "pyspark[connect]>=4.0"  # tests/test_spark_connect.py: the Spark Connect client (grpcio, protobuf, zstandard)
 	$(PY) -m pip install --quiet "dask[dataframe,distributed]"  # tests/test_dask.py fails under CI=true without it
+	$(PY) -m pip install --quiet scipy statsmodels  # test_campaign's references (Newcombe, Welch, power, Holm)
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies
@@ -88,6 +89,7 @@ test-lowest: wheel ## the tests with the lowest supported numpy, pandas, matplot
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) hypothesis mpmath skops mypy selenium polars duckdb tqdm psutil \
 		"dask[dataframe,distributed]"  # resolves to dask 2024.8.1 with numpy 1.23.2 (pip --dry-run)
+	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) "statsmodels>=0.14,<0.15"  # test_campaign's reference (0.15 needs numpy >= 1.23.5)
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps $(X86_WHEEL)
 	$(LOWEST_VENV)/bin/python -m pip check
 	@# tests/ only: the doctests print numpy 2 and pandas 2 reprs; left to `make test-python` (CI time):

@@ -91,6 +91,13 @@ SCRIPT = textwrap.dedent('''
     stage_names: List[str] = list(patronage.LIFECYCLE_STAGES)
     version: str = patronage.__version__
     html = customer_report(small)
+    plan = patronage.assign_control(stages, share=0.5, random_state=0)
+    needed: int = patronage.sample_size(0.01, baseline=0.05).n_treated
+    mde: float = patronage.minimum_detectable_effect(8000, baseline=0.05)
+    pre = patronage.pre_period_spend(tx, "1998-01-01", customers=plan.index)
+    effect: patronage.CampaignResult = patronage.measure_effect(
+        plan.assign(pre=pre.to_numpy()), treatment="control", outcome="pre", control=True)
+    effect_ax: Axes = patronage.plot_effects(effect)
 
     errors = (DataError, ParameterError, NotFittedError)
     warning = ConvergenceWarning

@@ -59,6 +59,8 @@ from .cluster import (
     silhouette_score,
 )
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
+from .campaign import (CampaignResult, assign_control, measure_effect, minimum_detectable_effect, plot_effects,
+                       pre_period_spend, sample_size)
 
 __all__ = [
     "__version__",
@@ -112,6 +114,8 @@ __all__ = [
     "plot_clusters",
     "plot_tiers",
 ]
+__all__ += ["assign_control", "sample_size", "minimum_detectable_effect", "measure_effect", "CampaignResult",
+            "plot_effects", "pre_period_spend"]
 
 
 def __getattr__(name: str):

@@ -48,6 +48,7 @@ __all__ = [
     "silhouette_samples",
     "silhouette_score",
 ]
+__all__ += ["campaign_assign", "campaign_effects", "campaign_sample_size", "campaign_detectable_effect"]
 SEGMENTS: List[str]
 SEGMENT_GRID: List[List[str]]
 
@@ -365,3 +366,21 @@ def select_k(
     sample_size: Optional[int] = None,
 ) -> Dict[str, object]: ...
 def elbow(ks: List[int], inertia: List[float]) -> Optional[int]: ...
+
+# campaign: control assignment, power analysis, treatment effects
+def campaign_assign(strata: _I64, n_control: List[int], seed: int) -> npt.NDArray[np.bool_]: ...
+def campaign_effects(
+    outcome: _F64,
+    group: _I64,
+    n_groups: int,
+    control: int,
+    segment: Optional[_I64],
+    n_segments: int,
+    covariate: Optional[_F64],
+    binary: bool,
+    confidence: float,
+    n_resamples: Optional[int],
+    seed: int,
+) -> Dict[str, npt.NDArray[np.generic]]: ...
+def campaign_sample_size(effect_size: float, alpha: float, power: float, ratio: float) -> float: ...
+def campaign_detectable_effect(n_treated: float, alpha: float, power: float, ratio: float) -> float: ...

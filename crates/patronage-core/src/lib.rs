@@ -28,6 +28,7 @@
 
 pub mod btyd;
 pub mod calendar;
+pub mod campaign;
 pub mod churn;
 pub mod cluster;
 pub mod error;

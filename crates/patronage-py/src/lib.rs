@@ -9,6 +9,7 @@
 use pyo3::prelude::*;
 
 mod btyd;
+mod campaign;
 mod churn;
 mod cluster;
 mod datasets;
@@ -43,5 +44,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     datasets::register(m)?;
     loyalty::register(m)?;
     cluster::register(m)?;
+    campaign::register(m)?;
     Ok(())
 }

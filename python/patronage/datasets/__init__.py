@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any, Optional, Tuple
+from pathlib import Path
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from .._frame import days_to_datetime, to_day
 from ..exceptions import ParameterError
 
 __all__ = ["load_cdnow", "simulate_transactions"]
+__all__ += ["load_hillstrom"]
 
 
 def load_cdnow() -> pd.DataFrame:
@@ -108,3 +110,60 @@ def simulate_transactions(
         "date": days_to_datetime(cols["day"]),
         "amount": cols["amount"],
     })
+
+
+HILLSTROM_RELATIVE = Path("shared") / "data" / "hillstrom" / "hillstrom.csv.gz"
+
+
+def load_hillstrom(path: Union[str, Path, None] = None) -> pd.DataFrame:
+    """Kevin Hillstrom's e-mail campaign test (MineThatData, 2008).
+
+    64,000 customers who bought in the last 12 months, randomly split into
+    three equal groups: a men's merchandise e-mail, a women's merchandise
+    e-mail, or no e-mail; the outcomes are a visit, a conversion and the spend
+    in the two weeks after. The standard public data set for measuring a
+    campaign's effect (see :func:`patronage.campaign.measure_effect`). It is
+    not bundled: pass the path of ``hillstrom.csv.gz``; the default looks for
+    ``../shared/data/hillstrom/hillstrom.csv.gz`` beside a source checkout.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The CSV (gzip or plain).
+
+    Returns
+    -------
+    DataFrame
+        ``recency``, ``history_segment``, ``history``, ``mens``, ``womens``,
+        ``zip_code``, ``newbie``, ``channel``, ``treatment`` (``"Mens E-Mail"``,
+        ``"Womens E-Mail"``, ``"No E-Mail"``), ``conversion``, ``visit`` (0/1)
+        and ``spend``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No path given and no shared copy found, or the path does not exist.
+
+    Examples
+    --------
+    >>> from patronage.datasets import load_hillstrom
+    >>> df = load_hillstrom()
+    >>> df.groupby("treatment")["visit"].mean().round(4)
+    treatment
+    Mens E-Mail      0.1828
+    No E-Mail        0.1062
+    Womens E-Mail    0.1514
+    Name: visit, dtype: float64
+    """
+    if path is None:
+        candidates = [Path.cwd().parent / HILLSTROM_RELATIVE, Path(__file__).resolve().parents[4] / HILLSTROM_RELATIVE]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise FileNotFoundError(
+                f"the Hillstrom file is not bundled and was not found at {[str(c) for c in candidates]}; "
+                "pass load_hillstrom(path=...)"
+            )
+        path = found
+    return pd.read_csv(path, dtype={"history_segment": "str", "zip_code": "str", "channel": "str",
+                                    "treatment": "str", "conversion": "int64", "visit": "int64",
+                                    "spend": "float64"})
