@@ -46,6 +46,9 @@ __all__ = [
     "select_k",
     "silhouette_samples",
     "silhouette_score",
+    "uplift_curve",
+    "uplift_score",
+    "uplift_at_k",
 ]
 SEGMENTS: List[str]
 SEGMENT_GRID: List[List[str]]
@@ -360,3 +363,11 @@ def select_k(
     sample_size: Optional[int] = None,
 ) -> Dict[str, object]: ...
 def elbow(ks: List[int], inertia: List[float]) -> Optional[int]: ...
+
+def uplift_curve(
+    y: _F64, score: _F64, treatment: _F64, kind: str, perfect: bool = False, negative_effect: bool = True
+) -> Tuple[_F64, _F64]: ...
+def uplift_score(y: _F64, score: _F64, treatment: _F64, kind: str, negative_effect: bool = True) -> float: ...
+def uplift_at_k(
+    y: _F64, score: _F64, treatment: _F64, k_fraction: Optional[float], k_count: Optional[int], strategy: str
+) -> float: ...

@@ -16,6 +16,7 @@ mod error;
 mod loyalty;
 mod rfm;
 mod transactions;
+mod uplift;
 
 /// `_with_threads(n, fn)`: calls `fn()` with every parallel computation it
 /// starts running on a private pool of `n` threads; the tests use it to show
@@ -43,5 +44,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     datasets::register(m)?;
     loyalty::register(m)?;
     cluster::register(m)?;
+    uplift::register(m)?;
     Ok(())
 }
