@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet "maturin>=1.9,<2" numpy pandas pytest hypothesis mpmath scikit-learn matplotlib mypy \
 		nbclient nbformat ipykernel skops ziglang auditwheel sphinx numpydoc pydata-sphinx-theme myst-nb selenium \
 		polars pyarrow duckdb tqdm psutil shap  # the optional tables and out-of-core tests fail under CI=true without them
+	$(PY) -m pip install --quiet scikit-uplift  # test-only reference for the uplift metrics (tests/test_uplift.py)
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies

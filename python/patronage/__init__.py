@@ -59,6 +59,7 @@ from .cluster import (
     silhouette_score,
 )
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
+from .uplift import UpliftClassifier, auuc, plot_qini, qini_coefficient, qini_curve, uplift_at_k, uplift_curve
 
 __all__ = [
     "__version__",
@@ -111,6 +112,13 @@ __all__ = [
     "plot_k_selection",
     "plot_clusters",
     "plot_tiers",
+    "UpliftClassifier",
+    "qini_curve",
+    "uplift_curve",
+    "qini_coefficient",
+    "auuc",
+    "uplift_at_k",
+    "plot_qini",
 ]
 
 
