@@ -98,7 +98,8 @@ class UpliftClassifier(ParamsMixin):
     effect_learner : scikit-learn regressor, optional
         X-learner only: the regressor of the imputed effects.
     random_state : None or int
-        Passed to every copied learner that has a ``random_state``.
+        Passed to every copied learner that has a ``random_state`` (None
+        = 0, as :class:`ChurnClassifier`, so results are reproducible).
 
     Attributes
     ----------
