@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet "pyspark[connect]>=4.0"  # tests/test_spark_connect.py: the Spark Connect client (grpcio, protobuf, zstandard)
 	$(PY) -m pip install --quiet "dask[dataframe,distributed]"  # tests/test_dask.py fails under CI=true without it
 	$(PY) -m pip install --quiet scipy statsmodels  # test_campaign's references (Newcombe, Welch, power, Holm)
+	$(PY) -m pip install --quiet scikit-uplift  # test-only reference for the uplift metrics (tests/test_uplift.py)
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv with the build and test dependencies

@@ -88,6 +88,12 @@ SCRIPT = textwrap.dedent('''
                              patronage.plot_loyalty_matrix(matrix), result.plot(),
                              bg.plot_period_transactions(summary)]
     winback = patronage.winback_list(stages, p_alive=alive, value=risk["value_if_alive"], top=100)
+    lift_model: patronage.UpliftClassifier = patronage.UpliftClassifier("x_learner", random_state=0)
+    lift_scores: List[float] = [patronage.qini_coefficient([1, 0], [0.5, 0.1], [1, 0]),
+                                patronage.auuc([1, 0], [0.5, 0.1], [1, 0]),
+                                patronage.uplift_at_k([1, 0], [0.5, 0.1], [1, 0], k=1)]
+    lift_curves = [patronage.qini_curve([1, 0], [0.5, 0.1], [1, 0]), patronage.uplift_curve([1, 0], [0.5, 0.1], [1, 0])]
+    qini_ax: Axes = patronage.plot_qini([1, 0], [0.5, 0.1], [1, 0])
     stage_names: List[str] = list(patronage.LIFECYCLE_STAGES)
     version: str = patronage.__version__
     html = customer_report(small)

@@ -61,6 +61,7 @@ from .cluster import (
 from .rfm import SEGMENTS, rfm_scores, rfm_table, segment_summary
 from .campaign import (CampaignResult, assign_control, measure_effect, minimum_detectable_effect, plot_effects,
                        pre_period_spend, sample_size)
+from .uplift import UpliftClassifier, auuc, plot_qini, qini_coefficient, qini_curve, uplift_at_k, uplift_curve
 
 __all__ = [
     "__version__",
@@ -113,6 +114,13 @@ __all__ = [
     "plot_k_selection",
     "plot_clusters",
     "plot_tiers",
+    "UpliftClassifier",
+    "qini_curve",
+    "uplift_curve",
+    "qini_coefficient",
+    "auuc",
+    "uplift_at_k",
+    "plot_qini",
 ]
 __all__ += ["assign_control", "sample_size", "minimum_detectable_effect", "measure_effect", "CampaignResult",
             "plot_effects", "pre_period_spend"]

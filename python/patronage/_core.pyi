@@ -47,6 +47,9 @@ __all__ = [
     "select_k",
     "silhouette_samples",
     "silhouette_score",
+    "uplift_curve",
+    "uplift_score",
+    "uplift_at_k",
 ]
 __all__ += ["campaign_assign", "campaign_effects", "campaign_sample_size", "campaign_detectable_effect"]
 SEGMENTS: List[str]
@@ -384,3 +387,10 @@ def campaign_effects(
 ) -> Dict[str, npt.NDArray[np.generic]]: ...
 def campaign_sample_size(effect_size: float, alpha: float, power: float, ratio: float) -> float: ...
 def campaign_detectable_effect(n_treated: float, alpha: float, power: float, ratio: float) -> float: ...
+def uplift_curve(
+    y: _F64, score: _F64, treatment: _F64, kind: str, perfect: bool = False, negative_effect: bool = True
+) -> Tuple[_F64, _F64]: ...
+def uplift_score(y: _F64, score: _F64, treatment: _F64, kind: str, negative_effect: bool = True) -> float: ...
+def uplift_at_k(
+    y: _F64, score: _F64, treatment: _F64, k_fraction: Optional[float], k_count: Optional[int], strategy: str
+) -> float: ...

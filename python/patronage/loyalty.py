@@ -1343,6 +1343,8 @@ def winback_list(
     action_map: Optional[Mapping[str, str]] = None,
     default_action: str = "automated reminder",
     reasons: Any = None,
+    rank_by: str = "value_at_risk",
+    uplift: Any = None,
 ) -> pd.DataFrame:
     """Customers worth winning back, ranked by expected value at risk.
 
@@ -1353,6 +1355,15 @@ def winback_list(
     not the CLV, which already includes P(alive): the result is then that
     function's ``value_at_risk``, the one definition used across Patronage.
     Ties keep the order of ``customers``.
+
+    ``rank_by="incremental_value"`` ranks instead by what the contact is
+    expected to add: ``incremental_value = uplift * value``, with ``uplift``
+    the predicted rise in the chance that the customer comes back *because*
+    they are contacted (e.g. :meth:`patronage.UpliftClassifier.predict_uplift`
+    on a win-back outcome). It skips customers who would come back anyway
+    (high risk x value, no uplift) and ranks last those the contact puts off
+    (negative uplift). ``p_churn``/``p_alive`` are then optional (shown when
+    given).
 
     Why each customer is on the list, in the ``reasons`` column: with
     ``reasons`` (the output of :meth:`patronage.ChurnClassifier.reasons`:
@@ -1399,6 +1410,11 @@ def winback_list(
         Per customer (aligned on the index; every customer needs a row): the
         reason columns of :meth:`patronage.ChurnClassifier.reasons`, or one
         string per customer. Missing entries are skipped.
+    rank_by : {"value_at_risk", "incremental_value"}, default "value_at_risk"
+        The ranking (see above).
+    uplift : str, Series or array, optional
+        Needed by ``rank_by="incremental_value"`` (and only used then):
+        predicted uplift per customer, in [-1, 1], same forms as ``value``.
 
     Returns
     -------
@@ -1406,7 +1422,11 @@ def winback_list(
         Indexed like ``customers``, best first: ``rank``, ``p_lost``,
         ``value``, ``value_at_risk``, ``cumulative_value_at_risk``,
         ``reasons``, the copied columns present, ``action`` and, with a cost,
-        ``contact_cost`` and ``cumulative_cost``.
+        ``contact_cost`` and ``cumulative_cost``. With
+        ``rank_by="incremental_value"``: ``rank``, ``p_lost`` and
+        ``value_at_risk`` (when a probability is given), ``value``,
+        ``uplift``, ``incremental_value``, ``cumulative_incremental_value``,
+        then the same columns from ``reasons`` on.
 
     See Also
     --------
@@ -1428,6 +1448,16 @@ def winback_list(
     >>> patronage.winback_list(customers, p_alive=[0.9, 0.2, 0.5], value=[1000.0, 50.0, 400.0],
     ...                        reasons=why)["reasons"].tolist()
     ['last order 90 days ago', 'spend down 60% vs the previous period; no order for 3.1x their usual gap', '']
+
+    By expected incremental value: ``a`` is worth most but a contact barely
+    changes what they do.
+
+    >>> patronage.winback_list(customers, value=[1000.0, 50.0, 400.0], uplift=[0.005, 0.2, 0.1],
+    ...                        rank_by="incremental_value")[["rank", "uplift", "incremental_value"]]
+       rank  uplift  incremental_value
+    c     1   0.100               40.0
+    b     2   0.200               10.0
+    a     3   0.005                5.0
     """
     frame = require_frame(customers, "customers")
     if len(frame) == 0:
@@ -1435,15 +1465,31 @@ def winback_list(
     if frame.index.has_duplicates:
         raise DataError(f"customers has duplicate index labels (e.g. {plain(frame.index[frame.index.duplicated()][0])!r}); "
                         "index it by customer id", field="customers")
-    if (p_churn is None) == (p_alive is None):
+    if rank_by not in ("value_at_risk", "incremental_value"):
+        raise ParameterError(f"rank_by must be 'value_at_risk' or 'incremental_value', got {rank_by!r}", "rank_by")
+    by_uplift = rank_by == "incremental_value"
+    if by_uplift and uplift is None:
+        raise ParameterError("rank_by='incremental_value' needs uplift (per customer)", "uplift")
+    if not by_uplift and uplift is not None:
+        raise ParameterError("uplift is only used with rank_by='incremental_value'", "uplift")
+    if p_churn is not None and p_alive is not None or (not by_uplift and p_churn is None and p_alive is None):
         raise ParameterError("pass exactly one of p_churn and p_alive", "p_churn")
-    name = "p_churn" if p_churn is not None else "p_alive"
-    prob = _per_customer(p_churn if p_churn is not None else p_alive, frame, name)
-    if ((prob < 0) | (prob > 1)).any():
-        pos, label = first_label(frame.index, (prob < 0) | (prob > 1))
-        raise DataError(f"{name} must be a probability in [0, 1], got {prob[pos]:g} for customer {label!r}",
-                        field=name, row=pos, label=label)
-    p_lost = prob if p_churn is not None else 1.0 - prob
+    p_lost = None
+    if p_churn is not None or p_alive is not None:
+        name = "p_churn" if p_churn is not None else "p_alive"
+        prob = _per_customer(p_churn if p_churn is not None else p_alive, frame, name)
+        if ((prob < 0) | (prob > 1)).any():
+            pos, label = first_label(frame.index, (prob < 0) | (prob > 1))
+            raise DataError(f"{name} must be a probability in [0, 1], got {prob[pos]:g} for customer {label!r}",
+                            field=name, row=pos, label=label)
+        p_lost = prob if p_churn is not None else 1.0 - prob
+    lift = None
+    if by_uplift:
+        lift = _per_customer(uplift, frame, "uplift")
+        if ((lift < -1) | (lift > 1)).any():
+            pos, label = first_label(frame.index, (lift < -1) | (lift > 1))
+            raise DataError(f"uplift must be a difference of probabilities in [-1, 1], got {lift[pos]:g} for "
+                            f"customer {label!r}", field="uplift", row=pos, label=label)
     worth = _per_customer(value, frame, "value")
     if (worth < 0).any():
         pos, label = first_label(frame.index, worth < 0)
@@ -1471,11 +1517,18 @@ def winback_list(
         actions.update({str(k).strip().lower(): v for k, v in action_map.items()})
 
     model_reasons = None if reasons is None else _reason_texts(reasons, frame)
-    at_risk = p_lost * worth
-    order = np.argsort(-at_risk, kind="stable")
-    out = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "p_lost": p_lost[order], "value": worth[order],
-                        "value_at_risk": at_risk[order]}, index=frame.index.take(order))
-    out["cumulative_value_at_risk"] = np.cumsum(out["value_at_risk"].to_numpy())
+    at_risk = None if p_lost is None else p_lost * worth
+    if lift is None:
+        order = np.argsort(-at_risk, kind="stable")
+        columns = {"p_lost": p_lost[order], "value": worth[order], "value_at_risk": at_risk[order],
+                   "cumulative_value_at_risk": np.cumsum(at_risk[order])}
+    else:
+        incremental = lift * worth
+        order = np.argsort(-incremental, kind="stable")
+        columns = {} if p_lost is None else {"p_lost": p_lost[order], "value_at_risk": at_risk[order]}
+        columns.update({"value": worth[order], "uplift": lift[order], "incremental_value": incremental[order],
+                        "cumulative_incremental_value": np.cumsum(incremental[order])})
+    out = pd.DataFrame({"rank": np.arange(1, len(order) + 1), **columns}, index=frame.index.take(order))
     copied = _REASONS if model_reasons is None else _REASONS[:3]
     for column, sources in copied:
         source = next((s for s in sources if s in frame.columns), None)
@@ -1485,7 +1538,7 @@ def winback_list(
         with np.errstate(invalid="ignore", divide="ignore"):
             out["overdue_ratio"] = (pd.to_numeric(out["days_since_last_order"], errors="coerce")
                                     / pd.to_numeric(out["usual_gap_days"], errors="coerce"))
-    out.insert(5, "reasons", model_reasons[order] if model_reasons is not None else _rhythm_reasons(out))
+    out.insert(1 + len(columns), "reasons", model_reasons[order] if model_reasons is not None else _rhythm_reasons(out))
     if "tier" in out:
         tiers = out["tier"].astype(object)
         out["action"] = [actions.get(str(t).strip().lower(), default_action) if pd.notna(t) else default_action

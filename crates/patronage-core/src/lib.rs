@@ -41,6 +41,7 @@ pub mod optim;
 pub mod rfm;
 pub mod simulate;
 pub mod transactions;
+pub mod uplift;
 
 pub use error::{DataError, Error, Field, ParamError, Result};
 pub use transactions::{ReturnsPolicy, Transactions};

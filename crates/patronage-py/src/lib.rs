@@ -17,6 +17,7 @@ mod error;
 mod loyalty;
 mod rfm;
 mod transactions;
+mod uplift;
 
 /// `_with_threads(n, fn)`: calls `fn()` with every parallel computation it
 /// starts running on a private pool of `n` threads; the tests use it to show
@@ -45,5 +46,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     loyalty::register(m)?;
     cluster::register(m)?;
     campaign::register(m)?;
+    uplift::register(m)?;
     Ok(())
 }
