@@ -173,6 +173,31 @@ def test_pareto_likelihood_p_alive_and_expectation_match_mpmath() -> None:
             assert expected[i] == pytest.approx(float(e), rel=RTOL)
 
 
+def test_pareto_p_alive_matches_mpmath_on_a_grid() -> None:
+    # P(alive) takes the note's hypergeometric closed form where it is well conditioned and the
+    # quadrature elsewhere (t_x near T, z near 1, long series): both against mpmath
+    axes = {
+        "alpha": [0.01, 1.0, 61.0, 4e3],
+        "beta": [0.01, 1.0, 17.0, 4e3],
+        "r": [0.05, 0.94, 30.0],
+        "s": [0.04, 1.7, 300.0],
+        "x": [0, 1, 7, 143],
+        "tx_frac": [1e-3, 0.5, 0.99, 1 - 1e-9],
+        "T": [1.0, 53.0, 5000.0],
+    }
+    points = _grid(axes, 150, seed=5)
+    hist = pd.DataFrame([(x, frac * t if x > 0 else 0.0, t) for *_, x, frac, t in points],
+                        columns=["frequency", "recency", "T"])
+    for i, (alpha, beta, r, s, x, _, t) in enumerate(points):
+        t_x = hist["recency"].iloc[i]
+        got = patronage.ParetoNBD.from_params(r, alpha, s, beta).p_alive(hist.iloc[[i]]).iloc[0]
+        with mp.workdps(50):
+            odds = (s / (r + s + x) * pareto_a0_mp(r, alpha, s, beta, x, t_x, t)
+                    * (alpha + mp.mpf(t)) ** (r + x) * (beta + mp.mpf(t)) ** s)
+            want = float(1 / (1 + odds))
+        assert got == pytest.approx(want, rel=RTOL, abs=1e-300), (alpha, beta, r, s, x, t_x, t)
+
+
 def test_the_issue_reproducer_and_a_plus_b_below_one_forecasts() -> None:
     m = patronage.BetaGeo.from_params(r=0.774, alpha=49.7, a=0.026, b=0.41)
     one = pd.DataFrame({"frequency": [0.0], "recency": [0.0], "T": [100.0]})

@@ -797,6 +797,12 @@ impl BetaGeo {
     /// logarithms is accurate to a few 1e-16 absolutely, which `r+x` scales:
     /// above [`TABLE_MAX_FREQUENCY`] the ratio is taken per row.
     pub(crate) fn p_alive_coded(&self, data: &RfmData<'_>, codes: &Codes<'_>) -> Vec<f64> {
+        self.p_alive_times(data, codes, None)
+    }
+
+    /// [`BetaGeo::p_alive_coded`], times `per_pair[codes.pair(i)]` when
+    /// given: the expectation in the same pass over the rows.
+    fn p_alive_times(&self, data: &RfmData<'_>, codes: &Codes<'_>, per_pair: Option<&[f64]>) -> Vec<f64> {
         let shift = if self.modified { 1.0 } else { 0.0 };
         let ln_ab: Vec<f64> = codes.xs.iter().map(|&x| (self.a / (self.b + x - 1.0 + shift)).ln()).collect();
         let ln_at = |v: &[f64]| -> Vec<f64> { v.iter().map(|&t| (self.alpha + t).ln()).collect() };
@@ -815,6 +821,9 @@ impl BetaGeo {
                     let (kx, krec, kt) = codes.values(i);
                     1.0 / (1.0 + (ln_ab[kx] + (self.r + x) * (ln_t[kt] - ln_rec[krec])).exp())
                 };
+                if let Some(e) = per_pair {
+                    *v *= e[codes.pair(i)];
+                }
             }
         });
         out
@@ -857,13 +866,7 @@ impl BetaGeo {
                 self.expected_if_alive(t, f[i], age[i]).map_err(|_| not_computable(Some(i), t))
             })
             .collect::<Result<_>>()?;
-        let mut out = self.p_alive_coded(data, &codes);
-        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-            for (j, v) in chunk.iter_mut().enumerate() {
-                *v *= if_alive[codes.pair(c * CHUNK + j)];
-            }
-        });
-        Ok(out)
+        Ok(self.p_alive_times(data, &codes, Some(&if_alive)))
     }
 
     /// Expected repeat purchases of a new customer in `(0, t]` (paper eq. 9).

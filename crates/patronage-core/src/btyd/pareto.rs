@@ -11,7 +11,10 @@
 //! that give the exact gradient and Hessian are computed by quadrature at a
 //! bounded cost whatever the parameters ([`super::integrals::death_time`]),
 //! so the fit is damped Newton on the log-parameters with the analytic
-//! Hessian (L-BFGS as fallback), like the BG/NBD's. Equal `(x, t_x, T)` rows
+//! Hessian (L-BFGS as fallback), like the BG/NBD's. `P(alive)` needs no
+//! derivatives: it takes the closed form as a series where that converges
+//! quickly ([`super::integrals::death_odds_by_series`]), a few dozen
+//! arithmetic operations instead of a quadrature. Equal `(x, t_x, T)` rows
 //! are merged first, and the sums run in fixed-size chunks added in order
 //! (results independent of the thread count).
 //!
@@ -28,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use super::bgnbd::{check_common, chunked_evaluation, FitInfo, PatternFit, Patterns, CHUNK, PAIRS};
 use super::data::{RfmData, FREQUENCY};
 use super::identification::{number, Combination, FitIssue, IssueKind, Parameterisation, PURCHASE_RATE};
-use super::integrals::{death_time, DeathTime, Moments};
+use super::integrals::{death_odds_by_series, death_time, DeathTime, Moments};
 use super::mle::Evaluation;
 use super::special::{digamma, ln_gamma_ratio, trigamma};
 use crate::error::{DataError, Error, ParamError, Result};
@@ -396,9 +399,14 @@ impl ParetoNbd {
         Some(row.ln_dead - row.ln_alive)
     }
 
-    /// `P(alive at T)` of one history.
+    /// `P(alive at T)` of one history: by the hypergeometric closed form
+    /// where it is well conditioned, else by quadrature (the rule is at
+    /// [`death_odds_by_series`]).
     fn p_alive_one(&self, x: f64, t_x: f64, t: f64) -> Option<f64> {
-        let odds = self.log_dead_odds(x, t_x, t)?;
+        let odds = match death_odds_by_series(self.params(), x, t_x, t) {
+            Some(odds) => odds,
+            None => self.log_dead_odds(x, t_x, t)?,
+        };
         let p = 1.0 / (1.0 + odds.exp());
         p.is_finite().then_some(p)
     }
@@ -509,6 +517,51 @@ mod tests {
         let ok = ParetoNbdParams::default();
         assert!(matches!(ParetoNbdParams { penalizer: -1.0, ..ok }.check(), Err(e) if e.name == "penalizer"));
         assert!(matches!(ParetoNbd::new(1.0, 1.0, 0.0, 1.0), Err(e) if e.name == "s"));
+    }
+
+    /// The hypergeometric closed form of the log-odds of death agrees with
+    /// the quadrature wherever it is used, on both branches (α < β, α > β),
+    /// at α = β and next to `t_x = T`; slow series are refused.
+    #[test]
+    fn closed_form_death_odds_match_the_quadrature() {
+        let params = [
+            [0.55, 74.06, 0.61, 81.69],
+            [0.8, 3.0, 1.5, 0.7],
+            [2.2, 170.0, 0.015, 4.7e8],
+            [0.3, 9.0, 2.0, 9.0],
+        ];
+        let rows = [
+            (0.0, 0.0, 38.0),
+            (1.0, 2.0, 300.0),
+            (7.0, 20.0, 39.0),
+            (60.0, 30.0, 300.0),
+            (143.0, 370.0, 373.0),
+            (3.0, 1.0, 5000.0),
+            (3000.0, 10.0, 20.0),
+        ];
+        let mut used = 0;
+        for p in params {
+            let m = ParetoNbd::new(p[0], p[1], p[2], p[3]).expect("valid");
+            for (x, t_x, t) in rows {
+                let quadrature = m.log_dead_odds(x, t_x, t).expect("finite");
+                if let Some(series) = death_odds_by_series(p, x, t_x, t) {
+                    used += 1;
+                    // an absolute error of the log-odds is a relative error of the odds
+                    assert!(
+                        (series - quadrature).abs() <= 1e-11,
+                        "{p:?} {x} {t_x} {t}: {series} {quadrature}"
+                    );
+                }
+            }
+        }
+        assert!(used >= 20, "{used}");
+        // t_x next to T: the closed form has no cancellation
+        let (t_x, t) = (373.0 - 1e-7, 373.0);
+        let near = death_odds_by_series(params[0], 143.0, t_x, t).expect("a short series");
+        let m = ParetoNbd::new(params[0][0], params[0][1], params[0][2], params[0][3]).expect("valid");
+        assert!((near - m.log_dead_odds(143.0, t_x, t).expect("finite")).abs() <= 1e-11);
+        // a slowly converging series (z near 1, large r + x)
+        assert!(death_odds_by_series([0.5, 0.01, 1.0, 1e4], 3000.0, 1.0, 50.0).is_none());
     }
 
     /// The analytic gradient and Hessian against central differences, on
