@@ -27,6 +27,8 @@ use crate::interrupt;
 
 /// Rows per parallel chunk of an explanation.
 const CHUNK: usize = 256;
+/// Followed path elements unwound together at a leaf.
+const LANES: usize = 4;
 /// Feature index of the path's root element (no feature).
 const NO_FEATURE: u32 = u32::MAX;
 
@@ -75,13 +77,21 @@ struct PathElement {
     pweight: f64,
 }
 
-fn extend_path(path: &mut [PathElement], depth: usize, zero_fraction: f64, one_fraction: f64, feature: u32) {
+/// Appends an element to the path (`inv_d1 = 1 / (depth + 1)`).
+fn extend_path(
+    path: &mut [PathElement],
+    depth: usize,
+    zero_fraction: f64,
+    one_fraction: f64,
+    feature: u32,
+    inv_d1: f64,
+) {
     path[depth] =
         PathElement { feature, zero_fraction, one_fraction, pweight: if depth == 0 { 1.0 } else { 0.0 } };
-    let d1 = (depth + 1) as f64;
+    let (zero, one) = (zero_fraction * inv_d1, one_fraction * inv_d1);
     for i in (0..depth).rev() {
-        path[i + 1].pweight += one_fraction * path[i].pweight * (i + 1) as f64 / d1;
-        path[i].pweight = zero_fraction * path[i].pweight * (depth - i) as f64 / d1;
+        path[i + 1].pweight += one * path[i].pweight * (i + 1) as f64;
+        path[i].pweight = zero * path[i].pweight * (depth - i) as f64;
     }
 }
 
@@ -105,32 +115,89 @@ fn unwind_path(path: &mut [PathElement], depth: usize, index: usize) {
     }
 }
 
-/// The total permutation weight of the path with element `index` unwound.
-fn unwound_path_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
-    let PathElement { one_fraction, zero_fraction, .. } = path[index];
-    let d1 = (depth + 1) as f64;
-    let mut next_one_portion = path[depth].pweight;
-    let mut total = 0.0;
-    for i in (0..depth).rev() {
-        if one_fraction != 0.0 {
-            let tmp = next_one_portion * d1 / ((i + 1) as f64 * one_fraction);
-            total += tmp;
-            next_one_portion = path[i].pweight - tmp * zero_fraction * (depth - i) as f64 / d1;
-        } else {
-            total += path[i].pweight / zero_fraction * d1 / (depth - i) as f64;
-        }
-    }
-    total
-}
-
 /// TreeSHAP of one tree for one row, added to `phi`.
 struct TreeShap<'a> {
     tree: &'a Tree,
     row: &'a [f64],
     phi: &'a mut [f64],
+    /// `recip[k] = 1 / k` for every path length `k` (divisions cost more than
+    /// the rest of the leaf's arithmetic).
+    recip: &'a [f64],
 }
 
 impl TreeShap<'_> {
+    /// Adds a leaf's share to every feature of its path (`path[1..=depth]`).
+    ///
+    /// Each element's share is its permutation weight with the element
+    /// unwound from the path (Algorithm 2's `UnwoundSum`), times its
+    /// `one_fraction - zero_fraction`, times the leaf value. One fractions
+    /// are exactly 0 or 1, which makes two shortcuts exact in real numbers:
+    /// * unwinding an element the row does not follow (one fraction 0)
+    ///   divides every weight by its zero fraction `z`, which its factor
+    ///   `0 - z` cancels: all of them get the same `-cold_sum * value`, one
+    ///   O(depth) sum per leaf instead of one per element;
+    /// * unwinding one it follows needs no division by its one fraction.
+    fn add_leaf(&mut self, path: &[PathElement], depth: usize, value: f64) {
+        let r = self.recip;
+        let d1 = (depth + 1) as f64;
+        let mut cold_sum = 0.0;
+        for (j, el) in path[..depth].iter().enumerate() {
+            cold_sum += el.pweight * r[depth - j];
+        }
+        let cold_share = -cold_sum * d1 * value;
+        // the followed elements, unwound LANES at a time (independent chains
+        // that the processor overlaps); each feature appears once on a path,
+        // so the order of the additions to `phi` does not change any bits
+        let mut hot = [(0u32, 0.0f64); LANES];
+        let mut fill = 0;
+        for el in &path[1..=depth] {
+            if el.one_fraction == 0.0 {
+                self.phi[el.feature as usize] += cold_share;
+            } else {
+                hot[fill] = (el.feature, el.zero_fraction);
+                fill += 1;
+                if fill == LANES {
+                    self.add_hot(path, depth, value, &hot, fill);
+                    fill = 0;
+                }
+            }
+        }
+        if fill > 0 {
+            self.add_hot(path, depth, value, &hot, fill);
+        }
+    }
+
+    /// The shares of the first `fill` followed elements `(feature, zero
+    /// fraction)` of `hot` (Algorithm 2's `UnwoundSum` with one fraction 1).
+    #[inline(always)]
+    fn add_hot(
+        &mut self,
+        path: &[PathElement],
+        depth: usize,
+        value: f64,
+        hot: &[(u32, f64); LANES],
+        fill: usize,
+    ) {
+        let r = self.recip;
+        let d1 = (depth + 1) as f64;
+        let inv_d1 = r[depth + 1];
+        let z: [f64; LANES] = std::array::from_fn(|l| hot[l].1);
+        let mut next_one_portion = [path[depth].pweight; LANES];
+        let mut total = [0.0; LANES];
+        for i in (0..depth).rev() {
+            let up = d1 * r[i + 1];
+            let down = (depth - i) as f64 * inv_d1;
+            for l in 0..LANES {
+                let tmp = next_one_portion[l] * up;
+                total[l] += tmp;
+                next_one_portion[l] = path[i].pweight - tmp * z[l] * down;
+            }
+        }
+        for l in 0..fill {
+            self.phi[hot[l].0 as usize] += total[l] * (1.0 - z[l]) * value;
+        }
+    }
+
     /// `path[..]` holds the parent's path in its first `depth` elements; this
     /// node's path is built in the same buffer after them (the parent's stays
     /// intact for the sibling).
@@ -148,14 +215,10 @@ impl TreeShap<'_> {
         let (parent, rest) = buf.split_at_mut(depth);
         let path = &mut rest[..];
         path[..depth].copy_from_slice(&parent[..depth]);
-        extend_path(path, depth, zero_fraction, one_fraction, feature);
+        extend_path(path, depth, zero_fraction, one_fraction, feature, self.recip[depth + 1]);
         let n = &self.tree.nodes[node];
         if n.left == 0 {
-            for i in 1..=depth {
-                let w = unwound_path_sum(path, depth, i);
-                let el = path[i];
-                self.phi[el.feature as usize] += w * (el.one_fraction - el.zero_fraction) * n.value;
-            }
+            self.add_leaf(path, depth, n.value);
             return;
         }
         let v = self.row[n.feature as usize];
@@ -230,6 +293,7 @@ impl GbmModel {
         let depth = self.trees.iter().map(Tree::depth).max().unwrap_or(0);
         // each level keeps its own copy of a path of up to depth + 2 elements
         let buffer = (depth + 2) * (depth + 3) / 2;
+        let recip: Vec<f64> = (0..depth + 3).map(|k| 1.0 / k as f64).collect();
         let p = self.n_features;
         let mut contributions = Array2::zeros((x.nrows(), p));
         let stop = interrupt::current();
@@ -247,7 +311,7 @@ impl GbmModel {
                     phi.iter_mut().for_each(|v| *v = 0.0);
                     for tree in &self.trees {
                         if tree.nodes.len() > 1 {
-                            let mut shap = TreeShap { tree, row: &row, phi: &mut phi };
+                            let mut shap = TreeShap { tree, row: &row, phi: &mut phi, recip: &recip };
                             shap.recurse(0, &mut path, 0, 1.0, 1.0, NO_FEATURE);
                         }
                     }
