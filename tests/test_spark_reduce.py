@@ -4,6 +4,7 @@ files (every customer split across files), with 1, 3 and 16 buckets."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -45,10 +46,13 @@ def test_cohort_retention_errors(spark_logs):
 
 
 @pytest.mark.parametrize("name,buckets,period", CASES)
-def test_retention_equals_pandas(spark_logs, name, buckets, period):
+def test_retention_and_repurchase_equal_pandas(spark_logs, name, buckets, period):
     tx, sdf = spark_logs[name]
     got = patronage.spark.retention(sdf, period=period, buckets=buckets)
     pd.testing.assert_frame_equal(got, patronage.retention(tx, period=period), check_exact=True)
+    for within in (None, "90D"):
+        got = patronage.spark.repurchase_rate(sdf, within=within, buckets=buckets)
+        pd.testing.assert_series_equal(got, patronage.repurchase_rate(tx, within=within), check_exact=True)
 
 
 def test_segment_summary_of_spark_scores_equals_pandas(spark_logs):
@@ -58,7 +62,31 @@ def test_segment_summary_of_spark_scores_equals_pandas(spark_logs):
     pd.testing.assert_frame_equal(patronage.spark.segment_summary(scored), want, rtol=1e-12)
 
 
-def test_segment_summary_errors(spark_logs):
+def test_surveys_by_group_equal_pandas(spark):
+    rng = np.random.default_rng(11)
+    n = 2_000
+    answers = pd.DataFrame({"region": rng.choice(["north", "south", "east"], n),
+                            "nps": rng.integers(0, 11, n).astype(np.float64),
+                            "csat": rng.integers(1, 6, n).astype(np.float64),
+                            "ces": rng.integers(1, 8, n).astype(np.float64)})
+    answers.loc[rng.random(n) < 0.05, "nps"] = np.nan  # non-responses are counted apart
+    sdf = spark.createDataFrame(answers).repartition(5)
+    pd.testing.assert_frame_equal(patronage.spark.nps(sdf, "nps", by="region"),
+                                  patronage.nps(answers, column="nps", by="region"), rtol=1e-12)
+    pd.testing.assert_series_equal(patronage.spark.nps(sdf, "nps"), patronage.nps(answers, column="nps"),
+                                   rtol=1e-12)
+    pd.testing.assert_frame_equal(patronage.spark.csat(sdf, "csat", by="region", satisfied=(5,)),
+                                  patronage.csat(answers, column="csat", by="region", satisfied=(5,)), rtol=1e-12)
+    pd.testing.assert_frame_equal(patronage.spark.ces(sdf, "ces", by="region"),
+                                  patronage.ces(answers, column="ces", by="region"), rtol=1e-12)
+
+
+def test_reduce_errors(spark_logs, spark):
     _, sdf = spark_logs["cdnow"]
+    with pytest.raises(ParameterError, match="within"):
+        patronage.spark.repurchase_rate(sdf, within="soon")
     with pytest.raises(DataError, match="column 'segment' is not in the Spark DataFrame"):
         patronage.spark.segment_summary(sdf)
+    answers = spark.createDataFrame(pd.DataFrame({"nps": [3.0, 12.0]}))
+    with pytest.raises(DataError, match="not an integer from 0 to 10"):
+        patronage.spark.nps(answers, "nps")

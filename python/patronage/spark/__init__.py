@@ -30,7 +30,7 @@ from ._predict import predict
 __all__ = ["rfm_table", "btyd_summary", "churn_features", "churn_dataset", "lifecycle_stages", "fit", "predict"]
 
 # exact scores and mergeable reduces
-from ._reduce import cohort_retention, retention, segment_summary  # noqa: E402
+from ._reduce import ces, cohort_retention, csat, nps, repurchase_rate, retention, segment_summary  # noqa: E402
 from ._scores import rfm_scores  # noqa: E402
 
-__all__ += ["rfm_scores", "cohort_retention", "retention", "segment_summary"]
+__all__ += ["rfm_scores", "cohort_retention", "retention", "repurchase_rate", "segment_summary", "nps", "csat", "ces"]

@@ -23,7 +23,7 @@ from ..exceptions import ParameterError
 from ..rfm import SEGMENTS
 from . import _common
 
-__all__ = ["cohort_retention", "retention", "segment_summary"]
+__all__ = ["cohort_retention", "retention", "repurchase_rate", "segment_summary", "nps", "csat", "ces"]
 
 
 def cohort_retention(sdf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount",
@@ -143,6 +143,42 @@ def retention(sdf: Any, customer: str = "customer_id", date: str = "date", amoun
                                                        returns=returns, order=order))
 
 
+def repurchase_rate(sdf: Any, customer: str = "customer_id", date: str = "date", amount: Optional[str] = "amount",
+                    *, within: Any = None, returns: str = "net", order: Optional[str] = None,
+                    buckets: Optional[int] = None) -> pd.Series:
+    """:func:`patronage.repurchase_rate` of a Spark DataFrame (exact counts, the same pandas Series).
+
+    Parameters
+    ----------
+    sdf : pyspark.sql.DataFrame
+        The transaction log (dates: Spark dates or timestamps); only the
+        summed counts reach the driver.
+    customer, date, amount, within, returns, order
+        As in :func:`patronage.repurchase_rate`.
+    buckets : int, optional
+        Hash buckets of whole customers (see :mod:`patronage.spark`).
+
+    Returns
+    -------
+    Series
+        What :func:`patronage.repurchase_rate` returns for the whole log.
+
+    Examples
+    --------
+    >>> import os, sys, pandas as pd, patronage.spark
+    >>> os.environ["PYSPARK_PYTHON"] = sys.executable
+    >>> from pyspark.sql import SparkSession
+    >>> spark = SparkSession.builder.master("local[2]").getOrCreate()
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
+    ...                    "date": pd.to_datetime(["2024-01-05", "2024-02-07", "2024-01-20", "2024-02-11"]),
+    ...                    "amount": [20.0, 30.0, 15.0, 12.0]})
+    >>> float(patronage.spark.repurchase_rate(spark.createDataFrame(tx), buckets=2)["repurchase_rate"])
+    0.333...
+    """
+    return _log_reduce("repurchase_rate", sdf, buckets, dict(within=within, customer=customer, date=date,
+                                                             amount=amount, returns=returns, order=order))
+
+
 def segment_summary(scored: Any, *, segment: str = "segment", recency: str = "recency_days",
                     frequency: str = "n_orders", monetary: str = "total_spend",
                     order: Optional[list] = None) -> pd.DataFrame:
@@ -188,6 +224,113 @@ def segment_summary(scored: Any, *, segment: str = "segment", recency: str = "re
         names = [s for s in partial.table.index if isinstance(s, str)]
         order = list(SEGMENTS) + sorted(set(names) - set(SEGMENTS))
     return _kernels.segment_summary_result(_kernels.SegmentPartial(partial.table, order), **options)
+
+
+def nps(sdf: Any, column: str, *, by: Optional[str] = None, confidence: float = 0.95) -> Any:
+    """:func:`patronage.nps` of the 0-10 answers in ``column`` of a Spark DataFrame, optionally per ``by`` column.
+
+    Parameters
+    ----------
+    sdf : pyspark.sql.DataFrame
+        The survey answers; only the counts per answer value (and group) reach the driver.
+    column : str
+        The answers' column.
+    by : str, optional
+        A column of groups: one row per group.
+    confidence
+        As in :func:`patronage.nps`.
+
+    Returns
+    -------
+    Series or DataFrame
+        What :func:`patronage.nps` returns for the whole table.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage.spark
+    >>> from pyspark.sql import SparkSession
+    >>> spark = SparkSession.builder.master("local[2]").getOrCreate()
+    >>> answers = spark.createDataFrame(pd.DataFrame({"score": [10, 9, 7, 3, 10]}))
+    >>> float(patronage.spark.nps(answers, "score")["nps"])
+    40.0
+    """
+    return _survey("nps", sdf, column, by, dict(confidence=confidence))
+
+
+def csat(sdf: Any, column: str, *, scale: Any = 5, satisfied: Any = (4, 5), by: Optional[str] = None,
+         confidence: float = 0.95) -> Any:
+    """:func:`patronage.csat` of the answers in ``column`` of a Spark DataFrame, optionally per ``by`` column.
+
+    Parameters
+    ----------
+    sdf : pyspark.sql.DataFrame
+        The survey answers; only the counts per answer value (and group) reach the driver.
+    column : str
+        The answers' column.
+    by : str, optional
+        A column of groups: one row per group.
+    scale, satisfied, confidence
+        As in :func:`patronage.csat`.
+
+    Returns
+    -------
+    Series or DataFrame
+        What :func:`patronage.csat` returns for the whole table.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage.spark
+    >>> from pyspark.sql import SparkSession
+    >>> spark = SparkSession.builder.master("local[2]").getOrCreate()
+    >>> answers = spark.createDataFrame(pd.DataFrame({"score": [5, 4, 2, 5]}))
+    >>> float(patronage.spark.csat(answers, "score")["csat"])
+    75.0
+    """
+    return _survey("csat", sdf, column, by, dict(scale=scale, satisfied=satisfied, confidence=confidence),
+                   partial_options=dict(scale=scale))
+
+
+def ces(sdf: Any, column: str, *, scale: Any = 7, by: Optional[str] = None, confidence: float = 0.95) -> Any:
+    """:func:`patronage.ces` of the answers in ``column`` of a Spark DataFrame, optionally per ``by`` column.
+
+    Parameters
+    ----------
+    sdf : pyspark.sql.DataFrame
+        The survey answers; only the counts per answer value (and group) reach the driver.
+    column : str
+        The answers' column.
+    by : str, optional
+        A column of groups: one row per group.
+    scale, confidence
+        As in :func:`patronage.ces`.
+
+    Returns
+    -------
+    Series or DataFrame
+        What :func:`patronage.ces` returns for the whole table.
+
+    Examples
+    --------
+    >>> import pandas as pd, patronage.spark
+    >>> from pyspark.sql import SparkSession
+    >>> spark = SparkSession.builder.master("local[2]").getOrCreate()
+    >>> answers = spark.createDataFrame(pd.DataFrame({"score": [2, 3, 7]}))
+    >>> float(patronage.spark.ces(answers, "score")["ces"])
+    4.0
+    """
+    return _survey("ces", sdf, column, by, dict(scale=scale, confidence=confidence),
+                   partial_options=dict(scale=scale))
+
+
+def _survey(name: str, sdf: Any, column: str, by: Optional[str], options: dict,
+            partial_options: Optional[dict] = None) -> Any:
+    _common.check_frame(sdf, [column, by])
+    make = getattr(_kernels, f"{name}_partial")
+    extra = partial_options or {}
+    partial = _rows_reduce(sdf.select(*[c for c in (column, by) if c is not None]),
+                           lambda frame: make(frame, by=by, column=column, **extra))
+    partial = _kernels.SurveyPartial(partial.table, by if by is not None else "group")
+    return getattr(_kernels, f"{name}_result")(partial, by=by, **options)
 
 
 def _log_reduce(name: str, sdf: Any, buckets: Optional[int], options: dict) -> Any:
