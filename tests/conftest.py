@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ def optional(module: str) -> Any:
     """``import module``, skipping the test when it is absent, except under CI=true, where its absence
     fails (CI installs every optional dependency: ``make venv``)."""
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        return __import__(module)
+        return importlib.import_module(module)  # the submodule itself (``__import__("a.b")`` gives ``a``)
     return pytest.importorskip(module)
 
 

@@ -87,6 +87,6 @@ def test_reduce_errors(spark_logs, spark):
         patronage.spark.repurchase_rate(sdf, within="soon")
     with pytest.raises(DataError, match="column 'segment' is not in the Spark DataFrame"):
         patronage.spark.segment_summary(sdf)
-    answers = spark.createDataFrame(pd.DataFrame({"nps": [3.0, 12.0]}))
+    answers = spark.createDataFrame(pd.DataFrame({"nps": [12.0, 3.0]}))
     with pytest.raises(DataError, match="not an integer from 0 to 10"):
         patronage.spark.nps(answers, "nps")

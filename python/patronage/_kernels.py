@@ -229,9 +229,15 @@ def run(name: str, batch: Any, g: LogGlobals, options: dict) -> Optional[pd.Data
     try:
         return PER_CUSTOMER[name](batch, **explicit(name, g, options))
     except (DataError, ParameterError) as exc:
-        if any(reason in str(exc) for reason in _NOBODY_IN_BATCH):
+        if any(reason in str(exc) for reason in _NOBODY_IN_BATCH) and not _before_the_log(name, g, options):
             return None
         raise
+
+
+def _before_the_log(name: str, g: LogGlobals, options: dict) -> bool:
+    """A churn cutoff before the whole log's first purchase: an error for every batch, not an empty one."""
+    return (name == "churn_dataset" and options.get("cutoff") is not None
+            and to_day(options["cutoff"], "cutoff") < g.first_purchase_day)
 
 
 @dataclass

@@ -223,7 +223,9 @@ def segment_summary(scored: Any, *, segment: str = "segment", recency: str = "re
     if order is None:
         names = [s for s in partial.table.index if isinstance(s, str)]
         order = list(SEGMENTS) + sorted(set(names) - set(SEGMENTS))
-    return _kernels.segment_summary_result(_kernels.SegmentPartial(partial.table, order), **options)
+    # the row order as the pandas function takes it: the categories of the segment dtype (rfm_scores')
+    dtype = pd.CategoricalDtype(list(order))
+    return _kernels.segment_summary_result(_kernels.SegmentPartial(partial.table, dtype), **options)
 
 
 def nps(sdf: Any, column: str, *, by: Optional[str] = None, confidence: float = 0.95) -> Any:
@@ -284,7 +286,7 @@ def csat(sdf: Any, column: str, *, scale: Any = 5, satisfied: Any = (4, 5), by: 
     >>> spark = SparkSession.builder.master("local[2]").getOrCreate()
     >>> answers = spark.createDataFrame(pd.DataFrame({"score": [5, 4, 2, 5]}))
     >>> float(patronage.spark.csat(answers, "score")["csat"])
-    75.0
+    0.75
     """
     return _survey("csat", sdf, column, by, dict(scale=scale, satisfied=satisfied, confidence=confidence),
                    partial_options=dict(scale=scale))
