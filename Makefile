@@ -90,7 +90,8 @@ test-lowest: wheel ## the tests with the lowest supported numpy, pandas, matplot
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) hypothesis mpmath skops mypy selenium polars duckdb tqdm psutil \
 		"dask[dataframe,distributed]"  # resolves to dask 2024.8.1 with numpy 1.23.2 (pip --dry-run)
-	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) "statsmodels>=0.14,<0.15"  # test_campaign's reference (0.15 needs numpy >= 1.23.5)
+	$(LOWEST_VENV)/bin/python -m pip install --quiet $(LOWEST) "statsmodels>=0.14,<0.15" \
+		scikit-uplift  # the references of test_campaign (statsmodels 0.15 needs numpy >= 1.23.5) and test_uplift
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps $(X86_WHEEL)
 	$(LOWEST_VENV)/bin/python -m pip check
 	@# tests/ only: the doctests print numpy 2 and pandas 2 reprs; left to `make test-python` (CI time):
