@@ -31,6 +31,7 @@ pub mod calendar;
 pub mod campaign;
 pub mod churn;
 pub mod cluster;
+pub mod dist;
 pub mod error;
 pub mod exact;
 pub mod groups;

@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::campaign::dist::{normal_quantile, normal_sf, t_quantile, t_two_tailed};
+use crate::dist::{normal_quantile, normal_sf, t_quantile, t_two_tailed, wilson};
 use crate::error::{DataError, Field, ParamError, Result};
 use crate::interrupt;
 
@@ -291,15 +291,6 @@ fn welch(t: &[f64], c: &[f64]) -> (f64, f64, f64) {
     let (at, ac) = (vt / t.len() as f64, vc / c.len() as f64);
     let df = (at + ac).powi(2) / (at * at / (t.len() as f64 - 1.0) + ac * ac / (c.len() as f64 - 1.0));
     (mt - mc, (at + ac).sqrt(), df)
-}
-
-/// Wilson's score interval of `k` successes in `n`.
-pub fn wilson(k: f64, n: f64, z: f64) -> (f64, f64) {
-    let p = k / n;
-    let z2n = z * z / n;
-    let centre = (p + z2n / 2.0) / (1.0 + z2n);
-    let half = z / (1.0 + z2n) * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
-    (centre - half, centre + half)
 }
 
 fn no_variance(what: &str) -> crate::Error {

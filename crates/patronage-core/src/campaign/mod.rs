@@ -12,14 +12,12 @@
 //! intervals equal scipy's and statsmodels' to 1e-9.
 
 mod assign;
-mod dist;
 mod effect;
 mod power;
 
 pub use assign::assign_control;
-pub use dist::{normal_cdf, normal_quantile, normal_sf, t_quantile, t_two_tailed};
 pub use effect::{
-    effects, holm, wilson, Effect, EffectParams, EffectTable, Experiment, Outcome, ValidEffectParams,
-    MAX_RESAMPLES, MIN_RESAMPLES,
+    effects, holm, Effect, EffectParams, EffectTable, Experiment, Outcome, ValidEffectParams, MAX_RESAMPLES,
+    MIN_RESAMPLES,
 };
 pub use power::{detectable_effect_size, sample_size, PowerParams, ValidPowerParams, MAX_GROUP_SIZE};

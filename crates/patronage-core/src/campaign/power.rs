@@ -9,7 +9,7 @@
 //! `z = Φ⁻¹(1 - alpha / 2)`. Both solvers find `s = d √m` where that power
 //! equals the target, by Newton steps from `z + Φ⁻¹(power)`.
 
-use crate::campaign::dist::{normal_cdf, normal_quantile};
+use crate::dist::{normal_cdf, normal_quantile};
 use crate::error::{ParamError, Result};
 
 /// The most customers per group a plan may need before it is rejected as

@@ -8,7 +8,6 @@ mod cohort;
 mod lifecycle;
 mod pareto;
 mod retention;
-mod stats;
 mod survey;
 
 pub use cohort::{cohort_retention, CohortMatrix, CohortMetric};
@@ -17,7 +16,6 @@ pub use lifecycle::{
 };
 pub use pareto::{concentration, Concentration};
 pub use retention::{period_retention, repurchase, PeriodRetention, Repurchase};
-pub use stats::{normal_quantile, student_t_quantile};
 pub use survey::{mean_stats, nps_stats, share_stats, tally, MeanStats, NpsStats, ShareStats, Tally};
 
 use rayon::prelude::*;

@@ -5,8 +5,8 @@
 //! from every statistic and counted in `n_missing`. Anything else that is not
 //! an integer of the scale is an error naming its row.
 
+use crate::dist::{normal_quantile, t_quantile, wilson};
 use crate::error::{DataError, Field, ParamError, Result};
-use crate::loyalty::stats::{normal_quantile, student_t_quantile};
 
 /// Answer counts per group and scale level.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,16 +244,13 @@ pub fn share_stats(t: &Tally, yes: &[i64], confidence: f64) -> Result<ShareStats
         let c = t.group(g);
         let n: i64 = c.iter().sum();
         let k: i64 = yes.iter().map(|&v| c[(v - t.low) as usize]).sum();
-        let (nf, p) = (n as f64, k as f64 / n as f64);
-        let z2n = z * z / nf;
-        let centre = (p + z2n / 2.0) / (1.0 + z2n);
-        let half = z / (1.0 + z2n) * (p * (1.0 - p) / nf + z2n / (4.0 * nf)).sqrt();
+        let (low, high) = wilson(k as f64, n as f64, z);
         s.n.push(n);
         s.n_missing.push(t.missing[g]);
         s.n_yes.push(k);
-        s.share.push(p);
-        s.ci_low.push((centre - half).max(0.0));
-        s.ci_high.push((centre + half).min(1.0));
+        s.share.push(k as f64 / n as f64);
+        s.ci_low.push(low);
+        s.ci_high.push(high);
     }
     Ok(s)
 }
@@ -290,7 +287,7 @@ pub fn mean_stats(t: &Tally, confidence: f64) -> Result<MeanStats> {
         let ss: f64 = c.iter().enumerate().map(|(j, &k)| k as f64 * (level(j) - mean).powi(2)).sum();
         let std = if n > 1 { (ss / (nf - 1.0)).sqrt() } else { f64::NAN };
         let se = std / nf.sqrt();
-        let half = if n > 1 { student_t_quantile(1.0 - confidence, nf - 1.0) * se } else { f64::NAN };
+        let half = if n > 1 { t_quantile(1.0 - confidence, nf - 1.0) * se } else { f64::NAN };
         s.n.push(n);
         s.n_missing.push(t.missing[g]);
         s.mean.push(mean);

@@ -1,8 +1,9 @@
-//! The two quantile functions the confidence intervals need (no stats crate).
+//! Rational first guesses of the normal and t quantiles, polished to full
+//! precision by [`super::normal_quantile`] and [`super::t_quantile`].
 
 /// Quantile of the standard normal distribution (P. J. Acklam's rational
 /// approximation, relative error below 1.2e-9). `p` must lie in (0, 1).
-pub fn normal_quantile(p: f64) -> f64 {
+pub(super) fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] = [
         -3.969_683_028_665_376e1,
         2.209_460_984_245_205e2,
@@ -48,7 +49,7 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// Upper quantile of Student's t with `df` degrees of freedom: the `t` with
 /// `P(|T| > t) = two_tailed` (G. W. Hill 1970, CACM algorithm 396; exact for
 /// df = 1 and 2, within about 1e-5 relative otherwise).
-pub fn student_t_quantile(two_tailed: f64, df: f64) -> f64 {
+pub(super) fn student_t_quantile(two_tailed: f64, df: f64) -> f64 {
     use std::f64::consts::FRAC_PI_2;
     let p = two_tailed;
     let n = df;

@@ -1,6 +1,8 @@
-//! The normal and Student's t distributions to full double precision: the
-//! intervals must equal scipy's and statsmodels' to 1e-9, which the quick
-//! approximations in `loyalty` (1e-5 for t) do not reach.
+//! The normal and Student's t distributions to full double precision, and
+//! Wilson's score interval: every confidence interval in the crate (survey
+//! scores in `loyalty`, campaign effects in `campaign`) comes from here, and
+//! equals scipy's and statsmodels' to 1e-9, which the rational first guesses
+//! in [`guess`] (1e-5 for t) do not reach.
 //!
 //! The normal tail is the regularized incomplete gamma `Q(1/2, x²/2)`, the t
 //! tail the regularized incomplete beta (both by series / continued fraction,
@@ -8,7 +10,9 @@
 //! Newton (Halley for the normal) steps on these tails.
 
 use crate::btyd::special::{ln_beta, ln_gamma, ln_gamma_ratio};
-use crate::loyalty::{normal_quantile as normal_quantile_guess, student_t_quantile as t_quantile_guess};
+mod guess;
+
+use guess::{normal_quantile as normal_quantile_guess, student_t_quantile as t_quantile_guess};
 
 const TINY: f64 = 1e-300;
 const EPS: f64 = 1e-16;
@@ -160,6 +164,17 @@ pub fn t_quantile(two_tailed: f64, df: f64) -> f64 {
         }
     }
     t
+}
+
+/// Wilson's score interval of `k` successes in `n` at normal quantile `z`:
+/// unlike the Wald interval it keeps its coverage near 0 and 1 and never
+/// leaves [0, 1].
+pub fn wilson(k: f64, n: f64, z: f64) -> (f64, f64) {
+    let p = k / n;
+    let z2n = z * z / n;
+    let centre = (p + z2n / 2.0) / (1.0 + z2n);
+    let half = z / (1.0 + z2n) * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
 #[cfg(test)]
