@@ -54,7 +54,7 @@ def make_log(directory: str, n_tx: int, n_customers: int, unit: str = "ns") -> N
         pq.write_table(table, os.path.join(directory, f"part-{k:04d}.parquet"))
 
 
-def run_tree(argv: list) -> dict:
+def run_tree(argv: list, check: bool = True) -> dict:
     """Runs ``argv``; wall time, peak RSS of its process tree (sampled every 20 ms), and its JSON output."""
     import psutil
 
@@ -80,8 +80,10 @@ def run_tree(argv: list) -> dict:
     wall = time.perf_counter() - start
     done.set()
     thread.join()
-    if proc.returncode:
+    if proc.returncode and check:
         raise SystemExit(f"{argv} failed with exit code {proc.returncode}")
+    if proc.returncode:
+        return {"wall_s": wall, "peak_rss_gb": peak / 1e9, "failed": proc.returncode}
     return {"wall_s": wall, "peak_rss_gb": peak / 1e9, **json.loads(out.strip().splitlines()[-1])}
 
 
@@ -93,12 +95,13 @@ def worker_ooc(log: str, out: str, memory_limit: str, temp: str) -> None:
     print(json.dumps({"inner_s": time.perf_counter() - t}))
 
 
-def worker_duckdb(log: str, out: str, memory_limit: str, temp: str) -> None:
+def worker_duckdb(log: str, out: str, memory_limit: str, temp: str, temp_limit: str) -> None:
     import duckdb
 
     t = time.perf_counter()
+    # a cap on the spill: DuckDB stops with an error rather than fill the disk
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": temp,
-                                 "preserve_insertion_order": False})
+                                 "max_temp_directory_size": temp_limit, "preserve_insertion_order": False})
     con.execute(f"""COPY (
         SELECT customer_id, min(date::DATE) FILTER (WHERE amount >= 0) AS first_day,
                max(date::DATE) FILTER (WHERE amount >= 0) AS last_day,
@@ -141,6 +144,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000_000)
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--input-transactions", type=int, default=10_000_000)
+    parser.add_argument("--duckdb-temp-limit", default="12GB", help="DuckDB's max_temp_directory_size (its spill)")
     parser.add_argument("--workdir", default=None, help="where the log and results go (default: a temp dir)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -161,10 +165,14 @@ def main() -> None:
         me = [sys.executable, os.path.abspath(__file__), "--worker"]
         for kind in ("ooc", "duckdb"):
             out, temp = os.path.join(work, f"out-{kind}"), os.path.join(work, f"tmp-{kind}")
-            r = run_tree(me + [kind, log, out, args.memory_limit, temp])
+            extra = [args.duckdb_temp_limit] if kind == "duckdb" else []
+            r = run_tree(me + [kind, log, out, args.memory_limit, temp] + extra, check=False)
             label = "patronage.ooc.rfm_table (13 columns)" if kind == "ooc" else "DuckDB SQL GROUP BY (5 columns)"
-            print(f"{label:40s} wall {r['wall_s']:7.1f} s  {args.transactions / r['wall_s'] / 1e6:6.2f} M rows/s  "
-                  f"peak RSS (process tree) {r['peak_rss_gb']:5.2f} GB  [memory_limit={args.memory_limit}]")
+            outcome = f"FAILED (exit {r['failed']}) after" if "failed" in r else "wall"
+            print(f"{label:40s} {outcome} {r['wall_s']:7.1f} s  {args.transactions / r['wall_s'] / 1e6:6.2f} M rows/s  "
+                  f"peak RSS (process tree) {r['peak_rss_gb']:5.2f} GB  [memory_limit={args.memory_limit}]", flush=True)
+            for done in (out, temp):  # keep the disk for the next run
+                shutil.rmtree(done, ignore_errors=True)
         n = min(args.input_transactions, args.transactions)
         for library in ("pandas", "polars"):
             r = run_tree(me + ["input", log, library, str(n)])
