@@ -75,9 +75,11 @@ def test_chunked_tables_give_the_pandas_result(tx):
 
 @pytest.mark.parametrize("kind", ["dictionary", "large_string", "string_view", "uint32"])
 def test_id_types_give_the_pandas_result(tx, kind):
+    if kind == "string_view" and not hasattr(pa, "string_view"):
+        pytest.skip("pyarrow < 16 has no string_view")
     ids = tx["customer_id"].to_numpy()
     column = {"dictionary": lambda: pa.array(ids).dictionary_encode(),
-              "large_string": lambda: pa.array(ids.astype(str), pa.large_string()),
+              "large_string": lambda: pa.array(list(ids.astype(str)), pa.large_string()),
               "string_view": lambda: pa.array(ids.astype(str), pa.string_view()),
               "uint32": lambda: pa.array(ids.astype(np.uint32))}[kind]()
     table = _plain_arrow(tx).set_column(0, "customer_id", column)
@@ -147,7 +149,7 @@ def test_any_arrow_c_stream_exporter_and_an_empty_table(tx):
     with pytest.raises(patronage.exceptions.DataError, match="empty"):
         patronage.rfm_table(Exporter(table.slice(0, 0)))
     with pytest.raises(TypeError, match=r"not a table \(.*Exporter"):
-        patronage.rfm_table(Exporter(pa.chunked_array([[1, 2]])))
+        patronage.rfm_table(Exporter(pl.Series([1, 2])))  # a stream of int64 arrays
 
 
 def test_a_misaligned_buffer_is_copied_not_refused(tx):
@@ -201,7 +203,7 @@ def test_arrow_c_array_exporters_and_non_tables_in_the_core(tx):
     np.testing.assert_array_equal(amounts, tx["amount"].to_numpy())
     assert _address(amounts) == batch.column("amount").buffers()[1].address
     with pytest.raises(TypeError, match="not a struct of columns"):
-        _core.arrow_columns(pa.chunked_array([[1, 2]]))
+        _core.arrow_columns(pa.array([1, 2]))  # __arrow_c_array__ of an int64 array
 
 
 def test_a_sliced_table_reads_its_rows(tx):
