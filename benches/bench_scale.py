@@ -6,12 +6,12 @@
    the columns it can in one GROUP BY (first/last day, distinct purchase days, transactions, spend) to
    Parquet too. Each runs in its own subprocess; the parent samples the RSS of the whole process tree
    every 20 ms (psutil) and reports the peak, with wall time and rows/s.
-2. polars vs pandas input on ``--input-transactions`` rows: ``patronage.rfm_table`` on a frame read
-   from the same Parquet by pandas or polars, each in its own subprocess: time of the call and the peak
-   RSS added by it (VmHWM reset after loading).
+2. polars and pyarrow vs pandas input on ``--input-transactions`` rows: ``patronage.rfm_table`` on a
+   table read from the same Parquet by pandas, polars or pyarrow, each in its own subprocess: time of the
+   call and the peak RSS added by it (VmHWM reset after loading). ``--input-only`` runs just this part.
 
     python benches/bench_scale.py [--transactions 200000000] [--customers 20000000] [--memory-limit 4GB]
-                                  [--input-transactions 10000000] [--workdir DIR]
+                                  [--input-transactions 10000000] [--input-only] [--workdir DIR]
 
 The issue's target is 200M transactions / 20M customers with peak RSS < 6 GB; on a small shared machine
 run e.g. ``--transactions 20000000 --customers 2000000``. Needs duckdb, pyarrow, polars, psutil, tqdm.
@@ -37,8 +37,8 @@ from bench_rfm import _status  # noqa: E402  (VmRSS / VmHWM of this process)
 ROWS_PER_FILE = 5_000_000
 
 
-def make_log(directory: str, n_tx: int, n_customers: int, unit: str = "ns") -> None:
-    """The log as Parquet files of ROWS_PER_FILE rows: customer, date (``unit``, with time of day), amount."""
+def make_log(directory: str, n_tx: int, n_customers: int) -> None:
+    """The log as Parquet files of ROWS_PER_FILE rows: customer, date (ns, with time of day), amount."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -47,7 +47,7 @@ def make_log(directory: str, n_tx: int, n_customers: int, unit: str = "ns") -> N
     for k, start in enumerate(range(0, n_tx, ROWS_PER_FILE)):
         n = min(ROWS_PER_FILE, n_tx - start)
         customer = rng.integers(0, n_customers, n, dtype=np.int64)
-        date = (np.datetime64("2023-01-01", unit) + rng.integers(0, 730 * 86_400, n).astype("timedelta64[s]"))
+        date = (np.datetime64("2023-01-01", "ns") + rng.integers(0, 730 * 86_400, n).astype("timedelta64[s]"))
         amount = np.round(rng.lognormal(3.3, 0.6, n), 2)
         amount[rng.random(n) < 0.02] *= -1  # 2% return lines
         table = pa.table({"customer_id": customer, "date": date, "amount": amount})
@@ -122,6 +122,11 @@ def worker_input(log: str, library: str, rows: str) -> None:
 
         frame = pl.scan_parquet(files).head(n_rows).collect()
         size = frame.estimated_size()
+    elif library == "pyarrow":
+        import pyarrow.parquet as pq
+
+        frame = pq.ParquetDataset(files).read().slice(0, n_rows)
+        size = frame.nbytes
     else:
         import pandas as pd
         import pyarrow.parquet as pq
@@ -145,6 +150,7 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--input-transactions", type=int, default=10_000_000)
     parser.add_argument("--duckdb-temp-limit", default="12GB", help="DuckDB's max_temp_directory_size (its spill)")
+    parser.add_argument("--input-only", action="store_true", help="only the polars/pyarrow vs pandas input runs")
     parser.add_argument("--workdir", default=None, help="where the log and results go (default: a temp dir)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -163,7 +169,7 @@ def main() -> None:
               f"in {len(os.listdir(log))} files, written in {time.perf_counter() - t:.1f} s")
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs")
         me = [sys.executable, os.path.abspath(__file__), "--worker"]
-        for kind in ("ooc", "duckdb"):
+        for kind in () if args.input_only else ("ooc", "duckdb"):
             out, temp = os.path.join(work, f"out-{kind}"), os.path.join(work, f"tmp-{kind}")
             extra = [args.duckdb_temp_limit] if kind == "duckdb" else []
             r = run_tree(me + [kind, log, out, args.memory_limit, temp] + extra, check=False)
@@ -174,9 +180,9 @@ def main() -> None:
             for done in (out, temp):  # keep the disk for the next run
                 shutil.rmtree(done, ignore_errors=True)
         n = min(args.input_transactions, args.transactions)
-        for library in ("pandas", "polars"):
+        for library in ("pandas", "polars", "pyarrow"):
             r = run_tree(me + ["input", log, library, str(n)])
-            print(f"rfm_table on {n:,} rows from {library:6s}: {r['inner_s']:6.2f} s, input frame "
+            print(f"rfm_table on {n:,} rows from {library:7s}: {r['inner_s']:6.2f} s, input frame "
                   f"{r['input_gb']:.2f} GB, peak RSS added by the call {r['added_peak_gb']:.2f} GB")
         print(f"load average after the runs {os.getloadavg()[0]:.1f}")
     finally:

@@ -394,3 +394,18 @@ def uplift_score(y: _F64, score: _F64, treatment: _F64, kind: str, negative_effe
 def uplift_at_k(
     y: _F64, score: _F64, treatment: _F64, k_fraction: Optional[float], k_count: Optional[int], strategy: str
 ) -> float: ...
+
+# Arrow tables in through __arrow_c_stream__ / __arrow_c_array__ (crates/patronage-py/src/arrow.rs, the
+# binding's own C stream import): per column, the values numpy views in place (ArrowValues, through
+# __array_interface__), their kind (a numpy typestr, or "date32": int32 days), the null mask or None and
+# the time zone or None; or None for a column numpy cannot hold.
+__all__ += ["ArrowValues", "arrow_columns"]
+
+@final
+class ArrowValues:
+    @property
+    def __array_interface__(self) -> Dict[str, object]: ...
+
+_ArrowColumn = Tuple[ArrowValues, str, Optional[npt.NDArray[np.bool_]], Optional[str]]
+
+def arrow_columns(table: object) -> Tuple[List[str], List[Optional[_ArrowColumn]]]: ...

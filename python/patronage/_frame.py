@@ -465,4 +465,6 @@ def _amounts(frame: pd.DataFrame, column: Optional[str]) -> np.ndarray:
             )
         series = coerced
     # NaN / inf are reported by the core with their row, relabelled by the caller.
+    if series.dtype == np.float64:  # as it is (pandas < 2.1 copies when given na_value)
+        return np.ascontiguousarray(series.to_numpy())
     return np.ascontiguousarray(series.to_numpy(dtype=np.float64, na_value=np.nan))

@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import functools
 import importlib
-from typing import Any, Callable, TypeVar
+import importlib.util
+import json
+from typing import Any, Callable, Optional, TypeVar
 
+import numpy as np
 import pandas as pd
+
+from . import _core
 
 #: The extra that installs what converting each library's tables needs.
 EXTRAS = {"polars": "polars", "pyarrow": "arrow", "duckdb": "duckdb"}
@@ -56,46 +61,99 @@ def is_table(obj: Any) -> bool:
 def as_pandas(obj: Any, name: str = "tx") -> pd.DataFrame:
     """``obj`` as a pandas DataFrame: pandas as is (no copy), other tables converted once.
 
-    Raises a TypeError naming the argument, the library and the type when
-    ``obj`` is not a table.
+    polars DataFrames (LazyFrames are collected), pyarrow Tables and
+    RecordBatchReaders, DuckDB relations and any other ``__arrow_c_stream__``
+    exporter enter the compiled core through the Arrow PyCapsule interface
+    (see :func:`_from_arrow`: integer, float, timestamp and date columns are
+    not copied). Raises a TypeError naming the argument, the library and the
+    type when ``obj`` is not a table.
     """
     if isinstance(obj, pd.DataFrame):
         return obj
     library = library_of(obj)
-    if library == "polars":
-        if hasattr(obj, "collect") and not hasattr(obj, "to_pandas"):  # a LazyFrame
-            obj = obj.collect()
-        if hasattr(obj, "get_column") and hasattr(obj, "columns"):
-            return pd.DataFrame({c: _polars_column(obj.get_column(c)) for c in obj.columns}, copy=False)
-    elif library == "duckdb" and hasattr(obj, "df"):
-        return obj.df()
+    if library == "polars" and hasattr(obj, "collect") and not hasattr(obj, "to_pandas"):  # a LazyFrame
+        obj = obj.collect()
     elif library == "pyarrow" and hasattr(obj, "read_all"):  # a RecordBatchReader
-        return _arrow_to_pandas(obj.read_all())
-    elif library == "pyarrow" and hasattr(obj, "to_pandas") and hasattr(obj, "column_names"):
-        return _arrow_to_pandas(obj)
-    elif hasattr(obj, "__arrow_c_stream__"):
-        pa = require("pyarrow", "arrow")
-        return _arrow_to_pandas(pa.table(obj))
+        obj = obj.read_all()
+    elif library == "duckdb" and hasattr(obj, "df") and importlib.util.find_spec("pyarrow") is None:
+        return obj.df()  # DuckDB's own pandas conversion: its Arrow export needs pyarrow
+    elif library == "duckdb" and hasattr(obj, "arrow") and not hasattr(obj, "__arrow_c_stream__"):  # DuckDB < 1.1
+        obj = obj.arrow()
+    # a polars Series or pyarrow Array also exports a stream: tables only
+    tabular = {"polars": "get_column", "pyarrow": "column_names"}.get(library, "__arrow_c_stream__")
+    if hasattr(obj, "__arrow_c_stream__") and hasattr(obj, tabular):
+        if library not in ("polars", "pyarrow"):
+            # read the stream once, into pyarrow (no copy): its other columns convert from there
+            pa = require("pyarrow", "arrow")
+            try:
+                library, obj = "pyarrow", pa.table(obj)
+            except (TypeError, ValueError) as exc:  # e.g. a stream of arrays, not of record batches
+                raise TypeError(f"{name} exports an Arrow stream that is not a table ({type_name(obj)}): {exc}") \
+                    from None
+        if library == "pyarrow" and _stores_an_index(obj):  # from pandas: pyarrow restores the index
+            return obj.to_pandas(split_blocks=True)
+        return _from_arrow(obj, library)
     raise TypeError(f"{name} must be a table (a pandas or polars DataFrame, a polars LazyFrame, a pyarrow Table or "
                     f"RecordBatchReader, a DuckDB relation, or an object exporting __arrow_c_stream__), "
                     f"got {type_name(obj)}")
 
 
-def _polars_column(series: Any) -> Any:
-    """A polars column as numpy without a copy when it is numeric or naive datetime without nulls, else
-    as a pandas Series (through Arrow: categoricals, strings, nulls and time zones as pandas has them)."""
-    dtype = series.dtype
-    plain = dtype.is_numeric() or (dtype.is_temporal() and getattr(dtype, "time_zone", None) is None
-                                   and str(dtype).startswith("Datetime"))
-    if plain and series.null_count() == 0:
-        return series.to_numpy()
-    require("pyarrow", "polars")
-    return series.to_pandas()
+def _stores_an_index(table: Any) -> bool:
+    """Whether a pyarrow Table made from pandas holds an index other than the default ``RangeIndex``."""
+    metadata = getattr(getattr(table, "schema", None), "metadata", None) or {}
+    if b"pandas" not in metadata:
+        return False
+    default = {"kind": "range", "name": None, "start": 0, "step": 1}
+    return any(not isinstance(i, dict) or {k: i.get(k) for k in default} != default
+               for i in json.loads(metadata[b"pandas"]).get("index_columns", []))
 
 
-def _arrow_to_pandas(table: Any) -> pd.DataFrame:
-    """A pyarrow Table as pandas, one block per column (numeric columns without nulls are not copied)."""
-    return table.to_pandas(split_blocks=True)
+def _from_arrow(table: Any, library: str) -> pd.DataFrame:
+    """A polars DataFrame or pyarrow Table as pandas, its buffers shared, not copied, wherever numpy can
+    hold them.
+
+    ``_core.arrow_columns`` imports the table through ``__arrow_c_stream__``
+    (the binding's own Arrow C stream import: no pyarrow needed) and gives
+    back, per column, an object whose ``__array_interface__`` lets numpy view
+    the values in place (integers, floats, timestamps at their unit, date64;
+    date32 days are widened to datetime64[s]; a column of several chunks, or
+    one misaligned for its type, is gathered once, in Rust), or None. The
+    None columns (strings, dictionaries, booleans, decimals, ...) convert as
+    their library converts them to pandas. Nulls become NaN / NaT, as pyarrow
+    and polars give them to pandas, so a missing id, date or amount is the
+    same error, naming the column and row, as from pandas.
+    """
+    names, columns = _core.arrow_columns(table)
+    others = [k for k, column in enumerate(columns) if column is None]
+    converted = dict(zip(others, _convert_others(table, library, others)))
+    frame = pd.DataFrame({k: converted[k] if column is None else _numpy_column(*column)
+                          for k, column in enumerate(columns)}, copy=False)
+    frame.columns = pd.Index(names)
+    return frame
+
+
+def _numpy_column(values: Any, kind: str, null: Optional[np.ndarray], zone: Optional[str]) -> Any:
+    """One column from its Arrow buffer (see :func:`_from_arrow`); copied only to widen or to fill nulls."""
+    array = np.asarray(values)  # a read-only view of the Arrow memory
+    if kind == "date32":  # days
+        array = (array.astype(np.int64) * 86_400).view("M8[s]")
+    if null is not None:
+        array = array.astype(np.float64) if array.dtype.kind in "iuf" else array.copy()
+        array[null] = np.nan if array.dtype.kind == "f" else np.datetime64("NaT")
+    if zone is not None:  # Arrow holds UTC instants; pandas shows them in their zone
+        return pd.Series(array, copy=False).dt.tz_localize("UTC").dt.tz_convert(zone)
+    return array
+
+
+def _convert_others(table: Any, library: str, positions: list) -> list:
+    """The columns at ``positions`` (those numpy cannot view), each as its library converts it to pandas."""
+    if not positions:
+        return []
+    if library == "polars":
+        require("pyarrow", "polars")  # polars converts these through pyarrow
+        return [table.to_series(k).to_pandas() for k in positions]
+    converted = table.select(positions).to_pandas(split_blocks=True)
+    return [converted.iloc[:, j] for j in range(len(positions))]
 
 
 def as_pandas_if_table(obj: Any, name: str = "X") -> Any:

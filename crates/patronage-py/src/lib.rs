@@ -8,6 +8,8 @@
 
 use pyo3::prelude::*;
 
+mod arrow;
+mod arrow_ffi;
 mod btyd;
 mod campaign;
 mod churn;
@@ -47,5 +49,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cluster::register(m)?;
     campaign::register(m)?;
     uplift::register(m)?;
+    arrow::register(m)?;
     Ok(())
 }
