@@ -246,7 +246,7 @@ def test_fits_from_partition_sums_equal_the_pandas_fits(client, logs, name, part
     np.testing.assert_allclose(clf.intercept_, ref.intercept_, rtol=1e-8)
 
 
-def test_sampled_fits(client, logs):
+def test_sampled_fits_and_pareto(client, logs):
     tx, ddf, cols = read(logs, "cdnow", 3)
     rfm = patronage.rfm_table(tx)
     drfm = pdask.rfm_table(ddf)
@@ -262,3 +262,7 @@ def test_sampled_fits(client, logs):
     assert not np.array_equal(one.cluster_centers_, reseeded.cluster_centers_)
     seg = pdask.fit(patronage.CustomerSegmenter(n_clusters=3, random_state=0), drfm, sample_size=None)
     assert seg.tiers_.tolist() == patronage.CustomerSegmenter(n_clusters=3, random_state=0).fit(rfm).tiers_.tolist()
+    want = patronage.pareto(tx)
+    got = pdask.pareto(ddf)
+    assert (got.top_share, got.gini, got.n_customers) == (want.top_share, want.gini, want.n_customers)
+    pd.testing.assert_frame_equal(got.ranking, want.ranking, check_exact=True, check_index_type=False)

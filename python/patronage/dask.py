@@ -57,7 +57,7 @@ dd = require("dask.dataframe", "dask")
 
 __all__ = ["rfm_table", "btyd_summary", "churn_features", "churn_dataset", "lifecycle_stages", "retention",
            "repurchase_rate", "cohort_retention", "lifecycle_transitions", "segment_summary", "rfm_scores", "nps", "csat", "ces",
-           "fit", "predict"]
+           "fit", "predict", "pareto"]
 
 def _frame(ddf: Any, name: str = "ddf") -> Any:
     if not isinstance(ddf, dd.DataFrame):
@@ -900,3 +900,53 @@ class _Engine(_fit_sums.Engine):
 def _partition_sums(part: pd.DataFrame, kernel: _fit_sums.Kernel) -> Optional[np.ndarray]:
     return None if len(part) == 0 else np.asarray(kernel(part), dtype=np.float64)
 
+
+def pareto(ddf: Any, customer: str = "customer_id", date: str = "date", amount: str = "amount", *,
+           spend: str = "total_spend", top: float = 0.2, npartitions: Optional[int] = None,
+           **options: Any) -> Any:
+    """:func:`patronage.pareto` of a dask DataFrame: the same :class:`~patronage.ParetoResult`, exactly.
+
+    Each customer's net spend is computed by dask (from a log: the
+    ``total_spend`` of :func:`rfm_table`; or a per-customer table's ``spend``
+    column, the id as index or column); then one number per customer comes to
+    the driver, where :func:`patronage.pareto` ranks them (its result has a row
+    per customer). Ties in spend are ranked by customer id.
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        A transaction log (it has the ``date`` column) or one row per customer.
+    customer, date, amount, spend, top
+        As in :func:`patronage.pareto`.
+    npartitions : int, optional
+        As in :func:`rfm_table` (a log only).
+    **options
+        :func:`patronage.pareto`'s ``returns`` and ``order`` (a log only).
+
+    Returns
+    -------
+    ParetoResult
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = load_cdnow().head(3000)
+    >>> result = patronage.dask.pareto(dd.from_pandas(log, npartitions=3))
+    >>> result.top_share == patronage.pareto(log).top_share
+    True
+    """
+    from .loyalty import pareto as pandas_pareto
+
+    ddf = _frame(ddf)
+    if date in ddf.columns:
+        column = "total_spend"
+        table = rfm_table(ddf, customer, date, amount, npartitions=npartitions, **options)[column]
+    else:
+        table = _with_column(ddf, customer)
+        if spend not in table.columns:
+            raise DataError(f"the dask DataFrame has neither a {date!r} column (a transaction log) nor a {spend!r} "
+                            f"column (a per-customer table)", field=spend)
+        table = table[[customer, spend]].set_index(customer, sort=False)[spend]
+    spend_per_customer = table.compute().sort_index(kind="stable")
+    return pandas_pareto(spend_per_customer, top=top)
