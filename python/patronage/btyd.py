@@ -312,7 +312,7 @@ class _Model(ParamsMixin, abc.ABC):
                 "is the most extreme: these cannot be a fitted model's parameters", name)
         return self
 
-    def _warn_fit(self) -> None:
+    def _warn_fit(self, stacklevel: int = 3) -> None:
         info = self.fit_info_
         if not info["converged"]:
             warnings.warn(ConvergenceWarning(
@@ -320,9 +320,9 @@ class _Model(ParamsMixin, abc.ABC):
                 f"{info['iterations']} iterations, {info['starts']} start(s), gradient norm "
                 f"{info['gradient_norm']:.3g}); the estimates "
                 f"{ {k: round(float(v), 6) for k, v in self.params_.items()} } are the best "
-                "found. Try a larger max_iter or a small penalizer."), stacklevel=3)
+                "found. Try a larger max_iter or a small penalizer."), stacklevel=stacklevel)
         if not self.identified_:
-            warnings.warn(ConvergenceWarning(self.identification_text()), stacklevel=3)
+            warnings.warn(ConvergenceWarning(self.identification_text()), stacklevel=stacklevel)
 
     def identification_text(self) -> str:
         """In plain words: which parameters the data do not determine and what they do determine
@@ -871,7 +871,7 @@ class GammaGamma(_Model):
     def _fitted(self, model: Any) -> "GammaGamma":
         """``self`` holding the core ``model``, with the fit's warnings."""
         self._set_model(model)
-        self._warn_fit()
+        self._warn_fit(stacklevel=4)  # the caller of fit
         threshold = _number(self.correlation_threshold, "correlation_threshold")
         corr = self.frequency_spend_correlation_
         if np.isfinite(corr) and abs(corr) > threshold:
