@@ -220,7 +220,49 @@ def test_refusals(client):
     tx = load_cdnow()
     with pytest.raises(TypeError, match="dask DataFrame, got pandas.DataFrame"):
         pdask.rfm_table(tx)
-    with pytest.raises(TypeError, match="BetaGeo, ModifiedBetaGeo or ParetoNBD"):
-        pdask.fit(patronage.GammaGamma(), dd.from_pandas(tx, npartitions=1))
+    with pytest.raises(TypeError, match="takes a BetaGeo, ModifiedBetaGeo, ParetoNBD, GammaGamma"):
+        pdask.fit("GammaGamma", dd.from_pandas(tx, npartitions=1))
     with pytest.raises(DataError, match="'client'"):
         pdask.rfm_table(dd.from_pandas(tx, npartitions=1), customer="client")
+
+
+@pytest.mark.parametrize("name, partitions", [("cdnow", 1), ("retail", 16)])
+def test_fits_from_partition_sums_equal_the_pandas_fits(client, logs, name, partitions):
+    """GammaGamma and the logistic churn model from per-partition likelihood sums: within 1e-8 relative."""
+    tx, ddf, cols = read(logs, name, partitions)
+    summary = patronage.btyd_summary(tx, freq="W", **cols)
+    with warnings.catch_warnings():  # retail: repeat buyers with spend <= 0 left out, said on both sides
+        warnings.simplefilter("ignore", UserWarning)
+        want = patronage.GammaGamma().fit(summary)
+        got = pdask.fit(patronage.GammaGamma(), pdask.btyd_summary(ddf, freq="W", **cols))
+    np.testing.assert_allclose(got.params_, want.params_, rtol=1e-8, atol=0)
+    assert got.n_customers_ == want.n_customers_
+    cutoff = {"cdnow": "1998-01-01", "retail": "2010-09-01"}[name]
+    X, y = patronage.churn_dataset(tx, cutoff=cutoff, horizon="90D", **cols)
+    dX, dy = pdask.churn_dataset(ddf, cutoff=cutoff, horizon="90D", **cols)
+    clf = pdask.fit(patronage.ChurnClassifier("logistic", class_weight="balanced"), dX, dy)
+    ref = patronage.ChurnClassifier("logistic", class_weight="balanced").fit(X, y)
+    np.testing.assert_allclose(clf.coef_, ref.coef_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, ref.intercept_, rtol=1e-8)
+
+
+def test_sampled_fits_and_pareto(client, logs):
+    tx, ddf, cols = read(logs, "cdnow", 3)
+    rfm = patronage.rfm_table(tx)
+    drfm = pdask.rfm_table(ddf)
+    features = ["recency_days", "n_orders", "total_spend"]
+    every = pdask.fit(patronage.KMeans(3, random_state=0), drfm[features], sample_size=None)
+    np.testing.assert_array_equal(every.cluster_centers_,
+                                  patronage.KMeans(3, random_state=0).fit(rfm[features]).cluster_centers_)
+    one = pdask.fit(patronage.KMeans(3, random_state=0), drfm[features], sample_size=800, seed=4)
+    other = pdask.fit(patronage.KMeans(3, random_state=0), drfm[features].repartition(npartitions=5),
+                      sample_size=800, seed=4)
+    np.testing.assert_array_equal(one.cluster_centers_, other.cluster_centers_)  # whatever the partitioning
+    reseeded = pdask.fit(patronage.KMeans(3, random_state=0), drfm[features], sample_size=800, seed=5)
+    assert not np.array_equal(one.cluster_centers_, reseeded.cluster_centers_)
+    seg = pdask.fit(patronage.CustomerSegmenter(n_clusters=3, random_state=0), drfm, sample_size=None)
+    assert seg.tiers_.tolist() == patronage.CustomerSegmenter(n_clusters=3, random_state=0).fit(rfm).tiers_.tolist()
+    want = patronage.pareto(tx)
+    got = pdask.pareto(ddf)
+    assert (got.top_share, got.gini, got.n_customers) == (want.top_share, want.gini, want.n_customers)
+    pd.testing.assert_frame_equal(got.ranking, want.ranking, check_exact=True, check_index_type=False)

@@ -1,7 +1,7 @@
 """patronage.spark.fit returns the estimator the pandas fit gives: BTYD models from pattern counts (the
-very same parameters; the same patterns without their counts give other ones), Gamma-Gamma from counted
-(frequency, spend) pairs (within 1e-8 relative), the sampled fits deterministic and, on all customers,
-equal to the pandas fit."""
+very same parameters; the same patterns without their counts give other ones), Gamma-Gamma and the logistic
+churn model from per-partition likelihood sums (within 1e-8 relative, 1, 3 and 16 buckets, rows shuffled
+over files), the sampled fits deterministic and, on all customers, equal to the pandas fit."""
 
 from __future__ import annotations
 
@@ -65,18 +65,25 @@ def test_a_calibration_summary_fits_on_its_cal_columns(spark_logs):
                                    check_exact=True)
 
 
-@pytest.mark.parametrize("data", ["cdnow", "simulated"])
-def test_gamma_gamma_from_counted_pairs_equals_the_full_fit(summaries, data):
+@pytest.mark.parametrize("data, buckets", [("cdnow", 16), ("simulated", 3)])
+def test_gamma_gamma_from_partition_sums_equals_the_full_fit(spark_logs, summaries, data, buckets):
     summary, sdf = summaries[data]
+    if buckets != 3:
+        tx, log = spark_logs[data]
+        sdf = patronage.spark.btyd_summary(log, buckets=buckets, freq="W")
     full, said = fitted(lambda: patronage.GammaGamma().fit(summary))
     spark_fit, spark_said = fitted(lambda: patronage.spark.fit(patronage.GammaGamma(), sdf))
     assert spark_said == said
     np.testing.assert_allclose(spark_fit.params_, full.params_, rtol=1e-8, atol=0)
+    np.testing.assert_allclose(spark_fit.frequency_spend_correlation_, full.frequency_spend_correlation_,
+                               rtol=1e-10)
     assert spark_fit.n_customers_ == full.n_customers_
+    assert spark_fit.fit_info_["n_patterns"] == full.fit_info_["n_patterns"]  # buyers, not distinct pairs
 
 
-def test_gamma_gamma_leaves_out_non_positive_spend_as_pandas_does(summaries):
-    summary, sdf = summaries["retail"]  # returns leave some repeat buyers with a spend <= 0
+def test_gamma_gamma_leaves_out_non_positive_spend_as_pandas_does(spark_logs, summaries):
+    summary, _ = summaries["retail"]  # returns leave some repeat buyers with a spend <= 0
+    sdf = patronage.spark.btyd_summary(spark_logs["retail"][1], buckets=1)
     assert ((summary["frequency"] > 0) & (summary["monetary_value"] <= 0)).any()
     full, said = fitted(lambda: patronage.GammaGamma().fit(summary))
     spark_fit, spark_said = fitted(lambda: patronage.spark.fit(patronage.GammaGamma(), sdf))
@@ -99,14 +106,20 @@ def test_sampled_fits_on_every_customer_equal_the_pandas_fits(spark_logs):
                                   patronage.KMeans(4, random_state=1).fit(rfm[features]).cluster_centers_)
 
 
-def test_churn_classifier_on_every_customer_equals_the_pandas_fit(spark_logs):
-    tx, sdf = spark_logs["cdnow"]
-    X, y = patronage.churn_dataset(tx, cutoff="1998-01-01", horizon="90D")
-    ds = patronage.spark.churn_dataset(sdf, cutoff="1998-01-01", horizon="90D", buckets=3)
-    got = patronage.spark.fit(patronage.ChurnClassifier("logistic"), ds, sample_size=None)
-    want = patronage.ChurnClassifier("logistic").fit(X, y)
-    np.testing.assert_allclose(got.coef_, want.coef_, rtol=1e-12)
-    assert list(got.feature_names_in_) == list(X.columns)
+@pytest.mark.parametrize("data, cutoff, buckets, options", [
+    ("cdnow", "1998-01-01", 16, {}),
+    ("retail", "2010-09-01", 1, {"C": 0.1, "class_weight": "balanced"}),
+])
+def test_logistic_churn_model_from_partition_sums_equals_the_pandas_fit(spark_logs, data, cutoff, buckets, options):
+    tx, sdf = spark_logs[data]
+    X, y = patronage.churn_dataset(tx, cutoff=cutoff, horizon="90D")
+    ds = patronage.spark.churn_dataset(sdf, cutoff=cutoff, horizon="90D", buckets=buckets)
+    got = patronage.spark.fit(patronage.ChurnClassifier("logistic", **options), ds)
+    want = patronage.ChurnClassifier("logistic", **options).fit(X, y)
+    assert list(got.feature_names_in_) == list(X.columns) and got.classes_.tolist() == want.classes_.tolist()
+    np.testing.assert_allclose(got.coef_, want.coef_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(got.intercept_, want.intercept_, rtol=1e-8)
+    np.testing.assert_allclose(got.churn_probability(X), want.churn_probability(X), rtol=1e-8)
 
 
 def test_the_sample_is_the_seeds_whatever_the_partitioning(spark_logs):
@@ -135,3 +148,5 @@ def test_fit_refuses_what_it_cannot_fit(summaries):
         patronage.spark.fit(patronage.KMeans(2), sdf, sample_size=0)
     with pytest.raises(DataError, match=r"no repeat buyers"):
         patronage.spark.fit(patronage.GammaGamma(), sdf.where("frequency = 0"))
+    with pytest.raises(ParameterError, match=r"calibration=None"):
+        patronage.spark.fit(patronage.ChurnClassifier(calibration="platt"), sdf.withColumnRenamed("T", "churned"))

@@ -154,6 +154,16 @@ class LogisticModel:
     def fit(
         x: npt.NDArray[np.float64], y: _F64, sample_weight: Optional[_F64], c: float, max_iter: int, tol: float
     ) -> LogisticModel: ...
+    @staticmethod
+    def fit_sums(
+        ranges: _Ranges,
+        sums: Sequence[float],
+        spread: Sequence[float],
+        c: float,
+        max_iter: int,
+        tol: float,
+        sums_at: Callable[[_F64, bool], _F64],
+    ) -> LogisticModel: ...
     def decision_function(self, x: npt.NDArray[np.float64]) -> _F64: ...
     def explain(self, x: npt.NDArray[np.float64]) -> Tuple[float, npt.NDArray[np.float64]]: ...
     @property
@@ -255,6 +265,15 @@ class GammaGammaModel:
         frequency: _F64,
         monetary_value: _F64,
         weights: Optional[_F64] = None,
+        penalizer: float = 0.0,
+        max_iter: int = 1000,
+        tol: float = 1e-9,
+    ) -> GammaGammaModel: ...
+    @staticmethod
+    def fit_sums(
+        totals: Tuple[float, float, float, float],
+        spread: Tuple[float, float, float],
+        sums: Callable[[_F64, bool], _F64],
         penalizer: float = 0.0,
         max_iter: int = 1000,
         tol: float = 1e-9,
@@ -409,3 +428,38 @@ class ArrowValues:
 _ArrowColumn = Tuple[ArrowValues, str, Optional[npt.NDArray[np.bool_]], Optional[str]]
 
 def arrow_columns(table: object) -> Tuple[List[str], List[Optional[_ArrowColumn]]]: ...
+# --- fits from sums over batches of rows (patronage._fit_sums) ------------------------------
+__all__ += ["gamma_gamma_totals", "gamma_gamma_spread", "gamma_gamma_sums", "logistic_batch_ranges",
+            "logistic_batch_sums", "logistic_batch_spread", "logistic_batch_loss"]
+
+# (lo, hi, max_weight, total_weight, positive_weight)
+_Ranges = Tuple[Sequence[float], Sequence[float], float, float, float]
+
+def gamma_gamma_totals(
+    frequency: _F64, monetary_value: _F64, weights: Optional[_F64] = None
+) -> Tuple[float, float, float, float]: ...
+def gamma_gamma_spread(
+    frequency: _F64, monetary_value: _F64, weights: Optional[_F64], mean_frequency: float, mean_spend: float
+) -> Tuple[float, float, float]: ...
+def gamma_gamma_sums(
+    frequency: _F64, monetary_value: _F64, weights: Optional[_F64], params: Tuple[float, float, float], hessian: bool
+) -> _F64: ...
+def logistic_batch_ranges(
+    x: npt.NDArray[np.float64], y: _F64, sample_weight: Optional[_F64] = None
+) -> Tuple[List[float], List[float], float, float, float]: ...
+def logistic_batch_sums(
+    x: npt.NDArray[np.float64], y: _F64, sample_weight: Optional[_F64], ranges: _Ranges
+) -> _F64: ...
+def logistic_batch_spread(
+    x: npt.NDArray[np.float64], y: _F64, sample_weight: Optional[_F64], ranges: _Ranges, sums: Sequence[float]
+) -> _F64: ...
+def logistic_batch_loss(
+    x: npt.NDArray[np.float64],
+    y: _F64,
+    sample_weight: Optional[_F64],
+    ranges: _Ranges,
+    sums: Sequence[float],
+    spread: Sequence[float],
+    beta: Sequence[float],
+    hessian: bool,
+) -> _F64: ...

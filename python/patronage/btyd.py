@@ -312,7 +312,7 @@ class _Model(ParamsMixin, abc.ABC):
                 "is the most extreme: these cannot be a fitted model's parameters", name)
         return self
 
-    def _warn_fit(self) -> None:
+    def _warn_fit(self, stacklevel: int = 3) -> None:
         info = self.fit_info_
         if not info["converged"]:
             warnings.warn(ConvergenceWarning(
@@ -320,9 +320,9 @@ class _Model(ParamsMixin, abc.ABC):
                 f"{info['iterations']} iterations, {info['starts']} start(s), gradient norm "
                 f"{info['gradient_norm']:.3g}); the estimates "
                 f"{ {k: round(float(v), 6) for k, v in self.params_.items()} } are the best "
-                "found. Try a larger max_iter or a small penalizer."), stacklevel=3)
+                "found. Try a larger max_iter or a small penalizer."), stacklevel=stacklevel)
         if not self.identified_:
-            warnings.warn(ConvergenceWarning(self.identification_text()), stacklevel=3)
+            warnings.warn(ConvergenceWarning(self.identification_text()), stacklevel=stacklevel)
 
     def identification_text(self) -> str:
         """In plain words: which parameters the data do not determine and what they do determine
@@ -845,27 +845,40 @@ class GammaGamma(_Model):
         GammaGamma
             ``self``, fitted.
         """
-        penalizer = _number(self.penalizer, "penalizer")
-        max_iter, tol = _count(self.max_iter, "max_iter"), _number(self.tol, "tol")
-        threshold = _number(self.correlation_threshold, "correlation_threshold")
+        penalizer, max_iter, tol = self._fit_settings()
         cols = _Columns(summary, _GG_COLUMNS, "summary")
         w = cols.weights(weights, summary)
         frequency, unusable = _spending_frequency(cols)
+        self._warn_unusable(unusable)
+        with cols.labelled_errors():
+            model = _core.GammaGammaModel.fit(frequency, cols["monetary_value"], w, penalizer, max_iter, tol)
+        return self._fitted(model)
+
+    def _fit_settings(self) -> tuple:
+        """``(penalizer, max_iter, tol)``, checked (and ``correlation_threshold``)."""
+        _number(self.correlation_threshold, "correlation_threshold")
+        return (_number(self.penalizer, "penalizer"), _count(self.max_iter, "max_iter"),
+                _number(self.tol, "tol"))
+
+    @staticmethod
+    def _warn_unusable(unusable: int) -> None:
         if unusable:
             warnings.warn(
                 f"GammaGamma: {unusable} repeat buyer(s) with a monetary_value of zero or less (returns "
                 "cancelled their repeat spend) are left out of the fit; their expected spend is the "
-                "population mean.", UserWarning, stacklevel=2)
-        with cols.labelled_errors():
-            model = _core.GammaGammaModel.fit(frequency, cols["monetary_value"], w, penalizer, max_iter, tol)
+                "population mean.", UserWarning, stacklevel=3)
+
+    def _fitted(self, model: Any) -> "GammaGamma":
+        """``self`` holding the core ``model``, with the fit's warnings."""
         self._set_model(model)
-        self._warn_fit()
+        self._warn_fit(stacklevel=4)  # the caller of fit
+        threshold = _number(self.correlation_threshold, "correlation_threshold")
         corr = self.frequency_spend_correlation_
         if np.isfinite(corr) and abs(corr) > threshold:
             warnings.warn(
                 f"frequency and monetary_value are correlated among repeat buyers (Pearson r = {corr:.3f}, "
                 f"threshold {threshold}): the Gamma-Gamma model assumes they are independent, so its "
-                "spend predictions may be biased.", UserWarning, stacklevel=2)
+                "spend predictions may be biased.", UserWarning, stacklevel=3)
         return self
 
     def log_likelihood(self, summary: Any, weights: Any = None) -> float:

@@ -46,16 +46,18 @@ from typing import Any, Callable, Optional, Type
 import numpy as np
 import pandas as pd
 
-from . import _kernels
+from . import _fit_sums, _kernels
 from ._input import require, type_name
-from .btyd import BetaGeo, ParetoNBD, _Model
+from .btyd import BetaGeo, GammaGamma, ParetoNBD, _Model
+from .churn import ChurnClassifier
+from .cluster import CustomerSegmenter, KMeans
 from .exceptions import DataError, ParameterError
 
 dd = require("dask.dataframe", "dask")
 
 __all__ = ["rfm_table", "btyd_summary", "churn_features", "churn_dataset", "lifecycle_stages", "retention",
            "repurchase_rate", "cohort_retention", "lifecycle_transitions", "segment_summary", "rfm_scores", "nps", "csat", "ces",
-           "fit", "predict"]
+           "fit", "predict", "pareto"]
 
 def _frame(ddf: Any, name: str = "ddf") -> Any:
     if not isinstance(ddf, dd.DataFrame):
@@ -675,21 +677,48 @@ def ces(scores: Any, *, scale: Any = 7, by: Optional[str] = None, column: Option
 _PATTERN = ["frequency", "recency", "T"]
 
 
-def fit(model: Any, summary: Any) -> Any:
-    """Fits a BTYD purchase model (:class:`~patronage.BetaGeo`, :class:`~patronage.ModifiedBetaGeo`,
-    :class:`~patronage.ParetoNBD`) on a dask :func:`btyd_summary` table; returns ``model``, fitted.
+def fit(model: Any, summary: Any, y: Any = None, *, customer: str = "customer_id", label: str = "churned",
+        sample_size: Optional[int] = None, seed: int = 0) -> Any:
+    """Fits a model on a dask DataFrame; returns ``model``, fitted, with the parameters of the
+    pandas fit on the whole table.
 
-    Dask counts the distinct ``(frequency, recency, T)`` patterns (or their
-    ``_cal`` columns); the model is fitted on them with the counts as
-    ``weights``: the likelihood is the full one, so are the parameters.
-    (Fitting the distinct patterns without their counts would be wrong.)
+    * :class:`~patronage.BetaGeo`, :class:`~patronage.ModifiedBetaGeo`,
+      :class:`~patronage.ParetoNBD` (on a :func:`btyd_summary` table): dask
+      counts the distinct ``(frequency, recency, T)`` patterns (or their
+      ``_cal`` columns); the model is fitted on them with the counts as
+      ``weights``: the likelihood is the full one, so are the parameters.
+      (Fitting the distinct patterns without their counts would be wrong.)
+    * :class:`~patronage.GammaGamma` (on a :func:`btyd_summary` table) and
+      ``ChurnClassifier("logistic")`` (on a :func:`churn_dataset` table:
+      every column but ``customer`` and ``label`` is a feature): fitted from
+      sums; every partition computes its share of the likelihood, gradient
+      and Hessian at the current parameters, dask adds them and the
+      in-memory fit's optimiser takes the next step (one dask computation
+      per step; see :mod:`patronage._fit_sums`). Parameters equal the pandas
+      fit's to about 1e-10 relative.
+    * :class:`~patronage.KMeans`, :class:`~patronage.CustomerSegmenter` and
+      ``ChurnClassifier("gbm")``: fitted on a seeded sample of
+      ``sample_size`` customers (the ``sample_size`` smallest
+      ``hash(customer, seed)``, so the same seed gives the same sample
+      whatever the partitioning), all of them when ``sample_size`` is None.
 
     Parameters
     ----------
-    model : BetaGeo, ModifiedBetaGeo or ParetoNBD
+    model : BetaGeo, ModifiedBetaGeo, ParetoNBD, GammaGamma, ChurnClassifier, KMeans or CustomerSegmenter
         Fitted in place.
     summary : dask DataFrame
-        A :func:`btyd_summary` table.
+        The table: see above. The customer id may be the index or a column.
+    y : dask Series, optional
+        ChurnClassifier: the labels (as :func:`churn_dataset` returns them),
+        when ``summary`` has no ``label`` column.
+    customer : str, default "customer_id"
+        The id column (not a feature; hashed for the sample).
+    label : str, default "churned"
+        ChurnClassifier: the label column.
+    sample_size : int or None, default None
+        Customers the sampled fits take; None: all (on the driver's memory).
+    seed : int, default 0
+        The sample's seed.
 
     Returns
     -------
@@ -705,9 +734,27 @@ def fit(model: Any, summary: Any) -> Any:
     >>> model.params_.round(3).to_dict()
     {'r': 0.275, 'alpha': 6.598, 'a': 0.181, 'b': 0.637}
     """
-    if not isinstance(model, (BetaGeo, ParetoNBD)):
-        raise TypeError(f"patronage.dask.fit fits BetaGeo, ModifiedBetaGeo or ParetoNBD, got {type_name(model)}")
     summary = _frame(summary, "summary")
+    if y is not None:
+        summary = summary.assign(**{label: y})
+    if isinstance(model, GammaGamma):
+        names = [c if c in summary.columns else f"{c}_cal" for c in ("frequency", "monetary_value")]
+        _require(summary, names)
+        return _fit_sums.fit_gamma_gamma(model, _Engine(summary[names]))
+    if isinstance(model, ChurnClassifier) and model.model == "logistic":
+        table = _with_column(summary, customer)
+        _require(table, [label])
+        features = [c for c in table.columns if c not in (customer, label)]
+        return _fit_sums.fit_logistic(model, _Engine(table[features + [label]]), features, label)
+    if isinstance(model, (KMeans, CustomerSegmenter, ChurnClassifier)):
+        sample = _sample(_with_column(summary, customer), customer, sample_size, seed)
+        if isinstance(model, ChurnClassifier):
+            _require(sample, [label])
+            return model.fit(sample.drop(columns=[label]), sample[label])
+        return model.fit(sample)
+    if not isinstance(model, (BetaGeo, ParetoNBD)):
+        raise TypeError(f"patronage.dask.fit takes a BetaGeo, ModifiedBetaGeo, ParetoNBD, GammaGamma, ChurnClassifier, "
+                        f"KMeans or CustomerSegmenter, got {type_name(model)}")
     names = [c if c in summary.columns else f"{c}_cal" for c in _PATTERN]
     missing = [n for n in names if n not in summary.columns]
     if missing:
@@ -775,3 +822,131 @@ def _outputs(kind: type, t: Optional[float]) -> list:
     if issubclass(kind, (BetaGeo, ParetoNBD)):
         return ["p_alive"] + (["expected_purchases"] if t is not None else [])
     return ["expected_average_spend"]
+
+
+def _require(frame: Any, columns: list) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"the dask DataFrame has no column {missing[0]!r}; columns found: "
+                        f"{', '.join(map(repr, frame.columns))}", field=missing[0])
+
+
+def _with_column(ddf: Any, customer: str) -> Any:
+    """``ddf`` with the customer id as a column (tables from this module have it as the index)."""
+    if customer in ddf.columns:
+        return ddf
+    if ddf.index.name == customer:
+        return ddf.reset_index()
+    raise DataError(f"the dask DataFrame has no column or index {customer!r}", field=customer)
+
+
+def _sample(ddf: Any, customer: str, sample_size: Optional[int], seed: int) -> pd.DataFrame:
+    """The ``sample_size`` customers with the smallest seeded hash of their id (all with None), as
+    pandas indexed by id and sorted: the same sample whatever the partitioning."""
+    if sample_size is not None and (isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer))
+                                    or sample_size < 1):
+        raise ParameterError(f"sample_size must be a positive integer or None, got {sample_size!r}", "sample_size")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ParameterError(f"seed must be an integer, got {seed!r}", "seed")
+    if sample_size is None:
+        frame = ddf.compute()
+    else:  # the smallest keys of each partition, then of those: no shuffle
+        meta = ddf._meta.assign(**{_KEY: np.array([], dtype=np.uint64)})
+        smallest = ddf.map_partitions(_smallest_keys, customer, int(sample_size), int(seed), meta=meta).compute()
+        frame = _smallest_keys(smallest, customer, int(sample_size), int(seed)).drop(columns=_KEY)
+    frame = frame.set_index(customer).sort_index()
+    if len(frame) == 0:
+        raise DataError("the dask DataFrame has no rows to fit on")
+    return frame
+
+
+#: The sample's key column (dropped before the fit).
+_KEY = "__patronage_key"
+
+
+def _smallest_keys(part: pd.DataFrame, customer: str, n: int, seed: int) -> pd.DataFrame:
+    """The ``n`` rows of ``part`` with the smallest key: pandas' hash of the id, hashed again with the
+    seed mixed in (a different order per seed); ties (none in practice) by id."""
+    mixed = pd.util.hash_pandas_object(part[customer], index=False).to_numpy() ^ np.uint64(
+        (seed * 0x9E3779B97F4A7C15) % 2**64)
+    keyed = part.assign(**{_KEY: pd.util.hash_array(mixed)})
+    return keyed.sort_values([_KEY, customer], kind="stable").head(n)
+
+
+class _Engine(_fit_sums.Engine):
+    """A fit from sums on dask: the needed columns persisted, each pass one computation of the kernel
+    per partition (``to_delayed``), the one-row results merged on the driver."""
+
+    def __init__(self, ddf: Any) -> None:
+        self.ddf = ddf.persist()
+
+    def collect(self, kernel: _fit_sums.Kernel, merge: _fit_sums.Merge = np.add) -> np.ndarray:
+        import dask
+
+        parts = [dask.delayed(_partition_sums)(part, kernel) for part in self.ddf.to_delayed()]
+        rows = [r for r in dask.compute(*parts) if r is not None]
+        return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+
+    def meta(self) -> pd.DataFrame:
+        return self.ddf._meta
+
+    def counts(self, column: str) -> pd.Series:
+        return self.ddf[column].value_counts(dropna=False).compute()
+
+    def distinct(self, column: str, limit: int) -> pd.Series:
+        return self.ddf[column].dropna().drop_duplicates().head(limit, npartitions=-1)
+
+
+def _partition_sums(part: pd.DataFrame, kernel: _fit_sums.Kernel) -> Optional[np.ndarray]:
+    return None if len(part) == 0 else np.asarray(kernel(part), dtype=np.float64)
+
+
+def pareto(ddf: Any, customer: str = "customer_id", date: str = "date", amount: str = "amount", *,
+           spend: str = "total_spend", top: float = 0.2, npartitions: Optional[int] = None,
+           **options: Any) -> Any:
+    """:func:`patronage.pareto` of a dask DataFrame: the same :class:`~patronage.ParetoResult`, exactly.
+
+    Each customer's net spend is computed by dask (from a log: the
+    ``total_spend`` of :func:`rfm_table`; or a per-customer table's ``spend``
+    column, the id as index or column); then one number per customer comes to
+    the driver, where :func:`patronage.pareto` ranks them (its result has a row
+    per customer). Ties in spend are ranked by customer id.
+
+    Parameters
+    ----------
+    ddf : dask DataFrame
+        A transaction log (it has the ``date`` column) or one row per customer.
+    customer, date, amount, spend, top
+        As in :func:`patronage.pareto`.
+    npartitions : int, optional
+        As in :func:`rfm_table` (a log only).
+    **options
+        :func:`patronage.pareto`'s ``returns`` and ``order`` (a log only).
+
+    Returns
+    -------
+    ParetoResult
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, patronage, patronage.dask
+    >>> from patronage.datasets import load_cdnow
+    >>> log = load_cdnow().head(3000)
+    >>> result = patronage.dask.pareto(dd.from_pandas(log, npartitions=3))
+    >>> result.top_share == patronage.pareto(log).top_share
+    True
+    """
+    from .loyalty import pareto as pandas_pareto
+
+    ddf = _frame(ddf)
+    if date in ddf.columns:
+        column = "total_spend"
+        table = rfm_table(ddf, customer, date, amount, npartitions=npartitions, **options)[column]
+    else:
+        table = _with_column(ddf, customer)
+        if spend not in table.columns:
+            raise DataError(f"the dask DataFrame has neither a {date!r} column (a transaction log) nor a {spend!r} "
+                            f"column (a per-customer table)", field=spend)
+        table = table[[customer, spend]].set_index(customer, sort=False)[spend]
+    spend_per_customer = table.compute().sort_index(kind="stable")
+    return pandas_pareto(spend_per_customer, top=top)

@@ -7,17 +7,18 @@
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use patronage_core::btyd::integrals::{expected_purchases_if_alive, ln_death_time_integral};
 use patronage_core::btyd::{
-    btyd_summary as core_summary, customer_lifetime_value as core_clv, value_if_alive as core_if_alive,
-    BetaGeo, BetaGeoParams, ClvParams, FitInfo, GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams,
-    Purchases, RfmData, SpendData, SummaryParams,
+    btyd_summary as core_summary, customer_lifetime_value as core_clv, gamma_gamma_sums as core_gg_sums,
+    spend_spread, spend_totals, value_if_alive as core_if_alive, BetaGeo, BetaGeoParams, ClvParams, FitInfo,
+    GammaGamma, GammaGammaParams, ParetoNbd, ParetoNbdParams, Purchases, RfmData, SpendData, SpendTotals,
+    SummaryParams, GAMMA_GAMMA_SUMS,
 };
 use patronage_core::calendar::Period;
-use patronage_core::Error;
+use patronage_core::{Error, ParamError};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::error::{detached, interruptible, param_error, to_py};
+use crate::error::{detached, fit_with_sums, interruptible, param_error, to_py};
 use crate::rfm::columns_dict;
 use crate::transactions::TxLog;
 
@@ -270,6 +271,39 @@ impl PyGammaGamma {
         Ok(PyGammaGamma { inner })
     }
 
+    /// The fit from sums over batches of rows (see the core's
+    /// `ValidGammaGammaParams::fit_sums`): `totals` and `spread` merged,
+    /// `sums(params, hessian)` the batches' `gamma_gamma_sums` added up.
+    #[staticmethod]
+    #[pyo3(signature = (totals, spread, sums, penalizer=0.0, max_iter=1000, tol=1e-9))]
+    fn fit_sums(
+        py: Python<'_>,
+        totals: (f64, f64, f64, f64),
+        spread: (f64, f64, f64),
+        sums: &Bound<'_, PyAny>,
+        penalizer: f64,
+        max_iter: usize,
+        tol: f64,
+    ) -> PyResult<Self> {
+        let (weight, weighted_frequency, weighted_spend, rows) = totals;
+        let totals = SpendTotals { weight, weighted_frequency, weighted_spend, rows };
+        let spread = [spread.0, spread.1, spread.2];
+        let valid = GammaGammaParams { penalizer, max_iter, tol }.check().map_err(param_error)?;
+        let inner = fit_with_sums(py, sums, |at| {
+            valid.fit_sums(&totals, &spread, |p, h| {
+                let values = at(p, h)?;
+                <[f64; GAMMA_GAMMA_SUMS]>::try_from(values.as_slice()).map_err(|_| {
+                    ParamError::new(
+                        "sums",
+                        format!("returned {} numbers, expected {GAMMA_GAMMA_SUMS}", values.len()),
+                    )
+                    .into()
+                })
+            })
+        })?;
+        Ok(PyGammaGamma { inner })
+    }
+
     #[staticmethod]
     fn from_params(p: f64, q: f64, v: f64) -> PyResult<Self> {
         let inner = GammaGamma::new(p, q, v).map_err(param_error)?;
@@ -489,7 +523,64 @@ fn _btyd_ln_death_time(alpha: f64, beta: f64, m: f64, n: f64, t_x: f64, t: f64) 
         .ok_or_else(|| PyValueError::new_err("arguments outside alpha, beta, m > 0, n > 1, 0 <= t_x <= T"))
 }
 
+/// `(Σ w, Σ w x, Σ w m, rows)` of a batch's repeat buyers.
+#[pyfunction]
+#[pyo3(signature = (frequency, monetary_value, weights=None))]
+fn gamma_gamma_totals(
+    py: Python<'_>,
+    frequency: F64<'_>,
+    monetary_value: F64<'_>,
+    weights: Option<F64<'_>>,
+) -> PyResult<(f64, f64, f64, f64)> {
+    let (f, m) = (slice(&frequency, "frequency")?, slice(&monetary_value, "monetary_value")?);
+    let w = opt_slice(&weights, "weights")?;
+    let t = detached(py, || Ok::<_, Error>(spend_totals(&SpendData::new(f, m, w)?)))?;
+    Ok((t.weight, t.weighted_frequency, t.weighted_spend, t.rows))
+}
+
+/// `(Σ w dx dm, Σ w dx², Σ w dm²)` of a batch's repeat buyers about the given means.
+#[pyfunction]
+#[pyo3(signature = (frequency, monetary_value, weights, mean_frequency, mean_spend))]
+fn gamma_gamma_spread(
+    py: Python<'_>,
+    frequency: F64<'_>,
+    monetary_value: F64<'_>,
+    weights: Option<F64<'_>>,
+    mean_frequency: f64,
+    mean_spend: f64,
+) -> PyResult<(f64, f64, f64)> {
+    let (f, m) = (slice(&frequency, "frequency")?, slice(&monetary_value, "monetary_value")?);
+    let w = opt_slice(&weights, "weights")?;
+    let s =
+        detached(py, || Ok::<_, Error>(spend_spread(&SpendData::new(f, m, w)?, mean_frequency, mean_spend)))?;
+    Ok((s[0], s[1], s[2]))
+}
+
+/// A batch's Gamma-Gamma log-likelihood sums at `params`: `[ll, grad(3), hess pp pq pv qq qv vv]`.
+#[pyfunction]
+#[pyo3(signature = (frequency, monetary_value, weights, params, hessian))]
+fn gamma_gamma_sums<'py>(
+    py: Python<'py>,
+    frequency: F64<'py>,
+    monetary_value: F64<'py>,
+    weights: Option<F64<'py>>,
+    params: (f64, f64, f64),
+    hessian: bool,
+) -> PyResult<F64Out<'py>> {
+    let (f, m) = (slice(&frequency, "frequency")?, slice(&monetary_value, "monetary_value")?);
+    let w = opt_slice(&weights, "weights")?;
+    let p = [params.0, params.1, params.2];
+    if let Some((name, v)) = ["p", "q", "v"].into_iter().zip(p).find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+        return Err(param_error(ParamError::new(name, format!("must be a positive number, got {v}"))));
+    }
+    let out = detached(py, || Ok::<_, Error>(core_gg_sums(&SpendData::new(f, m, w)?, &p, hessian)))?;
+    Ok(out.to_vec().into_pyarray(py))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(gamma_gamma_totals, m)?)?;
+    m.add_function(wrap_pyfunction!(gamma_gamma_spread, m)?)?;
+    m.add_function(wrap_pyfunction!(gamma_gamma_sums, m)?)?;
     m.add_function(wrap_pyfunction!(btyd_summary, m)?)?;
     m.add_function(wrap_pyfunction!(customer_lifetime_value, m)?)?;
     m.add_function(wrap_pyfunction!(_btyd_purchases_if_alive, m)?)?;

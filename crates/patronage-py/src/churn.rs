@@ -2,13 +2,14 @@
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use patronage_core::churn::{
-    self, metrics, Calibrator, ChurnDatasetParams, GbmModel, GbmParams, LogisticModel, LogisticParams,
+    self, logistic_design_spread, logistic_design_sums, logistic_ranges, logistic_sums, metrics, Calibrator,
+    ChurnDatasetParams, DesignRanges, GbmModel, GbmParams, LogisticModel, LogisticParams,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::error::{detached, interruptible};
+use crate::error::{detached, fit_with_sums, interruptible};
 use crate::transactions::TxLog;
 
 type F64Array<'py> = Bound<'py, PyArray1<f64>>;
@@ -97,6 +98,29 @@ impl PyLogistic {
         let (x, y) = (x.as_array(), y.as_array().to_vec());
         let w = weights(&sample_weight)?;
         let model = interruptible(py, || LogisticModel::fit(&params, x, &y, w.as_deref()))?;
+        Ok(PyLogistic(model))
+    }
+
+    /// The fit from sums over batches of rows (see the core's
+    /// `LogisticModel::fit_sums`): the merged passes, and `sums(beta,
+    /// hessian)` returning the batches' `logistic_sums` added up.
+    #[staticmethod]
+    #[pyo3(signature = (ranges, sums, spread, c, max_iter, tol, sums_at))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit_sums(
+        py: Python<'_>,
+        ranges: Ranges,
+        sums: Vec<f64>,
+        spread: Vec<f64>,
+        c: f64,
+        max_iter: usize,
+        tol: f64,
+        sums_at: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let params = LogisticParams { c, max_iter, tol };
+        let ranges = design_ranges(ranges);
+        let model =
+            fit_with_sums(py, sums_at, |at| LogisticModel::fit_sums(&params, &ranges, &sums, &spread, at))?;
         Ok(PyLogistic(model))
     }
 
@@ -300,7 +324,85 @@ fn binary_metrics(
     })
 }
 
+/// A batch's standardisation ranges as Python sees them: `(lo, hi, max_weight, total_weight, positive_weight)`.
+type Ranges = (Vec<f64>, Vec<f64>, f64, f64, f64);
+
+fn design_ranges((lo, hi, max_weight, total_weight, positive_weight): Ranges) -> DesignRanges {
+    DesignRanges { lo, hi, max_weight, total_weight, positive_weight }
+}
+
+/// The first standardisation pass of a fit from sums over a batch (`LogisticModel.fit_sums`).
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight=None))]
+fn logistic_batch_ranges(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    y: PyReadonlyArray1<'_, f64>,
+    sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<Ranges> {
+    let (x, y, w) = (x.as_array(), y.as_array().to_vec(), weights(&sample_weight)?);
+    let r = detached(py, || logistic_ranges(x, &y, w.as_deref()))?;
+    Ok((r.lo, r.hi, r.max_weight, r.total_weight, r.positive_weight))
+}
+
+/// The second pass over a batch: weighted column sums (merged `ranges`).
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight, ranges))]
+fn logistic_batch_sums<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    ranges: Ranges,
+) -> PyResult<F64Array<'py>> {
+    let (x, y, w) = (x.as_array(), y.as_array().to_vec(), weights(&sample_weight)?);
+    let ranges = design_ranges(ranges);
+    Ok(detached(py, || logistic_design_sums(x, &y, w.as_deref(), &ranges))?.into_pyarray(py))
+}
+
+/// The third pass over a batch: squared deviations about the merged `sums`' means.
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight, ranges, sums))]
+fn logistic_batch_spread<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    ranges: Ranges,
+    sums: Vec<f64>,
+) -> PyResult<F64Array<'py>> {
+    let (x, y, w) = (x.as_array(), y.as_array().to_vec(), weights(&sample_weight)?);
+    let ranges = design_ranges(ranges);
+    Ok(detached(py, || logistic_design_spread(x, &y, w.as_deref(), &ranges, &sums))?.into_pyarray(py))
+}
+
+/// A batch's unpenalised log-loss sums at `beta`: `[loss, grad.., upper hessian..]`.
+#[pyfunction]
+#[pyo3(signature = (x, y, sample_weight, ranges, sums, spread, beta, hessian))]
+#[allow(clippy::too_many_arguments)]
+fn logistic_batch_loss<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+    sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+    ranges: Ranges,
+    sums: Vec<f64>,
+    spread: Vec<f64>,
+    beta: Vec<f64>,
+    hessian: bool,
+) -> PyResult<F64Array<'py>> {
+    let (x, y, w) = (x.as_array(), y.as_array().to_vec(), weights(&sample_weight)?);
+    let ranges = design_ranges(ranges);
+    let out =
+        interruptible(py, || logistic_sums(x, &y, w.as_deref(), (&ranges, &sums, &spread), &beta, hessian))?;
+    Ok(out.into_pyarray(py))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(logistic_batch_ranges, m)?)?;
+    m.add_function(wrap_pyfunction!(logistic_batch_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(logistic_batch_spread, m)?)?;
+    m.add_function(wrap_pyfunction!(logistic_batch_loss, m)?)?;
     m.add_function(wrap_pyfunction!(churn_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(binary_metrics, m)?)?;
     m.add_class::<PyLogistic>()?;

@@ -101,3 +101,37 @@ where
         }
     })
 }
+
+/// The sums a fit from sums evaluates per iteration, computed by Python.
+pub type SumsAt<'a> = dyn Fn(&[f64], bool) -> Result<Vec<f64>, Error> + 'a;
+
+/// Runs a core fit from sums with the GIL released; its per-iteration sums
+/// come from the Python callable `sums(params, hessian) -> float64 array`
+/// (an engine job: Spark, Dask), called with the GIL taken back. An exception
+/// the callable raises ends the fit and is raised as it is.
+pub fn fit_with_sums<T: Send>(
+    py: Python<'_>,
+    sums: &Bound<'_, PyAny>,
+    fit: impl FnOnce(&SumsAt<'_>) -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let callable: Py<PyAny> = sums.clone().unbind();
+    let raised = std::sync::Mutex::new(None::<PyErr>);
+    let call = |params: &[f64], hessian: bool| -> Result<Vec<f64>, Error> {
+        Python::attach(|py| -> PyResult<Vec<f64>> {
+            let out = callable.bind(py).call1((numpy::PyArray1::from_slice(py, params), hessian))?;
+            let values: numpy::PyReadonlyArray1<'_, f64> = out.extract().map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err("sums must return a 1-D float64 numpy array")
+            })?;
+            Ok(values.as_array().to_vec())
+        })
+        .map_err(|e| {
+            *raised.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+            Error::Param(ParamError::new("sums", "raised an exception"))
+        })
+    };
+    let result = py.detach(|| fit(&call));
+    if let Some(e) = raised.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        return Err(e);
+    }
+    result.map_err(to_py)
+}

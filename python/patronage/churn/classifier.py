@@ -338,20 +338,23 @@ class ChurnClassifier(ParamsMixin):
                 raise DataError("sample_weight must be finite and non-negative", field="sample_weight")
             if not np.any(w > 0):
                 raise DataError("sample weights are all zero: there is nothing to fit", field="sample_weight")
-        cw = self.class_weight
-        if cw is not None:
-            if cw == "balanced":  # each class gets half of the total (sample-weighted) mass
-                base = np.ones_like(y01) if w is None else w
-                n_pos, total = float(base @ y01), float(base.sum())
-                per = {1: total / (2 * n_pos), 0: total / (2 * (total - n_pos))}
-            else:
-                unknown = [k for k in cw if k not in set(self.classes_.tolist())]
-                if unknown:
-                    raise ParameterError(f"class_weight names a class not in y: {unknown[0]!r}", "class_weight")
-                per = {i: float(cw.get(c, 1.0)) for i, c in enumerate(self.classes_.tolist())}
+        if self.class_weight is not None:
+            base = np.ones_like(y01) if w is None else w
+            per = self._class_factors(float(base @ y01), float(base.sum()))
             cw_values = np.where(y01 == 1.0, per[1], per[0])
             w = cw_values if w is None else w * cw_values
         return None if w is None else np.ascontiguousarray(w)
+
+    def _class_factors(self, positive: float, total: float) -> Dict[int, float]:
+        """``class_weight``'s factor for label 0 and 1, given the (sample-weighted) total of the
+        positive class and of all rows."""
+        cw = self.class_weight
+        if cw == "balanced":  # each class gets half of the total (sample-weighted) mass
+            return {1: total / (2 * positive), 0: total / (2 * (total - positive))}
+        unknown = [k for k in cw if k not in set(self.classes_.tolist())]
+        if unknown:
+            raise ParameterError(f"class_weight names a class not in y: {unknown[0]!r}", "class_weight")
+        return {i: float(cw.get(c, 1.0)) for i, c in enumerate(self.classes_.tolist())}
 
     # ------------------------------------------------------------------ fit
     @contextlib.contextmanager
@@ -395,17 +398,22 @@ class ChurnClassifier(ParamsMixin):
             out.extend([int(value)] * len(col.names_out()))
         return out
 
+    def _logistic_tol(self) -> float:
+        return 1e-8 if self.tol is None else float(self.tol)
+
+    def _warn_logistic(self, model: Any) -> Any:
+        if not model.converged:
+            warnings.warn(ConvergenceWarning(
+                f"the logistic model did not converge in max_iter={self.max_iter} Newton iterations "
+                f"(tol={self._logistic_tol()}); its coefficients are the last iterate: raise max_iter, or lower "
+                "C if the classes are (nearly) separable"), stacklevel=5)
+        return model
+
     def _fit_core(self, X: np.ndarray, y: np.ndarray, w: Optional[np.ndarray]) -> Any:
         with self._feature_names():
             if self.model == "logistic":
-                tol = 1e-8 if self.tol is None else float(self.tol)
-                model = _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), tol)
-                if not model.converged:
-                    warnings.warn(ConvergenceWarning(
-                        f"the logistic model did not converge in max_iter={self.max_iter} Newton iterations "
-                        f"(tol={tol}); its coefficients are the last iterate: raise max_iter, or lower C "
-                        "if the classes are (nearly) separable"), stacklevel=4)
-                return model
+                model = _core.LogisticModel.fit(X, y, w, float(self.C), int(self.max_iter), self._logistic_tol())
+                return self._warn_logistic(model)
             early = len(y) > 10_000 if self.early_stopping == "auto" else bool(self.early_stopping)
             return _core.GbmModel.fit(
                 X, y, w, int(self.max_iter), float(self.learning_rate), int(self.max_leaf_nodes),

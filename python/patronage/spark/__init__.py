@@ -18,6 +18,7 @@ of buckets, files or partitions.
 Fits (:func:`fit`) return the ordinary fitted estimator: BTYD models from
 pattern counts (exactly the full fit), the others as documented there.
 Scores (:func:`predict`) add a fitted model's outputs as columns.
+:func:`pareto` is :func:`patronage.pareto` of a Spark DataFrame.
 
 ``import patronage`` does not import pyspark; ``import patronage.spark``
 does not either, until a function is called.
@@ -34,3 +35,8 @@ from ._reduce import ces, cohort_retention, csat, nps, repurchase_rate, retentio
 from ._scores import rfm_scores  # noqa: E402
 
 __all__ += ["rfm_scores", "cohort_retention", "retention", "repurchase_rate", "segment_summary", "nps", "csat", "ces"]
+
+# the 80/20 view
+from ._pareto import pareto  # noqa: E402
+
+__all__ += ["pareto"]

@@ -106,22 +106,109 @@ impl Buyers {
         }
     }
 
-    fn correlation(&self) -> Option<f64> {
-        let sw: f64 = self.w.iter().sum();
+    /// `[Σ w, Σ w x, Σ w m, rows]`.
+    fn totals(&self) -> SpendTotals {
         let x = |i: usize| self.xs[self.x_index[i] as usize];
         let n = self.w.len();
-        let mx = (0..n).map(|i| self.w[i] * x(i)).sum::<f64>() / sw;
-        let mm = (0..n).map(|i| self.w[i] * self.m[i]).sum::<f64>() / sw;
+        SpendTotals {
+            weight: self.w.iter().sum(),
+            weighted_frequency: (0..n).map(|i| self.w[i] * x(i)).sum(),
+            weighted_spend: (0..n).map(|i| self.w[i] * self.m[i]).sum(),
+            rows: n as f64,
+        }
+    }
+
+    /// `[Σ w dx dm, Σ w dx², Σ w dm²]` about the means `(x̄, m̄)`.
+    fn spread(&self, mean_x: f64, mean_m: f64) -> [f64; 3] {
+        let x = |i: usize| self.xs[self.x_index[i] as usize];
         let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-        for i in 0..n {
-            let (dx, dm) = (x(i) - mx, self.m[i] - mm);
+        for i in 0..self.w.len() {
+            let (dx, dm) = (x(i) - mean_x, self.m[i] - mean_m);
             sxy += self.w[i] * dx * dm;
             sxx += self.w[i] * dx * dx;
             syy += self.w[i] * dm * dm;
         }
-        let c = sxy / (sxx * syy).sqrt();
-        c.is_finite().then_some(c)
+        [sxy, sxx, syy]
     }
+}
+
+/// Sums over the repeat buyers of a batch of rows; batches add up
+/// ([`SpendTotals::merge`]) to the whole table's.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SpendTotals {
+    /// `Σ w`: the customers the buyers stand for.
+    pub weight: f64,
+    /// `Σ w x`.
+    pub weighted_frequency: f64,
+    /// `Σ w m`.
+    pub weighted_spend: f64,
+    /// Buyer rows.
+    pub rows: f64,
+}
+
+impl SpendTotals {
+    /// The totals of two batches together.
+    pub fn merge(self, other: SpendTotals) -> SpendTotals {
+        SpendTotals {
+            weight: self.weight + other.weight,
+            weighted_frequency: self.weighted_frequency + other.weighted_frequency,
+            weighted_spend: self.weighted_spend + other.weighted_spend,
+            rows: self.rows + other.rows,
+        }
+    }
+
+    /// `(x̄, m̄)`: the weighted mean frequency and spend.
+    pub fn means(&self) -> (f64, f64) {
+        (self.weighted_frequency / self.weight, self.weighted_spend / self.weight)
+    }
+}
+
+/// Pearson's r from `[Σ w dx dm, Σ w dx², Σ w dm²]` (`None` when undefined).
+fn correlation(spread: &[f64; 3]) -> Option<f64> {
+    let c = spread[0] / (spread[1] * spread[2]).sqrt();
+    c.is_finite().then_some(c)
+}
+
+/// The repeat buyers' [`SpendTotals`] of a batch of rows (the first pass of a
+/// fit from sums, [`ValidGammaGammaParams::fit_sums`]).
+pub fn spend_totals(data: &SpendData<'_>) -> SpendTotals {
+    Buyers::new(data).totals()
+}
+
+/// `[Σ w dx dm, Σ w dx², Σ w dm²]` of a batch's repeat buyers about the whole
+/// table's means (the second pass: frequency-spend correlation).
+pub fn spend_spread(data: &SpendData<'_>, mean_x: f64, mean_m: f64) -> [f64; 3] {
+    Buyers::new(data).spread(mean_x, mean_m)
+}
+
+/// Entries of [`gamma_gamma_sums`]: `Σ w ll`, the gradient in `(p, q, v)`,
+/// then the Hessian's `pp pq pv qq qv vv` (zero unless asked for).
+pub const GAMMA_GAMMA_SUMS: usize = 10;
+
+/// The Gamma-Gamma log-likelihood of a batch's repeat buyers at `params`
+/// with its gradient and (when `hessian`) Hessian, as sums that add up across
+/// batches to the whole table's: what a fit from sums evaluates per batch.
+pub fn gamma_gamma_sums(data: &SpendData<'_>, params: &[f64; 3], hessian: bool) -> [f64; GAMMA_GAMMA_SUMS] {
+    let e = evaluate(&Buyers::new(data), params, hessian);
+    let mut out = [0.0; GAMMA_GAMMA_SUMS];
+    out[0] = e.ll;
+    out[1..4].copy_from_slice(&e.grad);
+    if hessian {
+        let h = &e.hess;
+        out[4..].copy_from_slice(&[h[0], h[1], h[2], h[4], h[5], h[8]]);
+    }
+    out
+}
+
+/// An [`Evaluation`] from [`gamma_gamma_sums`].
+fn from_sums(s: &[f64; GAMMA_GAMMA_SUMS], hessian: bool) -> Evaluation {
+    let hess = if hessian {
+        let [_, _, _, _, pp, pq, pv, qq, qv, vv] = *s;
+        vec![pp, pq, pv, pq, qq, qv, pv, qv, vv]
+    } else {
+        Vec::new()
+    };
+    Evaluation { ll: s[0], grad: s[1..4].to_vec(), hess }
 }
 
 /// `Σ w ll`, its gradient and (if asked) Hessian in `(p, q, v)`.
@@ -193,6 +280,27 @@ const PARAMETERS: Parameterisation = Parameterisation {
     }],
 };
 
+/// The error of a fit without a repeat buyer.
+fn no_repeat_buyers() -> crate::Error {
+    DataError::Invalid {
+        field: super::data::FREQUENCY,
+        row: None,
+        reason: "no repeat buyers (frequency > 0): the Gamma-Gamma model cannot be fitted".into(),
+    }
+    .into()
+}
+
+/// The starting points: the first matches the observed mean spend
+/// `E[z] = p v / (q - 1)`.
+fn starts(mean_m: f64) -> [Vec<f64>; 4] {
+    [
+        vec![1.0, 2.0, mean_m],
+        vec![1.0, 1.0, 1.0],
+        vec![5.0, 3.0, 2.0 * mean_m],
+        vec![0.5, 10.0, 20.0 * mean_m],
+    ]
+}
+
 impl ValidGammaGammaParams {
     /// Maximum-likelihood fit on the rows with `frequency > 0` (the others
     /// are ignored), by damped Newton on the log-parameters (L-BFGS as
@@ -200,35 +308,76 @@ impl ValidGammaGammaParams {
     /// stopped ([`crate::Error::Interrupted`]); a fit that did not converge is
     /// returned with `converged == false`.
     pub fn fit(&self, data: &SpendData<'_>) -> Result<GammaGamma> {
-        let GammaGammaParams { penalizer, max_iter, tol } = self.0;
         let buyers = Buyers::new(data);
+        let totals = buyers.totals();
         if buyers.w.is_empty() {
-            return Err(DataError::Invalid {
-                field: super::data::FREQUENCY,
-                row: None,
-                reason: "no repeat buyers (frequency > 0): the Gamma-Gamma model cannot be fitted".into(),
-            }
-            .into());
+            return Err(no_repeat_buyers());
         }
-        let total_w: f64 = buyers.w.iter().sum();
-        let mean_m = (0..buyers.w.len()).map(|i| buyers.w[i] * buyers.m[i]).sum::<f64>() / total_w;
-        // E[z] = p v / (q - 1): the first start matches the observed mean.
-        let starts = [
-            vec![1.0, 2.0, mean_m],
-            vec![1.0, 1.0, 1.0],
-            vec![5.0, 3.0, 2.0 * mean_m],
-            vec![0.5, 10.0, 20.0 * mean_m],
-        ];
+        let (mean_x, mean_m) = totals.means();
         let sample = warm_stride(buyers.w.len()).map(|k| buyers.every(k));
         let sample_w = sample.as_ref().map_or(0.0, |s| s.w.iter().sum());
         let (starts, warm_evaluations) = with_warm_start(
             sample.as_ref().map(|s| move |p: &[f64], h| evaluate(s, p, h)),
             sample_w,
-            penalizer,
-            &starts,
-            max_iter,
+            self.0.penalizer,
+            &starts(mean_m),
+            self.0.max_iter,
         )?;
-        let best = maximise(|p, h| evaluate(&buyers, p, h), total_w, penalizer, &starts, max_iter, tol)?;
+        let spread = buyers.spread(mean_x, mean_m);
+        self.fit_from(&totals, &spread, |p, h| evaluate(&buyers, p, h), &starts, warm_evaluations)
+    }
+
+    /// The same fit from sums that add up across batches of rows (a table
+    /// spread over machines): `totals` and `spread` are the batches' merged
+    /// [`spend_totals`] and [`spend_spread`] (about `totals.means()`), and
+    /// `sums(params, hessian)` returns the batches' [`gamma_gamma_sums`]
+    /// added up. Same starts, optimiser and diagnostics as [`Self::fit`]
+    /// (without its warm start on a subsample, which needs the rows), so the
+    /// same optimum; the first error `sums` returns ends the fit.
+    pub fn fit_sums<S>(&self, totals: &SpendTotals, spread: &[f64; 3], sums: S) -> Result<GammaGamma>
+    where
+        S: Fn(&[f64; 3], bool) -> Result<[f64; GAMMA_GAMMA_SUMS]>,
+    {
+        if !(totals.weight > 0.0 && totals.rows >= 1.0) {
+            return Err(no_repeat_buyers());
+        }
+        let failed = std::sync::Mutex::new(None);
+        let ll = |p: &[f64], hessian: bool| {
+            let mut failed = failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let nan = || Evaluation { ll: f64::NAN, grad: vec![f64::NAN; 3], hess: vec![f64::NAN; 9] };
+            if failed.is_some() {
+                return nan(); // the optimiser gives up on non-finite values
+            }
+            match sums(&[p[0], p[1], p[2]], hessian) {
+                Ok(s) => from_sums(&s, hessian),
+                Err(e) => {
+                    *failed = Some(e);
+                    nan()
+                }
+            }
+        };
+        let fitted = self.fit_from(totals, spread, ll, &starts(totals.means().1), 0);
+        match failed.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            Some(e) => Err(e),
+            None => fitted,
+        }
+    }
+
+    /// The optimiser from `starts` and the fitted model with its diagnostics.
+    fn fit_from<L>(
+        &self,
+        totals: &SpendTotals,
+        spread: &[f64; 3],
+        ll: L,
+        starts: &[Vec<f64>],
+        warm_evaluations: usize,
+    ) -> Result<GammaGamma>
+    where
+        L: Fn(&[f64], bool) -> Evaluation,
+    {
+        let GammaGammaParams { penalizer, max_iter, tol } = self.0;
+        let total_w = totals.weight;
+        let best = maximise(ll, total_w, penalizer, starts, max_iter, tol)?;
         let Some(best) = best else {
             return Err(DataError::Invalid {
                 field: MONETARY,
@@ -243,12 +392,12 @@ impl ValidGammaGammaParams {
             p: p[0],
             q: p[1],
             v: p[2],
-            frequency_spend_correlation: buyers.correlation(),
+            frequency_spend_correlation: correlation(spread),
             fit: Some(FitInfo {
                 log_likelihood: best.log_likelihood,
                 standard_errors: standard_errors(p, best.log_cov.as_deref()),
                 n_customers: total_w,
-                n_patterns: buyers.w.len(),
+                n_patterns: totals.rows as usize,
                 penalizer,
                 converged: best.minimum.converged(),
                 status: best.minimum.status,
@@ -379,5 +528,52 @@ mod tests {
         let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
         let e = gg.expected_average_spend(&data).unwrap();
         assert_relative_eq!(e[0], 6.25 * 15.44 / 2.74, max_relative = 1e-12);
+    }
+
+    /// Sums over three uneven batches, merged, give the in-memory fit's
+    /// parameters, likelihood and correlation; an error from `sums` ends the fit.
+    #[test]
+    fn fit_from_batch_sums_equals_the_fit() {
+        let n = 3000;
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 9) as f64).collect();
+        let m: Vec<f64> =
+            (0..n).map(|i| 5.0 + ((i * 104_729) % 1000) as f64 / 17.0 + (i % 7) as f64).collect();
+        let params = GammaGammaParams::default().check().unwrap();
+        let whole = params.fit(&SpendData::new(&x, &m, None).unwrap()).unwrap();
+        let cuts = [0, 100, 1700, n];
+        let batches: Vec<SpendData<'_>> =
+            cuts.windows(2).map(|c| SpendData::new(&x[c[0]..c[1]], &m[c[0]..c[1]], None).unwrap()).collect();
+        let totals = batches.iter().map(spend_totals).fold(SpendTotals::default(), SpendTotals::merge);
+        let (mx, mm) = totals.means();
+        let mut spread = [0.0; 3];
+        for b in &batches {
+            spread.iter_mut().zip(spend_spread(b, mx, mm)).for_each(|(s, v)| *s += v);
+        }
+        let sums = |p: &[f64; 3], h: bool| {
+            let mut total = [0.0; GAMMA_GAMMA_SUMS];
+            for b in &batches {
+                total.iter_mut().zip(gamma_gamma_sums(b, p, h)).for_each(|(t, v)| *t += v);
+            }
+            Ok(total)
+        };
+        let merged = params.fit_sums(&totals, &spread, sums).unwrap();
+        for (a, b) in merged.params().iter().zip(whole.params()) {
+            assert_relative_eq!(*a, b, max_relative = 1e-8);
+        }
+        let (fa, fb) = (merged.fit_info().unwrap(), whole.fit_info().unwrap());
+        assert_relative_eq!(fa.log_likelihood, fb.log_likelihood, max_relative = 1e-12);
+        assert_eq!((fa.n_customers, fa.n_patterns), (fb.n_customers, fb.n_patterns));
+        assert_relative_eq!(
+            merged.frequency_spend_correlation().unwrap(),
+            whole.frequency_spend_correlation().unwrap(),
+            max_relative = 1e-10
+        );
+        let failing =
+            |_: &[f64; 3], _: bool| Err(ParamError::new("sums", "engine failed".to_string()).into());
+        assert!(
+            matches!(params.fit_sums(&totals, &spread, failing), Err(crate::Error::Param(e)) if e.name == "sums")
+        );
+        let none = SpendTotals::default();
+        assert!(params.fit_sums(&none, &spread, sums).is_err());
     }
 }

@@ -10,8 +10,9 @@ use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::data::{check_features, check_training};
+use super::data::{check_features, check_training, MAX_TOTAL_WEIGHT};
 use super::params::LogisticParams;
+use super::standardise::{design_spread, design_sums, DesignRanges, Standardisation};
 use crate::error::{DataError, Field, ParamError, Result};
 use crate::interrupt::{self, Stop};
 
@@ -42,73 +43,6 @@ pub struct LogisticModel {
 /// (`p^3 / 3`), so 10,000 columns would take minutes per iteration and 800 MB
 /// per partial sum. Wider designs belong to the gradient-boosting model.
 pub const MAX_LOGISTIC_FEATURES: usize = 1_000;
-
-/// A power of two near `1 / m` (1 for 0): multiplying by it is exact, and
-/// brings `m` near 1.
-fn pow2_inverse(m: f64) -> f64 {
-    if m > 0.0 && m.is_finite() {
-        2f64.powi(-(m.log2().floor() as i32).clamp(-1000, 1000))
-    } else {
-        1.0
-    }
-}
-
-/// Column mean and standard deviation (ddof 0; a constant column gets 1),
-/// and the factor the fit multiplies `x - mean` by: `1 / sd`, or 0 for a
-/// constant column, which then takes no part (its coefficient stays 0; with
-/// values near 1e308, `x - mean` of one ulp squared would overflow).
-///
-/// Every column is summed multiplied by a power of two near the inverse of
-/// its largest magnitude, and the weights by one near theirs: such scaling is
-/// exact, so ordinary data gets the bits of the plain sums while columns or
-/// weights near `f64::MAX` do not overflow. A column whose values span more
-/// than the largest float (so that `x - mean` overflows) is an error.
-fn standardisation(x: &ArrayView2<'_, f64>, w: &[f64]) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
-    let p = x.ncols();
-    let (mut lo, mut hi) = (vec![f64::INFINITY; p], vec![f64::NEG_INFINITY; p]);
-    for row in x.rows() {
-        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
-            *l = l.min(v);
-            *h = h.max(v);
-        }
-    }
-    if let Some(j) = (0..p).find(|&j| !(hi[j] - lo[j]).is_finite()) {
-        return Err(DataError::Invalid {
-            field: Field::Feature(j),
-            row: None,
-            reason: format!(
-                "values span from {:e} to {:e}, wider than the largest float: rescale the column",
-                lo[j], hi[j]
-            ),
-        }
-        .into());
-    }
-    let col: Vec<f64> = lo.iter().zip(&hi).map(|(l, h)| pow2_inverse(l.abs().max(h.abs()))).collect();
-    let w_scale = pow2_inverse(w.iter().fold(0.0f64, |m, &v| m.max(v)));
-    let total: f64 = w.iter().map(|v| v * w_scale).sum();
-    let mut mean = vec![0.0; p];
-    let mut var = vec![0.0; p];
-    for (row, &wi) in x.rows().into_iter().zip(w) {
-        let wi = wi * w_scale;
-        for ((m, v), c) in mean.iter_mut().zip(row).zip(&col) {
-            *m += wi * (v * c);
-        }
-    }
-    mean.iter_mut().zip(&col).for_each(|(m, c)| *m = *m / total / c);
-    for (row, &wi) in x.rows().into_iter().zip(w) {
-        let wi = wi * w_scale;
-        for (((s, v), m), c) in var.iter_mut().zip(row).zip(&mean).zip(&col) {
-            let d = v * c - m * c;
-            *s += wi * d * d;
-        }
-    }
-    let sd: Vec<f64> = var.iter().zip(&col).map(|(&s, c)| (s / total).sqrt() / c).collect();
-    // relative test: a column constant up to rounding is constant
-    let varies: Vec<bool> = sd.iter().zip(&mean).map(|(&sd, m)| sd > 1e-12 * m.abs().max(1.0)).collect();
-    let scale = sd.iter().zip(&varies).map(|(&sd, &v)| if v { sd } else { 1.0 }).collect();
-    let factor = sd.iter().zip(&varies).map(|(&sd, &v)| if v { 1.0 / sd } else { 0.0 }).collect();
-    Ok((mean, scale, factor))
-}
 
 /// `log(1 + exp(z))` without overflow.
 pub(crate) fn softplus(z: f64) -> f64 {
@@ -274,12 +208,8 @@ impl Problem<'_> {
         }
     }
 
-    fn penalty(&self, beta: &[f64]) -> f64 {
-        0.5 * beta[1..].iter().map(|b| b * b).sum::<f64>()
-    }
-
     /// The objective `0.5 |w|^2 + C sum s_i loss_i`.
-    fn objective(&self, beta: &[f64]) -> f64 {
+    fn loss(&self, beta: &[f64]) -> f64 {
         let k = self.k();
         let parts: Vec<f64> = self
             .chunk_ids()
@@ -297,7 +227,7 @@ impl Problem<'_> {
                     .sum()
             })
             .collect();
-        self.c * parts.iter().sum::<f64>() + self.penalty(beta)
+        self.c * parts.iter().sum::<f64>() + penalty(beta)
     }
 
     /// Loss, gradient and upper-triangle Hessian sums of chunk `ch`; cut
@@ -340,17 +270,17 @@ impl Problem<'_> {
         part
     }
 
-    /// Objective, gradient and (when `hessian`; else empty) Hessian (full
-    /// `k x k`) at `beta`.
+    /// The unpenalised loss, gradient and upper-triangle Hessian (when
+    /// `hessian`; else empty) summed over the rows at `beta`, without `C`.
     ///
     /// Chunks are computed a few per thread at a time and added in chunk
     /// order (the bits do not depend on the thread count; memory holds only
     /// those partial Hessians), with a stop check ([`crate::interrupt`])
     /// between batches.
-    fn derivatives(&self, beta: &[f64], hessian: bool) -> Result<(f64, Vec<f64>, Vec<f64>)> {
+    fn sums(&self, beta: &[f64], hessian: bool) -> Result<Partial> {
         let k = self.k();
-        let (mut loss, mut grad) = (0.0, vec![0.0; k]);
-        let mut hess = vec![0.0; if hessian { k * k } else { 0 }];
+        let mut total =
+            Partial { loss: 0.0, grad: vec![0.0; k], hess: vec![0.0; if hessian { k * k } else { 0 }] };
         let batch = 2 * rayon::current_num_threads().max(1);
         let stop = interrupt::current();
         for ids in self.chunk_ids().chunks(batch) {
@@ -358,28 +288,91 @@ impl Problem<'_> {
                 ids.par_iter().map(|&ch| self.chunk_derivatives(ch, beta, hessian, &stop)).collect();
             interrupt::check()?;
             for part in &parts {
-                loss += part.loss;
-                grad.iter_mut().zip(&part.grad).for_each(|(g, v)| *g += v);
-                hess.iter_mut().zip(&part.hess).for_each(|(h, v)| *h += v);
+                total.loss += part.loss;
+                total.grad.iter_mut().zip(&part.grad).for_each(|(g, v)| *g += v);
+                total.hess.iter_mut().zip(&part.hess).for_each(|(h, v)| *h += v);
             }
         }
-        let obj = self.c * loss + self.penalty(beta);
-        grad.iter_mut().for_each(|g| *g *= self.c);
-        hess.iter_mut().for_each(|h| *h *= self.c);
+        Ok(total)
+    }
+}
+
+/// The objective `0.5 |w|^2 + C sum s_i loss_i`, its gradient and (when
+/// `hessian`; else empty) full `k x k` Hessian from the data term's sums.
+fn penalised(c: f64, sums: Partial, beta: &[f64], hessian: bool) -> (f64, Vec<f64>, Vec<f64>) {
+    let k = beta.len();
+    let Partial { loss, mut grad, mut hess } = sums;
+    let obj = c * loss + penalty(beta);
+    grad.iter_mut().for_each(|g| *g *= c);
+    hess.iter_mut().for_each(|h| *h *= c);
+    for a in 1..k {
+        grad[a] += beta[a];
+    }
+    if hessian {
         for a in 1..k {
-            grad[a] += beta[a];
+            hess[a * k + a] += 1.0;
         }
-        if hessian {
-            for a in 1..k {
-                hess[a * k + a] += 1.0;
-            }
-            for a in 0..k {
-                for b in 0..a {
-                    hess[a * k + b] = hess[b * k + a];
-                }
+        for a in 0..k {
+            for b in 0..a {
+                hess[a * k + b] = hess[b * k + a];
             }
         }
-        Ok((obj, grad, hess))
+    }
+    (obj, grad, hess)
+}
+
+/// `0.5 |w|^2`: the intercept is not penalised.
+fn penalty(beta: &[f64]) -> f64 {
+    0.5 * beta[1..].iter().map(|b| b * b).sum::<f64>()
+}
+
+/// What Newton's method needs of the objective.
+trait Objective {
+    /// Objective, gradient and (when `hessian`; else empty) Hessian (full
+    /// `k x k`) at `beta`.
+    fn derivatives(&self, beta: &[f64], hessian: bool) -> Result<(f64, Vec<f64>, Vec<f64>)>;
+    /// The objective alone (the line search).
+    fn objective(&self, beta: &[f64]) -> Result<f64>;
+}
+
+impl Objective for Problem<'_> {
+    fn derivatives(&self, beta: &[f64], hessian: bool) -> Result<(f64, Vec<f64>, Vec<f64>)> {
+        Ok(penalised(self.c, self.sums(beta, hessian)?, beta, hessian))
+    }
+
+    fn objective(&self, beta: &[f64]) -> Result<f64> {
+        Ok(self.loss(beta))
+    }
+}
+
+/// The objective from sums over batches of rows held elsewhere (see
+/// [`LogisticModel::fit_sums`]).
+struct Summed<S> {
+    c: f64,
+    sums: S,
+}
+
+impl<S> Objective for Summed<S>
+where
+    S: Fn(&[f64], bool) -> Result<Vec<f64>>,
+{
+    fn derivatives(&self, beta: &[f64], hessian: bool) -> Result<(f64, Vec<f64>, Vec<f64>)> {
+        let k = beta.len();
+        let flat = (self.sums)(beta, hessian)?;
+        let expected = 1 + k + if hessian { k * k } else { 0 };
+        if flat.len() != expected {
+            return Err(ParamError::new(
+                "sums",
+                format!("returned {} numbers, expected {expected}", flat.len()),
+            )
+            .into());
+        }
+        let part = Partial { loss: flat[0], grad: flat[1..=k].to_vec(), hess: flat[1 + k..].to_vec() };
+        Ok(penalised(self.c, part, beta, hessian))
+    }
+
+    fn objective(&self, beta: &[f64]) -> Result<f64> {
+        Ok(self.derivatives(beta, false)?.0)
     }
 }
 
@@ -399,7 +392,7 @@ const KEEP_HESSIAN_BELOW: f64 = 1e-3;
 /// cuts the error by a factor of about 1e3), which skips the `n p^2 / 2`
 /// Hessian sums, most of a pass.
 fn newton(
-    problem: &Problem<'_>,
+    problem: &impl Objective,
     mut beta: Vec<f64>,
     max_iter: usize,
     tol: f64,
@@ -436,7 +429,7 @@ fn newton(
         loop {
             interrupt::check()?;
             let candidate: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - t * s).collect();
-            if problem.objective(&candidate) <= obj - 1e-4 * t * slope + slack {
+            if problem.objective(&candidate)? <= obj - 1e-4 * t * slope + slack {
                 beta = candidate;
                 break;
             }
@@ -519,6 +512,146 @@ fn overflowed() -> crate::Error {
     .into()
 }
 
+/// At most [`MAX_LOGISTIC_FEATURES`] columns.
+fn check_width(p: usize) -> Result<()> {
+    if p > MAX_LOGISTIC_FEATURES {
+        return Err(ParamError::new(
+            "X",
+            format!(
+                "has {p} feature columns; logistic regression takes at most {MAX_LOGISTIC_FEATURES} (each \
+                 Newton step solves a (p+1)-square system): select features or use the gradient-boosting model"
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Merged passes of the same width as the ranges.
+fn check_passes(ranges: &DesignRanges, sums: &[f64], spread: &[f64]) -> Result<()> {
+    let p = ranges.lo.len();
+    if ranges.hi.len() != p || sums.len() != p + 1 || spread.len() != p {
+        return Err(ParamError::new(
+            "sums",
+            format!(
+                "the standardisation passes disagree on the number of columns: {p} and {} ranges, {} sums \
+                 (expected {}), {} spreads",
+                ranges.hi.len(),
+                sums.len(),
+                p + 1,
+                spread.len()
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The start: the weighted prior log-odds, the optimum when all
+/// coefficients are 0.
+fn prior_start(ranges: &DesignRanges) -> Vec<f64> {
+    let prior = (ranges.positive_weight / ranges.total_weight).clamp(1e-12, 1.0 - 1e-12);
+    let mut beta = vec![0.0; ranges.lo.len() + 1];
+    beta[0] = (prior / (1.0 - prior)).ln();
+    beta
+}
+
+/// The model from Newton's solution.
+fn fitted(s: Standardisation, (beta, n_iter, converged): (Vec<f64>, usize, bool)) -> Result<LogisticModel> {
+    if !beta.iter().all(|b| b.is_finite()) {
+        return Err(overflowed());
+    }
+    Ok(LogisticModel {
+        mean: s.mean,
+        scale: s.scale,
+        coef: beta[1..].to_vec(),
+        intercept: beta[0],
+        n_iter,
+        converged,
+    })
+}
+
+/// The checked weights of a batch (see [`LogisticModel::fit`]).
+fn batch_weights(x: &ArrayView2<'_, f64>, y: &[f64], sample_weight: Option<&[f64]>) -> Result<Vec<f64>> {
+    check_width(x.ncols())?;
+    check_training(x, y, sample_weight)
+}
+
+/// The first standardisation pass of a fit from sums over a batch of rows
+/// ([`LogisticModel::fit_sums`]), after the checks of [`LogisticModel::fit`].
+pub fn logistic_ranges(
+    x: ArrayView2<'_, f64>,
+    y: &[f64],
+    sample_weight: Option<&[f64]>,
+) -> Result<DesignRanges> {
+    let w = batch_weights(&x, y, sample_weight)?;
+    Ok(DesignRanges::of(&x, y, &w))
+}
+
+/// The second pass over a batch: weighted column sums with the merged `ranges`' exact factors.
+pub fn logistic_design_sums(
+    x: ArrayView2<'_, f64>,
+    y: &[f64],
+    sample_weight: Option<&[f64]>,
+    ranges: &DesignRanges,
+) -> Result<Vec<f64>> {
+    let w = batch_weights(&x, y, sample_weight)?;
+    check_passes(ranges, &vec![0.0; x.ncols() + 1], &vec![0.0; x.ncols()])?;
+    Ok(design_sums(&x, &w, ranges))
+}
+
+/// The third pass over a batch: squared deviations about the means of the merged `sums`.
+pub fn logistic_design_spread(
+    x: ArrayView2<'_, f64>,
+    y: &[f64],
+    sample_weight: Option<&[f64]>,
+    ranges: &DesignRanges,
+    sums: &[f64],
+) -> Result<Vec<f64>> {
+    let w = batch_weights(&x, y, sample_weight)?;
+    check_passes(ranges, sums, &vec![0.0; x.ncols()])?;
+    Ok(design_spread(&x, &w, ranges, sums))
+}
+
+/// The unpenalised log-loss of a batch at `beta` (intercept first, on the
+/// standardised scale of the merged passes), its gradient and, when
+/// `hessian`, the upper triangle of its Hessian (row-major `k x k`, `k = p +
+/// 1`), flat: `[loss, grad.., hess..]`. The same chunked, SIMD sums as
+/// [`LogisticModel::fit`]; batches add up.
+pub fn logistic_sums(
+    x: ArrayView2<'_, f64>,
+    y: &[f64],
+    sample_weight: Option<&[f64]>,
+    passes: (&DesignRanges, &[f64], &[f64]),
+    beta: &[f64],
+    hessian: bool,
+) -> Result<Vec<f64>> {
+    let (ranges, sums, spread) = passes;
+    let w = batch_weights(&x, y, sample_weight)?;
+    check_passes(ranges, sums, spread)?;
+    if beta.len() != x.ncols() + 1 {
+        return Err(ParamError::new(
+            "beta",
+            format!("has {} entries, expected {}", beta.len(), x.ncols() + 1),
+        )
+        .into());
+    }
+    let s = Standardisation::from_passes(ranges, sums, spread);
+    let x = x.as_standard_layout();
+    let problem = Problem {
+        x: x.as_slice().unwrap_or_default(),
+        p: x.ncols(),
+        y,
+        w: &w,
+        mean: &s.mean,
+        inv_scale: s.factor,
+        c: 1.0,
+        stride: 1,
+    };
+    let Partial { loss, grad, hess } = problem.sums(beta, hessian)?;
+    Ok(std::iter::once(loss).chain(grad).chain(hess).collect())
+}
+
 impl LogisticModel {
     /// Fits the model to features `x` (`n x p`, at most
     /// [`MAX_LOGISTIC_FEATURES`] columns, each spanning less than the largest
@@ -531,37 +664,21 @@ impl LogisticModel {
         sample_weight: Option<&[f64]>,
     ) -> Result<LogisticModel> {
         params.check()?;
-        if x.ncols() > MAX_LOGISTIC_FEATURES {
-            return Err(ParamError::new(
-                "X",
-                format!(
-                    "has {} feature columns; logistic regression takes at most {MAX_LOGISTIC_FEATURES} (each \
-                     Newton step solves a (p+1)-square system): select features or use the gradient-boosting model",
-                    x.ncols()
-                ),
-            )
-            .into());
-        }
+        check_width(x.ncols())?;
         let w = check_training(&x, y, sample_weight)?;
-        let (mean, scale, factor) = standardisation(&x, &w)?;
+        let (standardisation, ranges) = Standardisation::of(&x, y, &w)?;
         let x = x.as_standard_layout(); // no copy for C-contiguous input
         let problem = Problem {
             x: x.as_slice().unwrap_or_default(),
             p: x.ncols(),
             y,
             w: &w,
-            mean: &mean,
-            inv_scale: factor,
+            mean: &standardisation.mean,
+            inv_scale: standardisation.factor.clone(),
             c: params.c,
             stride: 1,
         };
-        let k = problem.k();
-        // start at the weighted prior log-odds: the optimum when all coefficients are 0
-        let total: f64 = w.iter().sum();
-        let pos: f64 = w.iter().zip(y).map(|(w, y)| w * y).sum();
-        let prior = (pos / total).clamp(1e-12, 1.0 - 1e-12);
-        let mut beta = vec![0.0; k];
-        beta[0] = (prior / (1.0 - prior)).ln();
+        let mut beta = prior_start(&ranges);
         // On many rows, first solve on every `stride`-th chunk (at least
         // PRESOLVE_CHUNKS of them) to a loose tolerance: its optimum lies
         // within sampling error (~1e-2) of the full one, where Newton on all
@@ -574,11 +691,58 @@ impl LogisticModel {
                 beta = newton(&sub, beta, params.max_iter, PRESOLVE_TOL)?.0;
             }
         }
-        let (beta, n_iter, converged) = newton(&problem, beta, params.max_iter, params.tol)?;
-        if !beta.iter().all(|b| b.is_finite()) {
-            return Err(overflowed());
+        let solved = newton(&problem, beta, params.max_iter, params.tol)?;
+        fitted(standardisation, solved)
+    }
+
+    /// The same fit from sums that add up across batches of rows (a table
+    /// spread over machines): `ranges`, `sums` and `spread` are the batches'
+    /// merged [`logistic_ranges`], [`logistic_design_sums`] and
+    /// [`logistic_design_spread`], and `sums_at(beta, hessian)` returns the
+    /// batches' [`logistic_sums`] added up. Same start, Newton steps and
+    /// tolerance as [`Self::fit`] (without its presolve on a subsample, which
+    /// needs the rows), so the same optimum; the first error of `sums_at`
+    /// ends the fit.
+    pub fn fit_sums<S>(
+        params: &LogisticParams,
+        ranges: &DesignRanges,
+        sums: &[f64],
+        spread: &[f64],
+        sums_at: S,
+    ) -> Result<LogisticModel>
+    where
+        S: Fn(&[f64], bool) -> Result<Vec<f64>>,
+    {
+        params.check()?;
+        let p = ranges.lo.len();
+        check_width(p)?;
+        check_passes(ranges, sums, spread)?;
+        if ranges.total_weight.is_nan() || ranges.total_weight <= 0.0 {
+            return Err(DataError::Invalid {
+                field: Field::SampleWeight,
+                row: None,
+                reason: "the rows' weights sum to zero (or there are no rows): there is nothing to fit"
+                    .into(),
+            }
+            .into());
         }
-        Ok(LogisticModel { mean, scale, coef: beta[1..].to_vec(), intercept: beta[0], n_iter, converged })
+        if ranges.total_weight > MAX_TOTAL_WEIGHT {
+            return Err(DataError::Invalid {
+                field: Field::SampleWeight,
+                row: None,
+                reason: format!(
+                    "sample weights sum to {:e}, above the limit of {MAX_TOTAL_WEIGHT:e} (beyond it the fits' \
+                     weighted sums overflow): divide the weights by a constant",
+                    ranges.total_weight
+                ),
+            }
+            .into());
+        }
+        ranges.check()?;
+        let standardisation = Standardisation::from_passes(ranges, sums, spread);
+        let summed = Summed { c: params.c, sums: sums_at };
+        let solved = newton(&summed, prior_start(ranges), params.max_iter, params.tol)?;
+        fitted(standardisation, solved)
     }
 
     /// Checks a deserialised model: one mean, scale and coefficient per feature.
@@ -780,5 +944,61 @@ mod tests {
         }
         let g0: f64 = (0..50).map(|i| p[i] - y[i]).sum();
         assert_relative_eq!(g0, 0.0, epsilon = 1e-8);
+    }
+
+    /// Passes and sums over three uneven batches, merged, give the in-memory
+    /// fit (presolve included there) to 1e-8; an error from the sums ends the fit.
+    #[test]
+    fn fit_from_batch_sums_equals_the_fit() {
+        let n = (2 * PRESOLVE_CHUNKS + 3) * CHUNK + 101;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| ((i * (31 + j) + j * 7) % 97) as f64 / 9.0 - j as f64);
+        let y: Vec<f64> =
+            (0..n).map(|i| f64::from(u8::from((i * 7919) % 1000 < 300 + 5 * ((i * 31) % 97)))).collect();
+        let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 3) as f64).collect();
+        let params = LogisticParams { c: 0.3, ..LogisticParams::default() };
+        let whole = LogisticModel::fit(&params, x.view(), &y, Some(&w)).unwrap();
+        let cuts = [0, 5, CHUNK + 7, n];
+        let batch = |c: &[usize]| (x.slice(s![c[0]..c[1], ..]), &y[c[0]..c[1]], &w[c[0]..c[1]]);
+        let batches: Vec<_> = cuts.windows(2).map(batch).collect();
+        let ranges = batches
+            .iter()
+            .map(|(x, y, w)| logistic_ranges(x.view(), y, Some(w)).unwrap())
+            .reduce(|a, b| a.merge(&b))
+            .unwrap();
+        let add = |parts: Vec<Vec<f64>>| {
+            parts.into_iter().reduce(|a, b| a.iter().zip(&b).map(|(a, b)| a + b).collect()).unwrap()
+        };
+        let sums = add(batches
+            .iter()
+            .map(|(x, y, w)| logistic_design_sums(x.view(), y, Some(w), &ranges).unwrap())
+            .collect());
+        let spread = add(batches
+            .iter()
+            .map(|(x, y, w)| logistic_design_spread(x.view(), y, Some(w), &ranges, &sums).unwrap())
+            .collect());
+        let at = |beta: &[f64], h: bool| {
+            let parts: Result<Vec<Vec<f64>>> = batches
+                .iter()
+                .map(|(x, y, w)| logistic_sums(x.view(), y, Some(w), (&ranges, &sums, &spread), beta, h))
+                .collect();
+            Ok(add(parts?))
+        };
+        let merged = LogisticModel::fit_sums(&params, &ranges, &sums, &spread, at).unwrap();
+        assert!(merged.converged);
+        for (a, b) in
+            merged.coef.iter().chain([&merged.intercept]).zip(whole.coef.iter().chain([&whole.intercept]))
+        {
+            assert_relative_eq!(*a, *b, max_relative = 1e-8);
+        }
+        for (a, b) in merged.mean.iter().chain(&merged.scale).zip(whole.mean.iter().chain(&whole.scale)) {
+            assert_relative_eq!(*a, *b, max_relative = 1e-12);
+        }
+        let failing = |_: &[f64], _: bool| Err(ParamError::new("sums", "engine failed").into());
+        let err = LogisticModel::fit_sums(&params, &ranges, &sums, &spread, failing);
+        assert!(matches!(err, Err(crate::Error::Param(e)) if e.name == "sums"));
+        let short = |_: &[f64], _: bool| Ok(vec![0.0; 2]);
+        assert!(matches!(LogisticModel::fit_sums(&params, &ranges, &sums, &spread, short),
+            Err(crate::Error::Param(e)) if e.name == "sums"));
+        assert!(logistic_sums(x.view(), &y, None, (&ranges, &sums, &spread), &[0.0; 2], false).is_err());
     }
 }

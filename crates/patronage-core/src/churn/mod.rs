@@ -13,11 +13,16 @@ mod gbm;
 mod logistic;
 pub mod metrics;
 mod params;
+mod standardise;
 
 pub use calibration::Calibrator;
 pub use data::MAX_TOTAL_WEIGHT;
 pub use explain::Explanation;
 pub use features::{churn_dataset, ChurnDataset, ChurnDatasetParams, FEATURE_NAMES};
 pub use gbm::{GbmModel, Node, Tree, MISSING_BIN};
-pub use logistic::{LogisticModel, MAX_LOGISTIC_FEATURES};
+pub use logistic::{
+    logistic_design_spread, logistic_design_sums, logistic_ranges, logistic_sums, LogisticModel,
+    MAX_LOGISTIC_FEATURES,
+};
 pub use params::{GbmParams, LogisticParams};
+pub use standardise::{DesignRanges, Standardisation};
