@@ -23,7 +23,7 @@ from .exceptions import (ColumnTypeError, ConvergenceWarning, DataError, ModelFi
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-_BG = TypeVar("_BG", bound="BetaGeo")  # fit and from_params return the subclass they are called on
+_BG = TypeVar("_BG", bound="_PurchaseModel")  # fit and from_params return the subclass they are called on
 
 __all__ = ["btyd_summary", "BetaGeo", "ModifiedBetaGeo", "ParetoNBD", "GammaGamma",
            "customer_lifetime_value", "value_at_risk"]
@@ -453,11 +453,15 @@ class _PurchaseModel(_Model):
         cols = _Columns(summary, _BG_COLUMNS, "summary")
         w = cols.weights(weights, summary)
         with cols.labelled_errors():
-            model = _core.BetaGeoModel.fit(cols["frequency"], cols["recency"], cols["T"], w,
-                                           penalizer, max_iter, tol, self._modified)
+            model = self._fit_core(cols["frequency"], cols["recency"], cols["T"], w, penalizer, max_iter, tol)
         self._set_model(model)
         self._warn_fit()
         return self
+
+    @classmethod
+    def _fit_core(cls, *args: Any) -> Any:
+        """The core fit of the columns, weights and options (the one line that differs per model)."""
+        return _core.BetaGeoModel.fit(*args, cls._modified)
 
     def _history(self, summary: Any) -> _Columns:
         self._require_fitted()
@@ -649,12 +653,9 @@ class ModifiedBetaGeo(BetaGeo):
 
     Parameters
     ----------
-    penalizer : float, default 0
-        L2 penalty on the parameters, as :class:`BetaGeo`'s.
-    max_iter : int, default 1000
-        Most optimiser iterations per starting point.
-    tol : float, default 1e-9
-        Gradient tolerance of the optimiser.
+    penalizer, max_iter, tol
+        As in :class:`BetaGeo` (L2 penalty, most optimiser iterations per
+        starting point, gradient tolerance).
 
     See Also
     --------
@@ -699,12 +700,9 @@ class ParetoNBD(_PurchaseModel):
 
     Parameters
     ----------
-    penalizer : float, default 0
-        L2 penalty on the parameters, as :class:`BetaGeo`'s.
-    max_iter : int, default 1000
-        Most optimiser iterations per starting point.
-    tol : float, default 1e-7
-        Gradient tolerance of the optimiser.
+    penalizer, max_iter, tol
+        As in :class:`BetaGeo` (L2 penalty, most optimiser iterations per
+        starting point, gradient tolerance).
 
     See Also
     --------
@@ -732,18 +730,9 @@ class ParetoNBD(_PurchaseModel):
         obj._set_model(_core.ParetoNbdModel.from_params(*values))
         return obj._check_loaded()
 
-    def fit(self, summary: Any, weights: Any = None) -> "ParetoNBD":
-        """Fit on ``frequency, recency, T`` (or their ``_cal`` columns); see :meth:`BetaGeo.fit`."""
-        penalizer = _number(self.penalizer, "penalizer")
-        max_iter, tol = _count(self.max_iter, "max_iter"), _number(self.tol, "tol")
-        cols = _Columns(summary, _BG_COLUMNS, "summary")
-        w = cols.weights(weights, summary)
-        with cols.labelled_errors():
-            model = _core.ParetoNbdModel.fit(cols["frequency"], cols["recency"], cols["T"], w,
-                                             penalizer, max_iter, tol)
-        self._set_model(model)
-        self._warn_fit()
-        return self
+    @classmethod
+    def _fit_core(cls, *args: Any) -> Any:
+        return _core.ParetoNbdModel.fit(*args)
 
 
 class GammaGamma(_Model):

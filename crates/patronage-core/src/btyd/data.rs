@@ -9,14 +9,28 @@ use crate::error::{DataError, Field, Result};
 
 /// A non-negative whole number (NaN fails), without a `trunc` call.
 fn is_count(x: f64) -> bool {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every float above is whole
-    x >= 0.0 && (x >= EXACT || (x as u64) as f64 == x)
+    (x >= 0.0) & ((x >= WHOLE_ABOVE) | is_whole_below_2_52(x))
+}
+
+/// 2^52: every float from here up is a whole number.
+const WHOLE_ABOVE: f64 = 4_503_599_627_370_496.0;
+
+/// Whether `0 <= x < 2^52` is a whole number: adding 2^52 rounds it to the
+/// nearest whole number. Additions vectorise where a float-to-integer cast
+/// (a library-free but scalar, saturating conversion) does not.
+#[inline]
+pub(crate) fn is_whole_below_2_52(x: f64) -> bool {
+    (x + WHOLE_ABOVE) - WHOLE_ABOVE == x
 }
 
 /// Whether every row passes `ok`, checked in parallel; the caller then
 /// re-scans sequentially only to name the first bad row.
 fn all_rows(n: usize, ok: impl Fn(usize) -> bool + Sync + Send) -> bool {
-    (0..n).into_par_iter().with_min_len(1 << 14).all(ok)
+    // whole chunks without an early exit: a branch-free loop, not a check of a shared flag per row
+    const ROWS: usize = 1 << 14;
+    (0..n.div_ceil(ROWS))
+        .into_par_iter()
+        .all(|c| (c * ROWS..((c + 1) * ROWS).min(n)).fold(true, |all, i| all & ok(i)))
 }
 
 /// `frequency` (repeat purchases, `x`).
@@ -105,13 +119,14 @@ impl<'a> RfmData<'a> {
         check_len(AGE, t.len(), n)?;
         let fast = all_rows(n, |i| {
             let (x, tx, age) = (frequency[i], recency[i], t[i]);
+            // `&`, not `&&`: every test on every row, so the loop vectorises
             x.is_finite()
-                && is_count(x)
-                && tx.is_finite()
-                && age.is_finite()
-                && 0.0 <= tx
-                && tx <= age
-                && ((x > 0.0) == (tx > 0.0))
+                & is_count(x)
+                & tx.is_finite()
+                & age.is_finite()
+                & (0.0 <= tx)
+                & (tx <= age)
+                & ((x > 0.0) == (tx > 0.0))
         });
         if !fast {
             check_frequency(frequency)?;

@@ -95,23 +95,11 @@ impl Ridge {
         let (parameters, message) = match self {
             Ridge::PurchaseHeterogeneity => (
                 ["r", "alpha"],
-                format!(
-                    "The data cannot tell apart purchase-rate heterogeneity from one purchase rate shared by \
-                     every customer: r and alpha grow together along a ridge of the likelihood (r = {r}, \
-                     alpha = {alpha}); the fitted ratio r/alpha = {} (the mean purchase rate per time unit) is \
-                     determined, the parameters are not.",
-                    number(p[0] / p[1])
-                ),
+                one_rate_message("purchase", ("r", r), ("alpha", alpha), p[0] / p[1]),
             ),
             Ridge::DropoutHeterogeneity => (
                 ["s", "beta"],
-                format!(
-                    "The data cannot tell apart dropout-rate heterogeneity from one dropout rate shared by \
-                     every customer: s and beta grow together along a ridge of the likelihood (s = {s}, \
-                     beta = {beta}); the fitted ratio s/beta = {} (the mean dropout rate per time unit) is \
-                     determined, the parameters are not.",
-                    number(p[2] / p[3])
-                ),
+                one_rate_message("dropout", ("s", s), ("beta", beta), p[2] / p[3]),
             ),
             Ridge::NoDropout => (
                 ["s", "beta"],
@@ -132,6 +120,19 @@ impl Ridge {
         };
         FitIssue { kind: IssueKind::Ridge, parameters: parameters.map(String::from).to_vec(), message }
     }
+}
+
+/// The message of a ridge towards one `what` rate shared by every customer:
+/// `shape` and `rate` (the gamma mixing parameters) grow together and only
+/// their ratio `mean` is determined.
+fn one_rate_message(what: &str, shape: (&str, String), rate: (&str, String), mean: f64) -> String {
+    let ((k, kv), (b, bv)) = (shape, rate);
+    format!(
+        "The data cannot tell apart {what}-rate heterogeneity from one {what} rate shared by every customer: \
+         {k} and {b} grow together along a ridge of the likelihood ({k} = {kv}, {b} = {bv}); the fitted ratio \
+         {k}/{b} = {} (the mean {what} rate per time unit) is determined, the parameters are not.",
+        number(mean)
+    )
 }
 
 /// A Pareto/NBD model `(r, α, s, β)` (α and β in the data's time unit).
