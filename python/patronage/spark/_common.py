@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _kernels
-from .._input import require, type_name
+from .._input import as_pandas, require, type_name
 from ..exceptions import DataError, ParameterError
 
 #: The bucket column added to the log (dropped before the kernel sees the rows).
@@ -112,15 +112,11 @@ def log_globals(sdf: Any, date: str, amount: Optional[str], returns: str = "net"
 
 
 def arrow_input(table: Any, drop: Sequence[str] = (BUCKET,)) -> pd.DataFrame:
-    """One group's Arrow table as the pandas frame a kernel takes: ``drop`` removed, Spark dates
-    (``date32``) as datetimes (pandas would make them Python objects)."""
-    import pyarrow as pa
-
+    """One group's Arrow table as the pandas frame a kernel takes, ``drop`` removed: through the one
+    adapter every table goes through (:func:`patronage._input.as_pandas`: numeric, timestamp and date
+    columns are viewed in Arrow's memory, not copied; Spark dates become datetimes)."""
     table = table.drop_columns([c for c in drop if c in table.column_names])
-    for i, field in enumerate(table.schema):
-        if pa.types.is_date(field.type):
-            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("s")))
-    return table.to_pandas(split_blocks=True)
+    return as_pandas(table, "a Spark batch")
 
 
 def spark_type(dtype: Any, column: str) -> Any:
