@@ -1,16 +1,15 @@
 //! Grouping a transaction log by customer, in time order, and reading each
 //! customer's history as purchase days.
 //!
-//! The customers are split into as many contiguous code ranges as there are
-//! worker threads. Each thread scans the whole log (sequential reads), keeps
-//! the rows of its own range and builds their compressed layout with a
-//! counting sort: one count pass, one scatter pass, then a per-customer sort
-//! into [`canonical`] order (by day, then amount) that is skipped when the log
-//! was already in that order. All safe code, no shared writes, and the result
-//! depends neither on the number of threads nor on the order of the rows: a
-//! group is a function of its customer's rows as a set, so which line opens an
-//! order and every sum over a group (the same amounts added in the same order)
-//! come out the same however the log was sorted.
+//! The kept rows are first partitioned into buckets of consecutive customer
+//! codes ([`crate::buckets`]); each bucket, in parallel, is then laid out by
+//! customer with a counting sort (its rows are in cache) and each customer's
+//! rows are sorted into [`canonical`] order (by day, then amount), a step
+//! skipped when the log was already in that order. All safe code, no shared
+//! writes, and the result depends neither on the number of threads nor on the
+//! order of the rows: a group is a function of its customer's rows as a set,
+//! so which line opens an order and every sum over a group (the same amounts
+//! added in the same order) come out the same however the log was sorted.
 //!
 //! Every per-customer computation (RFM, BTYD summaries, churn features,
 //! lifecycle, cohorts, retention) reads these groups through [`visits`], which
@@ -20,6 +19,7 @@
 use hashbrown::HashMap;
 use rayon::prelude::*;
 
+use crate::buckets::Buckets;
 use crate::transactions::Transactions;
 
 /// One kept row as seen inside its customer's group.
@@ -95,18 +95,31 @@ impl Entry {
     }
 }
 
-/// One contiguous range of customer codes.
+/// The groups of one bucket of customers ([`Buckets`]).
 #[derive(Debug, Clone)]
-struct Part {
+pub(crate) struct Part {
     offsets: Vec<usize>,
     entries: Vec<Entry>,
+}
+
+impl Part {
+    /// Number of customers of the bucket.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The group of the bucket's customer `local` (its code minus the bucket's first).
+    #[inline]
+    pub fn get(&self, local: usize) -> &[Entry] {
+        &self.entries[self.offsets[local]..self.offsets[local + 1]]
+    }
 }
 
 /// The kept transactions of every customer, contiguous and sorted by day.
 #[derive(Debug, Clone)]
 pub struct CustomerGroups {
     n_customers: usize,
-    part_size: usize,
+    shift: u32,
     parts: Vec<Part>,
 }
 
@@ -115,17 +128,13 @@ impl CustomerGroups {
     /// [`canonical`] order (by day, then amount), and marks the line that
     /// opens each order and the purchase each return is matched to.
     pub fn new(tx: &Transactions<'_>) -> Self {
-        let n_customers = tx.n_customers();
-        let n_parts = rayon::current_num_threads().clamp(1, n_customers.max(1));
-        let part_size = n_customers.div_ceil(n_parts).max(1);
-        let parts = (0..n_parts)
-            .into_par_iter()
-            .map(|p| {
-                let lo = p * part_size;
-                build_part(tx, lo, ((p + 1) * part_size).min(n_customers))
-            })
-            .collect();
-        CustomerGroups { n_customers, part_size, parts }
+        Self::from_buckets(&Buckets::new(tx), tx.has_orders())
+    }
+
+    /// The groups of partitioned rows (`has_orders`: the rows carry order ids).
+    pub(crate) fn from_buckets(buckets: &Buckets, has_orders: bool) -> Self {
+        let parts = (0..buckets.len()).into_par_iter().map(|b| build_part(buckets, b, has_orders)).collect();
+        CustomerGroups { n_customers: buckets.n_customers(), shift: buckets.shift(), parts }
     }
 
     /// Number of customer codes (including customers with no kept rows).
@@ -136,22 +145,9 @@ impl CustomerGroups {
     /// The transactions of customer `c`, sorted by day.
     #[inline]
     pub fn get(&self, c: usize) -> &[Entry] {
-        let part = &self.parts[c / self.part_size];
-        let local = c % self.part_size;
-        &part.entries[part.offsets[local]..part.offsets[local + 1]]
+        self.parts[c >> self.shift].get(c & ((1 << self.shift) - 1))
     }
 }
-
-/// Rows of one bucket of customers, staged between the two scatter passes.
-#[derive(Clone, Copy, Default)]
-struct Staged {
-    local: u32,
-    entry: Entry,
-}
-
-/// Customers per first-level bucket: a bucket's groups (a few hundred KiB)
-/// stay in cache while they are scattered.
-const BUCKET_SHIFT: u32 = 10;
 
 /// What an order id (of one customer) says about its lines.
 #[derive(Clone, Copy)]
@@ -161,93 +157,67 @@ struct OrderInfo {
     /// Amount of the order's first purchase line in [`canonical`] order (the
     /// smallest on `purchase_day`): that line opens the order.
     amount: f64,
-    /// A row holding that line. Equal lines of one order make equal entries,
-    /// so which of them opens the order does not change the group.
+    /// The position (in the bucket's log order) of a row holding that line.
+    /// Equal lines of one order make equal entries, so which of them opens
+    /// the order does not change the group.
     first_row: usize,
 }
 
-/// The orders of the customers `lo..lo + m`, keyed by (local code, order id).
-fn order_infos(tx: &Transactions<'_>, lo: usize, m: usize) -> HashMap<(u32, i64), OrderInfo> {
-    let mut infos: HashMap<(u32, i64), OrderInfo> = HashMap::new();
-    for i in 0..tx.len() {
-        let c = tx.code(i).wrapping_sub(lo);
-        if c >= m || !tx.is_kept(i) {
-            continue;
-        }
-        let (Some(order), day) = (tx.order(i), tx.day(i) as i32) else { continue };
-        let amount = tx.amount(i);
-        let info = infos.entry((c as u32, order)).or_insert(OrderInfo {
+/// The orders of bucket `b`'s customers, keyed by (local code, order id).
+fn order_infos(buckets: &Buckets, b: usize) -> HashMap<(u32, i64), OrderInfo> {
+    let mut infos: HashMap<(u32, i64), OrderInfo> = HashMap::with_capacity(buckets.n_rows(b));
+    let rows = buckets.segments(b).flat_map(|(rows, orders)| rows.iter().zip(orders));
+    for (k, (row, &order)) in rows.enumerate() {
+        let info = infos.entry((row.local, order)).or_insert(OrderInfo {
             purchase_day: i32::MAX,
             amount: f64::INFINITY,
-            first_row: i,
+            first_row: k,
         });
-        let earlier = day.cmp(&info.purchase_day).then(amount.total_cmp(&info.amount)).is_lt();
-        if amount >= 0.0 && earlier {
-            *info = OrderInfo { purchase_day: day, amount, first_row: i };
+        let earlier = row.day.cmp(&info.purchase_day).then(row.amount.total_cmp(&info.amount)).is_lt();
+        if row.amount >= 0.0 && earlier {
+            *info = OrderInfo { purchase_day: row.day, amount: row.amount, first_row: k };
         }
     }
     infos
 }
 
-/// A two-level counting sort (MSD radix on the customer code): rows are first
-/// spread over buckets of 1,024 customers through a few hundred sequential
-/// write streams, then each bucket is scattered to its customers while it is
-/// in cache. A one-level scatter would miss the cache on almost every row.
-fn build_part(tx: &Transactions<'_>, lo: usize, hi: usize) -> Part {
-    let m = hi.saturating_sub(lo);
-    // The local code of row i, if the row is kept and belongs to this range.
-    let local = |i: usize| -> Option<usize> {
-        let c = tx.code(i).wrapping_sub(lo);
-        (c < m && tx.is_kept(i)).then_some(c)
-    };
-    let orders = tx.has_orders().then(|| order_infos(tx, lo, m));
-    let n_buckets = (m >> BUCKET_SHIFT) + 1;
-    let mut bucket_start = vec![0usize; n_buckets + 1];
-    for i in 0..tx.len() {
-        if let Some(c) = local(i) {
-            bucket_start[(c >> BUCKET_SHIFT) + 1] += 1;
-        }
-    }
-    for b in 0..n_buckets {
-        bucket_start[b + 1] += bucket_start[b];
-    }
-    let total = bucket_start[n_buckets];
-    let mut staged = vec![Staged::default(); total];
-    let mut cursor = bucket_start[..n_buckets].to_vec();
-    for i in 0..tx.len() {
-        if let Some(c) = local(i) {
-            let slot = &mut cursor[c >> BUCKET_SHIFT];
-            let (day, amount) = (tx.day(i), tx.amount(i));
-            let mut entry = Entry::new(day, amount, false);
-            if let (Some(infos), Some(order)) = (&orders, tx.order(i)) {
-                // present: every kept row of the range was recorded
-                if let Some(info) = infos.get(&(c as u32, order)) {
-                    if info.first_row == i && amount >= 0.0 {
-                        entry.link = OPENS;
-                    } else if info.purchase_day as i64 <= day {
-                        entry.link = info.purchase_day; // a later line of the order
-                    }
-                }
-            }
-            staged[*slot] = Staged { local: c as u32, entry };
-            *slot += 1;
-        }
-    }
+/// The groups of bucket `b`: a counting sort of its rows (in cache) by
+/// customer, then a per-customer sort into [`canonical`] order that is
+/// skipped when the log was already in that order.
+pub(crate) fn build_part(buckets: &Buckets, b: usize, has_orders: bool) -> Part {
+    let m = buckets.customers(b).len();
+    let orders = has_orders.then(|| order_infos(buckets, b));
     let mut offsets = vec![0usize; m + 1];
-    for st in &staged {
-        offsets[st.local as usize + 1] += 1;
+    for (rows, _) in buckets.segments(b) {
+        for row in rows {
+            offsets[row.local as usize + 1] += 1;
+        }
     }
     for c in 0..m {
         offsets[c + 1] += offsets[c];
     }
-    let mut entries = vec![Entry::default(); total];
+    let mut entries = vec![Entry::default(); offsets[m]];
     let mut next = offsets[..m].to_vec();
-    for st in &staged {
-        let slot = &mut next[st.local as usize];
-        entries[*slot] = st.entry;
-        *slot += 1;
+    let mut k = 0;
+    for (rows, order_ids) in buckets.segments(b) {
+        for (j, row) in rows.iter().enumerate() {
+            let mut entry = Entry { day: row.day, link: row.day, amount: row.amount };
+            if let Some(infos) = &orders {
+                // present: every row of the bucket was recorded
+                if let Some(info) = infos.get(&(row.local, order_ids[j])) {
+                    if info.first_row == k && row.amount >= 0.0 {
+                        entry.link = OPENS;
+                    } else if info.purchase_day <= row.day {
+                        entry.link = info.purchase_day; // a later line of the order
+                    }
+                }
+            }
+            let slot = &mut next[row.local as usize];
+            entries[*slot] = entry;
+            *slot += 1;
+            k += 1;
+        }
     }
-    drop(staged);
     for w in offsets.windows(2) {
         let g = &mut entries[w[0]..w[1]];
         if !g.is_sorted_by(|a, b| canonical(a, b).is_le()) {

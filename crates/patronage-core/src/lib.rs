@@ -27,6 +27,7 @@
 //! ```
 
 pub mod btyd;
+mod buckets;
 pub mod calendar;
 pub mod campaign;
 pub mod churn;

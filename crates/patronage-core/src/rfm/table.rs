@@ -2,9 +2,12 @@
 
 use rayon::prelude::*;
 
+use crate::buckets::Buckets;
 use crate::error::{DataError, Result};
 use crate::exact::{fsum, Exact};
-use crate::groups::{net, visits, CustomerGroups, Entry, Visit};
+#[cfg(test)]
+use crate::groups::CustomerGroups;
+use crate::groups::{build_part, net, visits, Entry, Visit};
 use crate::transactions::Transactions;
 
 /// One row per customer with at least one purchase, in code order.
@@ -129,8 +132,7 @@ impl Acc {
 
     /// Adds one row; false (and no change) if it is earlier than the last row.
     #[inline]
-    fn push(&mut self, day: i64, amount: f64, cold: &mut Cold) -> bool {
-        let day = day as i32; // in range: checked by `Transactions`
+    fn push(&mut self, day: i32, amount: f64, cold: &mut Cold) -> bool {
         if day < self.last_seen {
             return false;
         }
@@ -248,10 +250,11 @@ impl RfmTable {
 /// Builds the RFM table. `as_of` (a day number) defaults to the day after the
 /// last kept transaction and must not be earlier than that transaction.
 ///
+/// The rows are partitioned by customer bucket ([`crate::buckets`]) once.
 /// When every customer's rows are already in day order in the log (a log
 /// sorted by time, or by customer and time: the usual exports) and orders
-/// are purchase days, the table is built in one streaming pass; otherwise
-/// the log is grouped first. Both give the same bits.
+/// are purchase days, the table is built in one streaming pass over each
+/// bucket; otherwise the buckets are grouped first. Both give the same bits.
 pub fn rfm_table(tx: &Transactions<'_>, as_of: Option<i64>) -> Result<RfmTable> {
     let as_of = as_of.unwrap_or(tx.last_day() + 1);
     if as_of < tx.last_day() {
@@ -259,52 +262,80 @@ pub fn rfm_table(tx: &Transactions<'_>, as_of: Option<i64>) -> Result<RfmTable> 
             DataError::DateBeforeLastTransaction { what: "as_of", day: as_of, last: tx.last_day() }.into()
         );
     }
+    let buckets = Buckets::new(tx);
     if !tx.has_orders() {
-        if let Some(table) = streaming(tx, as_of) {
+        if let Some(table) = streaming(&buckets, as_of) {
             return Ok(table);
         }
     }
-    Ok(from_groups(&CustomerGroups::new(tx), as_of))
+    Ok(grouped(&buckets, tx.has_orders(), as_of))
 }
 
-/// One pass over the log, each thread owning a range of customer codes;
-/// `None` as soon as a customer's rows turn out not to be in day order, or
-/// when a sum was not kept exactly (see [`Exact`]).
-fn streaming(tx: &Transactions<'_>, as_of: i64) -> Option<RfmTable> {
-    let n_customers = tx.n_customers();
-    let n_parts = rayon::current_num_threads().clamp(1, n_customers.max(1));
-    let part_size = n_customers.div_ceil(n_parts).max(1);
-    let parts: Option<Vec<RfmTable>> = (0..n_parts)
+/// Each bucket grouped ([`build_part`]) and profiled while its groups are in cache.
+fn grouped(buckets: &Buckets, has_orders: bool, as_of: i64) -> RfmTable {
+    let parts: Vec<RfmTable> = (0..buckets.len())
         .into_par_iter()
-        .map(|p| {
-            let lo = p * part_size;
-            let m = ((p + 1) * part_size).min(n_customers).saturating_sub(lo);
-            let mut acc = vec![Acc::EMPTY; m];
-            let mut cold = vec![Cold::default(); m];
-            for i in 0..tx.len() {
-                let c = tx.code(i).wrapping_sub(lo);
-                if c < m && tx.is_kept(i) && !acc[c].push(tx.day(i), tx.amount(i), &mut cold[c]) {
-                    return None;
+        .map_init(Vec::new, |buf, b| {
+            let part = build_part(buckets, b, has_orders);
+            let lo = buckets.customers(b).start;
+            let mut t = RfmTable::with_capacity(part.len());
+            for local in 0..part.len() {
+                if let Some(p) = grouped_profile(part.get(local), buf) {
+                    t.push((lo + local) as i64, &p, as_of);
                 }
             }
-            let n_rows = acc.iter().filter(|a| a.n_orders > 0).count();
-            let mut t = RfmTable::with_capacity(n_rows);
-            for (c, (a, cold)) in acc.iter().zip(&cold).enumerate() {
-                if a.n_orders > 0 {
-                    // a sum not kept exactly (amounts of wildly different magnitudes,
-                    // never seen in real data): the grouped path computes it with fsum
-                    t.push((lo + c) as i64, &a.profile(cold)?, as_of);
-                }
-            }
-            Some(t)
+            t
         })
         .collect();
-    let mut parts = parts?.into_iter();
+    concat(parts)
+}
+
+/// The tables of consecutive buckets as one.
+fn concat(parts: Vec<RfmTable>) -> RfmTable {
+    let mut parts = parts.into_iter();
     let mut table = parts.next().unwrap_or_default();
     for t in parts {
         table.append(t);
     }
-    Some(table)
+    table
+}
+
+/// One pass over each bucket's rows (in log order), the bucket's customers'
+/// state in cache; `None` as soon as a customer's rows turn out not to be in
+/// day order, or when a sum was not kept exactly (see [`Exact`]).
+fn streaming(buckets: &Buckets, as_of: i64) -> Option<RfmTable> {
+    let parts: Option<Vec<RfmTable>> = (0..buckets.len())
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(acc, cold), b| {
+                let customers = buckets.customers(b);
+                acc.clear();
+                acc.resize(customers.len(), Acc::EMPTY);
+                cold.clear();
+                cold.resize(customers.len(), Cold::default());
+                for (rows, _) in buckets.segments(b) {
+                    for r in rows {
+                        let c = r.local as usize;
+                        if !acc[c].push(r.day, r.amount, &mut cold[c]) {
+                            return None;
+                        }
+                    }
+                }
+                let n_rows = acc.iter().filter(|a| a.n_orders > 0).count();
+                let mut t = RfmTable::with_capacity(n_rows);
+                for (c, (a, cold)) in acc.iter().zip(cold.iter()).enumerate() {
+                    if a.n_orders > 0 {
+                        // a sum not kept exactly (amounts of wildly different magnitudes,
+                        // never seen in real data): the grouped path computes it with fsum
+                        t.push((customers.start + c) as i64, &a.profile(cold)?, as_of);
+                    }
+                }
+                Some(t)
+            },
+        )
+        .collect();
+    Some(concat(parts?))
 }
 
 /// The profile of one customer's day-sorted group; `None` without a purchase.
@@ -345,7 +376,9 @@ fn grouped_profile(g: &[Entry], buf: &mut Vec<Visit>) -> Option<Profile> {
     Some(p)
 }
 
-pub(crate) fn from_groups(groups: &CustomerGroups, as_of: i64) -> RfmTable {
+/// The table of already grouped customers (the reference the faster paths are tested against).
+#[cfg(test)]
+fn from_groups(groups: &CustomerGroups, as_of: i64) -> RfmTable {
     let rows: Vec<(i64, Profile)> = (0..groups.n_customers())
         .into_par_iter()
         .with_min_len(4096)
@@ -424,7 +457,7 @@ mod tests {
                 a.rotate_left(r);
                 let days = [4, 4, 4, 4, 4, 4]; // one day: every order is a day order (streaming)
                 let tx = Transactions::new(&[0; 6], &days, &a, 1, ReturnsPolicy::Net).unwrap();
-                let streamed = streaming(&tx, 9).expect("in day order");
+                let streamed = streaming(&Buckets::new(&tx), 9).expect("in day order");
                 let grouped = from_groups(&CustomerGroups::new(&tx), 9);
                 assert!(same(&streamed, &grouped));
                 assert_eq!(streamed.total_spend[0].to_bits(), total.to_bits());
@@ -435,7 +468,7 @@ mod tests {
         // path's fsum, still exact: 2^53 + 1 + 1e-20 rounds up (plain sums give 2^53)
         let a = [9007199254740992.0, 0.5, 1e-20, 0.5];
         let tx = Transactions::new(&[0; 4], &[1; 4], &a, 1, ReturnsPolicy::Net).unwrap();
-        assert!(streaming(&tx, 2).is_none());
+        assert!(streaming(&Buckets::new(&tx), 2).is_none());
         assert_eq!(rfm_table(&tx, None).unwrap().total_spend, vec![9007199254740994.0]);
     }
 
@@ -472,7 +505,7 @@ mod tests {
         let d = [1, 2, 3, 3, 3, 5, 8, 9, 9, 9, 11];
         let a = [1.0, -2.0, -1.5, -4.0, -1.0, 5.0, 6.0, -7.0, 8.0, -0.5, -1.0];
         let sorted = Transactions::new(&c, &d, &a, 4, ReturnsPolicy::Net).unwrap();
-        let fast = streaming(&sorted, 12).expect("in day order");
+        let fast = streaming(&Buckets::new(&sorted), 12).expect("in day order");
         assert_eq!(fast.customer, vec![0, 1, 2]);
         let perm = [5, 0, 10, 7, 2, 4, 6, 1, 3, 9, 8];
         let (c2, d2, a2): (Vec<i64>, Vec<i64>, Vec<f64>) = (
@@ -481,12 +514,12 @@ mod tests {
             perm.iter().map(|&i| a[i]).collect(),
         );
         let shuffled = Transactions::new(&c2, &d2, &a2, 4, ReturnsPolicy::Net).unwrap();
-        assert!(streaming(&shuffled, 12).is_none());
+        assert!(streaming(&Buckets::new(&shuffled), 12).is_none());
         assert!(same(&from_groups(&CustomerGroups::new(&sorted), 12), &fast));
         assert!(same(&rfm_table(&shuffled, Some(12)).unwrap(), &fast));
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            assert!(same(&pool.install(|| streaming(&sorted, 12)).unwrap(), &fast));
+            assert!(same(&pool.install(|| streaming(&Buckets::new(&sorted), 12)).unwrap(), &fast));
         }
     }
 
@@ -506,12 +539,15 @@ mod tests {
         // every 7th row a return
         log.amount.iter_mut().step_by(7).for_each(|a| *a = -*a);
         let tx = Transactions::new(&log.customer, &log.day, &log.amount, 40_000, ReturnsPolicy::Net).unwrap();
-        let fast = streaming(&tx, 20_000).expect("a simulated log is in day order per customer");
+        let fast =
+            streaming(&Buckets::new(&tx), 20_000).expect("a simulated log is in day order per customer");
         let slow = from_groups(&CustomerGroups::new(&tx), 20_000);
         assert!(same(&fast, &slow)); // same rows in the same order: same bits
+                                     // the grouped path, bucket by bucket (40 buckets), gives the same bits
+        assert!(same(&grouped(&Buckets::new(&tx), false, 20_000), &slow));
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            assert!(same(&pool.install(|| streaming(&tx, 20_000)).unwrap(), &fast));
+            assert!(same(&pool.install(|| streaming(&Buckets::new(&tx), 20_000)).unwrap(), &fast));
         }
     }
 
