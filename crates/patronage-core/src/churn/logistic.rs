@@ -3,7 +3,11 @@
 //!
 //! Exact and fast for the tens of features churn models use: each iteration
 //! is one pass over the rows (rayon over fixed row chunks, partial sums added
-//! in chunk order so the result does not depend on the thread count).
+//! in chunk order so the result does not depend on the thread count), read
+//! from a standardised copy made once per fit ([`super::design`]). On more
+//! than 15 chunks of rows a presolve on a fixed subsample of chunks brings
+//! the start within sampling error of the optimum (see
+//! [`LogisticModel::fit`]).
 
 use ndarray::{s, ArrayView2};
 use pulp::{Arch, Simd, WithSimd};
@@ -11,11 +15,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{check_features, check_training};
+use super::design::{design, Block, Design, BLOCK, CHUNK};
 use super::params::LogisticParams;
 use crate::error::{DataError, Field, ParamError, Result};
 use crate::interrupt::{self, Stop};
-
-const CHUNK: usize = 4096;
 
 /// A fitted logistic regression.
 ///
@@ -43,73 +46,6 @@ pub struct LogisticModel {
 /// per partial sum. Wider designs belong to the gradient-boosting model.
 pub const MAX_LOGISTIC_FEATURES: usize = 1_000;
 
-/// A power of two near `1 / m` (1 for 0): multiplying by it is exact, and
-/// brings `m` near 1.
-fn pow2_inverse(m: f64) -> f64 {
-    if m > 0.0 && m.is_finite() {
-        2f64.powi(-(m.log2().floor() as i32).clamp(-1000, 1000))
-    } else {
-        1.0
-    }
-}
-
-/// Column mean and standard deviation (ddof 0; a constant column gets 1),
-/// and the factor the fit multiplies `x - mean` by: `1 / sd`, or 0 for a
-/// constant column, which then takes no part (its coefficient stays 0; with
-/// values near 1e308, `x - mean` of one ulp squared would overflow).
-///
-/// Every column is summed multiplied by a power of two near the inverse of
-/// its largest magnitude, and the weights by one near theirs: such scaling is
-/// exact, so ordinary data gets the bits of the plain sums while columns or
-/// weights near `f64::MAX` do not overflow. A column whose values span more
-/// than the largest float (so that `x - mean` overflows) is an error.
-fn standardisation(x: &ArrayView2<'_, f64>, w: &[f64]) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
-    let p = x.ncols();
-    let (mut lo, mut hi) = (vec![f64::INFINITY; p], vec![f64::NEG_INFINITY; p]);
-    for row in x.rows() {
-        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
-            *l = l.min(v);
-            *h = h.max(v);
-        }
-    }
-    if let Some(j) = (0..p).find(|&j| !(hi[j] - lo[j]).is_finite()) {
-        return Err(DataError::Invalid {
-            field: Field::Feature(j),
-            row: None,
-            reason: format!(
-                "values span from {:e} to {:e}, wider than the largest float: rescale the column",
-                lo[j], hi[j]
-            ),
-        }
-        .into());
-    }
-    let col: Vec<f64> = lo.iter().zip(&hi).map(|(l, h)| pow2_inverse(l.abs().max(h.abs()))).collect();
-    let w_scale = pow2_inverse(w.iter().fold(0.0f64, |m, &v| m.max(v)));
-    let total: f64 = w.iter().map(|v| v * w_scale).sum();
-    let mut mean = vec![0.0; p];
-    let mut var = vec![0.0; p];
-    for (row, &wi) in x.rows().into_iter().zip(w) {
-        let wi = wi * w_scale;
-        for ((m, v), c) in mean.iter_mut().zip(row).zip(&col) {
-            *m += wi * (v * c);
-        }
-    }
-    mean.iter_mut().zip(&col).for_each(|(m, c)| *m = *m / total / c);
-    for (row, &wi) in x.rows().into_iter().zip(w) {
-        let wi = wi * w_scale;
-        for (((s, v), m), c) in var.iter_mut().zip(row).zip(&mean).zip(&col) {
-            let d = v * c - m * c;
-            *s += wi * d * d;
-        }
-    }
-    let sd: Vec<f64> = var.iter().zip(&col).map(|(&s, c)| (s / total).sqrt() / c).collect();
-    // relative test: a column constant up to rounding is constant
-    let varies: Vec<bool> = sd.iter().zip(&mean).map(|(&sd, m)| sd > 1e-12 * m.abs().max(1.0)).collect();
-    let scale = sd.iter().zip(&varies).map(|(&sd, &v)| if v { sd } else { 1.0 }).collect();
-    let factor = sd.iter().zip(&varies).map(|(&sd, &v)| if v { 1.0 / sd } else { 0.0 }).collect();
-    Ok((mean, scale, factor))
-}
-
 /// `log(1 + exp(z))` without overflow.
 pub(crate) fn softplus(z: f64) -> f64 {
     if z > 0.0 {
@@ -129,14 +65,7 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 struct Problem<'a> {
-    /// Row-major `n x p` features.
-    x: &'a [f64],
-    p: usize,
-    y: &'a [f64],
-    w: &'a [f64],
-    mean: &'a [f64],
-    /// `1 / scale`, 0 for constant columns (see [`standardisation`]).
-    inv_scale: Vec<f64>,
+    design: &'a Design,
     /// The data term's factor: `C`, or on a subsample `C` times the total
     /// weight over the subsample's (so it stands for all rows).
     c: f64,
@@ -144,17 +73,8 @@ struct Problem<'a> {
     stride: usize,
 }
 
-/// Rows per block of the derivative passes.
-const BLOCK: usize = 64;
-
-/// A block of standardised design rows stored column by column
-/// (`cols[a * BLOCK + r]`, column 0 the intercept's ones) with their labels
-/// and weights; rows past the block's end have weight 0 and add nothing.
-struct Block {
-    cols: Vec<f64>,
-    y: [f64; BLOCK],
-    w: [f64; BLOCK],
-}
+/// The intercept's column of a block.
+static ONES: [f64; BLOCK] = [1.0; BLOCK];
 
 /// Adds a block's loss, gradient and upper-triangle Hessian to a chunk's
 /// sums, inside `pulp`'s runtime SIMD dispatch: each gradient and Hessian
@@ -162,7 +82,7 @@ struct Block {
 /// per row). Dot products keep eight fixed lanes and fused multiply-adds,
 /// so the bits do not depend on the vector width that runs them.
 struct AddBlock<'a> {
-    block: &'a Block,
+    block: Block<'a>,
     beta: &'a [f64],
     part: &'a mut Partial,
     /// Whether to add the Hessian (`part.hess` is empty when not).
@@ -176,19 +96,25 @@ impl WithSimd for AddBlock<'_> {
     fn with_simd<S: Simd>(self, _simd: S) {
         let AddBlock { block, beta, part, hessian } = self;
         let k = part.grad.len();
-        let col = |a: usize| &block.cols[a * BLOCK..(a + 1) * BLOCK];
+        let col = |a: usize| if a == 0 { &ONES[..] } else { &block.cols[(a - 1) * BLOCK..a * BLOCK] };
         let mut z = [0.0; BLOCK];
         for (a, &b) in beta.iter().enumerate() {
             z.iter_mut().zip(col(a)).for_each(|(z, x)| *z = x.mul_add(b, *z));
         }
         let (mut r, mut h) = ([0.0; BLOCK], [0.0; BLOCK]);
+        let (mut linear, mut one_plus_e) = ([0.0; BLOCK], [0.0; BLOCK]);
         for i in 0..BLOCK {
-            let (wi, yi) = (block.w[i], block.y[i]);
-            let (p, softplus_z) = sigmoid_softplus(z[i]);
-            part.loss += wi * (softplus_z - yi * z[i]);
+            let (wi, yi, zi) = (block.w[i], block.y[i], z[i]);
+            // sigmoid and softplus from one exponential:
+            // softplus(z) = max(z, 0) + ln(1 + e), e = exp(-|z|)
+            let e = (-zi.abs()).exp();
+            let p = (if zi >= 0.0 { 1.0 } else { e }) / (1.0 + e);
+            linear[i] = zi.max(0.0) - yi * zi;
+            one_plus_e[i] = 1.0 + e;
             r[i] = wi * (p - yi);
             h[i] = wi * p * (1.0 - p);
         }
+        part.loss += block_loss(block.w, &linear, &one_plus_e);
         let mut hx = [0.0; BLOCK];
         for a in 0..k {
             part.grad[a] += dot(&r, col(a));
@@ -200,6 +126,26 @@ impl WithSimd for AddBlock<'_> {
                 part.hess[a * k + b] += dot(&hx, col(b));
             }
         }
+    }
+}
+
+/// A block's log-loss `sum_i w_i (linear_i + ln(one_plus_e_i))`. When the
+/// rows weigh the same (no sample weights: every full block), the
+/// logarithms are one: `ln` of the product, which cannot overflow (64
+/// factors in (1, 2]). That halves a gradient pass; the loss only decides
+/// the line search, where an error of 1e-15 per block is harmless.
+#[inline(always)]
+fn block_loss(w: &[f64], linear: &[f64; BLOCK], one_plus_e: &[f64; BLOCK]) -> f64 {
+    let w0 = w[0];
+    if w.iter().all(|&wi| wi == w0) {
+        let mut lanes = [1.0f64; 8];
+        for x in one_plus_e.chunks_exact(8) {
+            lanes.iter_mut().zip(x).for_each(|(l, x)| *l *= x);
+        }
+        let product = lanes.iter().product::<f64>();
+        w0 * (linear.iter().sum::<f64>() + product.ln())
+    } else {
+        (0..BLOCK).map(|i| w[i] * (linear[i] + one_plus_e[i].ln())).sum()
     }
 }
 
@@ -215,16 +161,6 @@ fn dot(u: &[f64], v: &[f64]) -> f64 {
     ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
 }
 
-/// `(sigmoid(z), softplus(z))` from one exponential and one logarithm
-/// (`ln(1 + e)` rather than `ln_1p(e)`: half the time, and the loss only
-/// decides the line search, where an error below 1e-16 per row is harmless).
-#[inline(always)]
-fn sigmoid_softplus(z: f64) -> (f64, f64) {
-    let e = (-z.abs()).exp();
-    let p = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-    (p, z.max(0.0) + (1.0 + e).ln())
-}
-
 /// Loss, gradient and upper-triangle Hessian sums of one chunk (unpenalised).
 struct Partial {
     loss: f64,
@@ -234,15 +170,11 @@ struct Partial {
 
 impl Problem<'_> {
     fn k(&self) -> usize {
-        self.p + 1
-    }
-
-    fn n(&self) -> usize {
-        self.x.len() / self.p
+        self.design.p() + 1
     }
 
     fn chunks(&self) -> usize {
-        self.n().div_ceil(CHUNK)
+        self.design.chunks()
     }
 
     /// The chunks taking part, in order.
@@ -253,51 +185,22 @@ impl Problem<'_> {
     /// Every `stride`-th chunk of this problem, its data term scaled to
     /// stand for all rows; `None` when that leaves no weight.
     fn subsample(&self, stride: usize) -> Option<Problem<'_>> {
-        let sub = Problem { stride, inv_scale: self.inv_scale.clone(), ..*self };
-        let weight = |p: &Problem<'_>| -> f64 {
-            p.chunk_ids()
-                .iter()
-                .map(|&ch| self.w[ch * CHUNK..((ch + 1) * CHUNK).min(self.n())].iter().sum::<f64>())
-                .sum()
-        };
+        let sub = Problem { stride, ..*self };
+        let weight =
+            |p: &Problem<'_>| -> f64 { p.chunk_ids().iter().map(|&ch| self.design.chunk_weight(ch)).sum() };
         let (all, part) = (weight(self), weight(&sub));
         let c = self.c * (all / part);
         (part > 0.0 && c.is_finite()).then_some(Problem { c, ..sub })
-    }
-
-    /// Fills `xt` with `[1, standardised row]`.
-    fn design_row(&self, i: usize, xt: &mut [f64]) {
-        xt[0] = 1.0;
-        let row = &self.x[i * self.p..(i + 1) * self.p];
-        for (((t, v), m), s) in xt[1..].iter_mut().zip(row).zip(self.mean).zip(&self.inv_scale) {
-            *t = (v - m) * s;
-        }
     }
 
     fn penalty(&self, beta: &[f64]) -> f64 {
         0.5 * beta[1..].iter().map(|b| b * b).sum::<f64>()
     }
 
-    /// The objective `0.5 |w|^2 + C sum s_i loss_i`.
-    fn objective(&self, beta: &[f64]) -> f64 {
-        let k = self.k();
-        let parts: Vec<f64> = self
-            .chunk_ids()
-            .into_par_iter()
-            .map(|ch| {
-                let mut xt = vec![0.0; k];
-                let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
-                (lo..hi)
-                    .filter(|&i| self.w[i] != 0.0)
-                    .map(|i| {
-                        self.design_row(i, &mut xt);
-                        let z: f64 = xt.iter().zip(beta).map(|(a, b)| a * b).sum();
-                        self.w[i] * (sigmoid_softplus(z).1 - self.y[i] * z) // as the derivative passes
-                    })
-                    .sum()
-            })
-            .collect();
-        self.c * parts.iter().sum::<f64>() + self.penalty(beta)
+    /// The objective `0.5 |w|^2 + C sum s_i loss_i` (with its gradient: a
+    /// pass costs little more than the loss alone).
+    fn objective(&self, beta: &[f64]) -> Result<f64> {
+        Ok(self.derivatives(beta, false)?.0)
     }
 
     /// Loss, gradient and upper-triangle Hessian sums of chunk `ch`; cut
@@ -307,35 +210,12 @@ impl Problem<'_> {
         let k = self.k();
         let mut part =
             Partial { loss: 0.0, grad: vec![0.0; k], hess: vec![0.0; if hessian { k * k } else { 0 }] };
-        let mut block = Block { cols: vec![0.0; k * BLOCK], y: [0.0; BLOCK], w: [0.0; BLOCK] };
-        block.cols[..BLOCK].fill(1.0);
-        let mut fill = 0;
-        let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
         let arch = Arch::new();
-        for i in lo..hi {
-            if i % 64 == 0 && stop.is_raised() {
+        for block in self.design.blocks(ch) {
+            if stop.is_raised() {
                 break;
             }
-            let wi = self.w[i];
-            if wi == 0.0 {
-                continue; // adds nothing, and its features may lie far outside the weighted spread
-            }
-            let row = &self.x[i * self.p..(i + 1) * self.p];
-            for (a, ((v, m), s)) in row.iter().zip(self.mean).zip(&self.inv_scale).enumerate() {
-                block.cols[(a + 1) * BLOCK + fill] = (v - m) * s;
-            }
-            (block.y[fill], block.w[fill]) = (self.y[i], wi);
-            fill += 1;
-            if fill == BLOCK {
-                arch.dispatch(AddBlock { block: &block, beta, part: &mut part, hessian });
-                fill = 0;
-            }
-        }
-        if fill > 0 {
-            block.w[fill..].fill(0.0);
-            block.y[fill..].fill(0.0);
-            block.cols[BLOCK..].chunks_mut(BLOCK).for_each(|c| c[fill..].fill(0.0));
-            arch.dispatch(AddBlock { block: &block, beta, part: &mut part, hessian });
+            arch.dispatch(AddBlock { block, beta, part: &mut part, hessian });
         }
         part
     }
@@ -436,7 +316,7 @@ fn newton(
         loop {
             interrupt::check()?;
             let candidate: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - t * s).collect();
-            if problem.objective(&candidate) <= obj - 1e-4 * t * slope + slack {
+            if problem.objective(&candidate)? <= obj - 1e-4 * t * slope + slack {
                 beta = candidate;
                 break;
             }
@@ -543,18 +423,8 @@ impl LogisticModel {
             .into());
         }
         let w = check_training(&x, y, sample_weight)?;
-        let (mean, scale, factor) = standardisation(&x, &w)?;
-        let x = x.as_standard_layout(); // no copy for C-contiguous input
-        let problem = Problem {
-            x: x.as_slice().unwrap_or_default(),
-            p: x.ncols(),
-            y,
-            w: &w,
-            mean: &mean,
-            inv_scale: factor,
-            c: params.c,
-            stride: 1,
-        };
+        let design = design(&x, y, &w)?;
+        let problem = Problem { design: &design, c: params.c, stride: 1 };
         let k = problem.k();
         // start at the weighted prior log-odds: the optimum when all coefficients are 0
         let total: f64 = w.iter().sum();
@@ -578,6 +448,7 @@ impl LogisticModel {
         if !beta.iter().all(|b| b.is_finite()) {
             return Err(overflowed());
         }
+        let Design { mean, scale, .. } = design;
         Ok(LogisticModel { mean, scale, coef: beta[1..].to_vec(), intercept: beta[0], n_iter, converged })
     }
 
