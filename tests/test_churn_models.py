@@ -110,6 +110,26 @@ def test_logistic_weights_and_class_weight_match_sklearn():
     np.testing.assert_allclose(ours.decision_function(X), X.to_numpy() @ ours.coef_[0] + ours.intercept_[0])
 
 
+def test_logistic_on_many_rows_matches_sklearn():
+    """100k rows: the fit starts from the subsample presolve and takes chord steps with its
+    Hessian, and still lands on scikit-learn's penalised optimum (lbfgs to a 1e-10 gradient),
+    unweighted and with sample and class weights (the loss's weighted path)."""
+    X, y = blobs(100_000, seed=3)
+    X["d"] = np.random.default_rng(4).normal(size=len(y)) * 1e4 + 5e4  # a column in other units
+    ref = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, tol=1e-10, max_iter=10_000)).fit(X, y)
+    ours = patronage.ChurnClassifier(C=0.01).fit(X, y)
+    np.testing.assert_allclose(ours.standardized_coef_.to_numpy(), ref[-1].coef_[0], atol=1e-7)
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-7)
+    assert ours.n_iter_ <= 6  # full-data iterations only: the presolve did most of the work
+    # a weak penalty, so the scaling does not matter (as in the test above)
+    X = X.drop(columns="d")
+    w = np.random.default_rng(5).uniform(0.5, 2.0, len(y))
+    ours = patronage.ChurnClassifier(C=1e6, class_weight="balanced").fit(X, y, sample_weight=w)
+    ref = LogisticRegression(C=1e6, class_weight="balanced", tol=1e-12, max_iter=10_000).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-6)
+
+
 def test_calibrators_match_sklearn():
     from sklearn.calibration import _SigmoidCalibration
     from sklearn.isotonic import IsotonicRegression

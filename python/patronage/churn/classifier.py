@@ -58,7 +58,12 @@ class ChurnClassifier(ParamsMixin):
     ``model="logistic"``: L2-regularised logistic regression on standardised
     features (scikit-learn's ``LogisticRegression(C=C)`` objective, intercept
     not penalised), fitted exactly by Newton's method in the compiled core;
-    exposes ``coef_`` and ``odds_ratios_``. ``model="gbm"``: histogram
+    exposes ``coef_`` and ``odds_ratios_``. On more than 61,440 rows the fit
+    first solves on a fixed subsample (every k-th chunk of 4,096 rows, at
+    least 8 chunks, its loss scaled to stand for all rows) to a step of
+    1e-3, then runs Newton on all rows from there to ``tol``: the answer is
+    the full-data optimum, in the same bits on any thread count, and the
+    subsample only saves passes over the data. ``model="gbm"``: histogram
     gradient boosting for the log-loss (the ``HistGradientBoostingClassifier``
     algorithm: up to ``max_bins`` quantile bins per feature, leaf-wise trees
     of ``max_leaf_nodes`` leaves), with ``feature_importances_``.
@@ -100,7 +105,8 @@ class ChurnClassifier(ParamsMixin):
         Seeds the calibration folds, the gbm bin sample and its validation
         split (None = 0, so results are always reproducible).
     max_iter : int, default 100
-        Newton iterations (logistic) or most boosting rounds (gbm).
+        Newton iterations on all rows (logistic; the subsample presolve
+        has its own budget of ``max_iter``) or most boosting rounds (gbm).
     tol : float, optional
         Logistic: stop when the largest Newton step is below it (default
         1e-8). GBM with early stopping: the smallest improvement of the
@@ -542,8 +548,13 @@ class ChurnClassifier(ParamsMixin):
 
     @property
     def n_iter_(self) -> int:
-        """Newton iterations run (logistic) or trees built (gbm; fewer than
-        ``max_iter`` when early stopping stopped it)."""
+        """Newton iterations run on all rows (logistic) or trees built (gbm;
+        fewer than ``max_iter`` when early stopping stopped it).
+
+        Logistic: only the full-data iterations count; those of the
+        subsample presolve that many rows get first (see the class
+        docstring) do not.
+        """
         self._check_fitted()
         if isinstance(self.model_, _core.LogisticModel):
             return int(self.model_.n_iter)

@@ -3,7 +3,11 @@
 //!
 //! Exact and fast for the tens of features churn models use: each iteration
 //! is one pass over the rows (rayon over fixed row chunks, partial sums added
-//! in chunk order so the result does not depend on the thread count).
+//! in chunk order so the result does not depend on the thread count), read
+//! from a standardised copy made once per fit ([`super::design`]). On more
+//! than 15 chunks of rows a presolve on a fixed subsample of chunks brings
+//! the start within sampling error of the optimum (see
+//! [`LogisticModel::fit`]).
 
 use ndarray::{s, ArrayView2};
 use pulp::{Arch, Simd, WithSimd};
@@ -11,12 +15,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{check_features, check_training, MAX_TOTAL_WEIGHT};
+use super::design::{design, standardised_design, Block, Design, BLOCK, CHUNK};
 use super::params::LogisticParams;
 use super::standardise::{design_spread, design_sums, DesignRanges, Standardisation};
 use crate::error::{DataError, Field, ParamError, Result};
 use crate::interrupt::{self, Stop};
-
-const CHUNK: usize = 4096;
 
 /// A fitted logistic regression.
 ///
@@ -63,14 +66,7 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 struct Problem<'a> {
-    /// Row-major `n x p` features.
-    x: &'a [f64],
-    p: usize,
-    y: &'a [f64],
-    w: &'a [f64],
-    mean: &'a [f64],
-    /// `1 / scale`, 0 for constant columns (see [`standardisation`]).
-    inv_scale: Vec<f64>,
+    design: &'a Design,
     /// The data term's factor: `C`, or on a subsample `C` times the total
     /// weight over the subsample's (so it stands for all rows).
     c: f64,
@@ -78,17 +74,8 @@ struct Problem<'a> {
     stride: usize,
 }
 
-/// Rows per block of the derivative passes.
-const BLOCK: usize = 64;
-
-/// A block of standardised design rows stored column by column
-/// (`cols[a * BLOCK + r]`, column 0 the intercept's ones) with their labels
-/// and weights; rows past the block's end have weight 0 and add nothing.
-struct Block {
-    cols: Vec<f64>,
-    y: [f64; BLOCK],
-    w: [f64; BLOCK],
-}
+/// The intercept's column of a block.
+static ONES: [f64; BLOCK] = [1.0; BLOCK];
 
 /// Adds a block's loss, gradient and upper-triangle Hessian to a chunk's
 /// sums, inside `pulp`'s runtime SIMD dispatch: each gradient and Hessian
@@ -96,7 +83,7 @@ struct Block {
 /// per row). Dot products keep eight fixed lanes and fused multiply-adds,
 /// so the bits do not depend on the vector width that runs them.
 struct AddBlock<'a> {
-    block: &'a Block,
+    block: Block<'a>,
     beta: &'a [f64],
     part: &'a mut Partial,
     /// Whether to add the Hessian (`part.hess` is empty when not).
@@ -110,19 +97,25 @@ impl WithSimd for AddBlock<'_> {
     fn with_simd<S: Simd>(self, _simd: S) {
         let AddBlock { block, beta, part, hessian } = self;
         let k = part.grad.len();
-        let col = |a: usize| &block.cols[a * BLOCK..(a + 1) * BLOCK];
+        let col = |a: usize| if a == 0 { &ONES[..] } else { &block.cols[(a - 1) * BLOCK..a * BLOCK] };
         let mut z = [0.0; BLOCK];
         for (a, &b) in beta.iter().enumerate() {
             z.iter_mut().zip(col(a)).for_each(|(z, x)| *z = x.mul_add(b, *z));
         }
         let (mut r, mut h) = ([0.0; BLOCK], [0.0; BLOCK]);
+        let (mut linear, mut one_plus_e) = ([0.0; BLOCK], [0.0; BLOCK]);
         for i in 0..BLOCK {
-            let (wi, yi) = (block.w[i], block.y[i]);
-            let (p, softplus_z) = sigmoid_softplus(z[i]);
-            part.loss += wi * (softplus_z - yi * z[i]);
+            let (wi, yi, zi) = (block.w[i], block.y[i], z[i]);
+            // sigmoid and softplus from one exponential:
+            // softplus(z) = max(z, 0) + ln(1 + e), e = exp(-|z|)
+            let e = (-zi.abs()).exp();
+            let p = (if zi >= 0.0 { 1.0 } else { e }) / (1.0 + e);
+            linear[i] = zi.max(0.0) - yi * zi;
+            one_plus_e[i] = 1.0 + e;
             r[i] = wi * (p - yi);
             h[i] = wi * p * (1.0 - p);
         }
+        part.loss += block_loss(block.w, &linear, &one_plus_e);
         let mut hx = [0.0; BLOCK];
         for a in 0..k {
             part.grad[a] += dot(&r, col(a));
@@ -134,6 +127,26 @@ impl WithSimd for AddBlock<'_> {
                 part.hess[a * k + b] += dot(&hx, col(b));
             }
         }
+    }
+}
+
+/// A block's log-loss `sum_i w_i (linear_i + ln(one_plus_e_i))`. When the
+/// rows weigh the same (no sample weights: every full block), the
+/// logarithms are one: `ln` of the product, which cannot overflow (64
+/// factors in (1, 2]). That halves a gradient pass; the loss only decides
+/// the line search, where an error of 1e-15 per block is harmless.
+#[inline(always)]
+fn block_loss(w: &[f64], linear: &[f64; BLOCK], one_plus_e: &[f64; BLOCK]) -> f64 {
+    let w0 = w[0];
+    if w.iter().all(|&wi| wi == w0) {
+        let mut lanes = [1.0f64; 8];
+        for x in one_plus_e.chunks_exact(8) {
+            lanes.iter_mut().zip(x).for_each(|(l, x)| *l *= x);
+        }
+        let product = lanes.iter().product::<f64>();
+        w0 * (linear.iter().sum::<f64>() + product.ln())
+    } else {
+        (0..BLOCK).map(|i| w[i] * (linear[i] + one_plus_e[i].ln())).sum()
     }
 }
 
@@ -149,16 +162,6 @@ fn dot(u: &[f64], v: &[f64]) -> f64 {
     ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
 }
 
-/// `(sigmoid(z), softplus(z))` from one exponential and one logarithm
-/// (`ln(1 + e)` rather than `ln_1p(e)`: half the time, and the loss only
-/// decides the line search, where an error below 1e-16 per row is harmless).
-#[inline(always)]
-fn sigmoid_softplus(z: f64) -> (f64, f64) {
-    let e = (-z.abs()).exp();
-    let p = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-    (p, z.max(0.0) + (1.0 + e).ln())
-}
-
 /// Loss, gradient and upper-triangle Hessian sums of one chunk (unpenalised).
 struct Partial {
     loss: f64,
@@ -168,15 +171,11 @@ struct Partial {
 
 impl Problem<'_> {
     fn k(&self) -> usize {
-        self.p + 1
-    }
-
-    fn n(&self) -> usize {
-        self.x.len() / self.p
+        self.design.p() + 1
     }
 
     fn chunks(&self) -> usize {
-        self.n().div_ceil(CHUNK)
+        self.design.chunks()
     }
 
     /// The chunks taking part, in order.
@@ -187,47 +186,12 @@ impl Problem<'_> {
     /// Every `stride`-th chunk of this problem, its data term scaled to
     /// stand for all rows; `None` when that leaves no weight.
     fn subsample(&self, stride: usize) -> Option<Problem<'_>> {
-        let sub = Problem { stride, inv_scale: self.inv_scale.clone(), ..*self };
-        let weight = |p: &Problem<'_>| -> f64 {
-            p.chunk_ids()
-                .iter()
-                .map(|&ch| self.w[ch * CHUNK..((ch + 1) * CHUNK).min(self.n())].iter().sum::<f64>())
-                .sum()
-        };
+        let sub = Problem { stride, ..*self };
+        let weight =
+            |p: &Problem<'_>| -> f64 { p.chunk_ids().iter().map(|&ch| self.design.chunk_weight(ch)).sum() };
         let (all, part) = (weight(self), weight(&sub));
         let c = self.c * (all / part);
         (part > 0.0 && c.is_finite()).then_some(Problem { c, ..sub })
-    }
-
-    /// Fills `xt` with `[1, standardised row]`.
-    fn design_row(&self, i: usize, xt: &mut [f64]) {
-        xt[0] = 1.0;
-        let row = &self.x[i * self.p..(i + 1) * self.p];
-        for (((t, v), m), s) in xt[1..].iter_mut().zip(row).zip(self.mean).zip(&self.inv_scale) {
-            *t = (v - m) * s;
-        }
-    }
-
-    /// The objective `0.5 |w|^2 + C sum s_i loss_i`.
-    fn loss(&self, beta: &[f64]) -> f64 {
-        let k = self.k();
-        let parts: Vec<f64> = self
-            .chunk_ids()
-            .into_par_iter()
-            .map(|ch| {
-                let mut xt = vec![0.0; k];
-                let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
-                (lo..hi)
-                    .filter(|&i| self.w[i] != 0.0)
-                    .map(|i| {
-                        self.design_row(i, &mut xt);
-                        let z: f64 = xt.iter().zip(beta).map(|(a, b)| a * b).sum();
-                        self.w[i] * (sigmoid_softplus(z).1 - self.y[i] * z) // as the derivative passes
-                    })
-                    .sum()
-            })
-            .collect();
-        self.c * parts.iter().sum::<f64>() + penalty(beta)
     }
 
     /// Loss, gradient and upper-triangle Hessian sums of chunk `ch`; cut
@@ -237,35 +201,12 @@ impl Problem<'_> {
         let k = self.k();
         let mut part =
             Partial { loss: 0.0, grad: vec![0.0; k], hess: vec![0.0; if hessian { k * k } else { 0 }] };
-        let mut block = Block { cols: vec![0.0; k * BLOCK], y: [0.0; BLOCK], w: [0.0; BLOCK] };
-        block.cols[..BLOCK].fill(1.0);
-        let mut fill = 0;
-        let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(self.n()));
         let arch = Arch::new();
-        for i in lo..hi {
-            if i % 64 == 0 && stop.is_raised() {
+        for block in self.design.blocks(ch) {
+            if stop.is_raised() {
                 break;
             }
-            let wi = self.w[i];
-            if wi == 0.0 {
-                continue; // adds nothing, and its features may lie far outside the weighted spread
-            }
-            let row = &self.x[i * self.p..(i + 1) * self.p];
-            for (a, ((v, m), s)) in row.iter().zip(self.mean).zip(&self.inv_scale).enumerate() {
-                block.cols[(a + 1) * BLOCK + fill] = (v - m) * s;
-            }
-            (block.y[fill], block.w[fill]) = (self.y[i], wi);
-            fill += 1;
-            if fill == BLOCK {
-                arch.dispatch(AddBlock { block: &block, beta, part: &mut part, hessian });
-                fill = 0;
-            }
-        }
-        if fill > 0 {
-            block.w[fill..].fill(0.0);
-            block.y[fill..].fill(0.0);
-            block.cols[BLOCK..].chunks_mut(BLOCK).for_each(|c| c[fill..].fill(0.0));
-            arch.dispatch(AddBlock { block: &block, beta, part: &mut part, hessian });
+            arch.dispatch(AddBlock { block, beta, part: &mut part, hessian });
         }
         part
     }
@@ -341,7 +282,7 @@ impl Objective for Problem<'_> {
     }
 
     fn objective(&self, beta: &[f64]) -> Result<f64> {
-        Ok(self.loss(beta))
+        Ok(self.derivatives(beta, false)?.0) // a gradient pass costs little more than the loss alone
     }
 }
 
@@ -549,26 +490,23 @@ fn check_passes(ranges: &DesignRanges, sums: &[f64], spread: &[f64]) -> Result<(
 
 /// The start: the weighted prior log-odds, the optimum when all
 /// coefficients are 0.
-fn prior_start(ranges: &DesignRanges) -> Vec<f64> {
-    let prior = (ranges.positive_weight / ranges.total_weight).clamp(1e-12, 1.0 - 1e-12);
-    let mut beta = vec![0.0; ranges.lo.len() + 1];
+fn prior_start(positive_weight: f64, total_weight: f64, p: usize) -> Vec<f64> {
+    let prior = (positive_weight / total_weight).clamp(1e-12, 1.0 - 1e-12);
+    let mut beta = vec![0.0; p + 1];
     beta[0] = (prior / (1.0 - prior)).ln();
     beta
 }
 
 /// The model from Newton's solution.
-fn fitted(s: Standardisation, (beta, n_iter, converged): (Vec<f64>, usize, bool)) -> Result<LogisticModel> {
+fn fitted(
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+    (beta, n_iter, converged): (Vec<f64>, usize, bool),
+) -> Result<LogisticModel> {
     if !beta.iter().all(|b| b.is_finite()) {
         return Err(overflowed());
     }
-    Ok(LogisticModel {
-        mean: s.mean,
-        scale: s.scale,
-        coef: beta[1..].to_vec(),
-        intercept: beta[0],
-        n_iter,
-        converged,
-    })
+    Ok(LogisticModel { mean, scale, coef: beta[1..].to_vec(), intercept: beta[0], n_iter, converged })
 }
 
 /// The checked weights of a batch (see [`LogisticModel::fit`]).
@@ -637,17 +575,8 @@ pub fn logistic_sums(
         .into());
     }
     let s = Standardisation::from_passes(ranges, sums, spread);
-    let x = x.as_standard_layout();
-    let problem = Problem {
-        x: x.as_slice().unwrap_or_default(),
-        p: x.ncols(),
-        y,
-        w: &w,
-        mean: &s.mean,
-        inv_scale: s.factor,
-        c: 1.0,
-        stride: 1,
-    };
+    let design = standardised_design(&x, y, &w, (s.mean, s.scale, &s.factor));
+    let problem = Problem { design: &design, c: 1.0, stride: 1 };
     let Partial { loss, grad, hess } = problem.sums(beta, hessian)?;
     Ok(std::iter::once(loss).chain(grad).chain(hess).collect())
 }
@@ -666,19 +595,10 @@ impl LogisticModel {
         params.check()?;
         check_width(x.ncols())?;
         let w = check_training(&x, y, sample_weight)?;
-        let (standardisation, ranges) = Standardisation::of(&x, y, &w)?;
-        let x = x.as_standard_layout(); // no copy for C-contiguous input
-        let problem = Problem {
-            x: x.as_slice().unwrap_or_default(),
-            p: x.ncols(),
-            y,
-            w: &w,
-            mean: &standardisation.mean,
-            inv_scale: standardisation.factor.clone(),
-            c: params.c,
-            stride: 1,
-        };
-        let mut beta = prior_start(&ranges);
+        let design = design(&x, y, &w)?;
+        let problem = Problem { design: &design, c: params.c, stride: 1 };
+        let positive: f64 = w.iter().zip(y).map(|(w, y)| w * y).sum();
+        let mut beta = prior_start(positive, w.iter().sum(), x.ncols());
         // On many rows, first solve on every `stride`-th chunk (at least
         // PRESOLVE_CHUNKS of them) to a loose tolerance: its optimum lies
         // within sampling error (~1e-2) of the full one, where Newton on all
@@ -692,7 +612,8 @@ impl LogisticModel {
             }
         }
         let solved = newton(&problem, beta, params.max_iter, params.tol)?;
-        fitted(standardisation, solved)
+        let Design { mean, scale, .. } = design;
+        fitted(mean, scale, solved)
     }
 
     /// The same fit from sums that add up across batches of rows (a table
@@ -739,10 +660,15 @@ impl LogisticModel {
             .into());
         }
         ranges.check()?;
-        let standardisation = Standardisation::from_passes(ranges, sums, spread);
+        let Standardisation { mean, scale, .. } = Standardisation::from_passes(ranges, sums, spread);
         let summed = Summed { c: params.c, sums: sums_at };
-        let solved = newton(&summed, prior_start(ranges), params.max_iter, params.tol)?;
-        fitted(standardisation, solved)
+        let solved = newton(
+            &summed,
+            prior_start(ranges.positive_weight, ranges.total_weight, p),
+            params.max_iter,
+            params.tol,
+        )?;
+        fitted(mean, scale, solved)
     }
 
     /// Checks a deserialised model: one mean, scale and coefficient per feature.

@@ -7,6 +7,7 @@
 
 mod calibration;
 mod data;
+mod design;
 mod explain;
 mod features;
 mod gbm;

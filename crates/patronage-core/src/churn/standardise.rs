@@ -166,17 +166,4 @@ impl Standardisation {
         let factor = sd.iter().zip(&varies).map(|(&sd, &v)| if v { 1.0 / sd } else { 0.0 }).collect();
         Standardisation { mean, scale, factor }
     }
-
-    /// The three passes over rows in memory.
-    pub(crate) fn of(
-        x: &ArrayView2<'_, f64>,
-        y: &[f64],
-        w: &[f64],
-    ) -> Result<(Standardisation, DesignRanges)> {
-        let ranges = DesignRanges::of(x, y, w);
-        ranges.check()?;
-        let sums = design_sums(x, w, &ranges);
-        let spread = design_spread(x, w, &ranges, &sums);
-        Ok((Standardisation::from_passes(&ranges, &sums, &spread), ranges))
-    }
 }
