@@ -30,7 +30,7 @@ use hashbrown::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::data::{is_whole_below_2_52, RfmData, FREQUENCY};
+use super::data::{RfmData, FREQUENCY};
 use super::identification::{
     diagnose, Combination, DeterminedQuantity, FitIssue, Parameterisation, PURCHASE_RATE,
 };
@@ -258,8 +258,8 @@ impl<'a> Codes<'a> {
     pub(crate) fn new(data: &RfmData<'a>) -> Codes<'a> {
         let (f, rec, age) = (data.frequency(), data.recency(), data.t());
         let n = f.len();
-        // (the values are validated: finite and >= 0)
-        let whole = |v: f64| (v <= DIRECT_MAX) & is_whole_below_2_52(v);
+        // (a cast round trip tests wholeness: `trunc` is a library call on baseline x86-64)
+        let whole = |v: f64| v <= DIRECT_MAX && (v as u32) as f64 == v;
         let (max_x, max_t, direct) = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
@@ -267,7 +267,7 @@ impl<'a> Codes<'a> {
                 for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
                     mx = mx.max(f[i]);
                     mt = mt.max(age[i]);
-                    ok &= whole(f[i]) & whole(rec[i]) & whole(age[i]);
+                    ok &= whole(f[i]) && whole(rec[i]) && whole(age[i]);
                 }
                 (mx, mt, ok)
             })
@@ -803,9 +803,6 @@ impl BetaGeo {
     /// [`BetaGeo::p_alive_coded`], times `per_pair[codes.pair(i)]` when
     /// given: the expectation in the same pass over the rows.
     fn p_alive_times(&self, data: &RfmData<'_>, codes: &Codes<'_>, per_pair: Option<&[f64]>) -> Vec<f64> {
-        if let Some(out) = self.p_alive_by_grid(data, codes, per_pair) {
-            return out;
-        }
         let shift = if self.modified { 1.0 } else { 0.0 };
         let ln_ab: Vec<f64> = codes.xs.iter().map(|&x| (self.a / (self.b + x - 1.0 + shift)).ln()).collect();
         let ln_at = |v: &[f64]| -> Vec<f64> { v.iter().map(|&t| (self.alpha + t).ln()).collect() };
@@ -830,69 +827,6 @@ impl BetaGeo {
             }
         });
         out
-    }
-
-    /// [`BetaGeo::p_alive_times`] without an `exp` per row, for whole-number
-    /// summaries on a small grid (days or weeks: [`Index::Direct`]). With
-    /// `B(x, t) = ((α+M)/(α+t))^(r+x)` (`M` the largest `T`, so `B >= 1`)
-    /// and `c_x = a/(b+x-1)`, the odds of death are `c_x B(x, t_x) / B(x, T)`,
-    /// so `P(alive) = B(x, T) / (B(x, T) + c_x B(x, t_x))`: one `exp` per
-    /// cell of the `x` by `t` grid, and per row two look-ups and a division.
-    /// `None` (the caller takes the logarithms per row) when the grid has more
-    /// cells than half the rows, or `B` could leave the double range
-    /// (`(r + max x) ln((α+M)/α) + |ln c_x|` above 700; the relative error of
-    /// `B` is that exponent times the rounding unit, at most about 1e-13).
-    fn p_alive_by_grid(
-        &self,
-        data: &RfmData<'_>,
-        codes: &Codes<'_>,
-        per_pair: Option<&[f64]>,
-    ) -> Option<Vec<f64>> {
-        let Index::Direct { slot } = &codes.index else { return None };
-        let (n_x, n_t) = (codes.xs.len(), codes.ts.len());
-        if n_x * n_t > data.len() / 2 {
-            return None;
-        }
-        let shift = if self.modified { 1.0 } else { 0.0 };
-        let ln_c: Vec<f64> = codes.xs.iter().map(|&x| (self.a / (self.b + x - 1.0 + shift)).ln()).collect();
-        let ln_top = (self.alpha + codes.ts[n_t - 1]).ln();
-        let span = (self.r + codes.xs[n_x - 1]) * (ln_top - self.alpha.ln());
-        // x = 0 of the BG/NBD: alive for sure, c_0 = 0 (ln c_0 is not used)
-        let first = usize::from(!self.modified);
-        let worst_c = ln_c[first.min(n_x - 1)..].iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let exponent = span + worst_c;
-        if exponent.is_nan() || exponent > 700.0 {
-            return None;
-        }
-        let ln_at: Vec<f64> = codes.ts.iter().map(|&t| ln_top - (self.alpha + t).ln()).collect();
-        // per cell (x, t): [B, E B, c_x B], E the expectation of the pair (x, T = t) if present
-        let mut grid = vec![[0.0f64; 3]; n_x * n_t];
-        grid.par_chunks_mut(n_t).enumerate().for_each(|(kx, row)| {
-            let power = self.r + codes.xs[kx];
-            let c = if kx < first { 0.0 } else { ln_c[kx].exp() };
-            for (kt, cell) in row.iter_mut().enumerate() {
-                let b = (power * ln_at[kt]).exp();
-                let e = match per_pair {
-                    Some(e) => match slot[kx * n_t + kt] {
-                        u32::MAX => 0.0,
-                        pair => e[pair as usize],
-                    },
-                    None => 1.0,
-                };
-                *cell = [b, e * b, c * b];
-            }
-        });
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        let mut out = vec![0.0; data.len()];
-        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-            for (j, v) in chunk.iter_mut().enumerate() {
-                let i = c * CHUNK + j;
-                let row = f[i] as usize * n_t;
-                let (at_t, at_rec) = (grid[row + age[i] as usize], grid[row + rec[i] as usize]);
-                *v = at_t[1] / (at_t[0] + at_rec[2]);
-            }
-        });
-        Some(out)
     }
 
     /// `E[X(T, T+t)]` for one history.
@@ -1096,56 +1030,6 @@ mod tests {
         );
         let data = RfmData::new(&x, &tx, &t, None).unwrap();
         assert_relative_eq!(model.log_likelihood(&data), want, max_relative = 1e-12);
-    }
-
-    /// The grid path (one `exp` per cell of the x by t grid, many rows on a
-    /// small grid) against the formula per row, BG/NBD and MBG/NBD, for
-    /// `P(alive)` and the expected purchases; and with one heavy buyer the
-    /// grid is too large for it (more cells than half the rows), and with a
-    /// tiny α its terms would overflow: the logarithms are then taken per row.
-    #[test]
-    fn grid_path_matches_the_formula_per_row() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        let (mut x, mut tx, mut t) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..20_000 {
-            let age: u32 = rng.gen_range(1..=120);
-            let n: u32 = rng.gen_range(0..=30);
-            x.push(n as f64);
-            tx.push(if n == 0 { 0.0 } else { rng.gen_range(1..=age) as f64 });
-            t.push(age as f64);
-        }
-        let data = RfmData::new(&x, &tx, &t, None).unwrap();
-        let codes = Codes::new(&data);
-        for (m, heavy) in [
-            (BetaGeo::new(0.243, 30.9, 0.793, 2.426).unwrap(), 400.0),
-            (BetaGeo::new_modified(0.774, 49.7, 0.026, 0.41).unwrap(), 3000.0),
-        ] {
-            assert!(m.p_alive_by_grid(&data, &codes, None).is_some(), "the grid path is taken");
-            let (alive, expected) = (m.p_alive(&data), m.expected_purchases(30.0, &data).unwrap());
-            for i in 0..x.len() {
-                assert_relative_eq!(alive[i], m.p_alive_one(x[i], tx[i], t[i]), max_relative = 1e-12);
-                let e = m.expected_one(30.0, x[i], tx[i], t[i]).unwrap();
-                assert_relative_eq!(expected[i], e, max_relative = 1e-12);
-            }
-            // one heavy buyer: 400 or 3000 rows of the grid
-            let (mut x2, mut tx2, mut t2) = (x.clone(), tx.clone(), t.clone());
-            (x2[0], tx2[0], t2[0]) = (heavy, 100.0, 120.0);
-            let data2 = RfmData::new(&x2, &tx2, &t2, None).unwrap();
-            assert!(m.p_alive_by_grid(&data2, &Codes::new(&data2), None).is_none());
-            assert_relative_eq!(
-                m.p_alive(&data2)[0],
-                m.p_alive_one(heavy, 100.0, 120.0),
-                max_relative = 1e-12
-            );
-        }
-        // tiny α: (r + 30) ln((α+120)/α) ≈ 970 would overflow B, so the logarithms per row
-        let m = BetaGeo::new(0.243, 1e-12, 0.793, 2.426).unwrap();
-        assert!(m.p_alive_by_grid(&data, &codes, None).is_none());
-        let alive = m.p_alive(&data);
-        for i in 0..x.len() {
-            assert_relative_eq!(alive[i], m.p_alive_one(x[i], tx[i], t[i]), max_relative = 1e-12);
-        }
     }
 
     #[test]
