@@ -21,6 +21,7 @@ only save time, the tolerance decides the answer.
 
 from __future__ import annotations
 
+import abc
 import functools
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -37,25 +38,25 @@ Kernel = Callable[[pd.DataFrame], np.ndarray]
 Merge = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-class Engine:
+class Engine(abc.ABC):
     """What a fit from sums asks of an engine; Spark and Dask implement it."""
 
+    @abc.abstractmethod
     def collect(self, kernel: Kernel, merge: Merge = np.add) -> np.ndarray:
         """``kernel`` run on every non-empty partition (or batch of rows, the batches of a
         partition combined with ``merge``): one row per partition, shape ``(parts, k)``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def meta(self) -> pd.DataFrame:
         """The table's columns and pandas dtypes, without rows."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def counts(self, column: str) -> pd.Series:
         """Rows per distinct value of ``column`` (missing values included)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def distinct(self, column: str, limit: int) -> pd.Series:
         """At most ``limit`` distinct values of ``column`` (missing values left out)."""
-        raise NotImplementedError
 
 
 def _summed(engine: Engine, kernel: Kernel, width: int) -> np.ndarray:
