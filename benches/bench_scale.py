@@ -4,14 +4,16 @@
    log and its files) is written once as Parquet, in files of 5M rows. ``patronage.ooc.rfm_table(dir,
    memory_limit=...)`` writes the RFM table to Parquet; DuckDB's own SQL (same memory_limit) computes
    the columns it can in one GROUP BY (first/last day, distinct purchase days, transactions, spend) to
-   Parquet too. Each runs in its own subprocess; the parent samples the RSS of the whole process tree
-   every 20 ms (psutil) and reports the peak, with wall time and rows/s.
+   Parquet too, and again without the distinct days (``--duckdb``). Each runs in its own subprocess;
+   the parent samples the RSS of the whole process tree every 20 ms (psutil) and reports the peak, with
+   wall time and rows/s.
 2. polars and pyarrow vs pandas input on ``--input-transactions`` rows: ``patronage.rfm_table`` on a
    table read from the same Parquet by pandas, polars or pyarrow, each in its own subprocess: time of the
    call and the peak RSS added by it (VmHWM reset after loading). ``--input-only`` runs just this part.
 
     python benches/bench_scale.py [--transactions 200000000] [--customers 20000000] [--memory-limit 4GB]
                                   [--input-transactions 10000000] [--input-only] [--workdir DIR]
+                                  [--duckdb both|full|nodistinct|none] [--duckdb-temp-limit 12GB]
 
 The issue's target is 200M transactions / 20M customers with peak RSS < 6 GB; on a small shared machine
 run e.g. ``--transactions 20000000 --customers 2000000``. Needs duckdb, pyarrow, polars, psutil, tqdm.
@@ -95,20 +97,30 @@ def worker_ooc(log: str, out: str, memory_limit: str, temp: str) -> None:
     print(json.dumps({"inner_s": time.perf_counter() - t}))
 
 
-def worker_duckdb(log: str, out: str, memory_limit: str, temp: str, temp_limit: str) -> None:
+DUCKDB_QUERIES = {
+    # the RFM columns DuckDB's SQL can compute, distinct purchase days included
+    "duckdb": ("DuckDB SQL GROUP BY (5 columns)", """
+        SELECT customer_id, min(date::DATE) FILTER (WHERE amount >= 0) AS first_day,
+               max(date::DATE) FILTER (WHERE amount >= 0) AS last_day,
+               count(DISTINCT date::DATE) FILTER (WHERE amount >= 0) AS n_orders,
+               count(*) AS n_transactions, sum(amount) AS total_spend"""),
+    # without the distinct-days count, whose per-group sets are what make DuckDB spill on large logs
+    "duckdb-nodistinct": ("DuckDB SQL, no distinct days (4 columns)", """
+        SELECT customer_id, min(date::DATE) FILTER (WHERE amount >= 0) AS first_day,
+               max(date::DATE) FILTER (WHERE amount >= 0) AS last_day,
+               count(*) AS n_transactions, sum(amount) AS total_spend"""),
+}
+
+
+def worker_duckdb(query: str, log: str, out: str, memory_limit: str, temp: str, temp_limit: str) -> None:
     import duckdb
 
     t = time.perf_counter()
     # a cap on the spill: DuckDB stops with an error rather than fill the disk
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": temp,
                                  "max_temp_directory_size": temp_limit, "preserve_insertion_order": False})
-    con.execute(f"""COPY (
-        SELECT customer_id, min(date::DATE) FILTER (WHERE amount >= 0) AS first_day,
-               max(date::DATE) FILTER (WHERE amount >= 0) AS last_day,
-               count(DISTINCT date::DATE) FILTER (WHERE amount >= 0) AS n_orders,
-               count(*) AS n_transactions, sum(amount) AS total_spend
-        FROM read_parquet('{log}/*.parquet') GROUP BY customer_id
-    ) TO '{out}' (FORMAT parquet)""")
+    select = DUCKDB_QUERIES[query][1]
+    con.execute(f"COPY ({select} FROM read_parquet('{log}/*.parquet') GROUP BY customer_id) TO '{out}' (FORMAT parquet)")
     print(json.dumps({"inner_s": time.perf_counter() - t}))
 
 
@@ -150,13 +162,18 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--input-transactions", type=int, default=10_000_000)
     parser.add_argument("--duckdb-temp-limit", default="12GB", help="DuckDB's max_temp_directory_size (its spill)")
+    parser.add_argument("--duckdb", choices=("both", "full", "nodistinct", "none"), default="both",
+                        help="which DuckDB queries to run: with distinct purchase days, without, both or none")
     parser.add_argument("--input-only", action="store_true", help="only the polars/pyarrow vs pandas input runs")
     parser.add_argument("--workdir", default=None, help="where the log and results go (default: a temp dir)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
-        {"ooc": worker_ooc, "duckdb": worker_duckdb, "input": worker_input}[kind](*rest)
+        if kind.startswith("duckdb"):
+            worker_duckdb(kind, *rest)
+        else:
+            {"ooc": worker_ooc, "input": worker_input}[kind](*rest)
         return
 
     work = tempfile.mkdtemp(prefix="bench-scale-", dir=args.workdir)
@@ -169,11 +186,13 @@ def main() -> None:
               f"in {len(os.listdir(log))} files, written in {time.perf_counter() - t:.1f} s")
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs")
         me = [sys.executable, os.path.abspath(__file__), "--worker"]
-        for kind in () if args.input_only else ("ooc", "duckdb"):
+        queries = {"both": ["duckdb", "duckdb-nodistinct"], "full": ["duckdb"], "nodistinct": ["duckdb-nodistinct"],
+                   "none": []}[args.duckdb]
+        for kind in () if args.input_only else ["ooc"] + queries:
             out, temp = os.path.join(work, f"out-{kind}"), os.path.join(work, f"tmp-{kind}")
-            extra = [args.duckdb_temp_limit] if kind == "duckdb" else []
+            extra = [args.duckdb_temp_limit] if kind != "ooc" else []
             r = run_tree(me + [kind, log, out, args.memory_limit, temp] + extra, check=False)
-            label = "patronage.ooc.rfm_table (13 columns)" if kind == "ooc" else "DuckDB SQL GROUP BY (5 columns)"
+            label = "patronage.ooc.rfm_table (13 columns)" if kind == "ooc" else DUCKDB_QUERIES[kind][0]
             outcome = f"FAILED (exit {r['failed']}) after" if "failed" in r else "wall"
             print(f"{label:40s} {outcome} {r['wall_s']:7.1f} s  {args.transactions / r['wall_s'] / 1e6:6.2f} M rows/s  "
                   f"peak RSS (process tree) {r['peak_rss_gb']:5.2f} GB  [memory_limit={args.memory_limit}]", flush=True)
