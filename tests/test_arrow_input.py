@@ -241,6 +241,7 @@ def test_chunked_columns_are_read_in_place_not_gathered(tx):
     log = _frame.read_transactions(table)
     for column, chunks in zip(("customer_id", "date", "amount"), log.core_args("net")[:3]):
         assert [_address(c) for c in chunks] == _chunk_addresses(table.column(column))
+    assert log.max_day == tx["date"].max().to_datetime64().astype("datetime64[D]").astype(np.int64)
     frame = pl.from_arrow(_plain_arrow(tx, 5), rechunk=False)
     assert frame.n_chunks() == 5
     log = _frame.read_transactions(frame)

@@ -195,6 +195,11 @@ class TransactionLog:
         """The amounts as one array (joined, a copy, when the log is in chunks)."""
         return _joined(self.amount_chunks)
 
+    @property
+    def max_day(self) -> int:
+        """The day number of the latest date of any row (read chunk by chunk: nothing is joined)."""
+        return max(int(c.max()) for c in self.date_chunks if len(c)) // self.day_divisor
+
     def core_args(self, returns: str) -> tuple:
         """The log as ``_core`` takes it, one tuple: ``(customer, date, amount, order, n_customers,
         (customer_offset, day_divisor), returns)``, each column a list of chunks."""
