@@ -59,8 +59,8 @@ _I64 = npt.NDArray[np.int64]
 _F64 = npt.NDArray[np.float64]
 _U8 = npt.NDArray[np.uint8]
 # a transaction log: (customer, date, amount, order or None, n_customers, (customer_offset, day_divisor),
-# returns)
-_Log = Tuple[_I64, _I64, _F64, Optional[_I64], int, Tuple[int, int], str]
+# returns), each column a list of its chunks in row order
+_Log = Tuple[Sequence[_I64], Sequence[_I64], Sequence[_F64], Optional[Sequence[_I64]], int, Tuple[int, int], str]
 
 _T = TypeVar("_T")
 
@@ -415,8 +415,8 @@ def uplift_at_k(
 ) -> float: ...
 
 # Arrow tables in through __arrow_c_stream__ / __arrow_c_array__ (crates/patronage-py/src/arrow.rs, the
-# binding's own C stream import): per column, the values numpy views in place (ArrowValues, through
-# __array_interface__), their kind (a numpy typestr, or "date32": int32 days), the null mask or None and
+# binding's own C stream import): per column, the values of each chunk, which numpy views in place
+# (ArrowValues, through __array_interface__), their kind (a numpy typestr, or "date32": int32 days), the null mask or None and
 # the time zone or None; or None for a column numpy cannot hold.
 __all__ += ["ArrowValues", "arrow_columns"]
 
@@ -425,7 +425,7 @@ class ArrowValues:
     @property
     def __array_interface__(self) -> Dict[str, object]: ...
 
-_ArrowColumn = Tuple[ArrowValues, str, Optional[npt.NDArray[np.bool_]], Optional[str]]
+_ArrowColumn = Tuple[List[ArrowValues], str, Optional[npt.NDArray[np.bool_]], Optional[str]]
 
 def arrow_columns(table: object) -> Tuple[List[str], List[Optional[_ArrowColumn]]]: ...
 # --- fits from sums over batches of rows (patronage._fit_sums) ------------------------------

@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 
 from . import _core
-from ._input import as_pandas
+from ._input import ArrowTable, as_pandas, as_table
 from .exceptions import ColumnTypeError, DataError, MissingColumnError, ParameterError
 
 RETURNS_POLICIES = ("net", "drop", "error")
@@ -154,21 +154,24 @@ def _unrepresentable(days: np.ndarray, unit: str) -> np.ndarray:
 class TransactionLog:
     """A transaction log ready for the compiled core, without copying what need not be.
 
-    The code of row ``i`` is ``customers_raw[i] - customer_offset`` and indexes
+    Each column is a tuple of chunks in row order: one for a pandas frame, one
+    per Arrow chunk for a polars or pyarrow table whose columns the core reads
+    in place (chunk boundaries may differ between columns). The code of row
+    ``i`` is its customer value minus ``customer_offset`` and indexes
     ``customers`` (distinct ids, sorted where they can be); its day number is
-    ``dates[i] // day_divisor`` (``dates`` are often the DataFrame's own
+    its date value ``// day_divisor`` (dates are often the DataFrame's own
     datetime64 values viewed as int64); dates go back out at ``date_unit``,
-    the input's resolution. ``amounts`` are float64; ``orders``
-    are int64 order ids (codes), or None without an order column.
+    the input's resolution. Amounts are float64; orders are int64 order ids
+    (codes), or None without an order column.
     """
 
-    customers_raw: np.ndarray
+    customer_chunks: Tuple[np.ndarray, ...]
     customer_offset: int
-    dates: np.ndarray
+    date_chunks: Tuple[np.ndarray, ...]
     day_divisor: int
     date_unit: str
-    amounts: np.ndarray
-    orders: Optional[np.ndarray]
+    amount_chunks: Tuple[np.ndarray, ...]
+    order_chunks: Optional[Tuple[np.ndarray, ...]]
     customers: pd.Index
     index: pd.Index
     columns: Mapping[str, str]
@@ -177,13 +180,33 @@ class TransactionLog:
     def n_customers(self) -> int:
         return len(self.customers)
 
+    @property
+    def customers_raw(self) -> np.ndarray:
+        """The customer values as one array (joined, a copy, when the log is in chunks)."""
+        return _joined(self.customer_chunks)
+
+    @property
+    def dates(self) -> np.ndarray:
+        """The date values as one array (joined, a copy, when the log is in chunks)."""
+        return _joined(self.date_chunks)
+
+    @property
+    def amounts(self) -> np.ndarray:
+        """The amounts as one array (joined, a copy, when the log is in chunks)."""
+        return _joined(self.amount_chunks)
+
+    @property
+    def max_day(self) -> int:
+        """The day number of the latest date of any row (read chunk by chunk: nothing is joined)."""
+        return max(int(c.max()) for c in self.date_chunks if len(c)) // self.day_divisor
+
     def core_args(self, returns: str) -> tuple:
         """The log as ``_core`` takes it, one tuple: ``(customer, date, amount, order, n_customers,
-        (customer_offset, day_divisor), returns)``."""
-        columns = (self.customers_raw, self.dates, self.amounts, self.orders)
+        (customer_offset, day_divisor), returns)``, each column a list of chunks."""
         # the core borrows C-contiguous, aligned arrays; an Arrow buffer at an odd offset is copied here
-        customers, dates, amounts, orders = (None if a is None else np.require(a, requirements=["C", "A"])
-                                             for a in columns)
+        customers, dates, amounts, orders = (
+            None if chunks is None else [np.require(c, requirements=["C", "A"]) for c in chunks]
+            for chunks in (self.customer_chunks, self.date_chunks, self.amount_chunks, self.order_chunks))
         return (customers, dates, amounts, orders, self.n_customers, (self.customer_offset, self.day_divisor),
                 returns)
 
@@ -240,12 +263,26 @@ def read_transactions(
     order: Optional[str] = None,
     date_format: Optional[str] = None,
 ) -> TransactionLog:
-    """Validate and convert a transaction DataFrame (see :func:`patronage.rfm_table`)."""
-    frame = require_frame(tx)
+    """Validate and convert a transaction DataFrame (see :func:`patronage.rfm_table`).
+
+    A polars or pyarrow table whose columns are already what the core reads
+    (integer ids in a dense range, naive timestamps, numeric amounts and orders,
+    no nulls) is taken chunk by chunk in place (:func:`_chunked_log`); any
+    other table goes through pandas.
+    """
+    table = as_table(tx)
     if returns not in RETURNS_POLICIES:
         raise ParameterError(f"returns must be one of {RETURNS_POLICIES}, got {returns!r}", "returns")
     if order is not None and not isinstance(order, str):
         raise ParameterError(f"order must be a column name (e.g. the invoice id), got {order!r}", "order")
+    columns = {"customer": customer, "date": date, "amount": amount if amount is not None else "amount",
+               "order": order if order is not None else "order"}
+    if isinstance(table, ArrowTable):
+        log = _chunked_log(table, customer, date, amount, order, columns)
+        if log is not None:
+            return log
+        table = table.to_pandas()
+    frame = table
     needed = [customer, date] + ([amount] if amount is not None else []) + ([order] if order is not None else [])
     require_columns(frame, needed, "transaction log")
     if len(frame) == 0:
@@ -253,10 +290,50 @@ def read_transactions(
     ids, offset, customers = _encode_ids(frame, customer)
     dates, divisor, unit = _encode_dates(frame, date, _check_date_format(date_format))
     amounts = _amounts(frame, amount)
-    orders = None if order is None else _encode_orders(frame, order)
-    columns = {"customer": customer, "date": date, "amount": amount if amount is not None else "amount",
-               "order": order if order is not None else "order"}
-    return TransactionLog(ids, offset, dates, divisor, unit, amounts, orders, customers, frame.index, columns)
+    orders = None if order is None else (_encode_orders(frame, order),)
+    return TransactionLog((ids,), offset, (dates,), divisor, unit, (amounts,), orders, customers, frame.index,
+                          columns)
+
+
+def _chunked_log(table: ArrowTable, customer: str, date: str, amount: Optional[str], order: Optional[str],
+                 columns: Mapping[str, str]) -> Optional[TransactionLog]:
+    """The log of an Arrow table as its chunks, read in place (no gather), when every column used is
+    already in the core's form: integer ids in a range not much wider than the log (code = id - smallest
+    id, as :func:`_encode_ids` does), timestamps without a time zone (or date64), real amounts and integer
+    orders, none null; None otherwise. Each value is the one the pandas path computes."""
+    names = [customer, date] + [c for c in (amount, order) if c is not None]
+    chunks = {name: table.chunks(name) for name in names}
+    if any(c is None for c in chunks.values()):
+        return None
+    ids = chunks[customer]
+    n = sum(len(c) for c in ids)
+    id_type = ids[0].dtype
+    if n == 0 or id_type.kind not in "iu" or any(c.dtype.kind not in "iu" for c in chunks.get(order, [])):
+        return None
+    lo, hi = min(int(c.min()) for c in ids if len(c)), max(int(c.max()) for c in ids if len(c))
+    if hi > np.iinfo(np.int64).max or hi - lo >= max(4 * n, 1 << 16):  # factorized over the whole column
+        return None
+    unit, count = np.datetime_data(chunks[date][0].dtype) if chunks[date][0].dtype.kind == "M" else ("", 0)
+    if unit not in ("s", "ms", "us", "ns") or count != 1:
+        return None
+    if amount is not None and chunks[amount][0].dtype.kind not in "iuf":
+        return None
+    if order is not None and max(int(c.max()) for c in chunks[order] if len(c)) > np.iinfo(np.int64).max:
+        return None
+
+    def as_type(values: list, dtype: Any) -> tuple:  # in place when they have it (a copy per chunk if not)
+        return tuple(np.asarray(c, dtype=dtype) for c in values)
+
+    customers = pd.Index(np.arange(lo, hi + 1, dtype=np.int64).astype(id_type, copy=False))
+    amounts = (np.zeros(n),) if amount is None else as_type(chunks[amount], np.float64)
+    orders = None if order is None else as_type(chunks[order], np.int64)
+    return TransactionLog(as_type(ids, np.int64), lo, tuple(c.view(np.int64) for c in chunks[date]),
+                          _UNITS_PER_DAY[unit], unit, amounts, orders, customers, pd.RangeIndex(n), columns)
+
+
+def _joined(chunks: Tuple[np.ndarray, ...]) -> np.ndarray:
+    """The chunks as one array: the chunk itself when there is one."""
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
 def _encode_ids(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, int, pd.Index]:

@@ -64,10 +64,17 @@ def as_pandas(obj: Any, name: str = "tx") -> pd.DataFrame:
     polars DataFrames (LazyFrames are collected), pyarrow Tables and
     RecordBatchReaders, DuckDB relations and any other ``__arrow_c_stream__``
     exporter enter the compiled core through the Arrow PyCapsule interface
-    (see :func:`_from_arrow`: integer, float, timestamp and date columns are
-    not copied). Raises a TypeError naming the argument, the library and the
-    type when ``obj`` is not a table.
+    (see :class:`ArrowTable`: integer, float, timestamp and date columns of
+    one chunk are not copied). Raises a TypeError naming the argument, the
+    library and the type when ``obj`` is not a table.
     """
+    table = as_table(obj, name)
+    return table.to_pandas() if isinstance(table, ArrowTable) else table
+
+
+def as_table(obj: Any, name: str = "tx") -> "pd.DataFrame | ArrowTable":
+    """``obj`` as a pandas DataFrame (pandas as is) or, for an Arrow exporter, an :class:`ArrowTable`
+    whose numeric columns are read chunk by chunk in place (see :func:`as_pandas`)."""
     if isinstance(obj, pd.DataFrame):
         return obj
     library = library_of(obj)
@@ -92,10 +99,55 @@ def as_pandas(obj: Any, name: str = "tx") -> pd.DataFrame:
                     from None
         if library == "pyarrow" and _stores_an_index(obj):  # from pandas: pyarrow restores the index
             return obj.to_pandas(split_blocks=True)
-        return _from_arrow(obj, library)
+        return ArrowTable(obj, library)
     raise TypeError(f"{name} must be a table (a pandas or polars DataFrame, a polars LazyFrame, a pyarrow Table or "
                     f"RecordBatchReader, a DuckDB relation, or an object exporting __arrow_c_stream__), "
                     f"got {type_name(obj)}")
+
+
+class ArrowTable:
+    """A polars DataFrame or pyarrow Table imported once through ``__arrow_c_stream__``, its buffers
+    shared, not copied, wherever numpy can hold them.
+
+    ``_core.arrow_columns`` (the binding's own Arrow C stream import: no
+    pyarrow needed) gives back, per column, one object per chunk whose
+    ``__array_interface__`` lets numpy view the values in place (integers,
+    floats, timestamps at their unit, date64; only a chunk misaligned for its
+    type is copied, alone, in Rust), or None. :meth:`chunks` hands those
+    views to the transaction log, which the core reads chunk by chunk: a
+    table of many chunks (Parquet gives dozens) is never gathered.
+    :meth:`to_pandas` builds the pandas frame everything else reads.
+    """
+
+    def __init__(self, table: Any, library: str) -> None:
+        self._table, self._library = table, library
+        self.names, self._columns = _core.arrow_columns(table)
+
+    def chunks(self, name: str) -> Optional[list]:
+        """The chunks of column ``name`` as read-only numpy views, when it is the one column of that name,
+        holds a type numpy views in place (integers, floats, timestamps without a time zone, date64) and
+        has no nulls; None otherwise (the column then converts through :meth:`to_pandas`)."""
+        if self.names.count(name) != 1:
+            return None
+        column = self._columns[self.names.index(name)]
+        if column is None:
+            return None
+        values, kind, null, zone = column
+        if kind == "date32" or null is not None or zone is not None:
+            return None
+        return [np.asarray(chunk) for chunk in values]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The table as pandas: numpy-viewable columns of one chunk shared (several chunks are joined
+        into one array); the others (strings, dictionaries, booleans, decimals, ...) converted as their
+        library converts them. Nulls become NaN / NaT, as pyarrow and polars give them to pandas, so a
+        missing id, date or amount is the same error, naming the column and row, as from pandas."""
+        others = [k for k, column in enumerate(self._columns) if column is None]
+        converted = dict(zip(others, _convert_others(self._table, self._library, others)))
+        frame = pd.DataFrame({k: converted[k] if column is None else _numpy_column(*column)
+                              for k, column in enumerate(self._columns)}, copy=False)
+        frame.columns = pd.Index(self.names)
+        return frame
 
 
 def _stores_an_index(table: Any) -> bool:
@@ -108,33 +160,11 @@ def _stores_an_index(table: Any) -> bool:
                for i in json.loads(metadata[b"pandas"]).get("index_columns", []))
 
 
-def _from_arrow(table: Any, library: str) -> pd.DataFrame:
-    """A polars DataFrame or pyarrow Table as pandas, its buffers shared, not copied, wherever numpy can
-    hold them.
-
-    ``_core.arrow_columns`` imports the table through ``__arrow_c_stream__``
-    (the binding's own Arrow C stream import: no pyarrow needed) and gives
-    back, per column, an object whose ``__array_interface__`` lets numpy view
-    the values in place (integers, floats, timestamps at their unit, date64;
-    date32 days are widened to datetime64[s]; a column of several chunks, or
-    one misaligned for its type, is gathered once, in Rust), or None. The
-    None columns (strings, dictionaries, booleans, decimals, ...) convert as
-    their library converts them to pandas. Nulls become NaN / NaT, as pyarrow
-    and polars give them to pandas, so a missing id, date or amount is the
-    same error, naming the column and row, as from pandas.
-    """
-    names, columns = _core.arrow_columns(table)
-    others = [k for k, column in enumerate(columns) if column is None]
-    converted = dict(zip(others, _convert_others(table, library, others)))
-    frame = pd.DataFrame({k: converted[k] if column is None else _numpy_column(*column)
-                          for k, column in enumerate(columns)}, copy=False)
-    frame.columns = pd.Index(names)
-    return frame
-
-
-def _numpy_column(values: Any, kind: str, null: Optional[np.ndarray], zone: Optional[str]) -> Any:
-    """One column from its Arrow buffer (see :func:`_from_arrow`); copied only to widen or to fill nulls."""
-    array = np.asarray(values)  # a read-only view of the Arrow memory
+def _numpy_column(chunks: list, kind: str, null: Optional[np.ndarray], zone: Optional[str]) -> Any:
+    """One column from its Arrow chunks (see :class:`ArrowTable`); copied only to join chunks, to widen or to
+    fill nulls."""
+    # a read-only view of the Arrow memory when it is one chunk
+    array = np.asarray(chunks[0]) if len(chunks) == 1 else np.concatenate([np.asarray(c) for c in chunks])
     if kind == "date32":  # days
         array = (array.astype(np.int64) * 86_400).view("M8[s]")
     if null is not None:

@@ -133,7 +133,7 @@ def batch_globals(batch: Any, customer: str = "customer_id", date: str = "date",
     log = read_transactions(batch, customer, date, amount, returns, order)
     with log.labelled_errors():
         first, last = _core.log_span(log.core_args(returns))
-    return LogGlobals(int(first), int(last), int(log.dates.max()) // log.day_divisor)
+    return LogGlobals(int(first), int(last), log.max_day)
 
 
 def extreme_globals(first_buy: Any, last_buy: Any, last_any: Any, n_buy: int, amount: Optional[str],

@@ -13,7 +13,10 @@
 //! chunk into its own buffer (safe code, no shared writes). A bucket's rows
 //! are its segments of the chunks, in chunk order: the stable partition of the
 //! log, whatever the number of chunks, so a bucket's rows are always in log
-//! order and nothing downstream depends on the number of threads.
+//! order and nothing downstream depends on the number of threads. Row
+//! chunks are cut by row count alone and read the log's runs in place
+//! ([`Transactions::runs`]): a log in pieces (Arrow chunks) partitions exactly
+//! as the same log in one slice, and is never gathered.
 
 use std::ops::Range;
 
@@ -116,13 +119,15 @@ impl Buckets {
 }
 
 /// A counting sort of the kept rows `rows` by bucket: one count pass, one
-/// scatter pass (stable).
+/// scatter pass (stable), each reading the log's runs in place.
 fn partition(tx: &Transactions<'_>, rows: Range<usize>, shift: u32, n_buckets: usize) -> Chunk {
     let mask = (1usize << shift) - 1;
     let mut starts = vec![0usize; n_buckets + 1];
-    for i in rows.clone() {
-        if tx.is_kept(i) {
-            starts[(tx.code(i) >> shift) + 1] += 1;
+    for run in tx.runs(rows.clone()) {
+        for (&c, &a) in run.customer.iter().zip(run.amount) {
+            if tx.keeps(a) {
+                starts[(tx.code(c) >> shift) + 1] += 1;
+            }
         }
     }
     for b in 0..n_buckets {
@@ -132,16 +137,19 @@ fn partition(tx: &Transactions<'_>, rows: Range<usize>, shift: u32, n_buckets: u
     let mut out = vec![Row::default(); total];
     let mut orders = if tx.has_orders() { vec![0i64; total] } else { Vec::new() };
     let mut cursor = starts[..n_buckets].to_vec();
-    for i in rows {
-        if tx.is_kept(i) {
-            let c = tx.code(i);
-            let slot = &mut cursor[c >> shift];
-            // days fit i32: checked by `Transactions`
-            out[*slot] = Row { local: (c & mask) as u32, day: tx.day(i) as i32, amount: tx.amount(i) };
-            if let Some(order) = tx.order(i) {
-                orders[*slot] = order;
+    for run in tx.runs(rows) {
+        for i in 0..run.len() {
+            let amount = run.amount[i];
+            if tx.keeps(amount) {
+                let c = tx.code(run.customer[i]);
+                let slot = &mut cursor[c >> shift];
+                // days fit i32: checked by `Transactions`
+                out[*slot] = Row { local: (c & mask) as u32, day: tx.day(run.date[i]) as i32, amount };
+                if let Some(&order) = run.order.get(i) {
+                    orders[*slot] = order;
+                }
+                *slot += 1;
             }
-            *slot += 1;
         }
     }
     Chunk { starts, rows: out, orders }
@@ -150,10 +158,12 @@ fn partition(tx: &Transactions<'_>, rows: Range<usize>, shift: u32, n_buckets: u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transactions::Encoding;
     use crate::ReturnsPolicy;
 
     /// Every bucket holds exactly its customers' kept rows, in log order, for
-    /// any number of threads (chunks).
+    /// any number of threads (chunks), with the columns in one slice or in
+    /// pieces whose boundaries differ between columns (empty pieces too).
     #[test]
     fn a_stable_partition_by_customer_range() {
         let n_customers = 5000;
@@ -161,10 +171,19 @@ mod tests {
         let customer: Vec<i64> = (0..n).map(|i| ((i * 7919) % n_customers) as i64).collect();
         let day: Vec<i64> = (0..n as i64).map(|i| i / 1000).collect();
         let amount: Vec<f64> = (0..n).map(|i| if i % 5 == 0 { -1.0 } else { i as f64 }).collect();
-        let tx = Transactions::new(&customer, &day, &amount, n_customers, ReturnsPolicy::Drop).unwrap();
-        for threads in [1, 3] {
+        let whole = Transactions::new(&customer, &day, &amount, n_customers, ReturnsPolicy::Drop).unwrap();
+        let pieces = Transactions::from_pieces(
+            &[&customer[..70_001], &customer[70_001..70_001], &customer[70_001..]],
+            &[&day[..3], &day[3..200_000], &day[200_000..]],
+            &[&amount[..150_000], &amount[150_000..299_999], &amount[299_999..], &amount[n..]],
+            n_customers,
+            ReturnsPolicy::Drop,
+            Encoding::default(),
+        )
+        .unwrap();
+        for (tx, threads) in [(&whole, 1), (&whole, 3), (&pieces, 1), (&pieces, 3)] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let b = pool.install(|| Buckets::new(&tx));
+            let b = pool.install(|| Buckets::new(tx));
             assert_eq!((b.len(), b.shift()), (5, 10));
             let mut rows = Vec::new();
             for k in 0..b.len() {

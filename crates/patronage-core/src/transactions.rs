@@ -28,6 +28,7 @@
 //!
 //! [`crate::groups::visits`] applies these rules to one customer's history.
 
+use std::ops::Range;
 use std::str::FromStr;
 
 use rayon::prelude::*;
@@ -99,17 +100,20 @@ pub const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 /// customer's spend overflowed to inf) are far beyond any currency.
 pub const MAX_ABS_TOTAL: f64 = 1e300;
 
-/// A validated transaction log: one row per transaction, as three columns.
+/// A validated transaction log: one row per transaction, as three columns
+/// (four with orders), each in one or more contiguous pieces.
 ///
 /// Customers are codes `0..n_customers` and dates are day numbers (days since
-/// 1970-01-01), after the [`Encoding`] is applied; read rows through
-/// [`Transactions::code`], [`Transactions::day`] and [`Transactions::amount`].
-#[derive(Debug, Clone, Copy)]
+/// 1970-01-01), after the [`Encoding`] is applied. A column may arrive in
+/// pieces (the chunks of an Arrow column, with boundaries that need not agree
+/// between columns); the log is read in place as [`Run`]s, stretches of rows
+/// where every column is one slice, so chunked input is never gathered and a
+/// single slice per column (numpy, pandas) is the one-run case of the same code.
+#[derive(Debug, Clone)]
 pub struct Transactions<'a> {
-    customer: &'a [i64],
-    date: &'a [i64],
-    amount: &'a [f64],
-    order: Option<&'a [i64]>,
+    runs: Vec<Run<'a>>,
+    len: usize,
+    has_orders: bool,
     n_customers: usize,
     returns: ReturnsPolicy,
     encoding: Encoding,
@@ -117,6 +121,72 @@ pub struct Transactions<'a> {
     first_day: i64,
     last_day: i64,
     first_purchase_day: i64,
+}
+
+/// Rows `start..start + len()` of a log, where every column is one slice.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The first row's position in the log.
+    pub start: usize,
+    /// Raw customer values (see [`Encoding`]).
+    pub customer: &'a [i64],
+    /// Raw date values (see [`Encoding`]).
+    pub date: &'a [i64],
+    /// Amounts.
+    pub amount: &'a [f64],
+    /// Order ids (empty without an order column).
+    pub order: &'a [i64],
+}
+
+impl<'a> Run<'a> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.customer.len()
+    }
+
+    /// Whether the run has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.customer.is_empty()
+    }
+
+    /// Rows `rows` of the run (positions within it).
+    fn slice(&self, rows: Range<usize>) -> Run<'a> {
+        Run {
+            start: self.start + rows.start,
+            customer: &self.customer[rows.clone()],
+            date: &self.date[rows.clone()],
+            amount: &self.amount[rows.clone()],
+            order: if self.order.is_empty() { &[] } else { &self.order[rows] },
+        }
+    }
+}
+
+/// Total length of a column's pieces.
+fn total<T>(pieces: &[&[T]]) -> usize {
+    pieces.iter().map(|p| p.len()).sum()
+}
+
+/// Where each piece of a column ends (row positions, empty pieces included).
+fn ends<'p, T>(pieces: &'p [&[T]]) -> impl Iterator<Item = usize> + 'p {
+    pieces.iter().scan(0, |end, p| {
+        *end += p.len();
+        Some(*end)
+    })
+}
+
+/// A column's pieces cut at `bounds` (ascending row positions from 0 to its
+/// length that include every end of its pieces): one slice per stretch.
+fn cut<'a, T>(pieces: &[&'a [T]], bounds: &[usize]) -> Vec<&'a [T]> {
+    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
+    let (mut k, mut piece_start) = (0, 0);
+    for w in bounds.windows(2) {
+        while piece_start + pieces[k].len() <= w[0] && k + 1 < pieces.len() {
+            piece_start += pieces[k].len();
+            k += 1;
+        }
+        out.push(&pieces[k][w[0] - piece_start..w[1] - piece_start]);
+    }
+    out
 }
 
 impl<'a> Transactions<'a> {
@@ -147,6 +217,20 @@ impl<'a> Transactions<'a> {
         returns: ReturnsPolicy,
         encoding: Encoding,
     ) -> Result<Self, DataError> {
+        Self::from_pieces(&[customer], &[date], &[amount], n_customers, returns, encoding)
+    }
+
+    /// [`Transactions::with_encoding`] for columns in pieces (e.g. Arrow
+    /// chunks), read in place: row `i` of the log is row `i` of each column's
+    /// pieces laid end to end, whatever the pieces' boundaries.
+    pub fn from_pieces(
+        customer: &[&'a [i64]],
+        date: &[&'a [i64]],
+        amount: &[&'a [f64]],
+        n_customers: usize,
+        returns: ReturnsPolicy,
+        encoding: Encoding,
+    ) -> Result<Self, DataError> {
         if encoding.day_divisor < 1 {
             return Err(DataError::Invalid {
                 field: Field::Date,
@@ -154,16 +238,40 @@ impl<'a> Transactions<'a> {
                 reason: format!("day_divisor must be at least 1, got {}", encoding.day_divisor),
             });
         }
-        let n = customer.len();
+        let n = total(customer);
         if n == 0 {
             return Err(DataError::Empty);
         }
-        for (field, len) in [(Field::Date, date.len()), (Field::Amount, amount.len())] {
+        for (field, len) in [(Field::Date, total(date)), (Field::Amount, total(amount))] {
             if len != n {
                 return Err(DataError::LengthMismatch { field, got: len, expected: n });
             }
         }
-        let scan = validate(customer, date, amount, n_customers, returns, encoding);
+        let mut bounds: Vec<usize> =
+            std::iter::once(0).chain(ends(customer)).chain(ends(date)).chain(ends(amount)).collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let runs = cut(customer, &bounds)
+            .into_iter()
+            .zip(cut(date, &bounds))
+            .zip(cut(amount, &bounds))
+            .zip(bounds.iter())
+            .filter(|(((c, _), _), _)| !c.is_empty())
+            .map(|(((customer, date), amount), &start)| Run { start, customer, date, amount, order: &[] })
+            .collect();
+        let mut tx = Transactions {
+            runs,
+            len: n,
+            has_orders: false,
+            n_customers,
+            returns,
+            encoding,
+            inv_divisor: 1.0 / encoding.day_divisor as f64,
+            first_day: 0,
+            last_day: 0,
+            first_purchase_day: 0,
+        };
+        let scan = validate(&tx);
         if let Some(err) = scan.error {
             return Err(err);
         }
@@ -195,20 +303,10 @@ impl<'a> Transactions<'a> {
                 reason: "dates must lie within 5.8 million years of 1970".into(),
             });
         }
-        let inv_divisor = 1.0 / encoding.day_divisor as f64;
-        Ok(Transactions {
-            customer,
-            date,
-            amount,
-            order: None,
-            first_purchase_day: scan.first_purchase_raw.div_euclid(encoding.day_divisor),
-            encoding,
-            inv_divisor,
-            n_customers,
-            returns,
-            first_day,
-            last_day,
-        })
+        tx.first_day = first_day;
+        tx.last_day = last_day;
+        tx.first_purchase_day = scan.first_purchase_raw.div_euclid(encoding.day_divisor);
+        Ok(tx)
     }
 
     /// The log with an order (invoice) id per row: orders are then counted by
@@ -217,24 +315,53 @@ impl<'a> Transactions<'a> {
     /// documentation). Any `i64` is an id; the same id under two customers is
     /// two orders.
     pub fn with_orders(self, order: &'a [i64]) -> Result<Self, DataError> {
-        if order.len() != self.customer.len() {
-            return Err(DataError::LengthMismatch {
-                field: Field::Order,
-                got: order.len(),
-                expected: self.customer.len(),
-            });
+        self.with_order_pieces(&[order])
+    }
+
+    /// [`Transactions::with_orders`] for an order column in pieces (any boundaries).
+    pub fn with_order_pieces(self, order: &[&'a [i64]]) -> Result<Self, DataError> {
+        let got = total(order);
+        if got != self.len {
+            return Err(DataError::LengthMismatch { field: Field::Order, got, expected: self.len });
         }
-        Ok(Transactions { order: Some(order), ..self })
+        // the runs' boundaries plus the order column's own
+        let mut bounds: Vec<usize> = std::iter::once(0)
+            .chain(self.runs.iter().map(|r| r.start + r.len()))
+            .chain(ends(order))
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let orders = cut(order, &bounds);
+        let runs = bounds
+            .windows(2)
+            .zip(orders)
+            .filter(|(w, _)| w[1] > w[0])
+            .map(|(w, order)| {
+                let run = self.runs[self.runs.partition_point(|r| r.start + r.len() <= w[0])];
+                Run { order, ..run.slice(w[0] - run.start..w[1] - run.start) }
+            })
+            .collect();
+        Ok(Transactions { runs, has_orders: true, ..self })
+    }
+
+    /// The rows `rows` of the log as runs (each column one slice), in row order.
+    pub fn runs(&self, rows: Range<usize>) -> impl Iterator<Item = Run<'a>> + '_ {
+        let first = self.runs.partition_point(|r| r.start + r.len() <= rows.start);
+        self.runs[first..].iter().take_while(move |r| r.start < rows.end).map(move |r| {
+            let lo = rows.start.max(r.start) - r.start;
+            let hi = rows.end.min(r.start + r.len()) - r.start;
+            r.slice(lo..hi)
+        })
     }
 
     /// Number of rows (before the returns policy).
     pub fn len(&self) -> usize {
-        self.customer.len()
+        self.len
     }
 
     /// Never true: an empty log is rejected by [`Transactions::new`].
     pub fn is_empty(&self) -> bool {
-        self.customer.is_empty()
+        self.len == 0
     }
 
     /// Number of distinct customer codes the log was declared with.
@@ -262,34 +389,28 @@ impl<'a> Transactions<'a> {
         self.first_purchase_day
     }
 
-    /// The order id of row `i`, when the log has an order column.
-    #[inline]
-    pub fn order(&self, i: usize) -> Option<i64> {
-        self.order.map(|o| o[i])
-    }
-
     /// Whether the log has an order column.
     pub fn has_orders(&self) -> bool {
-        self.order.is_some()
+        self.has_orders
     }
 
-    /// Customer code of row `i`.
+    /// The customer code of a raw customer value (of a [`Run`]).
     #[inline]
-    pub fn code(&self, i: usize) -> usize {
-        (self.customer[i] - self.encoding.customer_offset) as usize
+    pub fn code(&self, customer: i64) -> usize {
+        (customer - self.encoding.customer_offset) as usize
     }
 
-    /// Day number of row `i`.
+    /// The day number of a raw date value (of a [`Run`]).
     #[inline]
-    pub fn day(&self, i: usize) -> i64 {
-        let (x, d) = (self.date[i], self.encoding.day_divisor);
+    pub fn day(&self, date: i64) -> i64 {
+        let d = self.encoding.day_divisor;
         if d == 1 {
-            return x;
+            return date;
         }
         // A 64-bit division costs ~40 cycles on a hot path; estimate the
         // quotient with a float reciprocal and correct it exactly.
-        let mut q = (x as f64 * self.inv_divisor).floor() as i64;
-        let r = x.wrapping_sub(q.wrapping_mul(d));
+        let mut q = (date as f64 * self.inv_divisor).floor() as i64;
+        let r = date.wrapping_sub(q.wrapping_mul(d));
         if r < 0 {
             q -= 1;
         } else if r >= d {
@@ -298,21 +419,15 @@ impl<'a> Transactions<'a> {
         q
     }
 
-    /// Amount of row `i`.
-    #[inline]
-    pub fn amount(&self, i: usize) -> f64 {
-        self.amount[i]
-    }
-
     /// The encoding of the raw columns.
     pub fn encoding(&self) -> Encoding {
         self.encoding
     }
 
-    /// Whether row `i` takes part in computations under the returns policy.
+    /// Whether a row with this amount takes part in computations under the returns policy.
     #[inline]
-    pub fn is_kept(&self, i: usize) -> bool {
-        self.returns != ReturnsPolicy::Drop || self.amount[i] >= 0.0
+    pub fn keeps(&self, amount: f64) -> bool {
+        self.returns != ReturnsPolicy::Drop || amount >= 0.0
     }
 }
 
@@ -340,17 +455,12 @@ impl Scan {
     }
 }
 
-/// All row rules and the kept date span in one fused, parallel pass.
-fn validate(
-    customer: &[i64],
-    date: &[i64],
-    amount: &[f64],
-    n_customers: usize,
-    returns: ReturnsPolicy,
-    encoding: Encoding,
-) -> Scan {
+/// All row rules and the kept date span in one fused, parallel pass over
+/// fixed row ranges (the same whatever the runs, so the first error is the
+/// lowest row).
+fn validate(tx: &Transactions<'_>) -> Scan {
     const CHUNK: usize = 1 << 16;
-    let n_codes = n_customers as u64;
+    let (n_codes, encoding, returns) = (tx.n_customers as u64, tx.encoding, tx.returns);
     let empty = || Scan {
         error: None,
         first_raw: i64::MAX,
@@ -358,42 +468,46 @@ fn validate(
         abs_total: 0.0,
         first_purchase_raw: i64::MAX,
     };
-    customer
-        .par_chunks(CHUNK)
-        .zip(date.par_chunks(CHUNK))
-        .zip(amount.par_chunks(CHUNK))
-        .enumerate()
-        .map(|(k, ((c, d), a))| {
+    (0..tx.len.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|k| {
             let mut scan = empty();
-            for i in 0..c.len() {
-                let row = k * CHUNK + i;
-                let (code, amt) = (c[i].wrapping_sub(encoding.customer_offset), a[i]);
-                // a negative code wraps to a huge u64 and fails the same test
-                if code as u64 >= n_codes {
-                    scan.error =
-                        Some(DataError::CodeOutOfRange { field: Field::Customer, row, code, n_customers });
-                } else if d[i] == i64::MIN {
-                    scan.error = Some(DataError::Invalid {
-                        field: Field::Date,
-                        row: Some(row),
-                        reason: "is missing (NaT)".into(),
-                    });
-                } else if !amt.is_finite() {
-                    scan.error = Some(DataError::NonFinite { field: Field::Amount, row });
-                } else if amt < 0.0 && returns == ReturnsPolicy::Error {
-                    scan.error = Some(DataError::NegativeAmount { field: Field::Amount, row });
-                } else if amt >= 0.0 || returns != ReturnsPolicy::Drop {
-                    scan.first_raw = scan.first_raw.min(d[i]);
-                    scan.last_raw = scan.last_raw.max(d[i]);
-                    scan.abs_total += amt.abs();
-                    if amt >= 0.0 {
-                        scan.first_purchase_raw = scan.first_purchase_raw.min(d[i]);
+            'rows: for run in tx.runs(k * CHUNK..((k + 1) * CHUNK).min(tx.len)) {
+                let (c, d, a) = (run.customer, run.date, run.amount);
+                for i in 0..c.len() {
+                    let row = run.start + i;
+                    let (code, amt) = (c[i].wrapping_sub(encoding.customer_offset), a[i]);
+                    // a negative code wraps to a huge u64 and fails the same test
+                    if code as u64 >= n_codes {
+                        scan.error = Some(DataError::CodeOutOfRange {
+                            field: Field::Customer,
+                            row,
+                            code,
+                            n_customers: tx.n_customers,
+                        });
+                    } else if d[i] == i64::MIN {
+                        scan.error = Some(DataError::Invalid {
+                            field: Field::Date,
+                            row: Some(row),
+                            reason: "is missing (NaT)".into(),
+                        });
+                    } else if !amt.is_finite() {
+                        scan.error = Some(DataError::NonFinite { field: Field::Amount, row });
+                    } else if amt < 0.0 && returns == ReturnsPolicy::Error {
+                        scan.error = Some(DataError::NegativeAmount { field: Field::Amount, row });
+                    } else if amt >= 0.0 || returns != ReturnsPolicy::Drop {
+                        scan.first_raw = scan.first_raw.min(d[i]);
+                        scan.last_raw = scan.last_raw.max(d[i]);
+                        scan.abs_total += amt.abs();
+                        if amt >= 0.0 {
+                            scan.first_purchase_raw = scan.first_purchase_raw.min(d[i]);
+                        }
+                        continue;
+                    } else {
+                        continue;
                     }
-                    continue;
-                } else {
-                    continue;
+                    break 'rows;
                 }
-                break;
             }
             scan
         })
@@ -445,10 +559,10 @@ mod tests {
         ));
         let tx = Transactions::new(&c, &d, &[1.0, 2.0], 2, ReturnsPolicy::Net).unwrap();
         assert!(matches!(
-            tx.with_orders(&[7]),
+            tx.clone().with_orders(&[7]),
             Err(DataError::LengthMismatch { field: Field::Order, got: 1, expected: 2 })
         ));
-        assert_eq!(tx.with_orders(&[7, 7]).unwrap().order(1), Some(7));
+        assert_eq!(tx.with_orders(&[7, 7]).unwrap().runs(0..2).next().unwrap().order, &[7, 7]);
     }
 
     #[test]
@@ -475,8 +589,8 @@ mod tests {
             Encoding { customer_offset: 100, day_divisor: NANOS_PER_DAY },
         )
         .unwrap();
-        assert_eq!((tx.code(1), tx.day(0), tx.day(1)), (1, 3, -1)); // floor, not truncation
-                                                                    // the reciprocal shortcut is exact around midnight, far from the epoch too
+        assert_eq!((tx.code(101), tx.day(ns[0]), tx.day(ns[1])), (1, 3, -1)); // floor, not truncation
+                                                                              // the reciprocal shortcut is exact around midnight, far from the epoch too
         let edges: Vec<i64> = [-106_000i64, -1, 0, 1, 20_000, 106_000]
             .iter()
             .flat_map(|&k| [k * NANOS_PER_DAY - 1, k * NANOS_PER_DAY, k * NANOS_PER_DAY + 1])
@@ -487,8 +601,8 @@ mod tests {
         let enc = Encoding { customer_offset: 0, day_divisor: NANOS_PER_DAY };
         let at_edges =
             Transactions::with_encoding(&zeros, &edges, &ones, 1, ReturnsPolicy::Net, enc).unwrap();
-        for (i, &x) in edges.iter().enumerate() {
-            assert_eq!(at_edges.day(i), x.div_euclid(NANOS_PER_DAY), "{x}");
+        for &x in &edges {
+            assert_eq!(at_edges.day(x), x.div_euclid(NANOS_PER_DAY), "{x}");
         }
         assert_eq!((tx.first_day(), tx.last_day()), (-1, 3));
         let nat = Transactions::with_encoding(
@@ -509,6 +623,68 @@ mod tests {
             Encoding { customer_offset: 100, day_divisor: 1 },
         );
         assert!(matches!(out, Err(DataError::CodeOutOfRange { code: -1, .. })));
+    }
+
+    /// Columns in pieces with different boundaries (and empty pieces) read as
+    /// the log laid end to end: the runs cover every row once, in order, each
+    /// column one slice, and errors name the row of the whole log.
+    #[test]
+    fn columns_in_pieces() {
+        let customer: Vec<i64> = (0..10).map(|i| i % 3).collect();
+        let date: Vec<i64> = (0..10).collect();
+        let amount: Vec<f64> = (0..10).map(|i| i as f64).collect();
+        let order: Vec<i64> = (0..10).map(|i| i / 2).collect();
+        let tx = Transactions::from_pieces(
+            &[&customer[..4], &customer[4..4], &customer[4..]],
+            &[&date[..1], &date[1..7], &date[7..]],
+            &[&amount[..], &amount[10..]],
+            3,
+            ReturnsPolicy::Net,
+            Encoding::default(),
+        )
+        .unwrap()
+        .with_order_pieces(&[&order[..5], &order[5..]])
+        .unwrap();
+        let runs: Vec<Run<'_>> = tx.runs(0..10).collect();
+        let starts: Vec<usize> = runs.iter().map(|r| r.start).collect();
+        assert_eq!(starts, [0, 1, 4, 5, 7]);
+        let flat = |f: fn(&Run<'_>) -> Vec<f64>| runs.iter().flat_map(f).collect::<Vec<f64>>();
+        assert_eq!(
+            flat(|r| r.customer.iter().map(|&c| c as f64).collect()),
+            customer.iter().map(|&c| c as f64).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            flat(|r| r.date.iter().map(|&d| d as f64).collect()),
+            date.iter().map(|&d| d as f64).collect::<Vec<_>>()
+        );
+        assert_eq!(flat(|r| r.amount.to_vec()), amount);
+        assert_eq!(
+            flat(|r| r.order.iter().map(|&o| o as f64).collect()),
+            order.iter().map(|&o| o as f64).collect::<Vec<_>>()
+        );
+        // a range cuts the runs it crosses
+        let part: Vec<(usize, usize)> = tx.runs(3..6).map(|r| (r.start, r.len())).collect();
+        assert_eq!(part, [(3, 1), (4, 1), (5, 1)]);
+        let mut bad = amount.clone();
+        bad[8] = f64::NAN;
+        let err = Transactions::from_pieces(
+            &[&customer[..9], &customer[9..]],
+            &[&date[..2], &date[2..]],
+            &[&bad[..7], &bad[7..]],
+            3,
+            ReturnsPolicy::Net,
+            Encoding::default(),
+        );
+        assert!(matches!(err, Err(DataError::NonFinite { row: 8, .. })));
+        let short = Transactions::from_pieces(
+            &[&customer[..]],
+            &[&date[..4], &date[5..]],
+            &[&amount[..]],
+            3,
+            ReturnsPolicy::Net,
+            Encoding::default(),
+        );
+        assert!(matches!(short, Err(DataError::LengthMismatch { field: Field::Date, got: 9, expected: 10 })));
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! binding's own C Data / C Stream import ([`crate::arrow_ffi`]) and hands each column numpy
 //! can hold in place (integers, floats, timestamps, dates) back as an [`ArrowValues`]:
 //! `numpy.asarray` views its memory through `__array_interface__`, and the view keeps the
-//! imported batches alive (they are released when the last view goes). A column of one chunk
-//! is viewed where the exporter put it (no copy); a column of several chunks, or one whose
-//! buffer is not aligned for its type, is gathered once into memory of ours, with the GIL
-//! released. Every other column (strings, dictionaries, booleans, decimals, ...) comes back as
-//! None, for the Python adapter (`patronage._input`) to convert as the exporting library does.
+//! imported batches alive (they are released when the last view goes). Each chunk of a
+//! column is viewed where the exporter put it (no copy, never gathered: the core reads a
+//! column in chunks); only a chunk whose buffer is not aligned for its type is copied, alone,
+//! into memory of ours, with the GIL released. Every other column (strings, dictionaries,
+//! booleans, decimals, ...) comes back as None, for the Python adapter (`patronage._input`)
+//! to convert as the exporting library does.
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyTuple};
 
-use crate::arrow_ffi::{Batch, Field, Gathered, Schema, Stream};
+use crate::arrow_ffi::{Batch, Field, Realigned, Schema, Stream};
 
 // Arrow's C interface is native-endian; the typestrs below are little-endian (x86_64, aarch64).
 const _: () = assert!(cfg!(target_endian = "little"));
@@ -26,8 +27,8 @@ const _: () = assert!(cfg!(target_endian = "little"));
 enum Storage {
     /// In the exporter's buffer at `address`, kept alive by the batches.
     Shared { _batches: Arc<Vec<Batch>>, address: usize },
-    /// Gathered (or realigned) into memory of ours.
-    Gathered(Gathered),
+    /// Realigned into memory of ours (a chunk misaligned for its type).
+    Realigned(Realigned),
 }
 
 /// The values of one primitive Arrow column, for numpy to view in place
@@ -47,7 +48,7 @@ impl ArrowValues {
     fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let address = match &self.storage {
             Storage::Shared { address, .. } => *address,
-            Storage::Gathered(gathered) => gathered.address(),
+            Storage::Realigned(copy) => copy.address(),
         };
         let d = PyDict::new(py);
         d.set_item("version", 3)?;
@@ -93,18 +94,22 @@ fn numpy_type(field: &Field) -> Option<(&'static str, usize, &'static str, Optio
     }
 }
 
-/// One column numpy can view: `(values, kind, null mask or None, time zone or None)`; the kind
-/// is the numpy typestr or "date32". The mask (True where null) exists only when there are nulls.
-type NumpyColumn<'py> = (Py<ArrowValues>, &'static str, Option<Bound<'py, PyArray1<bool>>>, Option<String>);
+/// One column numpy can view: `(chunks, kind, null mask or None, time zone or None)`: its
+/// values per Arrow chunk with rows, in row order (one empty chunk when it has no rows); the
+/// kind is the numpy typestr or "date32". The mask (True where null, over the whole column)
+/// exists only when there are nulls.
+type NumpyColumn<'py> =
+    (Vec<Py<ArrowValues>>, &'static str, Option<Bound<'py, PyArray1<bool>>>, Option<String>);
 
-/// Column `k` of every batch as one array of `width`-byte values, with its null mask.
+/// Column `k` of every batch (values of `width` bytes, numpy type `typestr`), one
+/// [`ArrowValues`] per chunk with rows, with its null mask.
 fn column(
     py: Python<'_>,
     batches: &Arc<Vec<Batch>>,
-    k: usize,
-    n_columns: usize,
+    (k, n_columns): (usize, usize),
     width: usize,
-) -> PyResult<(Storage, usize, Option<Vec<bool>>)> {
+    typestr: &'static str,
+) -> PyResult<(Vec<ArrowValues>, Option<Vec<bool>>)> {
     let pieces = batches.iter().map(|b| b.primitive(k, n_columns)).collect::<PyResult<Vec<_>>>()?;
     let len = pieces.iter().map(|p| p.len).sum();
     let any_null = pieces.iter().any(|p| {
@@ -122,17 +127,25 @@ fn column(
         }
         mask
     });
-    // one chunk with rows (empty batches aside), aligned for its type: used where it is
-    let mut filled = pieces.iter().filter(|p| p.len > 0);
-    if let (Some(only), None) = (filled.next(), filled.next()) {
-        let address = only.values as usize + only.offset * width;
-        if address % width == 0 {
-            return Ok((Storage::Shared { _batches: Arc::clone(batches), address }, len, mask));
-        }
+    // each chunk with rows is used where it is; only a chunk misaligned for its type is copied
+    let mut chunks = Vec::with_capacity(pieces.len());
+    for p in pieces.iter().filter(|p| p.len > 0) {
+        let address = p.values as usize + p.offset * width;
+        let storage = if address % width == 0 {
+            Storage::Shared { _batches: Arc::clone(batches), address }
+        } else {
+            Storage::Realigned(py.detach(|| Realigned::new(Some(p), width)))
+        };
+        chunks.push(ArrowValues { storage, len: p.len, typestr });
     }
-    // several chunks, or a misaligned one: one copy, without the GIL
-    let gathered = py.detach(|| Gathered::new(&pieces, width));
-    Ok((Storage::Gathered(gathered), len, mask))
+    if chunks.is_empty() {
+        chunks.push(ArrowValues {
+            storage: Storage::Realigned(Realigned::new(None, width)),
+            len: 0,
+            typestr,
+        });
+    }
+    Ok((chunks, mask))
 }
 
 /// The batches of a `__arrow_c_stream__` or `__arrow_c_array__` exporter, with their schema.
@@ -156,7 +169,7 @@ fn import(table: &Bound<'_, PyAny>) -> PyResult<(Schema, Vec<Batch>)> {
 
 /// `arrow_columns(table) -> (names, columns)`: the column names of an Arrow table (any
 /// `__arrow_c_stream__` or `__arrow_c_array__` exporter of record batches) and per column a
-/// [`NumpyColumn`], or None for a column numpy cannot hold.
+/// [`NumpyColumn`] (its chunks), or None for a column numpy cannot hold.
 #[pyfunction]
 fn arrow_columns<'py>(
     py: Python<'py>,
@@ -172,9 +185,9 @@ fn arrow_columns<'py>(
             columns.push(None);
             continue;
         };
-        let (storage, len, mask) = column(py, &batches, k, fields.len(), width)?;
-        let values = Py::new(py, ArrowValues { storage, len, typestr })?;
-        columns.push(Some((values, kind, mask.map(|m| m.into_pyarray(py)), zone)));
+        let (chunks, mask) = column(py, &batches, (k, fields.len()), width, typestr)?;
+        let chunks = chunks.into_iter().map(|values| Py::new(py, values)).collect::<PyResult<Vec<_>>>()?;
+        columns.push(Some((chunks, kind, mask.map(|m| m.into_pyarray(py)), zone)));
     }
     Ok((fields.into_iter().map(|f| f.name).collect(), columns))
 }

@@ -347,25 +347,27 @@ impl Stream {
     }
 }
 
-/// Values of one column gathered (or realigned) into memory of this side, 8-byte aligned.
-pub struct Gathered {
+/// The values of one chunk copied into memory of this side, 8-byte aligned: for a chunk whose
+/// buffer is misaligned for its type (numpy and the core need aligned values).
+pub struct Realigned {
     words: Vec<u64>,
 }
 
-impl Gathered {
-    /// The pieces' values (of `width` bytes each), one piece after the other.
-    pub fn new(pieces: &[Column<'_>], width: usize) -> Gathered {
-        let bytes: usize = pieces.iter().map(|p| p.len * width).sum();
-        let mut words = vec![0u64; bytes.div_ceil(8)];
-        let out = words.as_mut_ptr().cast::<u8>();
-        let mut at = 0;
-        for p in pieces.iter().filter(|p| p.len > 0) {
-            // SAFETY: a Column's values buffer holds (offset + len) values of its width, live
-            // while the batch it borrows is; `words` has room for every piece
-            unsafe { ptr::copy_nonoverlapping(p.values.add(p.offset * width), out.add(at), p.len * width) };
-            at += p.len * width;
-        }
-        Gathered { words }
+impl Realigned {
+    /// The chunk's values (of `width` bytes each); `None` gives no values.
+    pub fn new(piece: Option<&Column<'_>>, width: usize) -> Realigned {
+        let Some(p) = piece else { return Realigned { words: Vec::new() } };
+        let mut words = vec![0u64; (p.len * width).div_ceil(8)];
+        // SAFETY: a Column's values buffer holds (offset + len) values of its width, live
+        // while the batch it borrows is; `words` has room for them
+        unsafe {
+            ptr::copy_nonoverlapping(
+                p.values.add(p.offset * width),
+                words.as_mut_ptr().cast::<u8>(),
+                p.len * width,
+            )
+        };
+        Realigned { words }
     }
 
     /// The address of the first value.

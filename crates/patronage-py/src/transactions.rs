@@ -7,16 +7,21 @@ use pyo3::prelude::*;
 
 use crate::error::{data_error, param_error};
 
+/// One column as the Python layer passes it: its chunks in row order (one for
+/// a numpy or pandas column, one per Arrow chunk otherwise), borrowed.
+type Chunks<'py, T> = Vec<PyReadonlyArray1<'py, T>>;
+
 /// A transaction log as the Python layer passes it, one tuple:
 /// `(customer, date, amount, order, n_customers, (customer_offset, day_divisor), returns)`
-/// (`patronage._frame.TransactionLog.core_args(returns)`; `order` is `None`
-/// without an order column). The arrays are borrowed.
+/// (`patronage._frame.TransactionLog.core_args(returns)`; each column a list of
+/// chunks, `order` None without an order column). Nothing is copied: the core
+/// reads the chunks in place.
 #[derive(FromPyObject)]
 pub struct TxLog<'py>(
-    PyReadonlyArray1<'py, i64>,
-    PyReadonlyArray1<'py, i64>,
-    PyReadonlyArray1<'py, f64>,
-    Option<PyReadonlyArray1<'py, i64>>,
+    Chunks<'py, i64>,
+    Chunks<'py, i64>,
+    Chunks<'py, f64>,
+    Option<Chunks<'py, i64>>,
     usize,
     (i64, i64),
     String,
@@ -27,23 +32,36 @@ impl TxLog<'_> {
     pub fn transactions(&self) -> PyResult<Transactions<'_>> {
         let TxLog(customer, date, amount, order, n_customers, (customer_offset, day_divisor), returns) = self;
         let returns: ReturnsPolicy = returns.parse().map_err(param_error)?;
-        let customer = contiguous(customer.as_slice(), "customer")?;
-        let date = contiguous(date.as_slice(), "date")?;
-        let amount = contiguous(amount.as_slice(), "amount")?;
         let encoding = Encoding { customer_offset: *customer_offset, day_divisor: *day_divisor };
-        let tx = Transactions::with_encoding(customer, date, amount, *n_customers, returns, encoding)
-            .map_err(data_error)?;
+        let tx = Transactions::from_pieces(
+            &slices(customer, "customer")?,
+            &slices(date, "date")?,
+            &slices(amount, "amount")?,
+            *n_customers,
+            returns,
+            encoding,
+        )
+        .map_err(data_error)?;
         match order {
-            Some(order) => tx.with_orders(contiguous(order.as_slice(), "order")?).map_err(data_error),
+            Some(order) => tx.with_order_pieces(&slices(order, "order")?).map_err(data_error),
             None => Ok(tx),
         }
     }
 }
 
-fn contiguous<'a, T>(r: Result<&'a [T], numpy::AsSliceError>, name: &str) -> PyResult<&'a [T]> {
-    r.map_err(|_| {
-        pyo3::exceptions::PyValueError::new_err(format!("{name} array is not C-contiguous and aligned"))
-    })
+/// The chunks of a column as slices, or an error naming the column when one
+/// is not C-contiguous and aligned.
+fn slices<'a, T: numpy::Element>(chunks: &'a Chunks<'_, T>, name: &str) -> PyResult<Vec<&'a [T]>> {
+    chunks
+        .iter()
+        .map(|c| {
+            c.as_slice().map_err(|_| {
+                pyo3::exceptions::PyValueError::new_err(format!(
+                    "{name} array is not C-contiguous and aligned"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// `log_span(log) -> (first_purchase_day, last_day)`: the first day of a

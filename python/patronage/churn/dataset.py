@@ -179,7 +179,7 @@ def churn_features(
     2                     6.0        1.0      15.0
     """
     log = read_transactions(tx, customer, date, amount, returns, order, date_format)
-    as_of_day = (int(log.dates.max()) // log.day_divisor if as_of is None else to_day(as_of, "as_of"))
+    as_of_day = (log.max_day if as_of is None else to_day(as_of, "as_of"))
     window_days = to_days(window, "window")
     with log.labelled_errors(), _cutoff_as("as_of"):
         # a one-day label window past as_of: the labels are not used
