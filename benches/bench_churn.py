@@ -1,7 +1,7 @@
 """Churn benchmark: patronage vs scikit-learn, LightGBM, shap (and pandas for the data set), same run.
 
     python benches/bench_churn.py [--customers 1000000] [--repeat 1]
-    python benches/bench_churn.py threads [--rows 200000 2000000] [--repeat 3] [--threads 1 2]
+    python benches/bench_churn.py threads [--rows 200000 2000000] [--repeat 3] [--threads 1 2] [--models gbm]
     python benches/bench_churn.py explain [--rows 1000000]
 
 ``threads`` (issue 28) prints the thread-for-thread table: each library on 1 thread, then each on 2,
@@ -131,6 +131,7 @@ def bench_threads(args: argparse.Namespace) -> None:
             lambda: HistGradientBoostingClassifier(early_stopping=False, random_state=0))),
         ("gbm", "lightgbm LGBMClassifier", lgbm),
     ]
+    contenders = [c for c in contenders if c[0] in args.models]
     Xte, yte = churn_table(200_000, seed=1)
     print(f"cores visible: {os.cpu_count()}; held-out rows {len(yte):,}, churn rate {yte.mean():.3f}")
     for rows in args.rows:
@@ -180,6 +181,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="+", default=None)
     ap.add_argument("--repeat", type=int, default=None)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts of the threads table")
+    ap.add_argument("--models", nargs="+", choices=["logistic", "gbm"], default=["logistic", "gbm"],
+                    help="model families of the threads table (e.g. `--models gbm` to time only the gbm rows)")
     args = ap.parse_args()
     if args.part == "threads":
         args.rows, args.repeat = args.rows or [200_000, 2_000_000], args.repeat or 3

@@ -9,10 +9,12 @@
 //!   split the missing values go to whichever side gains more (to the larger
 //!   child when the node had none).
 //! * Bins are stored row-major (one byte per feature), so a histogram pass
-//!   reads each row's bins, gradient and hessian once. Rows are cut into
-//!   fixed chunks histogrammed in parallel (rayon) and the partial histograms
-//!   are added in chunk order, so results do not depend on the thread count.
-//!   The larger child's histogram is the parent's minus the smaller child's.
+//!   reads each row's bins, gradient and hessian once. Blocks of features are
+//!   histogrammed in parallel (rayon), each over the node's rows in order, so
+//!   every sum is the same whatever the thread count. The larger child's
+//!   histogram is the parent's minus the smaller child's; the children of the
+//!   split that fills the tree get none (they are never split).
+//! * Rows are partitioned branch-free, in parallel chunks for large nodes.
 
 use ndarray::{s, ArrayView2};
 use pulp::{Arch, Simd, WithSimd};
@@ -37,11 +39,11 @@ pub const MISSING_BIN: u8 = 255;
 const N_HIST: usize = 258;
 const BIN_SAMPLE: usize = 200_000;
 const MIN_HESSIAN: f64 = 1e-3;
-/// Fewest rows per histogram chunk; a node's rows are cut into at most
-/// [`MAX_HIST_CHUNKS`] chunks of a size that depends on its row count only
-/// (never on the thread count, so neither do the sums).
-const HIST_CHUNK: usize = 16_384;
-const MAX_HIST_CHUNKS: usize = 64;
+/// Fewest rows of a node whose histograms are shared out by blocks of features
+/// (below, rayon's overhead costs more than a second thread gains).
+const PAR_HIST_ROWS: usize = 4096;
+/// Rows per chunk of a parallel partition; smaller nodes are partitioned on one thread.
+const PART_CHUNK: usize = 16_384;
 /// One feature's histogram.
 type Hist = [Bin; N_HIST];
 
@@ -138,11 +140,16 @@ impl HistPool {
     }
 }
 
-/// Adds rows to the histograms of one chunk, inside `pulp`'s runtime SIMD
-/// dispatch (so each bin update is one vector add where the CPU has AVX).
+/// Adds rows to the histograms of one block of features, inside `pulp`'s
+/// runtime SIMD dispatch (so each bin update is one vector add where the CPU
+/// has AVX).
 struct AddRows<'a> {
+    /// The block's histograms: features `first..first + hist.len()`.
     hist: &'a mut [Hist],
+    first: usize,
+    /// Row-major bins, `n_features` per row.
     bins: &'a [u8],
+    n_features: usize,
     gh: &'a [[f64; 2]],
     /// The rows: `rows` when given, else `lo..hi`.
     rows: Option<&'a [u32]>,
@@ -155,31 +162,32 @@ impl WithSimd for AddRows<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) {
-        let AddRows { hist, bins, gh, rows, lo, hi } = self;
-        let p = hist.len();
+        let AddRows { hist, first, bins, n_features: p, gh, rows, lo, hi } = self;
         // no closures: they would be compiled apart, without the dispatched CPU features
         match rows {
             Some(rows) => {
-                // A leaf's rows are scattered: first copy a block of their bins and gradients
-                // side by side (independent loads, many in flight), then add them in order
-                // (the dependent read-modify-writes then never wait on memory).
+                // A leaf's rows are scattered: first load a block of their gradients and
+                // touch their bins (independent loads, many in flight), then add them in
+                // order (the dependent read-modify-writes then never wait on memory).
                 const BLOCK: usize = 256;
-                let mut block_bins = vec![0u8; BLOCK * p];
                 let mut block_gh = [[0.0f64; 2]; BLOCK];
                 for block in rows.chunks(BLOCK) {
+                    let mut touched = 0u8;
                     for (k, &i) in block.iter().enumerate() {
                         let i = i as usize;
                         block_gh[k] = gh[i];
-                        block_bins[k * p..(k + 1) * p].copy_from_slice(&bins[i * p..(i + 1) * p]);
+                        touched ^= bins[i * p + first];
                     }
-                    for k in 0..block.len() {
-                        add_row(hist, &block_bins, &block_gh, k);
+                    std::hint::black_box(touched);
+                    for (&i, &[g, h]) in block.iter().zip(&block_gh) {
+                        let at = i as usize * p + first;
+                        add_row(hist, &bins[at..at + hist.len()], g, h);
                     }
                 }
             }
             None => {
-                for i in lo..hi {
-                    add_row(hist, bins, gh, i);
+                for (row_bins, &[g, h]) in bins[lo * p..hi * p].chunks_exact(p).zip(&gh[lo..hi]) {
+                    add_row(hist, &row_bins[first..first + hist.len()], g, h);
                 }
             }
         }
@@ -187,11 +195,9 @@ impl WithSimd for AddRows<'_> {
 }
 
 #[inline(always)]
-fn add_row(hist: &mut [Hist], bins: &[u8], gh: &[[f64; 2]], i: usize) {
-    let p = hist.len();
-    let [g, h] = gh[i];
+fn add_row(hist: &mut [Hist], row_bins: &[u8], g: f64, h: f64) {
     let v = Bin([g, h, 1.0, 0.0]);
-    for (hf, &b) in hist.iter_mut().zip(&bins[i * p..(i + 1) * p]) {
+    for (hf, &b) in hist.iter_mut().zip(row_bins) {
         hf[b as usize].add(&v);
     }
 }
@@ -382,6 +388,25 @@ struct Grower<'a> {
     scratch: Vec<u32>,
 }
 
+/// Stable partition of `rows` in place by the split (`scratch` holds at least
+/// as many rows); returns the number that go left. Branch-free: which side a
+/// row goes is a coin toss the branch predictor cannot learn.
+fn partition_chunk(rows: &mut [u32], scratch: &mut [u32], col: &[u8], split: &Split) -> usize {
+    let (mut left, mut right) = (0, 0);
+    for k in 0..rows.len() {
+        let i = rows[k];
+        let b = col[i as usize];
+        // the missing bin (255) is above every split bin
+        let goes_left = usize::from((b <= split.bin) | ((b == MISSING_BIN) & split.missing_left));
+        rows[left] = i; // left <= k: row k is already read
+        scratch[right] = i;
+        left += goes_left;
+        right += 1 - goes_left;
+    }
+    rows[left..].copy_from_slice(&scratch[..right]);
+    left
+}
+
 fn score(b: &Bin, l2: f64) -> f64 {
     b.g() * b.g() / (b.h() + l2)
 }
@@ -396,31 +421,23 @@ impl Grower<'_> {
         self.n_features
     }
 
-    /// Histograms of rows `partition[start..end]` (the root: every row, in order).
+    /// Histograms of rows `partition[start..end]` (the root: every row, in
+    /// order). Blocks of features are histogrammed in parallel, each over all
+    /// the rows in order: every bin is a sum in row order, the same on any
+    /// thread count.
     fn histogram(&self, start: usize, end: usize, root: bool) -> Vec<Hist> {
-        let idx = &self.partition[start..end];
-        let rows_per_chunk = HIST_CHUNK.max((end - start).div_ceil(MAX_HIST_CHUNKS));
-        let n_chunks = (end - start).div_ceil(rows_per_chunk).max(1);
+        let mut hist = self.pool.get();
+        let p = self.n_features;
+        let threads = rayon::current_num_threads();
+        let width = if threads > 1 && end - start >= PAR_HIST_ROWS { p.div_ceil(threads) } else { p }.max(1);
+        let rows = (!root).then(|| &self.partition[start..end]);
         let arch = Arch::new();
-        let chunk = |c: usize| {
-            let mut hist = self.pool.get();
-            let lo = start + c * rows_per_chunk;
-            let hi = (lo + rows_per_chunk).min(end);
-            let rows = (!root).then(|| &idx[lo - start..hi - start]);
-            arch.dispatch(AddRows { hist: &mut hist, bins: self.bins, gh: self.gh, rows, lo, hi });
-            hist
-        };
-        let partials: Vec<Vec<Hist>> =
-            if n_chunks == 1 { vec![chunk(0)] } else { (0..n_chunks).into_par_iter().map(chunk).collect() };
-        let mut parts = partials.into_iter();
-        let mut total = parts.next().unwrap_or_else(|| self.pool.get());
-        for part in parts {
-            for (t, q) in total.iter_mut().zip(&part) {
-                t.iter_mut().zip(q).for_each(|(a, b)| a.add(b));
-            }
-            self.pool.put(part);
-        }
-        total
+        let (bins, gh) = (self.bins, self.gh);
+        hist.par_chunks_mut(width).enumerate().for_each(|(b, block)| {
+            let first = b * width;
+            arch.dispatch(AddRows { hist: block, first, bins, n_features: p, gh, rows, lo: start, hi: end });
+        });
+        hist
     }
 
     /// The best split of a leaf; with monotonic constraints (scikit-learn's
@@ -489,46 +506,33 @@ impl Grower<'_> {
     }
 
     /// Stable partition of `partition[start..end]` by the split; returns the
-    /// middle. Fixed chunks are split in parallel and written back in order.
+    /// middle. Large nodes are cut into chunks partitioned in parallel, then
+    /// their left and right parts are gathered in chunk order (a stable
+    /// partition has one result, whatever the chunks).
     fn partition_rows(&mut self, start: usize, end: usize, split: &Split) -> usize {
-        const PART_CHUNK: usize = 65_536;
         let col = &self.columns[split.feature];
-        let goes_left = |i: u32| {
-            let b = col[i as usize];
-            if b == MISSING_BIN {
-                split.missing_left
-            } else {
-                b <= split.bin
-            }
-        };
         let rows = &mut self.partition[start..end];
-        if rows.len() <= PART_CHUNK {
-            self.scratch.clear();
-            let mut write = 0;
-            for k in 0..rows.len() {
-                let i = rows[k];
-                if goes_left(i) {
-                    rows[write] = i;
-                    write += 1;
-                } else {
-                    self.scratch.push(i);
-                }
-            }
-            rows[write..].copy_from_slice(&self.scratch);
-            return start + write;
+        self.scratch.resize(rows.len(), 0);
+        if rows.len() < 2 * PART_CHUNK || rayon::current_num_threads() == 1 {
+            return start + partition_chunk(rows, &mut self.scratch, col, split);
         }
-        let parts: Vec<(Vec<u32>, Vec<u32>)> =
-            rows.par_chunks(PART_CHUNK).map(|chunk| chunk.iter().partition(|&&i| goes_left(i))).collect();
+        let lefts: Vec<usize> = rows
+            .par_chunks_mut(PART_CHUNK)
+            .zip(self.scratch.par_chunks_mut(PART_CHUNK))
+            .map(|(chunk, scratch)| partition_chunk(chunk, scratch, col, split))
+            .collect();
+        // each chunk is now [its left rows, its right rows]: lefts first, then rights
         let mut write = 0;
-        for (left, _) in &parts {
-            rows[write..write + left.len()].copy_from_slice(left);
-            write += left.len();
+        for (chunk, &left) in rows.chunks(PART_CHUNK).zip(&lefts) {
+            self.scratch[write..write + left].copy_from_slice(&chunk[..left]);
+            write += left;
         }
         let mid = write;
-        for (_, right) in &parts {
-            rows[write..write + right.len()].copy_from_slice(right);
-            write += right.len();
+        for (chunk, &left) in rows.chunks(PART_CHUNK).zip(&lefts) {
+            self.scratch[write..write + chunk.len() - left].copy_from_slice(&chunk[left..]);
+            write += chunk.len() - left;
         }
+        rows.copy_from_slice(&self.scratch[..rows.len()]);
         start + mid
     }
 
@@ -577,19 +581,31 @@ impl Grower<'_> {
             };
             nodes.extend([Node::leaf(), Node::leaf()]);
             let right_total = leaf.total.minus(&split.left);
-            let left_small = mid - leaf.start <= leaf.end - mid;
-            let small = if left_small {
-                self.histogram(leaf.start, mid, false)
-            } else {
-                self.histogram(mid, leaf.end, false)
-            };
-            // the parent's histogram becomes the larger child's, in place
-            let mut large = leaf.hist;
-            for (hp, hc) in large.iter_mut().zip(&small) {
-                hp.iter_mut().zip(hc).for_each(|(a, b)| *a = a.minus(b));
-            }
-            let (left_hist, right_hist) = if left_small { (small, large) } else { (large, small) };
             let depth = leaf.depth + 1;
+            // the children's histograms serve only to split them: none when the tree is then full
+            let full = leaves.len() + done.len() + 2 >= self.params.max_leaf_nodes;
+            let splittable = |rows: usize| !full && self.can_split(rows, depth);
+            let (left_hist, right_hist) = if splittable(mid - leaf.start) || splittable(leaf.end - mid) {
+                let left_small = mid - leaf.start <= leaf.end - mid;
+                let small = if left_small {
+                    self.histogram(leaf.start, mid, false)
+                } else {
+                    self.histogram(mid, leaf.end, false)
+                };
+                // the parent's histogram becomes the larger child's, in place
+                let mut large = leaf.hist;
+                for (hp, hc) in large.iter_mut().zip(&small) {
+                    hp.iter_mut().zip(hc).for_each(|(a, b)| *a = a.minus(b));
+                }
+                if left_small {
+                    (small, large)
+                } else {
+                    (large, small)
+                }
+            } else {
+                self.pool.put(leaf.hist);
+                (Vec::new(), Vec::new())
+            };
             // a constrained split bounds every later value on each side by their midpoint
             let mid_value = 0.5 * (split.value_left + split.value_right);
             let (left_bounds, right_bounds) = match self.monotonic.get(split.feature).copied().unwrap_or(0) {
@@ -603,7 +619,7 @@ impl Grower<'_> {
             ] {
                 let mut child =
                     Leaf { node, start, end, depth, total, value, lower, upper, hist, split: None };
-                if self.can_split(end - start, depth) {
+                if splittable(end - start) {
                     child.split = self.best_split(&child.hist, &child.total, lower, upper);
                 }
                 if child.split.is_some() {
@@ -630,11 +646,14 @@ impl Grower<'_> {
 }
 
 fn sigmoid(z: f64) -> f64 {
+    // exp(-|z|) never overflows; both quotients are computed and one is selected,
+    // since a branch on the sign of the log-odds is mispredicted half the time
+    let e = (-z.abs()).exp();
+    let (positive, negative) = (1.0 / (1.0 + e), e / (1.0 + e));
     if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
+        positive
     } else {
-        let e = z.exp();
-        e / (1.0 + e)
+        negative
     }
 }
 
