@@ -909,6 +909,27 @@ mod tests {
         assert_eq!(m, m1);
     }
 
+    /// Enough rows for the parallel paths (feature blocks of one feature on 3
+    /// threads, partitions in chunks): the same model as on one thread, and
+    /// the same leaves as a serial stable partition gives.
+    #[test]
+    fn parallel_histograms_and_partitions_give_the_one_thread_model() {
+        let n = 3 * PART_CHUNK;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| ((i * (j + 5) * 2654435761usize) % 997) as f64);
+        let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from(x[[i, 0]] + 0.5 * x[[i, 1]] > 700.0))).collect();
+        let params = GbmParams { max_iter: 3, ..GbmParams::default() };
+        let fit = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| GbmModel::fit(&params, x.view(), &y, None).unwrap())
+        };
+        let one = fit(1);
+        assert_eq!(fit(3), one);
+        // the leaves hold the rows a plain filter of the split sends there
+        let root = &one.trees[0].nodes[0];
+        let left = (0..n).filter(|&i| x[[i, root.feature as usize]] <= root.threshold).count();
+        assert_eq!(one.trees[0].nodes[root.left as usize].cover, left as f64);
+    }
+
     /// Risk that first falls then rises with x0: unconstrained trees follow
     /// the dip, a `+1` constraint makes the log-odds non-decreasing in x0 at
     /// every value of the other feature.
