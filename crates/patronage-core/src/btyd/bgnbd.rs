@@ -30,6 +30,7 @@ use hashbrown::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::codes::Codes;
 use super::data::{RfmData, FREQUENCY};
 use super::identification::{
     diagnose, Combination, DeterminedQuantity, FitIssue, Parameterisation, PURCHASE_RATE,
@@ -225,114 +226,6 @@ pub(crate) fn distinct_times(values: &[f64]) -> (Vec<u32>, Vec<f64>) {
         distinct_whole(values)
     } else {
         distinct(values.iter().copied())
-    }
-}
-
-/// The rows of a summary as codes into their distinct frequencies,
-/// recencies, ages and `(x, T)` pairs: predictions compute the terms of
-/// each distinct value (logarithms, conditional expectations) once.
-pub(crate) struct Codes<'a> {
-    f: &'a [f64],
-    rec: &'a [f64],
-    age: &'a [f64],
-    pub xs: Vec<f64>,
-    pub recs: Vec<f64>,
-    pub ts: Vec<f64>,
-    /// The first row of each `(x, T)` pair.
-    pub pair_first: Vec<usize>,
-    index: Index,
-}
-
-enum Index {
-    /// Whole numbers in a small range (summaries in days or weeks): the
-    /// values are their own codes, and `slot[x * ts.len() + T]` the pair.
-    Direct { slot: Vec<u32> },
-    /// First-seen codes of each column and of the pairs.
-    Coded { x: Vec<u32>, rec: Vec<u32>, t: Vec<u32>, pair: Vec<u32> },
-}
-
-/// Largest value of a whole-number column that [`Codes`] indexes directly.
-const DIRECT_MAX: f64 = 65_536.0;
-
-impl<'a> Codes<'a> {
-    pub(crate) fn new(data: &RfmData<'a>) -> Codes<'a> {
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        let n = f.len();
-        // (a cast round trip tests wholeness: `trunc` is a library call on baseline x86-64)
-        let whole = |v: f64| v <= DIRECT_MAX && (v as u32) as f64 == v;
-        let (max_x, max_t, direct) = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let (mut mx, mut mt, mut ok) = (0.0f64, 0.0f64, true);
-                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    mx = mx.max(f[i]);
-                    mt = mt.max(age[i]);
-                    ok &= whole(f[i]) && whole(rec[i]) && whole(age[i]);
-                }
-                (mx, mt, ok)
-            })
-            .reduce(|| (0.0, 0.0, true), |a, b| (a.0.max(b.0), a.1.max(b.1), a.2 && b.2));
-        let mut pair_first = Vec::new();
-        let mut first_seen = |slot: &mut u32, i: usize| {
-            if *slot == u32::MAX {
-                *slot = pair_first.len() as u32;
-                pair_first.push(i);
-            }
-            *slot
-        };
-        let space = (max_x + 1.0) * (max_t + 1.0);
-        if direct && space <= (4 * n).clamp(1 << 20, 1 << 25) as f64 {
-            let n_t = max_t as usize + 1;
-            let mut slot = vec![u32::MAX; space as usize];
-            for i in 0..n {
-                first_seen(&mut slot[f[i] as usize * n_t + age[i] as usize], i);
-            }
-            let values = |max: f64| (0..=max as usize).map(|k| k as f64).collect();
-            let (xs, ts) = (values(max_x), values(max_t));
-            return Codes {
-                f,
-                rec,
-                age,
-                xs,
-                recs: ts.clone(),
-                ts,
-                pair_first,
-                index: Index::Direct { slot },
-            };
-        }
-        let ((x, xs), (rec_code, recs), (t, ts)) =
-            (distinct_whole(f), distinct_times(rec), distinct_times(age));
-        let n_t = ts.len();
-        let key = |i: usize| x[i] as usize * n_t + t[i] as usize;
-        let space = xs.len() as u128 * n_t as u128;
-        let pair = if space <= (4 * n as u128).clamp(1 << 20, 1 << 25) {
-            let mut slot = vec![u32::MAX; space as usize];
-            (0..n).map(|i| first_seen(&mut slot[key(i)], i)).collect()
-        } else {
-            let mut seen: HashMap<usize, u32> = HashMap::new();
-            (0..n).map(|i| first_seen(seen.entry(key(i)).or_insert(u32::MAX), i)).collect()
-        };
-        Codes { f, rec, age, xs, recs, ts, pair_first, index: Index::Coded { x, rec: rec_code, t, pair } }
-    }
-
-    /// The codes of row `i`'s frequency, recency and age.
-    #[inline]
-    pub(crate) fn values(&self, i: usize) -> (usize, usize, usize) {
-        match &self.index {
-            Index::Direct { .. } => (self.f[i] as usize, self.rec[i] as usize, self.age[i] as usize),
-            Index::Coded { x, rec, t, .. } => (x[i] as usize, rec[i] as usize, t[i] as usize),
-        }
-    }
-
-    /// The `(x, T)` pair of row `i` (an index into [`Codes::pair_first`]).
-    #[inline]
-    pub(crate) fn pair(&self, i: usize) -> usize {
-        match &self.index {
-            Index::Direct { slot } => {
-                slot[self.f[i] as usize * self.ts.len() + self.age[i] as usize] as usize
-            }
-            Index::Coded { pair, .. } => pair[i] as usize,
-        }
     }
 }
 
@@ -792,12 +685,30 @@ impl BetaGeo {
         self.p_alive_coded(data, &Codes::new(data))
     }
 
-    /// [`BetaGeo::p_alive`] with the logarithms taken once per distinct value:
-    /// `ln(a/(b+x-1)) + (r+x) [ln(α+T) - ln(α+t_x)]`. The difference of two
-    /// logarithms is accurate to a few 1e-16 absolutely, which `r+x` scales:
-    /// above [`TABLE_MAX_FREQUENCY`] the ratio is taken per row.
+    /// [`BetaGeo::p_alive`] without a logarithm or an exponential per row:
+    /// the odds of a dropout, `a/(b+x-1) ((α+T)/(α+t_x))^(r+x)`, are the
+    /// product of `A(x, T) = a/(b+x-1) (1+T/α)^(r+x)`, taken once per distinct
+    /// `(x, T)`, and `B(x, t_x) = (1+t_x/α)^-(r+x)`, once per distinct
+    /// `(x, t_x)` (with the coded index, once per row from a table of
+    /// `ln(1+t_x/α)`: the same expression, so the same bits). Both factors are
+    /// measured from the fixed origin `t = 0`, so a row's value depends on its
+    /// own `(x, t_x, T)` only. Where a factor leaves the normal range, and
+    /// above [`TABLE_MAX_FREQUENCY`] (where `r+x` would scale the rounding of
+    /// the logarithms), the row takes the direct ratio instead.
     pub(crate) fn p_alive_coded(&self, data: &RfmData<'_>, codes: &Codes<'_>) -> Vec<f64> {
         self.p_alive_times(data, codes, None)
+    }
+
+    /// `B(x, t_x)` of [`BetaGeo::p_alive_coded`] from `ln(1+t_x/α)`; NaN
+    /// outside the normal range (the row then takes the direct ratio).
+    #[inline]
+    fn odds_since(&self, x: f64, t_x: f64, ln_rec: f64) -> f64 {
+        let b = if t_x == 0.0 { 1.0 } else { (-(self.r + x) * ln_rec).exp() };
+        if b.is_normal() {
+            b
+        } else {
+            f64::NAN
+        }
     }
 
     /// [`BetaGeo::p_alive_coded`], times `per_pair[codes.pair(i)]` when
@@ -805,25 +716,59 @@ impl BetaGeo {
     fn p_alive_times(&self, data: &RfmData<'_>, codes: &Codes<'_>, per_pair: Option<&[f64]>) -> Vec<f64> {
         let shift = if self.modified { 1.0 } else { 0.0 };
         let ln_ab: Vec<f64> = codes.xs.iter().map(|&x| (self.a / (self.b + x - 1.0 + shift)).ln()).collect();
-        let ln_at = |v: &[f64]| -> Vec<f64> { v.iter().map(|&t| (self.alpha + t).ln()).collect() };
-        let (ln_rec, ln_t) = (ln_at(&codes.recs), ln_at(&codes.ts));
+        let ln_rec: Vec<f64> = codes.recs.iter().map(|&t| (t / self.alpha).ln_1p()).collect();
+        // per pair, `A(x, T)` and the factor: A is 0 where P(alive) is 1 by
+        // definition (the BG/NBD without repeats), NaN where the row takes the
+        // direct ratio, so that the row loop has no other branch
+        let to_t: Vec<[f64; 2]> = (0..codes.pairs.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|k| {
+                let (x, t) = codes.pair_values(k);
+                let odds = if x == 0.0 && !self.modified {
+                    0.0
+                } else if x > TABLE_MAX_FREQUENCY {
+                    f64::NAN
+                } else {
+                    let a =
+                        (ln_ab[codes.pairs[k].0 as usize] + (self.r + x) * (t / self.alpha).ln_1p()).exp();
+                    if a.is_normal() {
+                        a
+                    } else {
+                        f64::NAN
+                    }
+                };
+                [odds, per_pair.map_or(1.0, |e| e[k])]
+            })
+            .collect();
+        let odds_since: Option<Vec<f64>> = codes.recency_keys().map(|keys| {
+            let n_t = codes.recs.len();
+            let values: Vec<f64> = keys
+                .par_iter()
+                .with_min_len(1024)
+                .map(|&key| {
+                    let (x, k_rec) = (codes.xs[key / n_t], key % n_t);
+                    self.odds_since(x, codes.recs[k_rec], ln_rec[k_rec])
+                })
+                .collect();
+            let mut table = vec![0.0; codes.xs.len() * n_t];
+            for (&key, v) in keys.iter().zip(values) {
+                table[key] = v;
+            }
+            table
+        });
         let (f, rec, age) = (data.frequency(), data.recency(), data.t());
         let mut out = vec![0.0; data.len()];
         out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
             for (j, v) in chunk.iter_mut().enumerate() {
                 let i = c * CHUNK + j;
-                let x = f[i];
-                *v = if x == 0.0 && !self.modified {
-                    1.0
-                } else if x > TABLE_MAX_FREQUENCY {
-                    self.p_alive_one(x, rec[i], age[i])
-                } else {
-                    let (kx, krec, kt) = codes.values(i);
-                    1.0 / (1.0 + (ln_ab[kx] + (self.r + x) * (ln_t[kt] - ln_rec[krec])).exp())
+                let [to_t, factor] = to_t[codes.pair(i)];
+                let since = match &odds_since {
+                    Some(table) => table[codes.recency_key(i)],
+                    None => self.odds_since(f[i], rec[i], ln_rec[codes.values(i).1]),
                 };
-                if let Some(e) = per_pair {
-                    *v *= e[codes.pair(i)];
-                }
+                let p = 1.0 / (1.0 + to_t * since);
+                *v = if p.is_nan() { self.p_alive_one(f[i], rec[i], age[i]) } else { p } * factor;
             }
         });
         out
@@ -853,19 +798,23 @@ impl BetaGeo {
     /// conditional expectation once per distinct `(x, T)`, times `P(alive)`.
     pub fn expected_purchases(&self, t: f64, data: &RfmData<'_>) -> Result<Vec<f64>> {
         check_horizon(t)?;
-        let (f, age) = (data.frequency(), data.t());
         let codes = Codes::new(data);
         let stop = interrupt::current();
-        let if_alive: Vec<f64> = codes
-            .pair_first
-            .par_iter()
-            .map(|&i| {
+        let if_alive: Vec<Option<f64>> = (0..codes.pairs.len())
+            .into_par_iter()
+            .map(|k| {
                 if stop.is_raised() {
                     return Err(Error::Interrupted);
                 }
-                self.expected_if_alive(t, f[i], age[i]).map_err(|_| not_computable(Some(i), t))
+                let (x, age) = codes.pair_values(k);
+                Ok(self.expected_if_alive(t, x, age).ok())
             })
             .collect::<Result<_>>()?;
+        if if_alive.iter().any(Option::is_none) {
+            let row = codes.first_row(|k| if_alive[k].is_none());
+            return Err(not_computable(row, t));
+        }
+        let if_alive: Vec<f64> = if_alive.into_iter().flatten().collect();
         Ok(self.p_alive_times(data, &codes, Some(&if_alive)))
     }
 

@@ -14,7 +14,8 @@
 
 use rayon::prelude::*;
 
-use super::bgnbd::{not_computable, BetaGeo, Codes, CHUNK};
+use super::bgnbd::{not_computable, BetaGeo, CHUNK};
+use super::codes::Codes;
 use super::data::{RfmData, SpendData};
 use super::gamma_gamma::GammaGamma;
 use super::pareto::ParetoNbd;
@@ -152,32 +153,38 @@ fn discounted_if_alive<'h>(
     params.check()?;
     let spend_data = SpendData::new(history.frequency(), monetary_value, None)?;
     let avg_spend = spend.expected_average_spend(&spend_data)?;
-    let (f, age) = (history.frequency(), history.t());
     let discounts: Vec<f64> =
         (1..=params.horizon).map(|k| (1.0 + params.discount_rate).powi(k as i32).recip()).collect();
     let codes = Codes::new(history);
     let stop = interrupt::current();
-    let discounted: Vec<f64> = codes
-        .pair_first
-        .par_iter()
+    let discounted: Vec<std::result::Result<f64, f64>> = (0..codes.pairs.len())
+        .into_par_iter()
         .with_min_len(16)
-        .map(|&row| {
+        .map(|k| {
             if stop.is_raised() {
                 return Err(Error::Interrupted);
             }
-            let (x, t) = (f[row], age[row]);
+            let (x, t) = codes.pair_values(k);
             let mut prev = 0.0;
             let mut value = 0.0;
             for (k, disc) in discounts.iter().enumerate() {
                 let horizon = (k + 1) as f64 * params.units_per_month;
-                let cum =
-                    purchases.if_alive(horizon, x, t).ok_or_else(|| not_computable(Some(row), horizon))?;
+                let Some(cum) = purchases.if_alive(horizon, x, t) else { return Ok(Err(horizon)) };
                 value += (cum - prev) * disc;
                 prev = cum;
             }
-            Ok(value)
+            Ok(Ok(value))
         })
         .collect::<Result<_>>()?;
+    // the first row whose pair has no value, and the first horizon where it fails
+    if let Some(row) =
+        discounted.iter().any(|d| d.is_err()).then(|| codes.first_row(|k| discounted[k].is_err())).flatten()
+    {
+        if let Err(horizon) = discounted[codes.pair(row)] {
+            return Err(not_computable(Some(row), horizon));
+        }
+    }
+    let discounted: Vec<f64> = discounted.into_iter().flatten().collect();
     let value = (0..history.len())
         .into_par_iter()
         .with_min_len(CHUNK)

@@ -4,6 +4,7 @@
 
 mod bgnbd;
 mod clv;
+mod codes;
 pub mod data;
 mod gamma_gamma;
 pub mod identification;

@@ -1,0 +1,215 @@
+//! The rows of a summary as codes into their distinct frequencies,
+//! recencies, ages and `(x, T)` pairs: predictions compute the terms of each
+//! distinct value (logarithms, conditional expectations) once.
+//!
+//! A table built on these codes holds, for each distinct value, a number
+//! computed from that value alone (never relative to another row, such as the
+//! batch's largest `T`), so a row's prediction has the same bits whatever
+//! rows share its batch: a Dask or Spark partition gives what the whole table
+//! gives.
+
+use hashbrown::HashMap;
+use rayon::prelude::*;
+
+use super::bgnbd::{distinct_times, distinct_whole, CHUNK};
+use super::data::{is_whole_below_2_52, RfmData};
+
+/// Row codes of a summary (see the module docs).
+pub(crate) struct Codes<'a> {
+    f: &'a [f64],
+    rec: &'a [f64],
+    age: &'a [f64],
+    pub xs: Vec<f64>,
+    pub recs: Vec<f64>,
+    pub ts: Vec<f64>,
+    /// The distinct `(x, T)` pairs, as codes into `xs` and `ts`.
+    pub pairs: Vec<(u32, u32)>,
+    index: Index,
+}
+
+enum Index {
+    /// Whole numbers in a small range (summaries in days or weeks): the
+    /// values are their own codes, `slot[x * ts.len() + T]` the pair, and
+    /// `recency_keys` the distinct `x * ts.len() + t_x` in increasing order.
+    Direct { slot: Vec<u32>, recency_keys: Vec<usize> },
+    /// First-seen codes of each column and of the pairs.
+    Coded { x: Vec<u32>, rec: Vec<u32>, t: Vec<u32>, pair: Vec<u32> },
+}
+
+/// Largest value of a whole-number column that [`Codes`] indexes directly.
+const DIRECT_MAX: f64 = 65_536.0;
+
+/// Blocks of rows that mark the distinct pairs of the direct index.
+const MARK_BLOCKS: usize = 8;
+
+/// A whole number `0 <= v <= DIRECT_MAX` as an index: its bits after adding
+/// 2^52 (no saturating float-to-integer conversion in the row loops).
+#[inline]
+pub(crate) fn whole_index(v: f64) -> usize {
+    ((v + 4_503_599_627_370_496.0).to_bits() & ((1 << 52) - 1)) as usize
+}
+
+impl<'a> Codes<'a> {
+    pub(crate) fn new(data: &RfmData<'a>) -> Codes<'a> {
+        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        let n = f.len();
+        // `&`, not `&&`, and no float-to-integer cast: the loop vectorises
+        let whole = |v: f64| (v <= DIRECT_MAX) & is_whole_below_2_52(v);
+        let (max_x, max_t, direct) = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let (mut mx, mut mt, mut ok) = (0.0f64, 0.0f64, true);
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    mx = mx.max(f[i]);
+                    mt = mt.max(age[i]);
+                    ok &= whole(f[i]) & whole(rec[i]) & whole(age[i]);
+                }
+                (mx, mt, ok)
+            })
+            .reduce(|| (0.0, 0.0, true), |a, b| (a.0.max(b.0), a.1.max(b.1), a.2 && b.2));
+        let space = (max_x + 1.0) * (max_t + 1.0);
+        if direct && space <= (4 * n).clamp(1 << 20, 1 << 25) as f64 {
+            let n_t = max_t as usize + 1;
+            let (slot, pairs, recency_keys) = direct_pairs(f, rec, age, n_t, space as usize);
+            let values = |max: f64| (0..=max as usize).map(|k| k as f64).collect();
+            let (xs, ts) = (values(max_x), values(max_t));
+            return Codes {
+                f,
+                rec,
+                age,
+                xs,
+                recs: ts.clone(),
+                ts,
+                pairs,
+                index: Index::Direct { slot, recency_keys },
+            };
+        }
+        let ((x, xs), (rec_code, recs), (t, ts)) =
+            (distinct_whole(f), distinct_times(rec), distinct_times(age));
+        let n_t = ts.len();
+        let key = |i: usize| x[i] as usize * n_t + t[i] as usize;
+        let mut pairs = Vec::new();
+        let mut first_seen = |slot: &mut u32, i: usize| {
+            if *slot == u32::MAX {
+                *slot = pairs.len() as u32;
+                pairs.push((x[i], t[i]));
+            }
+            *slot
+        };
+        let space = xs.len() as u128 * n_t as u128;
+        let pair = if space <= (4 * n as u128).clamp(1 << 20, 1 << 25) {
+            let mut slot = vec![u32::MAX; space as usize];
+            (0..n).map(|i| first_seen(&mut slot[key(i)], i)).collect()
+        } else {
+            let mut seen: HashMap<usize, u32> = HashMap::new();
+            (0..n).map(|i| first_seen(seen.entry(key(i)).or_insert(u32::MAX), i)).collect()
+        };
+        Codes { f, rec, age, xs, recs, ts, pairs, index: Index::Coded { x, rec: rec_code, t, pair } }
+    }
+
+    /// The codes of row `i`'s frequency, recency and age.
+    #[inline]
+    pub(crate) fn values(&self, i: usize) -> (usize, usize, usize) {
+        match &self.index {
+            Index::Direct { .. } => {
+                (whole_index(self.f[i]), whole_index(self.rec[i]), whole_index(self.age[i]))
+            }
+            Index::Coded { x, rec, t, .. } => (x[i] as usize, rec[i] as usize, t[i] as usize),
+        }
+    }
+
+    /// The `(x, T)` pair of row `i` (an index into [`Codes::pairs`]).
+    #[inline]
+    pub(crate) fn pair(&self, i: usize) -> usize {
+        match &self.index {
+            Index::Direct { slot, .. } => {
+                slot[whole_index(self.f[i]) * self.ts.len() + whole_index(self.age[i])] as usize
+            }
+            Index::Coded { pair, .. } => pair[i] as usize,
+        }
+    }
+
+    /// With the direct index, the distinct `(x, t_x)` as keys
+    /// `x * ts.len() + t_x` (see [`Codes::recency_key`]), in increasing order.
+    pub(crate) fn recency_keys(&self) -> Option<&[usize]> {
+        match &self.index {
+            Index::Direct { recency_keys, .. } => Some(recency_keys),
+            Index::Coded { .. } => None,
+        }
+    }
+
+    /// Row `i`'s key among [`Codes::recency_keys`] (direct index only).
+    #[inline]
+    pub(crate) fn recency_key(&self, i: usize) -> usize {
+        whole_index(self.f[i]) * self.ts.len() + whole_index(self.rec[i])
+    }
+
+    /// The values `(x, T)` of pair `k`.
+    pub(crate) fn pair_values(&self, k: usize) -> (f64, f64) {
+        let (x, t) = self.pairs[k];
+        (self.xs[x as usize], self.ts[t as usize])
+    }
+
+    /// The first row whose pair satisfies `bad` (to name a row in an error).
+    pub(crate) fn first_row(&self, bad: impl Fn(usize) -> bool) -> Option<usize> {
+        (0..self.f.len()).find(|&i| bad(self.pair(i)))
+    }
+}
+
+/// The `(x, T)` pairs present among the rows, in increasing order of
+/// `x * n_t + T`, the slot table from that key to the pair's index, and the
+/// keys `x * n_t + t_x` present, in increasing order. A set does not depend
+/// on how its members were found, so neither do the codes.
+fn direct_pairs(
+    f: &[f64],
+    rec: &[f64],
+    age: &[f64],
+    n_t: usize,
+    space: usize,
+) -> (Vec<u32>, Vec<(u32, u32)>, Vec<usize>) {
+    let n = f.len();
+    // a few blocks of rows, each marking its own bit sets (plain stores),
+    // merged by OR: the sets are the same however the rows are split
+    let rows = n.div_ceil(MARK_BLOCKS).max(CHUNK);
+    let words = space.div_ceil(64);
+    let (at_t, at_tx) = (0..n.div_ceil(rows))
+        .into_par_iter()
+        .map(|b| {
+            let (mut at_t, mut at_tx) = (vec![0u64; words], vec![0u64; words]);
+            for i in b * rows..((b + 1) * rows).min(n) {
+                let row = whole_index(f[i]) * n_t;
+                let (k_t, k_tx) = (row + whole_index(age[i]), row + whole_index(rec[i]));
+                at_t[k_t / 64] |= 1 << (k_t % 64);
+                at_tx[k_tx / 64] |= 1 << (k_tx % 64);
+            }
+            (at_t, at_tx)
+        })
+        .reduce(
+            || (vec![0u64; words], vec![0u64; words]),
+            |mut a, b| {
+                a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x |= y);
+                a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x |= y);
+                a
+            },
+        );
+    let members = |set: Vec<u64>| -> Vec<usize> {
+        let mut keys = Vec::new();
+        for (w, mut bits) in set.into_iter().enumerate() {
+            while bits != 0 {
+                keys.push(w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+        keys
+    };
+    let mut slot = vec![u32::MAX; space];
+    let pairs = members(at_t)
+        .into_iter()
+        .enumerate()
+        .map(|(k, key)| {
+            slot[key] = k as u32;
+            ((key / n_t) as u32, (key % n_t) as u32)
+        })
+        .collect();
+    (slot, pairs, members(at_tx))
+}
