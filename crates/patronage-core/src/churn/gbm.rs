@@ -42,6 +42,13 @@ const MIN_HESSIAN: f64 = 1e-3;
 /// Fewest rows of a node whose histograms are shared out by blocks of features
 /// (below, rayon's overhead costs more than a second thread gains).
 const PAR_HIST_ROWS: usize = 4096;
+/// Rows per chunk of a large node's histograms: a node of at least two chunks
+/// is histogrammed chunk by chunk (each chunk's rows in order, every feature),
+/// the chunks' histograms then added in chunk order. The chunks depend on the
+/// node's size alone, so the sums are the same on any thread count; each
+/// thread reads only its own rows (feature blocks would have every thread
+/// read every row's bins and gradients: twice the memory traffic on two).
+const HIST_CHUNK: usize = 32_768;
 /// Rows per chunk of a parallel partition; smaller nodes are partitioned on one thread.
 const PART_CHUNK: usize = 16_384;
 /// One feature's histogram.
@@ -426,6 +433,9 @@ impl Grower<'_> {
     /// the rows in order: every bin is a sum in row order, the same on any
     /// thread count.
     fn histogram(&self, start: usize, end: usize, root: bool) -> Vec<Hist> {
+        if end - start >= 2 * HIST_CHUNK {
+            return self.histogram_by_chunks(start, end, root);
+        }
         let mut hist = self.pool.get();
         let p = self.n_features;
         let threads = rayon::current_num_threads();
@@ -437,6 +447,35 @@ impl Grower<'_> {
             let first = b * width;
             arch.dispatch(AddRows { hist: block, first, bins, n_features: p, gh, rows, lo: start, hi: end });
         });
+        hist
+    }
+
+    /// Histograms of a large node: fixed chunks of [`HIST_CHUNK`] rows in
+    /// parallel, every feature each, added up in chunk order.
+    fn histogram_by_chunks(&self, start: usize, end: usize, root: bool) -> Vec<Hist> {
+        let p = self.n_features;
+        let arch = Arch::new();
+        let (bins, gh, partition) = (self.bins, self.gh, &self.partition);
+        let parts: Vec<Vec<Hist>> = (start..end)
+            .step_by(HIST_CHUNK)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|lo| {
+                let hi = (lo + HIST_CHUNK).min(end);
+                let mut hist = self.pool.get();
+                let rows = (!root).then(|| &partition[lo..hi]);
+                arch.dispatch(AddRows { hist: &mut hist, first: 0, bins, n_features: p, gh, rows, lo, hi });
+                hist
+            })
+            .collect();
+        let mut parts = parts.into_iter();
+        let mut hist = parts.next().unwrap_or_else(|| self.pool.get());
+        for part in parts {
+            for (h, q) in hist.iter_mut().zip(&part) {
+                h.iter_mut().zip(q).for_each(|(a, b)| a.add(b));
+            }
+            self.pool.put(part);
+        }
         hist
     }
 
@@ -914,7 +953,8 @@ mod tests {
     /// the same leaves as a serial stable partition gives.
     #[test]
     fn parallel_histograms_and_partitions_give_the_one_thread_model() {
-        let n = 3 * PART_CHUNK;
+        // the root is histogrammed by row chunks, its children by feature blocks
+        let n = 3 * HIST_CHUNK + 5;
         let x = Array2::from_shape_fn((n, 2), |(i, j)| ((i * (j + 5) * 2654435761usize) % 997) as f64);
         let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from(x[[i, 0]] + 0.5 * x[[i, 1]] > 700.0))).collect();
         let params = GbmParams { max_iter: 3, ..GbmParams::default() };
