@@ -18,7 +18,7 @@ import functools
 import importlib
 import importlib.util
 import json
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, Tuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -121,7 +121,10 @@ class ArrowTable:
 
     def __init__(self, table: Any, library: str) -> None:
         self._table, self._library = table, library
-        self.names, self._columns = _core.arrow_columns(table)
+        if library == "polars" and max(table.n_chunks("all"), default=1) > 1:
+            self.names, self._columns = _polars_columns(table)
+        else:
+            self.names, self._columns = _core.arrow_columns(table)
 
     def chunks(self, name: str) -> Optional[list]:
         """The chunks of column ``name`` as read-only numpy views, when it is the one column of that name,
@@ -148,6 +151,23 @@ class ArrowTable:
                               for k, column in enumerate(self._columns)}, copy=False)
         frame.columns = pd.Index(self.names)
         return frame
+
+
+def _polars_columns(frame: Any) -> Tuple[list, list]:
+    """``_core.arrow_columns`` of a polars DataFrame of several chunks, chunk by chunk: polars joins a
+    frame's chunks into one copy of every column when it exports the frame, but exports a frame of one
+    chunk as it is."""
+    names, columns = list(frame.columns), []
+    for name in names:
+        parts = [_core.arrow_columns(chunk.to_frame())[1][0] for chunk in frame.get_column(name).get_chunks()]
+        if any(part is None for part in parts):
+            columns.append(None)
+            continue
+        masks = [part[2] if part[2] is not None else np.zeros(sum(len(np.asarray(v)) for v in part[0]), bool)
+                 for part in parts]
+        null = None if all(part[2] is None for part in parts) else np.concatenate(masks)
+        columns.append(([values for part in parts for values in part[0]], parts[0][1], null, parts[0][3]))
+    return names, columns
 
 
 def _stores_an_index(table: Any) -> bool:
