@@ -256,7 +256,7 @@ def backtest(
               roc_auc  top_decile_lift  mean_predicted  calibration_error
     model
     logistic    0.773            1.127           0.824              0.032
-    gbm         0.747            1.096           0.845              0.026
+    gbm         0.747            1.096           0.844              0.025
     recency     0.763            1.132           0.897              0.074
 
     (Test churn rate 0.823.) On CDNOW's sparse log the logistic model beats
