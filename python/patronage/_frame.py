@@ -66,12 +66,17 @@ def is_real_dtype(dtype: Any) -> bool:
             and not pd.api.types.is_bool_dtype(dtype))
 
 
-def finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A numeric column as contiguous float64, rejecting NaN/inf with the row label."""
+def float_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric column as contiguous float64 (NaN/inf kept: for a core that rejects them itself)."""
     series = frame[column]
     if not is_real_dtype(series.dtype):
         raise ColumnTypeError(f"column {column!r} must be numeric (real numbers), got dtype {series.dtype}", field=column)
-    values = np.ascontiguousarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
+    return np.ascontiguousarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def finite_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric column as contiguous float64, rejecting NaN/inf with the row label."""
+    values = float_column(frame, column)
     bad = ~np.isfinite(values)
     if bad.any():
         pos, label = first_label(frame.index, bad)

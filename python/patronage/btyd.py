@@ -16,7 +16,7 @@ import pandas as pd
 from . import _core
 from ._base import ParamsMixin, json_document, model_file
 from ._input import follows_input
-from ._frame import finite_column, plain, read_transactions, require_columns, to_day
+from ._frame import finite_column, float_column, plain, read_transactions, require_columns, to_day
 from .exceptions import (ColumnTypeError, ConvergenceWarning, DataError, ModelFileError, NotFittedError,
                          ParameterError, PatronageError)
 
@@ -156,12 +156,15 @@ _GG_COLUMNS = ("frequency", "monetary_value")
 class _Columns:
     """The model columns taken from a summary (DataFrame or 2-D array), as float64."""
 
-    def __init__(self, data: Any, names: Sequence[str], what: str) -> None:
+    def __init__(self, data: Any, names: Sequence[str], what: str, *, checked_by_core: bool = False) -> None:
+        # checked_by_core: the columns go straight to a core call that rejects NaN/inf itself
+        # (relabelled by labelled_errors), so the scan for them here is skipped
         self.names = list(names)
+        column = float_column if checked_by_core else finite_column
         if isinstance(data, pd.DataFrame):
             self.index = data.index
             self.labels = [self._find(data, n, what) for n in names]
-            self.arrays = [finite_column(data, c) for c in self.labels]
+            self.arrays = [column(data, c) for c in self.labels]
         elif isinstance(data, (pd.Series, str, bytes)) or data is None:
             raise TypeError(f"{what} must be a DataFrame (e.g. from btyd_summary) or a 2-D array with "
                             f"columns {self.names}, got {type(data).__name__}")
@@ -175,7 +178,7 @@ class _Columns:
             frame = pd.DataFrame(values.astype(np.float64), columns=list(names))
             self.index = frame.index
             self.labels = list(names)
-            self.arrays = [finite_column(frame, c) for c in names]
+            self.arrays = [column(frame, c) for c in names]
         if len(self.index) == 0:
             raise DataError(f"{what} is empty")
 
@@ -218,6 +221,7 @@ class _Columns:
             column = names.get(pos, exc.field)
             reason = re.sub(r"^feature \d+:? ?", "", str(exc))
             reason = re.sub(r" at row \d+$", "", reason)
+            sep = " " if reason.startswith("is ") else ": "  # "column 'T' is NaN or infinite", as finite_column says
             if "T" in self.names:  # recency > T: name both of the user's columns
                 t_label = self.labels[self.names.index("T")]
                 reason = re.sub(r"^recency \((.*?)\) is greater than T \(", lambda m: f"recency ({m[1]}) is "
@@ -226,7 +230,7 @@ class _Columns:
             if exc.row is not None and exc.row < len(self.index):
                 label = plain(self.index[exc.row])
                 reason += f" at index label {label!r} (row {exc.row})"
-            raise DataError(f"column {column!r}: {reason}", field=column, row=exc.row, label=label) from None
+            raise DataError(f"column {column!r}{sep}{reason}", field=column, row=exc.row, label=label) from None
 
 
 # Positions of the core's `Field::Feature(j)` (crates/patronage-core/src/btyd/data.rs).
@@ -465,7 +469,7 @@ class _PurchaseModel(_Model):
 
     def _history(self, summary: Any) -> _Columns:
         self._require_fitted()
-        return _Columns(summary, _BG_COLUMNS, "summary")
+        return _Columns(summary, _BG_COLUMNS, "summary", checked_by_core=True)
 
     def log_likelihood(self, summary: Any, weights: Any = None) -> float:
         """The BG/NBD log-likelihood of ``summary`` under the fitted parameters (paper eq. 6)."""

@@ -30,7 +30,7 @@ use hashbrown::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::codes::Codes;
+use super::codes::{lazy_tables_pay, whole_index, Codes, LazyTable, WholeKeys};
 use super::data::{RfmData, FREQUENCY};
 use super::identification::{
     diagnose, Combination, DeterminedQuantity, FitIssue, Parameterisation, PURCHASE_RATE,
@@ -682,7 +682,10 @@ impl BetaGeo {
     /// Probability that each customer is still alive at `T` (Fader, Hardie &
     /// Lee 2008, note 021); 1 for customers without repeat purchases.
     pub fn p_alive(&self, data: &RfmData<'_>) -> Vec<f64> {
-        self.p_alive_coded(data, &Codes::new(data))
+        match self.whole_rows(data, None) {
+            Some((p, _)) => p,
+            None => self.p_alive_coded(data, &Codes::new(data)),
+        }
     }
 
     /// [`BetaGeo::p_alive`] without a logarithm or an exponential per row:
@@ -711,11 +714,90 @@ impl BetaGeo {
         }
     }
 
+    /// `A(x, T)` of [`BetaGeo::p_alive_coded`] from `ln(1+T/α)`: 0 where P(alive) is 1 by
+    /// definition (the BG/NBD without repeats), NaN where the row takes the
+    /// direct ratio, so that the row loops have no other branch.
+    fn odds_to(&self, x: f64, ln_t: f64) -> f64 {
+        if x == 0.0 && !self.modified {
+            return 0.0;
+        }
+        if x > TABLE_MAX_FREQUENCY {
+            return f64::NAN;
+        }
+        let shift = if self.modified { 1.0 } else { 0.0 };
+        let a = ((self.a / (self.b + x - 1.0 + shift)).ln() + (self.r + x) * ln_t).exp();
+        if a.is_normal() {
+            a
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// `P(alive)` of one row from its factors `A(x, T)` and `B(x, t_x)`.
+    #[inline]
+    fn p_alive_of(&self, to_t: f64, since: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        let p = 1.0 / (1.0 + to_t * since);
+        if p.is_nan() {
+            self.p_alive_one(x, t_x, t)
+        } else {
+            p
+        }
+    }
+
+    /// [`BetaGeo::p_alive_coded`] of a whole-number summary
+    /// ([`super::data::WholeRange`]), times `E[X(T, T+t) | alive]` when
+    /// `horizon` gives `t`, in one pass over the rows: the factors are
+    /// [`LazyTable`]s keyed by the rows' values (the same numbers as the
+    /// coded path's, bit for bit). `None` when the data are not such a
+    /// summary or the tables would not pay; with `horizon`, also whether
+    /// some row's expectation is not computable (NaN).
+    fn whole_rows(&self, data: &RfmData<'_>, horizon: Option<f64>) -> Option<(Vec<f64>, bool)> {
+        let (keys, cells) = WholeKeys::new(data.whole_range()?);
+        if !lazy_tables_pay(cells, data.len()) {
+            return None;
+        }
+        let (to_t, since) = (LazyTable::new(cells), LazyTable::new(cells));
+        // `ln(1+t/α)` by whole t (the same expression as the coded path's)
+        let ln_time = LazyTable::new(keys.times());
+        let ln_time = |t: f64| ln_time.get(whole_index(t), || (t / self.alpha).ln_1p());
+        let if_alive = LazyTable::new(if horizon.is_some() { cells } else { 0 });
+        let stop = interrupt::current();
+        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        let mut out = vec![0.0; data.len()];
+        let failed = out
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                // the expectation's cells may each take a quadrature
+                if horizon.is_some() && stop.is_raised() {
+                    return false;
+                }
+                let mut failed = false;
+                for (j, v) in chunk.iter_mut().enumerate() {
+                    let i = c * CHUNK + j;
+                    let (x, t_x, t) = (f[i], rec[i], age[i]);
+                    let (k_t, k_tx) = keys.of(x, t_x, t);
+                    let a = to_t.get(k_t, || self.odds_to(x, ln_time(t)));
+                    let b = since.get(k_tx, || self.odds_since(x, t_x, ln_time(t_x)));
+                    let p = self.p_alive_of(a, b, x, t_x, t);
+                    *v = match horizon {
+                        None => p,
+                        Some(h) => {
+                            let e = if_alive.get(k_t, || self.expected_if_alive(h, x, t).unwrap_or(f64::NAN));
+                            failed |= e.is_nan();
+                            p * e
+                        }
+                    };
+                }
+                failed
+            })
+            .reduce(|| false, |a, b| a | b);
+        Some((out, failed))
+    }
+
     /// [`BetaGeo::p_alive_coded`], times `per_pair[codes.pair(i)]` when
     /// given: the expectation in the same pass over the rows.
     fn p_alive_times(&self, data: &RfmData<'_>, codes: &Codes<'_>, per_pair: Option<&[f64]>) -> Vec<f64> {
-        let shift = if self.modified { 1.0 } else { 0.0 };
-        let ln_ab: Vec<f64> = codes.xs.iter().map(|&x| (self.a / (self.b + x - 1.0 + shift)).ln()).collect();
         let ln_rec: Vec<f64> = codes.recs.iter().map(|&t| (t / self.alpha).ln_1p()).collect();
         // per pair, `A(x, T)` and the factor: A is 0 where P(alive) is 1 by
         // definition (the BG/NBD without repeats), NaN where the row takes the
@@ -725,20 +807,7 @@ impl BetaGeo {
             .with_min_len(1024)
             .map(|k| {
                 let (x, t) = codes.pair_values(k);
-                let odds = if x == 0.0 && !self.modified {
-                    0.0
-                } else if x > TABLE_MAX_FREQUENCY {
-                    f64::NAN
-                } else {
-                    let a =
-                        (ln_ab[codes.pairs[k].0 as usize] + (self.r + x) * (t / self.alpha).ln_1p()).exp();
-                    if a.is_normal() {
-                        a
-                    } else {
-                        f64::NAN
-                    }
-                };
-                [odds, per_pair.map_or(1.0, |e| e[k])]
+                [self.odds_to(x, (t / self.alpha).ln_1p()), per_pair.map_or(1.0, |e| e[k])]
             })
             .collect();
         let odds_since: Option<Vec<f64>> = codes.recency_keys().map(|keys| {
@@ -767,8 +836,7 @@ impl BetaGeo {
                     Some(table) => table[codes.recency_key(i)],
                     None => self.odds_since(f[i], rec[i], ln_rec[codes.values(i).1]),
                 };
-                let p = 1.0 / (1.0 + to_t * since);
-                *v = if p.is_nan() { self.p_alive_one(f[i], rec[i], age[i]) } else { p } * factor;
+                *v = self.p_alive_of(to_t, since, f[i], rec[i], age[i]) * factor;
             }
         });
         out
@@ -798,6 +866,14 @@ impl BetaGeo {
     /// conditional expectation once per distinct `(x, T)`, times `P(alive)`.
     pub fn expected_purchases(&self, t: f64, data: &RfmData<'_>) -> Result<Vec<f64>> {
         check_horizon(t)?;
+        if let Some((out, failed)) = self.whole_rows(data, Some(t)) {
+            interrupt::check()?;
+            if failed {
+                let row = (0..data.len()).find(|&i| out[i].is_nan());
+                return Err(not_computable(row, t));
+            }
+            return Ok(out);
+        }
         let codes = Codes::new(data);
         let stop = interrupt::current();
         let if_alive: Vec<Option<f64>> = (0..codes.pairs.len())

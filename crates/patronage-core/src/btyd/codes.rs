@@ -2,17 +2,24 @@
 //! recencies, ages and `(x, T)` pairs: predictions compute the terms of each
 //! distinct value (logarithms, conditional expectations) once.
 //!
+//! Whole-number summaries (days, weeks) can skip the coding: their values
+//! are their own table keys ([`WholeKeys`]), and a [`LazyTable`] computes a
+//! cell when the first row that needs it reads it, in the one pass over the
+//! rows that makes the predictions.
+//!
 //! A table built on these codes holds, for each distinct value, a number
 //! computed from that value alone (never relative to another row, such as the
 //! batch's largest `T`), so a row's prediction has the same bits whatever
 //! rows share its batch: a Dask or Spark partition gives what the whole table
 //! gives.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use hashbrown::HashMap;
 use rayon::prelude::*;
 
 use super::bgnbd::{distinct_times, distinct_whole, CHUNK};
-use super::data::{is_whole_below_2_52, RfmData};
+use super::data::{RfmData, WholeRange};
 
 /// Row codes of a summary (see the module docs).
 pub(crate) struct Codes<'a> {
@@ -36,13 +43,15 @@ enum Index {
     Coded { x: Vec<u32>, rec: Vec<u32>, t: Vec<u32>, pair: Vec<u32> },
 }
 
-/// Largest value of a whole-number column that [`Codes`] indexes directly.
-const DIRECT_MAX: f64 = 65_536.0;
+/// The largest table of `(x, T)` cells indexed directly for `n` rows.
+pub(crate) fn direct_space(n: usize) -> usize {
+    (4 * n).clamp(1 << 20, 1 << 25)
+}
 
 /// Blocks of rows that mark the distinct pairs of the direct index.
 const MARK_BLOCKS: usize = 8;
 
-/// A whole number `0 <= v <= DIRECT_MAX` as an index: its bits after adding
+/// A whole number `0 <= v <= 2^16` as an index: its bits after adding
 /// 2^52 (no saturating float-to-integer conversion in the row loops).
 #[inline]
 pub(crate) fn whole_index(v: f64) -> usize {
@@ -53,36 +62,24 @@ impl<'a> Codes<'a> {
     pub(crate) fn new(data: &RfmData<'a>) -> Codes<'a> {
         let (f, rec, age) = (data.frequency(), data.recency(), data.t());
         let n = f.len();
-        // `&`, not `&&`, and no float-to-integer cast: the loop vectorises
-        let whole = |v: f64| (v <= DIRECT_MAX) & is_whole_below_2_52(v);
-        let (max_x, max_t, direct) = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let (mut mx, mut mt, mut ok) = (0.0f64, 0.0f64, true);
-                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    mx = mx.max(f[i]);
-                    mt = mt.max(age[i]);
-                    ok &= whole(f[i]) & whole(rec[i]) & whole(age[i]);
-                }
-                (mx, mt, ok)
-            })
-            .reduce(|| (0.0, 0.0, true), |a, b| (a.0.max(b.0), a.1.max(b.1), a.2 && b.2));
-        let space = (max_x + 1.0) * (max_t + 1.0);
-        if direct && space <= (4 * n).clamp(1 << 20, 1 << 25) as f64 {
-            let n_t = max_t as usize + 1;
-            let (slot, pairs, recency_keys) = direct_pairs(f, rec, age, n_t, space as usize);
-            let values = |max: f64| (0..=max as usize).map(|k| k as f64).collect();
-            let (xs, ts) = (values(max_x), values(max_t));
-            return Codes {
-                f,
-                rec,
-                age,
-                xs,
-                recs: ts.clone(),
-                ts,
-                pairs,
-                index: Index::Direct { slot, recency_keys },
-            };
+        if let Some(range) = data.whole_range() {
+            let (keys, space) = WholeKeys::new(range);
+            let (max_x, max_t, n_t) = (range.max_x, range.max_t, keys.times());
+            if space <= direct_space(n) {
+                let (slot, pairs, recency_keys) = direct_pairs(f, rec, age, n_t, space);
+                let values = |max: usize| (0..=max).map(|k| k as f64).collect();
+                let (xs, ts) = (values(max_x), values(max_t));
+                return Codes {
+                    f,
+                    rec,
+                    age,
+                    xs,
+                    recs: ts.clone(),
+                    ts,
+                    pairs,
+                    index: Index::Direct { slot, recency_keys },
+                };
+            }
         }
         let ((x, xs), (rec_code, recs), (t, ts)) =
             (distinct_whole(f), distinct_times(rec), distinct_times(age));
@@ -97,7 +94,7 @@ impl<'a> Codes<'a> {
             *slot
         };
         let space = xs.len() as u128 * n_t as u128;
-        let pair = if space <= (4 * n as u128).clamp(1 << 20, 1 << 25) {
+        let pair = if space <= direct_space(n) as u128 {
             let mut slot = vec![u32::MAX; space as usize];
             (0..n).map(|i| first_seen(&mut slot[key(i)], i)).collect()
         } else {
@@ -212,4 +209,72 @@ fn direct_pairs(
         })
         .collect();
     (slot, pairs, members(at_tx))
+}
+
+/// A table of numbers, each cell computed by the first row that needs it:
+/// predictions over a whole-number summary ([`super::data::WholeRange`])
+/// key their terms by the row's own values and skip a pass that would find
+/// which cells are present. A cell's number depends on its key only, so two
+/// threads that fill the same cell store the same bits.
+pub(crate) struct LazyTable(Vec<AtomicU64>);
+
+/// An empty cell: a signalling NaN, which no arithmetic produces (computed
+/// NaNs are stored as [`f64::NAN`]).
+const EMPTY: u64 = 0x7ff0_0000_0000_0001;
+
+impl LazyTable {
+    pub(crate) fn new(len: usize) -> Self {
+        LazyTable((0..len).map(|_| AtomicU64::new(EMPTY)).collect())
+    }
+
+    /// Cell `key`, computed by `value` if empty.
+    #[inline]
+    pub(crate) fn get(&self, key: usize, value: impl FnOnce() -> f64) -> f64 {
+        match self.0[key].load(Ordering::Relaxed) {
+            EMPTY => self.fill(key, value),
+            bits => f64::from_bits(bits),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fill(&self, key: usize, value: impl FnOnce() -> f64) -> f64 {
+        let v = value();
+        let v = if v.is_nan() { f64::NAN } else { v };
+        self.0[key].store(v.to_bits(), Ordering::Relaxed);
+        v
+    }
+}
+
+/// The table keys of a whole-number summary's rows: `x * (max T + 1) + T`
+/// and `x * (max T + 1) + t_x`.
+#[derive(Clone, Copy)]
+pub(crate) struct WholeKeys {
+    n_t: usize,
+}
+
+impl WholeKeys {
+    /// The keys of `range`, and the number of cells of a table over them.
+    pub(crate) fn new(range: WholeRange) -> (WholeKeys, usize) {
+        let n_t = range.max_t + 1;
+        (WholeKeys { n_t }, (range.max_x + 1) * n_t)
+    }
+
+    /// The number of whole times `0..=max T`.
+    pub(crate) fn times(&self) -> usize {
+        self.n_t
+    }
+
+    /// The keys of `(x, T)` and `(x, t_x)`.
+    #[inline]
+    pub(crate) fn of(&self, x: f64, t_x: f64, t: f64) -> (usize, usize) {
+        let row = whole_index(x) * self.n_t;
+        (row + whole_index(t), row + whole_index(t_x))
+    }
+}
+
+/// Whether tables over `cells` keys ([`LazyTable`]) pay for `n` rows: their
+/// cells are allocated and emptied before the rows are read.
+pub(crate) fn lazy_tables_pay(cells: usize, n: usize) -> bool {
+    cells <= n.max(1 << 16)
 }

@@ -98,6 +98,82 @@ pub struct RfmData<'a> {
     recency: &'a [f64],
     t: &'a [f64],
     weights: Option<&'a [f64]>,
+    whole: Option<WholeRange>,
+}
+
+/// The largest frequency and `T` of a summary whose frequencies, recencies
+/// and ages are all whole numbers up to [`WHOLE_RANGE_MAX`] (summaries in
+/// days or weeks): predictions then use the values as table indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WholeRange {
+    pub max_x: usize,
+    pub max_t: usize,
+}
+
+/// Largest value of a whole-number column that [`WholeRange`] covers.
+pub(crate) const WHOLE_RANGE_MAX: f64 = 65_536.0;
+
+/// What one pass over the rows finds: whether every row is valid, whether
+/// every value is a whole number in the [`WholeRange`] sense, and the
+/// largest frequency and `T`.
+#[derive(Clone, Copy)]
+struct Scan {
+    valid: bool,
+    whole: bool,
+    max_x: f64,
+    max_t: f64,
+}
+
+impl Scan {
+    const EMPTY: Scan = Scan { valid: true, whole: true, max_x: 0.0, max_t: 0.0 };
+
+    /// Two scans' findings together (in any order: `&` and `max`).
+    fn and(self, other: Scan) -> Scan {
+        Scan {
+            valid: self.valid & other.valid,
+            whole: self.whole & other.whole,
+            max_x: self.max_x.max(other.max_x),
+            max_t: self.max_t.max(other.max_t),
+        }
+    }
+
+    /// The rows of one block, in two loops written to vectorise: counts of
+    /// failed tests (no `&&`, no `is_finite`: comparisons that NaN and
+    /// infinities fail), then [`LANES`] independent compare-and-select
+    /// maxima (no reassociation; NaN rows are not valid anyway).
+    #[allow(clippy::manual_range_contains)] // `contains` is `&&`: a branch per test
+    fn rows(frequency: &[f64], recency: &[f64], t: &[f64]) -> Scan {
+        let small_whole = |v: f64| (v <= WHOLE_RANGE_MAX) & is_whole_below_2_52(v);
+        let (mut invalid, mut not_whole) = (0usize, 0usize);
+        for ((&x, &tx), &age) in frequency.iter().zip(recency).zip(t) {
+            // x finite and a count; 0 <= t_x <= T <= f64::MAX makes both finite
+            let valid = (0.0 <= x)
+                & (x <= f64::MAX)
+                & ((x >= WHOLE_ABOVE) | is_whole_below_2_52(x))
+                & (0.0 <= tx)
+                & (tx <= age)
+                & (age <= f64::MAX)
+                & ((x > 0.0) == (tx > 0.0));
+            invalid += usize::from(!valid);
+            not_whole += usize::from(!(small_whole(x) & small_whole(tx) & small_whole(age)));
+        }
+        const LANES: usize = 4;
+        let (mut max_x, mut max_t) = ([0.0f64; LANES], [0.0f64; LANES]);
+        let lanes = frequency.chunks_exact(LANES).zip(t.chunks_exact(LANES));
+        for (x, age) in lanes {
+            for k in 0..LANES {
+                max_x[k] = if x[k] > max_x[k] { x[k] } else { max_x[k] };
+                max_t[k] = if age[k] > max_t[k] { age[k] } else { max_t[k] };
+            }
+        }
+        let rest = frequency.len() - frequency.len() % LANES;
+        let (max_x, max_t) = frequency[rest..]
+            .iter()
+            .zip(&t[rest..])
+            .chain(max_x.iter().zip(&max_t))
+            .fold((0.0f64, 0.0f64), |(mx, mt), (&x, &age)| (mx.max(x), mt.max(age)));
+        Scan { valid: invalid == 0, whole: not_whole == 0, max_x, max_t }
+    }
 }
 
 impl<'a> RfmData<'a> {
@@ -117,17 +193,15 @@ impl<'a> RfmData<'a> {
         }
         check_len(RECENCY, recency.len(), n)?;
         check_len(AGE, t.len(), n)?;
-        let fast = all_rows(n, |i| {
-            let (x, tx, age) = (frequency[i], recency[i], t[i]);
-            // `&`, not `&&`: every test on every row, so the loop vectorises
-            x.is_finite()
-                & is_count(x)
-                & tx.is_finite()
-                & age.is_finite()
-                & (0.0 <= tx)
-                & (tx <= age)
-                & ((x > 0.0) == (tx > 0.0))
-        });
+        const ROWS: usize = 1 << 14;
+        let scan = (0..n.div_ceil(ROWS))
+            .into_par_iter()
+            .map(|c| {
+                let rows = c * ROWS..((c + 1) * ROWS).min(n);
+                Scan::rows(&frequency[rows.clone()], &recency[rows.clone()], &t[rows])
+            })
+            .reduce(|| Scan::EMPTY, Scan::and);
+        let fast = scan.valid;
         if !fast {
             check_frequency(frequency)?;
         }
@@ -162,7 +236,10 @@ impl<'a> RfmData<'a> {
             }
         }
         check_weights(weights, n)?;
-        Ok(RfmData { frequency, recency, t, weights })
+        // valid rows: finite, so the maxima are the columns' own
+        let whole =
+            scan.whole.then_some(WholeRange { max_x: scan.max_x as usize, max_t: scan.max_t as usize });
+        Ok(RfmData { frequency, recency, t, weights, whole })
     }
 
     /// Number of rows.
@@ -198,6 +275,11 @@ impl<'a> RfmData<'a> {
     /// The weights, if given.
     pub fn weights(&self) -> Option<&'a [f64]> {
         self.weights
+    }
+
+    /// The range of a whole-number summary (see [`WholeRange`]).
+    pub(crate) fn whole_range(&self) -> Option<WholeRange> {
+        self.whole
     }
 }
 
