@@ -198,6 +198,26 @@ def test_pareto_p_alive_matches_mpmath_on_a_grid() -> None:
         assert got == pytest.approx(want, rel=RTOL, abs=1e-300), (alpha, beta, r, s, x, t_x, t)
 
 
+def test_pareto_p_alive_tables_match_mpmath() -> None:
+    # whole-day rows in one batch take the tables over the distinct (x, T) and (x, t_x): the odds are
+    # a difference of two table products, checked where it cancels most (t_x next to T, t_x = T) and
+    # at large x, alpha << beta and alpha >> beta (where some rows take the exact path instead)
+    rows = [(x, t_x, t) for x, t in [(0, 545), (1, 456), (7, 500), (93, 545), (400, 540)]
+            for t_x in sorted({0, 1, 30, t // 2, t - 1, t}) if (x > 0) == (t_x > 0)]
+    hist = pd.DataFrame(rows, columns=["frequency", "recency", "T"], dtype=float)
+    for r, alpha, s, beta in [(0.55, 74.06, 0.61, 81.69), (0.8, 3.0, 1.5, 0.7), (0.94, 61.2, 1.67, 4.3e3),
+                              (30.0, 0.5, 0.04, 800.0), (0.3, 9.0e3, 2.0, 9.0), (0.3, 9.0, 2.0, 9.0)]:
+        got = patronage.ParetoNBD.from_params(r, alpha, s, beta).p_alive(hist).to_numpy()
+        for i, (x, t_x, t) in enumerate(rows):
+            with mp.workdps(50):
+                odds = (s / (r + s + x) * pareto_a0_mp(r, alpha, s, beta, x, t_x, t)
+                        * (alpha + mp.mpf(t)) ** (r + x) * (beta + mp.mpf(t)) ** s)
+                want = float(1 / (1 + odds))
+            assert got[i] == pytest.approx(want, rel=RTOL, abs=1e-300), (r, alpha, s, beta, x, t_x, t)
+            if t_x == t and x > 0:
+                assert got[i] == 1.0
+
+
 def test_the_issue_reproducer_and_a_plus_b_below_one_forecasts() -> None:
     m = patronage.BetaGeo.from_params(r=0.774, alpha=49.7, a=0.026, b=0.41)
     one = pd.DataFrame({"frequency": [0.0], "recency": [0.0], "T": [100.0]})

@@ -1,4 +1,4 @@
-//! A BG/NBD or MBG/NBD prediction of a row has the same bits whatever rows
+//! A BG/NBD, MBG/NBD or Pareto/NBD prediction of a row has the same bits whatever rows
 //! share its batch: alone, among neighbours with a longer `T` (another
 //! largest `T`, other distinct values), with fractional times (the coded
 //! index instead of the direct one), with a frequency beyond the tables, in
@@ -6,7 +6,7 @@
 //! whole table's values exactly (a table relative to the batch's largest `T`
 //! once broke this in the last bits).
 
-use patronage_core::btyd::{customer_lifetime_value, BetaGeo, ClvParams, GammaGamma, RfmData};
+use patronage_core::btyd::{customer_lifetime_value, BetaGeo, ClvParams, GammaGamma, ParetoNbd, RfmData};
 use proptest::prelude::*;
 
 type Rows = (Vec<f64>, Vec<f64>, Vec<f64>);
@@ -36,27 +36,52 @@ fn neighbours() -> impl Strategy<Value = Rows> {
     ]
 }
 
-fn models() -> Vec<BetaGeo> {
+/// A model whose predictions the test compares.
+enum Model {
+    BetaGeo(BetaGeo),
+    ParetoNbd(ParetoNbd),
+}
+
+/// BG/NBD and MBG/NBD models, and Pareto/NBD models: CDNOW's (days); α > β;
+/// one where `z` nears 1 for small `t_x` only (rows split between the tables
+/// and the exact path); one where every row takes the exact path (β huge).
+fn models() -> Vec<Model> {
     let mut out = Vec::new();
     for (r, alpha, a, b) in [(0.243, 30.9, 0.793, 2.426), (0.774, 49.7, 0.026, 0.41), (2.0, 1.5, 3.0, 0.7)] {
-        out.push(BetaGeo::new(r, alpha, a, b).expect("valid parameters"));
-        out.push(BetaGeo::new_modified(r, alpha, a, b).expect("valid parameters"));
+        out.push(Model::BetaGeo(BetaGeo::new(r, alpha, a, b).expect("valid parameters")));
+        out.push(Model::BetaGeo(BetaGeo::new_modified(r, alpha, a, b).expect("valid parameters")));
+    }
+    for (r, alpha, s, beta) in [
+        (0.55, 74.06, 0.61, 81.69),
+        (0.8, 3.0, 1.5, 0.7),
+        (0.94, 61.2, 1.67, 4.3e3),
+        (2.2, 170.0, 0.015, 4.7e8),
+    ] {
+        out.push(Model::ParetoNbd(ParetoNbd::new(r, alpha, s, beta).expect("valid parameters")));
     }
     out
 }
 
 /// The rows' p_alive, expected purchases over 30 days and 12-month CLV.
-fn predictions(model: &BetaGeo, (f, rec, t): &Rows) -> Vec<Vec<u64>> {
+fn predictions(model: &Model, (f, rec, t): &Rows) -> Vec<Vec<u64>> {
     let data = RfmData::new(f, rec, t, None).expect("valid histories");
     let spend = GammaGamma::new(6.25, 3.74, 15.44).expect("valid parameters");
     let money: Vec<f64> = f.iter().map(|&x| if x > 0.0 { 40.0 } else { 0.0 }).collect();
     let params = ClvParams { horizon: 12, units_per_month: 30.0, discount_rate: 0.01, margin: 1.0 };
+    let (alive, expected, clv) = match model {
+        Model::BetaGeo(m) => (
+            m.p_alive(&data),
+            m.expected_purchases(30.0, &data),
+            customer_lifetime_value(m, &spend, &data, &money, &params),
+        ),
+        Model::ParetoNbd(m) => (
+            m.p_alive(&data).expect("finite probabilities"),
+            m.expected_purchases(30.0, &data),
+            customer_lifetime_value(m, &spend, &data, &money, &params),
+        ),
+    };
     let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect();
-    vec![
-        bits(model.p_alive(&data)),
-        bits(model.expected_purchases(30.0, &data).expect("finite expectations")),
-        bits(customer_lifetime_value(model, &spend, &data, &money, &params).expect("finite values")),
-    ]
+    vec![bits(alive), bits(expected.expect("finite expectations")), bits(clv.expect("finite values"))]
 }
 
 proptest! {

@@ -470,8 +470,8 @@ pub(crate) fn chunked_evaluation(sums: &[[f64; 15]], want_hess: bool) -> Evaluat
 }
 
 /// Frequencies above which [`BetaGeo::p_alive_coded`] takes the logarithm of
-/// the time ratio per row.
-const TABLE_MAX_FREQUENCY: f64 = 1000.0;
+/// the time ratio per row (and the Pareto/NBD's tables the exact path).
+pub(crate) const TABLE_MAX_FREQUENCY: f64 = 1000.0;
 
 /// The BG/NBD's parameters and the combinations its fits determine best.
 const PARAMETERS: Parameterisation = Parameterisation {

@@ -116,7 +116,7 @@ pub fn customer_lifetime_value<'a>(
     let (mut value, codes) = discounted_if_alive(purchases, spend, history, monetary_value, params)?;
     let alive = match purchases {
         Purchases::BetaGeo(m) => m.p_alive_coded(history, &codes),
-        Purchases::ParetoNbd(m) => m.p_alive(history)?,
+        Purchases::ParetoNbd(m) => m.p_alive_coded(history, &codes)?,
     };
     value.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
         for (j, v) in chunk.iter_mut().enumerate() {

@@ -23,9 +23,10 @@
 //! The BG/NBD expectation first tries the hypergeometric series itself,
 //! which is cheaper when it converges quickly, and keeps it only when a
 //! rigorous bound on its truncation and rounding errors is below 1e-13.
-//! Likewise the Pareto/NBD `P(alive)` ([`death_odds_by_series`]), which
-//! needs no derivatives, first tries the closed form as one series of
-//! positive terms.
+//! Likewise the Pareto/NBD `P(alive)`, which needs no derivatives, takes
+//! the closed form as tables of its two factors ([`ln_death_tail`],
+//! [`ln_death_odds_scale`]) or as one series of positive terms
+//! ([`death_odds_by_series`]) where these converge quickly.
 
 use super::quadrature::{mode_by_bisection, Layout, LogIntegrand, Unresolvable, CURVATURE_BUDGET};
 use super::special::ln_beta;
@@ -258,6 +259,51 @@ pub(crate) fn death_odds_by_series([r, alpha, s, beta]: [f64; 4], x: f64, t_x: f
         }
     }
     None
+}
+
+/// `ln H(x, y)`, the Pareto/NBD death-time integral from `y` on in fixed
+/// units: `H = k c_b^k ∫_y^∞ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ
+/// = ₂F₁(k, m; k+1; z_y) (1 + y/c_b)^-k` (the note's `G(y)` times `k c_b^k`,
+/// notation of [`death_odds_by_series`]). By Euler's transformation,
+/// `₂F₁(k, m; k+1; z) = (1-z)^(1-m) ₂F₁(1, k+1-m; k+1; z)`, a series of
+/// positive terms whose ratios `(k+1-m+j)/(k+1+j) z` are all below `z`
+/// (`k+1-m` is `s+1` or `r+x`): a few dozen terms wherever `z` is not near 1.
+/// The value depends on `(x, y)` and the parameters only, so tables of it
+/// give each row the same bits whatever rows share its batch
+/// ([`ln_death_odds_scale`] gives the other factor of the odds).
+///
+/// `None` (the caller takes [`death_odds_by_series`] or the quadrature)
+/// unless the series converges within [`DEATH_SERIES_TERMS`] terms with a
+/// tail bound below 1e-17 of its sum, as there.
+pub(crate) fn ln_death_tail([r, alpha, s, beta]: [f64; 4], x: f64, y: f64) -> Option<f64> {
+    let k = r + s + x;
+    let (c_s, c_b, m) = if alpha >= beta { (beta, alpha, s + 1.0) } else { (alpha, beta, r + x) };
+    let z = (c_b - c_s) / (c_b + y);
+    let b = k + 1.0 - m;
+    let (mut term, mut sum) = (1.0f64, 1.0f64);
+    for j in 0..DEATH_SERIES_TERMS {
+        // the tail after this term is below term z / (1 - z)
+        if term * z <= 1e-17 * (1.0 - z) * sum {
+            // 1 - z as the ratio: 1 - z would lose the digits of a z near 1
+            let v = (1.0 - m) * ((c_s + y) / (c_b + y)).ln() + sum.ln() - k * (y / c_b).ln_1p();
+            return v.is_finite().then_some(v);
+        }
+        let j = j as f64;
+        term *= (b + j) / (k + 1.0 + j) * z;
+        sum += term;
+    }
+    None
+}
+
+/// `ln P(x, T)`, the factor that turns [`ln_death_tail`] into death odds:
+/// `odds = s A / alive = P(x, T) (H(x, t_x) - H(x, T))` with
+/// `P = s/k (α+T)^(r+x) (β+T)^s c_b^-k
+/// = s/k (1+T/α)^(r+x) (1+T/β)^s (c_s/c_b)^e_s` (`e_s` as in
+/// [`death_odds_by_series`]). `P(x, T) H(x, T) <= 1`.
+pub(crate) fn ln_death_odds_scale([r, alpha, s, beta]: [f64; 4], x: f64, t: f64) -> f64 {
+    let k = r + s + x;
+    let (c_s, c_b, e_s) = if alpha >= beta { (beta, alpha, s) } else { (alpha, beta, r + x) };
+    (s / k).ln() + (r + x) * (t / alpha).ln_1p() + s * (t / beta).ln_1p() + e_s * (c_s / c_b).ln()
 }
 
 /// [`purchases_if_alive`] for any arguments: `None` outside `k, a, b > 0`,

@@ -12,11 +12,13 @@
 //! bounded cost whatever the parameters ([`super::integrals::death_time`]),
 //! so the fit is damped Newton on the log-parameters with the analytic
 //! Hessian (L-BFGS as fallback), like the BG/NBD's. `P(alive)` needs no
-//! derivatives: it takes the closed form as a series where that converges
-//! quickly ([`super::integrals::death_odds_by_series`]), a few dozen
-//! arithmetic operations instead of a quadrature. Equal `(x, t_x, T)` rows
-//! are merged first, and the sums run in fixed-size chunks added in order
-//! (results independent of the thread count).
+//! derivatives: the death odds are a difference of two products of
+//! factors tabled once per distinct `(x, T)` and `(x, t_x)`
+//! ([`ParetoNbd::p_alive`]); rows the tables do not cover take the closed
+//! form as a series where that converges quickly
+//! ([`super::integrals::death_odds_by_series`]), else the quadrature, once
+//! per distinct `(x, t_x, T)`. The likelihood's sums run in fixed-size
+//! chunks added in order (results independent of the thread count).
 //!
 //! Some data cannot identify all four parameters: the likelihood then keeps
 //! rising along a ridge towards a limit model (everyone with the same
@@ -28,10 +30,15 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bgnbd::{check_common, chunked_evaluation, FitInfo, PatternFit, Patterns, CHUNK, PAIRS};
+use super::bgnbd::{
+    check_common, chunked_evaluation, FitInfo, PatternFit, Patterns, CHUNK, PAIRS, TABLE_MAX_FREQUENCY,
+};
+use super::codes::Codes;
 use super::data::{RfmData, FREQUENCY};
 use super::identification::{number, Combination, FitIssue, IssueKind, Parameterisation, PURCHASE_RATE};
-use super::integrals::{death_odds_by_series, death_time, DeathTime, Moments};
+use super::integrals::{
+    death_odds_by_series, death_time, ln_death_odds_scale, ln_death_tail, DeathTime, Moments,
+};
 use super::mle::Evaluation;
 use super::special::{digamma, ln_gamma_ratio, trigamma};
 use crate::error::{DataError, Error, ParamError, Result};
@@ -412,10 +419,14 @@ impl ParetoNbd {
         p.is_finite().then_some(p)
     }
 
-    /// `P(alive)` of every row, evaluated once per distinct `(x, t_x, T)`.
-    fn p_alive_rows(&self, data: &RfmData<'_>) -> Result<Vec<f64>> {
-        let (patterns, rows) =
-            Patterns::with_rows(&RfmData::new(data.frequency(), data.recency(), data.t(), None)?, 1.0);
+    /// `P(alive)` of the rows `(f, rec, age)` by [`ParetoNbd::p_alive_one`],
+    /// once per distinct `(x, t_x, T)`; an error names the row `row_of(i)`.
+    fn p_alive_exact(
+        &self,
+        (f, rec, age): (&[f64], &[f64], &[f64]),
+        row_of: impl Fn(usize) -> usize,
+    ) -> Result<Vec<f64>> {
+        let (patterns, rows) = Patterns::with_rows(&RfmData::new(f, rec, age, None)?, 1.0);
         let stop = interrupt::current();
         let per_pattern: Vec<f64> = (0..patterns.w.len())
             .into_par_iter()
@@ -431,15 +442,117 @@ impl ParetoNbd {
             })
             .collect::<Result<_, Option<usize>>>()
             .map_err(|j| match j {
-                Some(j) => not_computable(rows.iter().position(|&r| r as usize == j)),
+                Some(j) => not_computable(rows.iter().position(|&r| r as usize == j).map(&row_of)),
                 None => Error::Interrupted,
             })?;
         Ok(rows.iter().map(|&r| per_pattern[r as usize]).collect())
     }
 
-    /// Probability that each customer is still alive at `T` (note eq. 18).
+    /// `H(x, y)` of [`ln_death_tail`]; NaN outside the normal range or where
+    /// the series is slow (the row then takes the exact path).
+    #[inline]
+    fn death_tail(&self, x: f64, y: f64) -> f64 {
+        let h = ln_death_tail(self.params(), x, y).map_or(f64::NAN, f64::exp);
+        if h.is_normal() {
+            h
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// Probability that each customer is still alive at `T` (note eq. 18),
+    /// from factors tabled once per distinct `(x, T)` and `(x, t_x)`: a
+    /// customer's value has the same bits whatever rows share the batch.
     pub fn p_alive(&self, data: &RfmData<'_>) -> Result<Vec<f64>> {
-        self.p_alive_rows(data)
+        self.p_alive_coded(data, &Codes::new(data))
+    }
+
+    /// [`ParetoNbd::p_alive`] from two tables, without a logarithm or an
+    /// exponential per row: the death odds are
+    /// `P(x, T) H(x, t_x) - P(x, T) H(x, T)` ([`ln_death_odds_scale`],
+    /// [`ln_death_tail`]), so a table over the distinct `(x, T)` holds `P`
+    /// and `Q = P H(x, T)`, one over the distinct `(x, t_x)` holds `H` (with
+    /// the coded index, `H` is computed per row: the same expression, so the
+    /// same bits), and a row costs two reads, a product and a difference.
+    /// Each entry is measured from the fixed origin `y = 0`, so a row's value
+    /// depends on its own `(x, t_x, T)` only; with `t_x = T` the two products
+    /// have the same bits and the odds are exactly 0. The difference loses
+    /// relative precision only next to `t_x = T`, where the odds are below
+    /// `Q <= 1`: `P(alive)` keeps its relative accuracy. Rows with a factor
+    /// outside the normal range or a slow series (one of `α, β` much smaller
+    /// than the other), and above [`TABLE_MAX_FREQUENCY`], take
+    /// [`ParetoNbd::p_alive_one`], once per distinct `(x, t_x, T)`.
+    pub(crate) fn p_alive_coded(&self, data: &RfmData<'_>, codes: &Codes<'_>) -> Result<Vec<f64>> {
+        self.p_alive_times(data, codes, None)
+    }
+
+    /// [`ParetoNbd::p_alive_coded`], times the expectation while alive over
+    /// the `horizon` when given (taken per pair in the same pass).
+    fn p_alive_times(&self, data: &RfmData<'_>, codes: &Codes<'_>, horizon: Option<f64>) -> Result<Vec<f64>> {
+        // each stage below is a bounded pass (a few ms per million rows): the
+        // stop is checked between them, and per pattern on the exact path
+        interrupt::check()?;
+        let params = self.params();
+        // per pair, `[P, Q, factor]`, P NaN where the row takes the exact path
+        let to_t: Vec<[f64; 3]> = (0..codes.pairs.len())
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|k| {
+                let (x, t) = codes.pair_values(k);
+                let scale =
+                    if x > TABLE_MAX_FREQUENCY { f64::NAN } else { ln_death_odds_scale(params, x, t).exp() };
+                let q = scale * self.death_tail(x, t);
+                let scale = if scale.is_normal() && q.is_normal() { scale } else { f64::NAN };
+                [scale, q, horizon.map_or(1.0, |h| self.expected_if_alive(h, x, t))]
+            })
+            .collect();
+        if to_t.iter().any(|e| !e[2].is_finite()) {
+            return Err(not_computable(codes.first_row(|k| !to_t[k][2].is_finite())));
+        }
+        let since: Option<Vec<f64>> = codes.recency_keys().map(|keys| {
+            let n_t = codes.recs.len();
+            let values: Vec<f64> = keys
+                .par_iter()
+                .with_min_len(256)
+                .map(|&key| self.death_tail(codes.xs[key / n_t], codes.recs[key % n_t]))
+                .collect();
+            let mut table = vec![f64::NAN; codes.xs.len() * n_t];
+            for (&key, v) in keys.iter().zip(values) {
+                table[key] = v;
+            }
+            table
+        });
+        interrupt::check()?;
+        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        let mut out = vec![0.0; data.len()];
+        let uncovered = out
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut nan = false;
+                for (j, v) in chunk.iter_mut().enumerate() {
+                    let i = c * CHUNK + j;
+                    let [scale, q, factor] = to_t[codes.pair(i)];
+                    let h = match &since {
+                        Some(table) => table[codes.recency_key(i)],
+                        None => self.death_tail(f[i], rec[i]),
+                    };
+                    *v = alive_from_odds(scale * h - q) * factor;
+                    nan |= v.is_nan();
+                }
+                nan
+            })
+            .reduce(|| false, |a, b| a | b);
+        if uncovered {
+            // the rows the tables do not cover (NaN): the exact path
+            let exact: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_nan()).collect();
+            let pick = |col: &[f64]| exact.iter().map(|&i| col[i]).collect::<Vec<f64>>();
+            let alive = self.p_alive_exact((&pick(f), &pick(rec), &pick(age)), |j| exact[j])?;
+            for (&i, p) in exact.iter().zip(alive) {
+                out[i] = p * to_t[codes.pair(i)][2];
+            }
+        }
+        Ok(out)
     }
 
     /// `E[X(T, T+t) | alive]`: `(r+x)(β+T) / ((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)]`
@@ -455,20 +568,8 @@ impl ParetoNbd {
     /// units (note eq. 27).
     pub fn expected_purchases(&self, t: f64, data: &RfmData<'_>) -> Result<Vec<f64>> {
         check_horizon(t)?;
-        let alive = self.p_alive_rows(data)?;
-        let (f, age) = (data.frequency(), data.t());
-        (0..data.len())
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .map(|i| {
-                let e = alive[i] * self.expected_if_alive(t, f[i], age[i]);
-                if e.is_finite() {
-                    Ok(e)
-                } else {
-                    Err(not_computable(Some(i)))
-                }
-            })
-            .collect()
+        let codes = Codes::new(data);
+        self.p_alive_times(data, &codes, Some(t))
     }
 
     /// Expected repeat purchases of a new customer in `(0, t]` (note eq. 17).
@@ -485,6 +586,19 @@ impl ParetoNbd {
                 }
             })
             .collect()
+    }
+}
+
+/// `1 / (1 + odds)` from the tables' odds; NaN (the row takes the exact
+/// path) for NaN or infinite odds. Rounding can leave odds a few ulps below
+/// 0 next to `t_x = T`: they are 0 there.
+#[inline]
+fn alive_from_odds(odds: f64) -> f64 {
+    let odds = if odds < 0.0 { 0.0 } else { odds };
+    if odds < f64::INFINITY {
+        1.0 / (1.0 + odds)
+    } else {
+        f64::NAN
     }
 }
 
@@ -563,6 +677,51 @@ mod tests {
         assert!((near - m.log_dead_odds(143.0, t_x, t).expect("finite")).abs() <= 1e-11);
         // a slowly converging series (z near 1, large r + x)
         assert!(death_odds_by_series([0.5, 0.01, 1.0, 1e4], 3000.0, 1.0, 50.0).is_none());
+    }
+
+    /// `P(alive)` from the tables agrees with the per-row closed form or
+    /// quadrature (themselves checked against mpmath in the Python tests) on
+    /// whole-day rows in one batch: both branches (α < β, α > β), α = β,
+    /// `t_x` next to `T`, `t_x = T` (exactly 1), large `x`, and parameters
+    /// where some rows take the exact path; the coded index (fractional
+    /// times) gives the same bits.
+    #[test]
+    fn tables_match_the_per_row_closed_form() {
+        let (mut x, mut tx, mut t) = (Vec::new(), Vec::new(), Vec::new());
+        for (xi, t_i) in [(0.0, 545.0), (1.0, 456.0), (7.0, 500.0), (93.0, 545.0), (900.0, 700.0)] {
+            for tx_i in [0.0, 1.0, 30.0, t_i / 2.0, t_i - 1.0, t_i] {
+                if (xi > 0.0) != (tx_i > 0.0) {
+                    continue;
+                }
+                x.push(xi);
+                tx.push(tx_i);
+                t.push(t_i);
+            }
+        }
+        let data = RfmData::new(&x, &tx, &t, None).unwrap();
+        // the same rows with one fractional neighbour: the coded index
+        let with = |v: &[f64], extra: f64| [v, &[extra]].concat();
+        let (xc, txc, tc) = (with(&x, 2.0), with(&tx, 10.5), with(&t, 30.25));
+        let coded = RfmData::new(&xc, &txc, &tc, None).unwrap();
+        for p in [
+            [0.55, 74.06, 0.61, 81.69],
+            [0.8, 3.0, 1.5, 0.7],
+            [0.3, 9.0, 2.0, 9.0],
+            [0.94, 61.2, 1.67, 4.3e3],
+            [2.2, 170.0, 0.015, 4.7e8],
+            [30.0, 0.5, 0.04, 800.0],
+        ] {
+            let m = ParetoNbd::new(p[0], p[1], p[2], p[3]).unwrap();
+            let got = m.p_alive(&data).unwrap();
+            for i in 0..x.len() {
+                let want = m.p_alive_one(x[i], tx[i], t[i]).unwrap();
+                assert_relative_eq!(got[i], want, max_relative = 1e-12);
+                if tx[i] == t[i] && x[i] > 0.0 {
+                    assert_eq!(got[i], 1.0, "{p:?} row {i}");
+                }
+            }
+            assert_eq!(m.p_alive(&coded).unwrap()[..x.len()], got[..]);
+        }
     }
 
     /// The analytic gradient and Hessian against central differences, on
