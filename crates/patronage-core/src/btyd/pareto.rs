@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::bgnbd::{
     check_common, chunked_evaluation, FitInfo, PatternFit, Patterns, CHUNK, PAIRS, TABLE_MAX_FREQUENCY,
 };
-use super::codes::Codes;
+use super::codes::{lazy_tables_pay, Codes, LazyTable, WholeKeys};
 use super::data::{RfmData, FREQUENCY};
 use super::identification::{number, Combination, FitIssue, IssueKind, Parameterisation, PURCHASE_RATE};
 use super::integrals::{
@@ -464,7 +464,10 @@ impl ParetoNbd {
     /// from factors tabled once per distinct `(x, T)` and `(x, t_x)`: a
     /// customer's value has the same bits whatever rows share the batch.
     pub fn p_alive(&self, data: &RfmData<'_>) -> Result<Vec<f64>> {
-        self.p_alive_coded(data, &Codes::new(data))
+        match self.whole_rows(data, None) {
+            Some(out) => out,
+            None => self.p_alive_coded(data, &Codes::new(data)),
+        }
     }
 
     /// [`ParetoNbd::p_alive`] from two tables, without a logarithm or an
@@ -492,18 +495,14 @@ impl ParetoNbd {
         // each stage below is a bounded pass (a few ms per million rows): the
         // stop is checked between them, and per pattern on the exact path
         interrupt::check()?;
-        let params = self.params();
         // per pair, `[P, Q, factor]`, P NaN where the row takes the exact path
         let to_t: Vec<[f64; 3]> = (0..codes.pairs.len())
             .into_par_iter()
             .with_min_len(256)
             .map(|k| {
                 let (x, t) = codes.pair_values(k);
-                let scale =
-                    if x > TABLE_MAX_FREQUENCY { f64::NAN } else { ln_death_odds_scale(params, x, t).exp() };
-                let q = scale * self.death_tail(x, t);
-                let scale = if scale.is_normal() && q.is_normal() { scale } else { f64::NAN };
-                [scale, q, horizon.map_or(1.0, |h| self.expected_if_alive(h, x, t))]
+                let q = self.scaled_tail(x, t);
+                [self.odds_scale(x, t, q), q, horizon.map_or(1.0, |h| self.expected_if_alive(h, x, t))]
             })
             .collect();
         if to_t.iter().any(|e| !e[2].is_finite()) {
@@ -523,7 +522,7 @@ impl ParetoNbd {
             table
         });
         interrupt::check()?;
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        let (f, rec) = (data.frequency(), data.recency());
         let mut out = vec![0.0; data.len()];
         let uncovered = out
             .par_chunks_mut(CHUNK)
@@ -544,15 +543,115 @@ impl ParetoNbd {
             })
             .reduce(|| false, |a, b| a | b);
         if uncovered {
-            // the rows the tables do not cover (NaN): the exact path
-            let exact: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_nan()).collect();
-            let pick = |col: &[f64]| exact.iter().map(|&i| col[i]).collect::<Vec<f64>>();
-            let alive = self.p_alive_exact((&pick(f), &pick(rec), &pick(age)), |j| exact[j])?;
-            for (&i, p) in exact.iter().zip(alive) {
-                out[i] = p * to_t[codes.pair(i)][2];
-            }
+            self.exact_where_uncovered(data, &mut out, |i| to_t[codes.pair(i)][2])?;
         }
         Ok(out)
+    }
+
+    /// The rows the tables do not cover (NaN in `out`) by the exact path,
+    /// times their `factor`.
+    fn exact_where_uncovered(
+        &self,
+        data: &RfmData<'_>,
+        out: &mut [f64],
+        factor: impl Fn(usize) -> f64,
+    ) -> Result<()> {
+        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        let exact: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_nan()).collect();
+        let pick = |col: &[f64]| exact.iter().map(|&i| col[i]).collect::<Vec<f64>>();
+        let alive = self.p_alive_exact((&pick(f), &pick(rec), &pick(age)), |j| exact[j])?;
+        for (&i, p) in exact.iter().zip(alive) {
+            out[i] = p * factor(i);
+        }
+        Ok(())
+    }
+
+    /// `Q(x, T) = P(x, T) H(x, T)` of [`ParetoNbd::p_alive_coded`] (NaN above
+    /// [`TABLE_MAX_FREQUENCY`]).
+    fn scaled_tail(&self, x: f64, t: f64) -> f64 {
+        self.raw_scale(x, t) * self.death_tail(x, t)
+    }
+
+    /// `P(x, T)` of [`ParetoNbd::p_alive_coded`] given its `Q`: NaN (the row
+    /// takes the exact path) unless both are normal numbers.
+    fn odds_scale(&self, x: f64, t: f64, q: f64) -> f64 {
+        let scale = self.raw_scale(x, t);
+        if scale.is_normal() && q.is_normal() {
+            scale
+        } else {
+            f64::NAN
+        }
+    }
+
+    fn raw_scale(&self, x: f64, t: f64) -> f64 {
+        if x > TABLE_MAX_FREQUENCY {
+            f64::NAN
+        } else {
+            ln_death_odds_scale(self.params(), x, t).exp()
+        }
+    }
+
+    /// [`ParetoNbd::p_alive_times`] of a whole-number summary
+    /// ([`super::data::WholeRange`]) in one pass over the rows, its tables
+    /// [`LazyTable`]s keyed by the rows' values (the same numbers as the
+    /// coded path's, bit for bit). `None` when the data are not such a
+    /// summary or the tables would not pay.
+    fn whole_rows(&self, data: &RfmData<'_>, horizon: Option<f64>) -> Option<Result<Vec<f64>>> {
+        let (keys, cells) = WholeKeys::new(data.whole_range()?);
+        if !lazy_tables_pay(cells, data.len()) {
+            return None;
+        }
+        let (scale, scaled_tail, tail) =
+            (LazyTable::new(cells), LazyTable::new(cells), LazyTable::new(cells));
+        let if_alive = LazyTable::new(if horizon.is_some() { cells } else { 0 });
+        let factor = |k_t: usize, x: f64, t: f64| match horizon {
+            None => 1.0,
+            Some(h) => if_alive.get(k_t, || self.expected_if_alive(h, x, t)),
+        };
+        let stop = interrupt::current();
+        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
+        let mut out = vec![0.0; data.len()];
+        // (some factor not finite, some row not covered by the tables)
+        let (bad, uncovered) = out
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                // a cell may take a slow series
+                if stop.is_raised() {
+                    return (false, false);
+                }
+                let (mut bad, mut nan) = (false, false);
+                for (j, v) in chunk.iter_mut().enumerate() {
+                    let i = c * CHUNK + j;
+                    let (x, t_x, t) = (f[i], rec[i], age[i]);
+                    let (k_t, k_tx) = keys.of(x, t_x, t);
+                    let q = scaled_tail.get(k_t, || self.scaled_tail(x, t));
+                    let p = scale.get(k_t, || self.odds_scale(x, t, q));
+                    let h = tail.get(k_tx, || self.death_tail(x, t_x));
+                    let e = factor(k_t, x, t);
+                    bad |= !e.is_finite();
+                    *v = alive_from_odds(p * h - q) * e;
+                    nan |= v.is_nan();
+                }
+                (bad, nan)
+            })
+            .reduce(|| (false, false), |a, b| (a.0 | b.0, a.1 | b.1));
+        if let Err(e) = interrupt::check() {
+            return Some(Err(e));
+        }
+        let factor_of = |i: usize| {
+            let (k_t, _) = keys.of(f[i], rec[i], age[i]);
+            factor(k_t, f[i], age[i])
+        };
+        if bad {
+            return Some(Err(not_computable((0..out.len()).find(|&i| !factor_of(i).is_finite()))));
+        }
+        if uncovered {
+            if let Err(e) = self.exact_where_uncovered(data, &mut out, factor_of) {
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(out))
     }
 
     /// `E[X(T, T+t) | alive]`: `(r+x)(β+T) / ((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)]`
@@ -568,8 +667,10 @@ impl ParetoNbd {
     /// units (note eq. 27).
     pub fn expected_purchases(&self, t: f64, data: &RfmData<'_>) -> Result<Vec<f64>> {
         check_horizon(t)?;
-        let codes = Codes::new(data);
-        self.p_alive_times(data, &codes, Some(t))
+        match self.whole_rows(data, Some(t)) {
+            Some(out) => out,
+            None => self.p_alive_times(data, &Codes::new(data), Some(t)),
+        }
     }
 
     /// Expected repeat purchases of a new customer in `(0, t]` (note eq. 17).
