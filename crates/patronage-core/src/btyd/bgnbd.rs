@@ -736,11 +736,12 @@ impl BetaGeo {
     /// `P(alive)` of one row from its factors `A(x, T)` and `B(x, t_x)`.
     #[inline]
     fn p_alive_of(&self, to_t: f64, since: f64, x: f64, t_x: f64, t: f64) -> f64 {
-        let p = 1.0 / (1.0 + to_t * since);
-        if p.is_nan() {
+        let odds = to_t * since;
+        // the branch tests the product, so it need not wait for the division
+        if odds.is_nan() {
             self.p_alive_one(x, t_x, t)
         } else {
-            p
+            1.0 / (1.0 + odds)
         }
     }
 
@@ -756,11 +757,27 @@ impl BetaGeo {
         if !lazy_tables_pay(cells, data.len()) {
             return None;
         }
-        let (to_t, since) = (LazyTable::new(cells), LazyTable::new(cells));
+        Some(match horizon {
+            None => self.whole_pass(data, keys, cells, |_, _| 1.0),
+            Some(h) => {
+                self.whole_pass(data, keys, cells, |x, t| self.expected_if_alive(h, x, t).unwrap_or(f64::NAN))
+            }
+        })
+    }
+
+    /// The pass of [`BetaGeo::whole_rows`]: each row's `P(alive)` times its
+    /// `factor(x, T)` (tabled with `A(x, T)`), and whether a factor was NaN.
+    fn whole_pass(
+        &self,
+        data: &RfmData<'_>,
+        keys: WholeKeys,
+        cells: usize,
+        factor: impl Fn(f64, f64) -> f64 + Sync,
+    ) -> (Vec<f64>, bool) {
+        let (to_t, since) = (LazyTable::<2>::new(cells), LazyTable::<1>::new(cells));
         // `ln(1+t/α)` by whole t (the same expression as the coded path's)
-        let ln_time = LazyTable::new(keys.times());
-        let ln_time = |t: f64| ln_time.get(whole_index(t), || (t / self.alpha).ln_1p());
-        let if_alive = LazyTable::new(if horizon.is_some() { cells } else { 0 });
+        let ln_time = LazyTable::<1>::new(keys.times());
+        let ln_time = |t: f64| ln_time.get(whole_index(t), || [(t / self.alpha).ln_1p()])[0];
         let stop = interrupt::current();
         let (f, rec, age) = (data.frequency(), data.recency(), data.t());
         let mut out = vec![0.0; data.len()];
@@ -768,8 +785,8 @@ impl BetaGeo {
             .par_chunks_mut(CHUNK)
             .enumerate()
             .map(|(c, chunk)| {
-                // the expectation's cells may each take a quadrature
-                if horizon.is_some() && stop.is_raised() {
+                // a factor's cells may each take a quadrature
+                if stop.is_raised() {
                     return false;
                 }
                 let mut failed = false;
@@ -777,22 +794,15 @@ impl BetaGeo {
                     let i = c * CHUNK + j;
                     let (x, t_x, t) = (f[i], rec[i], age[i]);
                     let (k_t, k_tx) = keys.of(x, t_x, t);
-                    let a = to_t.get(k_t, || self.odds_to(x, ln_time(t)));
-                    let b = since.get(k_tx, || self.odds_since(x, t_x, ln_time(t_x)));
-                    let p = self.p_alive_of(a, b, x, t_x, t);
-                    *v = match horizon {
-                        None => p,
-                        Some(h) => {
-                            let e = if_alive.get(k_t, || self.expected_if_alive(h, x, t).unwrap_or(f64::NAN));
-                            failed |= e.is_nan();
-                            p * e
-                        }
-                    };
+                    let [a, e] = to_t.get(k_t, || [self.odds_to(x, ln_time(t)), factor(x, t)]);
+                    let [b] = since.get(k_tx, || [self.odds_since(x, t_x, ln_time(t_x))]);
+                    failed |= e.is_nan();
+                    *v = self.p_alive_of(a, b, x, t_x, t) * e;
                 }
                 failed
             })
             .reduce(|| false, |a, b| a | b);
-        Some((out, failed))
+        (out, failed)
     }
 
     /// [`BetaGeo::p_alive_coded`], times `per_pair[codes.pair(i)]` when

@@ -211,37 +211,49 @@ fn direct_pairs(
     (slot, pairs, members(at_tx))
 }
 
-/// A table of numbers, each cell computed by the first row that needs it:
-/// predictions over a whole-number summary ([`super::data::WholeRange`])
-/// key their terms by the row's own values and skip a pass that would find
-/// which cells are present. A cell's number depends on its key only, so two
-/// threads that fill the same cell store the same bits.
-pub(crate) struct LazyTable(Vec<AtomicU64>);
+/// A table of `N` numbers per cell, each cell computed by the first row that
+/// needs it: predictions over a whole-number summary
+/// ([`super::data::WholeRange`]) key their terms by the row's own values and
+/// skip a pass that would find which cells are present. A cell's numbers
+/// depend on its key only, so two threads that fill the same cell store the
+/// same bits.
+pub(crate) struct LazyTable<const N: usize>(Vec<[AtomicU64; N]>);
 
 /// An empty cell: a signalling NaN, which no arithmetic produces (computed
 /// NaNs are stored as [`f64::NAN`]).
 const EMPTY: u64 = 0x7ff0_0000_0000_0001;
 
-impl LazyTable {
+impl<const N: usize> LazyTable<N> {
     pub(crate) fn new(len: usize) -> Self {
-        LazyTable((0..len).map(|_| AtomicU64::new(EMPTY)).collect())
+        LazyTable((0..len).map(|_| std::array::from_fn(|_| AtomicU64::new(EMPTY))).collect())
     }
 
-    /// Cell `key`, computed by `value` if empty.
+    /// Cell `key`, computed by `value` if empty. A cell's last number is
+    /// stored last (release) and read first (acquire): once it is there,
+    /// so are the others.
     #[inline]
-    pub(crate) fn get(&self, key: usize, value: impl FnOnce() -> f64) -> f64 {
-        match self.0[key].load(Ordering::Relaxed) {
-            EMPTY => self.fill(key, value),
-            bits => f64::from_bits(bits),
+    pub(crate) fn get(&self, key: usize, value: impl FnOnce() -> [f64; N]) -> [f64; N] {
+        let cell = &self.0[key];
+        match cell[N - 1].load(Ordering::Acquire) {
+            EMPTY => self.fill(cell, value),
+            last => std::array::from_fn(|k| {
+                if k == N - 1 {
+                    f64::from_bits(last)
+                } else {
+                    f64::from_bits(cell[k].load(Ordering::Relaxed))
+                }
+            }),
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn fill(&self, key: usize, value: impl FnOnce() -> f64) -> f64 {
-        let v = value();
-        let v = if v.is_nan() { f64::NAN } else { v };
-        self.0[key].store(v.to_bits(), Ordering::Relaxed);
+    fn fill(&self, cell: &[AtomicU64; N], value: impl FnOnce() -> [f64; N]) -> [f64; N] {
+        let v = value().map(|v| if v.is_nan() { f64::NAN } else { v });
+        for k in 0..N {
+            let order = if k == N - 1 { Ordering::Release } else { Ordering::Relaxed };
+            cell[k].store(v[k].to_bits(), order);
+        }
         v
     }
 }

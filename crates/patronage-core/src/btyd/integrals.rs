@@ -362,9 +362,11 @@ fn purchases_by_series(k: f64, a: f64, b: f64, u: f64) -> Option<f64> {
         // Tail bound: from j on the term ratio is
         // |(A+j)/(1+j)| (a-1+j)/(c+j) z, whose second factor is below 1
         // (b > 0) and first below max(1, (A+j)/(1+j)) once j >= (-A-1)/2.
+        // The tail is below |term| ρ/(1-ρ) with ρ = z max(1+j, A+j)/(1+j),
+        // compared without dividing (the divisions were most of the cost).
         if j >= (-big_a - 1.0) / 2.0 {
-            let ratio = z * ((big_a + j) / (1.0 + j)).max(1.0);
-            if ratio < 1.0 && term.abs() * ratio / (1.0 - ratio) <= 1e-17 * sum.abs() {
+            let (num, den) = (z * (big_a + j).max(1.0 + j), 1.0 + j);
+            if num < den && term.abs() * num <= 1e-17 * sum.abs() * (den - num) {
                 converged = true;
                 break;
             }

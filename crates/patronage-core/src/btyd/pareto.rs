@@ -601,12 +601,11 @@ impl ParetoNbd {
         if !lazy_tables_pay(cells, data.len()) {
             return None;
         }
-        let (scale, scaled_tail, tail) =
-            (LazyTable::new(cells), LazyTable::new(cells), LazyTable::new(cells));
-        let if_alive = LazyTable::new(if horizon.is_some() { cells } else { 0 });
-        let factor = |k_t: usize, x: f64, t: f64| match horizon {
-            None => 1.0,
-            Some(h) => if_alive.get(k_t, || self.expected_if_alive(h, x, t)),
+        // per (x, T) `[P, Q, factor]`, per (x, t_x) `H`
+        let (to_t, tail) = (LazyTable::<3>::new(cells), LazyTable::<1>::new(cells));
+        let pair = |x: f64, t: f64| {
+            let q = self.scaled_tail(x, t);
+            [self.odds_scale(x, t, q), q, horizon.map_or(1.0, |h| self.expected_if_alive(h, x, t))]
         };
         let stop = interrupt::current();
         let (f, rec, age) = (data.frequency(), data.recency(), data.t());
@@ -625,10 +624,8 @@ impl ParetoNbd {
                     let i = c * CHUNK + j;
                     let (x, t_x, t) = (f[i], rec[i], age[i]);
                     let (k_t, k_tx) = keys.of(x, t_x, t);
-                    let q = scaled_tail.get(k_t, || self.scaled_tail(x, t));
-                    let p = scale.get(k_t, || self.odds_scale(x, t, q));
-                    let h = tail.get(k_tx, || self.death_tail(x, t_x));
-                    let e = factor(k_t, x, t);
+                    let [p, q, e] = to_t.get(k_t, || pair(x, t));
+                    let [h] = tail.get(k_tx, || [self.death_tail(x, t_x)]);
                     bad |= !e.is_finite();
                     *v = alive_from_odds(p * h - q) * e;
                     nan |= v.is_nan();
@@ -641,7 +638,7 @@ impl ParetoNbd {
         }
         let factor_of = |i: usize| {
             let (k_t, _) = keys.of(f[i], rec[i], age[i]);
-            factor(k_t, f[i], age[i])
+            to_t.get(k_t, || pair(f[i], age[i]))[2]
         };
         if bad {
             return Some(Err(not_computable((0..out.len()).find(|&i| !factor_of(i).is_finite()))));
