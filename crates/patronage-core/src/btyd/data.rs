@@ -3,11 +3,13 @@
 //! Columns are reported through [`Field::Feature`] with the positions below
 //! so that bindings can name the user's own column.
 
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 use crate::error::{DataError, Field, Result};
 
 /// A non-negative whole number (NaN fails), without a `trunc` call.
+#[inline(always)]
 fn is_count(x: f64) -> bool {
     (x >= 0.0) & ((x >= WHOLE_ABOVE) | is_whole_below_2_52(x))
 }
@@ -18,7 +20,7 @@ const WHOLE_ABOVE: f64 = 4_503_599_627_370_496.0;
 /// Whether `0 <= x < 2^52` is a whole number: adding 2^52 rounds it to the
 /// nearest whole number. Additions vectorise where a float-to-integer cast
 /// (a library-free but scalar, saturating conversion) does not.
-#[inline]
+#[inline(always)]
 pub(crate) fn is_whole_below_2_52(x: f64) -> bool {
     (x + WHOLE_ABOVE) - WHOLE_ABOVE == x
 }
@@ -141,9 +143,11 @@ impl Scan {
     /// failed tests (no `&&`, no `is_finite`: comparisons that NaN and
     /// infinities fail), then [`LANES`] independent compare-and-select
     /// maxima (no reassociation; NaN rows are not valid anyway).
+    /// Compiled inside `pulp`'s runtime dispatch ([`ScanRows`]): the CPU's
+    /// widest vectors (exact tests and maxima, so the same findings on any CPU).
     #[allow(clippy::manual_range_contains)] // `contains` is `&&`: a branch per test
+    #[inline(always)]
     fn rows(frequency: &[f64], recency: &[f64], t: &[f64]) -> Scan {
-        let small_whole = |v: f64| (v <= WHOLE_RANGE_MAX) & is_whole_below_2_52(v);
         let (mut invalid, mut not_whole) = (0usize, 0usize);
         for ((&x, &tx), &age) in frequency.iter().zip(recency).zip(t) {
             // x finite and a count; 0 <= t_x <= T <= f64::MAX makes both finite
@@ -176,6 +180,28 @@ impl Scan {
     }
 }
 
+/// A whole number in the [`WholeRange`] sense.
+#[inline(always)]
+fn small_whole(v: f64) -> bool {
+    (v <= WHOLE_RANGE_MAX) & is_whole_below_2_52(v)
+}
+
+/// [`Scan::rows`] of one block inside `pulp`'s runtime SIMD dispatch.
+struct ScanRows<'a> {
+    frequency: &'a [f64],
+    recency: &'a [f64],
+    t: &'a [f64],
+}
+
+impl WithSimd for ScanRows<'_> {
+    type Output = Scan;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> Scan {
+        Scan::rows(self.frequency, self.recency, self.t)
+    }
+}
+
 impl<'a> RfmData<'a> {
     /// Validates the columns: non-empty, equal lengths, finite, frequency a
     /// non-negative whole number, `0 <= recency <= T`, recency 0 exactly when
@@ -198,7 +224,8 @@ impl<'a> RfmData<'a> {
             .into_par_iter()
             .map(|c| {
                 let rows = c * ROWS..((c + 1) * ROWS).min(n);
-                Scan::rows(&frequency[rows.clone()], &recency[rows.clone()], &t[rows])
+                let (frequency, recency, t) = (&frequency[rows.clone()], &recency[rows.clone()], &t[rows]);
+                Arch::new().dispatch(ScanRows { frequency, recency, t })
             })
             .reduce(|| Scan::EMPTY, Scan::and);
         let fast = scan.valid;
