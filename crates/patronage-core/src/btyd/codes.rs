@@ -38,7 +38,7 @@ enum Index {
     /// Whole numbers in a small range (summaries in days or weeks): the
     /// values are their own codes, `slot[x * ts.len() + T]` the pair, and
     /// `recency_keys` the distinct `x * ts.len() + t_x` in increasing order.
-    Direct { slot: Vec<u32>, recency_keys: Vec<usize> },
+    Direct { keys: WholeKeys, slot: Vec<u32>, recency_keys: Vec<usize> },
     /// First-seen codes of each column and of the pairs.
     Coded { x: Vec<u32>, rec: Vec<u32>, t: Vec<u32>, pair: Vec<u32> },
 }
@@ -64,9 +64,9 @@ impl<'a> Codes<'a> {
         let n = f.len();
         if let Some(range) = data.whole_range() {
             let (keys, space) = WholeKeys::new(range);
-            let (max_x, max_t, n_t) = (range.max_x, range.max_t, keys.times());
+            let (max_x, max_t) = (range.max_x, range.max_t);
             if space <= direct_space(n) {
-                let (slot, pairs, recency_keys) = direct_pairs(f, rec, age, n_t, space);
+                let (slot, pairs, recency_keys) = direct_pairs(f, rec, age, keys, space);
                 let values = |max: usize| (0..=max).map(|k| k as f64).collect();
                 let (xs, ts) = (values(max_x), values(max_t));
                 return Codes {
@@ -77,7 +77,7 @@ impl<'a> Codes<'a> {
                     recs: ts.clone(),
                     ts,
                     pairs,
-                    index: Index::Direct { slot, recency_keys },
+                    index: Index::Direct { keys, slot, recency_keys },
                 };
             }
         }
@@ -119,9 +119,7 @@ impl<'a> Codes<'a> {
     #[inline]
     pub(crate) fn pair(&self, i: usize) -> usize {
         match &self.index {
-            Index::Direct { slot, .. } => {
-                slot[whole_index(self.f[i]) * self.ts.len() + whole_index(self.age[i])] as usize
-            }
+            Index::Direct { keys, slot, .. } => slot[keys.of(self.f[i], self.rec[i], self.age[i]).0] as usize,
             Index::Coded { pair, .. } => pair[i] as usize,
         }
     }
@@ -138,7 +136,7 @@ impl<'a> Codes<'a> {
     /// Row `i`'s key among [`Codes::recency_keys`] (direct index only).
     #[inline]
     pub(crate) fn recency_key(&self, i: usize) -> usize {
-        whole_index(self.f[i]) * self.ts.len() + whole_index(self.rec[i])
+        WholeKeys { n_t: self.ts.len() }.of(self.f[i], self.rec[i], self.age[i]).1
     }
 
     /// The values `(x, T)` of pair `k`.
@@ -161,10 +159,10 @@ fn direct_pairs(
     f: &[f64],
     rec: &[f64],
     age: &[f64],
-    n_t: usize,
+    keys: WholeKeys,
     space: usize,
 ) -> (Vec<u32>, Vec<(u32, u32)>, Vec<usize>) {
-    let n = f.len();
+    let (n, n_t) = (f.len(), keys.times());
     // a few blocks of rows, each marking its own bit sets (plain stores),
     // merged by OR: the sets are the same however the rows are split
     let rows = n.div_ceil(MARK_BLOCKS).max(CHUNK);
@@ -174,8 +172,7 @@ fn direct_pairs(
         .map(|b| {
             let (mut at_t, mut at_tx) = (vec![0u64; words], vec![0u64; words]);
             for i in b * rows..((b + 1) * rows).min(n) {
-                let row = whole_index(f[i]) * n_t;
-                let (k_t, k_tx) = (row + whole_index(age[i]), row + whole_index(rec[i]));
+                let (k_t, k_tx) = keys.of(f[i], rec[i], age[i]);
                 at_t[k_t / 64] |= 1 << (k_t % 64);
                 at_tx[k_tx / 64] |= 1 << (k_tx % 64);
             }
