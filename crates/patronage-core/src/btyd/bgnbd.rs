@@ -30,7 +30,7 @@ use hashbrown::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::codes::{lazy_tables_pay, whole_index, Codes, LazyTable, WholeKeys};
+use super::codes::{whole_index, Codes, LazyTable, WholeRows};
 use super::data::{RfmData, FREQUENCY};
 use super::identification::{
     diagnose, Combination, DeterminedQuantity, FitIssue, Parameterisation, PURCHASE_RATE,
@@ -753,56 +753,24 @@ impl BetaGeo {
     /// summary or the tables would not pay; with `horizon`, also whether
     /// some row's expectation is not computable (NaN).
     fn whole_rows(&self, data: &RfmData<'_>, horizon: Option<f64>) -> Option<(Vec<f64>, bool)> {
-        let (keys, cells) = WholeKeys::new(data.whole_range()?);
-        if !lazy_tables_pay(cells, data.len()) {
-            return None;
-        }
-        Some(match horizon {
-            None => self.whole_pass(data, keys, cells, |_, _| 1.0),
-            Some(h) => {
-                self.whole_pass(data, keys, cells, |x, t| self.expected_if_alive(h, x, t).unwrap_or(f64::NAN))
-            }
-        })
-    }
-
-    /// The pass of [`BetaGeo::whole_rows`]: each row's `P(alive)` times its
-    /// `factor(x, T)` (tabled with `A(x, T)`), and whether a factor was NaN.
-    fn whole_pass(
-        &self,
-        data: &RfmData<'_>,
-        keys: WholeKeys,
-        cells: usize,
-        factor: impl Fn(f64, f64) -> f64 + Sync,
-    ) -> (Vec<f64>, bool) {
+        let (rows, cells) = WholeRows::new(data)?;
         let (to_t, since) = (LazyTable::<2>::new(cells), LazyTable::<1>::new(cells));
+        let (to_t, since) = (to_t.cells(), since.cells());
         // `ln(1+t/α)` by whole t (the same expression as the coded path's)
-        let ln_time = LazyTable::<1>::new(keys.times());
-        let ln_time = |t: f64| ln_time.get(whole_index(t), || [(t / self.alpha).ln_1p()])[0];
-        let stop = interrupt::current();
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        let mut out = vec![0.0; data.len()];
-        let failed = out
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                // a factor's cells may each take a quadrature
-                if stop.is_raised() {
-                    return false;
-                }
-                let mut failed = false;
-                for (j, v) in chunk.iter_mut().enumerate() {
-                    let i = c * CHUNK + j;
-                    let (x, t_x, t) = (f[i], rec[i], age[i]);
-                    let (k_t, k_tx) = keys.of(x, t_x, t);
-                    let [a, e] = to_t.get(k_t, || [self.odds_to(x, ln_time(t)), factor(x, t)]);
-                    let [b] = since.get(k_tx, || [self.odds_since(x, t_x, ln_time(t_x))]);
-                    failed |= e.is_nan();
-                    *v = self.p_alive_of(a, b, x, t_x, t) * e;
-                }
-                failed
-            })
-            .reduce(|| false, |a, b| a | b);
-        (out, failed)
+        let ln_time = LazyTable::<1>::new(rows.times());
+        let ln_time =
+            |t: f64| ln_time.cells().get(whole_index(t), t, &|t: f64| [(t / self.alpha).ln_1p()])[0];
+        // each row's `P(alive)` times `E[X(T, T+t) | alive]` (tabled with
+        // `A(x, T)`): NaN, and so the row's value, where not computable
+        let factor =
+            |x: f64, t: f64| horizon.map_or(1.0, |h| self.expected_if_alive(h, x, t).unwrap_or(f64::NAN));
+        let to_t_cell = |(x, t): (f64, f64)| [self.odds_to(x, ln_time(t)), factor(x, t)];
+        let since_cell = |(x, t_x): (f64, f64)| [self.odds_since(x, t_x, ln_time(t_x))];
+        Some(rows.map(|x, t_x, t, k_t, k_tx| {
+            let [a, e] = to_t.get(k_t, (x, t), &to_t_cell);
+            let [b] = since.get(k_tx, (x, t_x), &since_cell);
+            self.p_alive_of(a, b, x, t_x, t) * e
+        }))
     }
 
     /// [`BetaGeo::p_alive_coded`], times `per_pair[codes.pair(i)]` when

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use super::bgnbd::{distinct_times, distinct_whole, CHUNK};
 use super::data::{RfmData, WholeRange};
+use crate::interrupt;
 
 /// Row codes of a summary (see the module docs).
 pub(crate) struct Codes<'a> {
@@ -225,14 +226,29 @@ impl<const N: usize> LazyTable<N> {
         LazyTable((0..len).map(|_| std::array::from_fn(|_| AtomicU64::new(EMPTY))).collect())
     }
 
-    /// Cell `key`, computed by `value` if empty. A cell's last number is
-    /// stored last (release) and read first (acquire): once it is there,
-    /// so are the others.
+    /// The cells, to read and fill ([`Cells::get`]).
+    pub(crate) fn cells(&self) -> Cells<'_, N> {
+        Cells(&self.0)
+    }
+}
+
+/// The cells of a [`LazyTable`]: the slice itself (pointer and length),
+/// which the row loops read without going through the table.
+#[derive(Clone, Copy)]
+pub(crate) struct Cells<'a, const N: usize>(&'a [[AtomicU64; N]]);
+
+impl<const N: usize> Cells<'_, N> {
+    /// Cell `key`, computed as `value(args)` if empty. `value` is made once,
+    /// before the rows are read, and each row passes only its own numbers:
+    /// a closure made per row would be built (its captures stored) by rows
+    /// whose cell is already there. A cell's last number is stored last
+    /// (release) and read first (acquire): once it is there, so are the
+    /// others.
     #[inline]
-    pub(crate) fn get(&self, key: usize, value: impl FnOnce() -> [f64; N]) -> [f64; N] {
+    pub(crate) fn get<A>(&self, key: usize, args: A, value: &impl Fn(A) -> [f64; N]) -> [f64; N] {
         let cell = &self.0[key];
         match cell[N - 1].load(Ordering::Acquire) {
-            EMPTY => self.fill(cell, value),
+            EMPTY => Self::fill(cell, args, value),
             last => std::array::from_fn(|k| {
                 if k == N - 1 {
                     f64::from_bits(last)
@@ -245,8 +261,8 @@ impl<const N: usize> LazyTable<N> {
 
     #[cold]
     #[inline(never)]
-    fn fill(&self, cell: &[AtomicU64; N], value: impl FnOnce() -> [f64; N]) -> [f64; N] {
-        let v = value().map(|v| if v.is_nan() { f64::NAN } else { v });
+    fn fill<A>(cell: &[AtomicU64; N], args: A, value: &impl Fn(A) -> [f64; N]) -> [f64; N] {
+        let v = value(args).map(|v| if v.is_nan() { f64::NAN } else { v });
         for k in 0..N {
             let order = if k == N - 1 { Ordering::Release } else { Ordering::Relaxed };
             cell[k].store(v[k].to_bits(), order);
@@ -284,6 +300,71 @@ impl WholeKeys {
 
 /// Whether tables over `cells` keys ([`LazyTable`]) pay for `n` rows: their
 /// cells are allocated and emptied before the rows are read.
-pub(crate) fn lazy_tables_pay(cells: usize, n: usize) -> bool {
+fn lazy_tables_pay(cells: usize, n: usize) -> bool {
     cells <= n.max(1 << 16)
+}
+
+/// The rows of a whole-number summary ([`super::data::WholeRange`]) with
+/// their table keys, for the one pass of a prediction over [`LazyTable`]s.
+pub(crate) struct WholeRows<'a> {
+    f: &'a [f64],
+    rec: &'a [f64],
+    age: &'a [f64],
+    keys: WholeKeys,
+}
+
+impl<'a> WholeRows<'a> {
+    /// The rows of `data` and the number of cells of a table over their
+    /// keys; `None` when `data` is not a whole-number summary or tables
+    /// would not pay.
+    pub(crate) fn new(data: &RfmData<'a>) -> Option<(WholeRows<'a>, usize)> {
+        let (keys, cells) = WholeKeys::new(data.whole_range()?);
+        lazy_tables_pay(cells, data.len())
+            .then_some((WholeRows { f: data.frequency(), rec: data.recency(), age: data.t(), keys }, cells))
+    }
+
+    /// The number of whole times `0..=max T` (the keys of a table by time).
+    pub(crate) fn times(&self) -> usize {
+        self.keys.times()
+    }
+
+    /// The keys of row `i` (see [`WholeKeys::of`]).
+    pub(crate) fn keys_of(&self, i: usize) -> (usize, usize) {
+        self.keys.of(self.f[i], self.rec[i], self.age[i])
+    }
+
+    /// Each row's `row(x, t_x, T, key of (x, T), key of (x, t_x))`, in
+    /// parallel chunks, and whether some value is NaN. Stops between chunks
+    /// on an interrupt (the first rows may fill cells that each take a
+    /// series or a quadrature): the caller then checks [`interrupt::check`].
+    pub(crate) fn map(
+        &self,
+        row: impl Fn(f64, f64, f64, usize, usize) -> f64 + Sync + Copy,
+    ) -> (Vec<f64>, bool) {
+        let stop = interrupt::current();
+        let mut out = vec![0.0; self.f.len()];
+        let nan = out
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                if stop.is_raised() {
+                    return false;
+                }
+                let rows = c * CHUNK..c * CHUNK + chunk.len();
+                let columns = self.f[rows.clone()].iter().zip(&self.rec[rows.clone()]).zip(&self.age[rows]);
+                // copies local to the chunk, which the (cold) calls that
+                // fill cells cannot change: the loop need not reload them
+                let (keys, row) = (self.keys, row);
+                let mut nan = false;
+                // iterators, not indices: no bounds checks in the loop
+                for (v, ((&x, &t_x), &t)) in chunk.iter_mut().zip(columns) {
+                    let (k_t, k_tx) = keys.of(x, t_x, t);
+                    *v = row(x, t_x, t, k_t, k_tx);
+                    nan |= v.is_nan();
+                }
+                nan
+            })
+            .reduce(|| false, |a, b| a | b);
+        (out, nan)
+    }
 }

@@ -27,13 +27,15 @@
 //! and says so in [`FitInfo::issues`] (an [`IssueKind::Ridge`] naming what
 //! the data do determine).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::bgnbd::{
     check_common, chunked_evaluation, FitInfo, PatternFit, Patterns, CHUNK, PAIRS, TABLE_MAX_FREQUENCY,
 };
-use super::codes::{lazy_tables_pay, Codes, LazyTable, WholeKeys};
+use super::codes::{Codes, LazyTable, WholeRows};
 use super::data::{RfmData, FREQUENCY};
 use super::identification::{number, Combination, FitIssue, IssueKind, Parameterisation, PURCHASE_RATE};
 use super::integrals::{
@@ -597,50 +599,35 @@ impl ParetoNbd {
     /// coded path's, bit for bit). `None` when the data are not such a
     /// summary or the tables would not pay.
     fn whole_rows(&self, data: &RfmData<'_>, horizon: Option<f64>) -> Option<Result<Vec<f64>>> {
-        let (keys, cells) = WholeKeys::new(data.whole_range()?);
-        if !lazy_tables_pay(cells, data.len()) {
-            return None;
-        }
+        let (rows, cells) = WholeRows::new(data)?;
         // per (x, T) `[P, Q, factor]`, per (x, t_x) `H`
         let (to_t, tail) = (LazyTable::<3>::new(cells), LazyTable::<1>::new(cells));
-        let pair = |x: f64, t: f64| {
+        let (to_t, tail) = (to_t.cells(), tail.cells());
+        // some factor not finite (the cell that finds it says so)
+        let bad = AtomicBool::new(false);
+        let pair = |(x, t): (f64, f64)| {
             let q = self.scaled_tail(x, t);
-            [self.odds_scale(x, t, q), q, horizon.map_or(1.0, |h| self.expected_if_alive(h, x, t))]
+            let e = horizon.map_or(1.0, |h| self.expected_if_alive(h, x, t));
+            if !e.is_finite() {
+                bad.store(true, Ordering::Relaxed);
+            }
+            [self.odds_scale(x, t, q), q, e]
         };
-        let stop = interrupt::current();
-        let (f, rec, age) = (data.frequency(), data.recency(), data.t());
-        let mut out = vec![0.0; data.len()];
-        // (some factor not finite, some row not covered by the tables)
-        let (bad, uncovered) = out
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                // a cell may take a slow series
-                if stop.is_raised() {
-                    return (false, false);
-                }
-                let (mut bad, mut nan) = (false, false);
-                for (j, v) in chunk.iter_mut().enumerate() {
-                    let i = c * CHUNK + j;
-                    let (x, t_x, t) = (f[i], rec[i], age[i]);
-                    let (k_t, k_tx) = keys.of(x, t_x, t);
-                    let [p, q, e] = to_t.get(k_t, || pair(x, t));
-                    let [h] = tail.get(k_tx, || [self.death_tail(x, t_x)]);
-                    bad |= !e.is_finite();
-                    *v = alive_from_odds(p * h - q) * e;
-                    nan |= v.is_nan();
-                }
-                (bad, nan)
-            })
-            .reduce(|| (false, false), |a, b| (a.0 | b.0, a.1 | b.1));
+        let tail_cell = |(x, t_x): (f64, f64)| [self.death_tail(x, t_x)];
+        // NaN where the tables do not cover the row
+        let (mut out, uncovered) = rows.map(|x, t_x, t, k_t, k_tx| {
+            let [p, q, e] = to_t.get(k_t, (x, t), &pair);
+            let [h] = tail.get(k_tx, (x, t_x), &tail_cell);
+            alive_from_odds(p * h - q) * e
+        });
         if let Err(e) = interrupt::check() {
             return Some(Err(e));
         }
         let factor_of = |i: usize| {
-            let (k_t, _) = keys.of(f[i], rec[i], age[i]);
-            to_t.get(k_t, || pair(f[i], age[i]))[2]
+            let (f, age) = (data.frequency(), data.t());
+            to_t.get(rows.keys_of(i).0, (f[i], age[i]), &pair)[2]
         };
-        if bad {
+        if bad.load(Ordering::Relaxed) {
             return Some(Err(not_computable((0..out.len()).find(|&i| !factor_of(i).is_finite()))));
         }
         if uncovered {
