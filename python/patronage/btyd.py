@@ -193,6 +193,11 @@ class _Columns:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[self.names.index(name)]
 
+    def series(self, values: np.ndarray, name: str) -> pd.Series:
+        """The core's result per row, indexed like the input: its array, not a copy (pandas 3 copies
+        an array given to ``pd.Series`` by default; nothing else holds this one)."""
+        return pd.Series(values, index=self.index, name=name, copy=False)
+
     def weights(self, weights: Any, data: Any) -> Optional[np.ndarray]:
         """``weights`` as float64: None, a column name of ``data`` or an array of its length."""
         if weights is None:
@@ -489,7 +494,7 @@ class _PurchaseModel(_Model):
         cols = self._history(summary)
         with cols.labelled_errors():
             values = self._model.p_alive(cols["frequency"], cols["recency"], cols["T"])
-        return pd.Series(values, index=cols.index, name="p_alive")
+        return cols.series(values, "p_alive")
 
     def expected_purchases(self, summary: Any, t: float) -> pd.Series:
         """Expected repeat purchases of each customer in the next ``t`` time units (paper eq. 10).
@@ -503,7 +508,7 @@ class _PurchaseModel(_Model):
         cols = self._history(summary)
         with cols.labelled_errors():
             values = self._model.expected_purchases(t, cols["frequency"], cols["recency"], cols["T"])
-        return pd.Series(values, index=cols.index, name="expected_purchases")
+        return cols.series(values, "expected_purchases")
 
     def expected_purchases_new_customer(self, t: Any) -> Any:
         """Expected repeat purchases of a newly acquired customer in ``(0, t]`` (paper eq. 9).
@@ -898,7 +903,7 @@ class GammaGamma(_Model):
         cols = _Columns(summary, _GG_COLUMNS, "summary")
         with cols.labelled_errors():
             values = self._model.expected_average_spend(cols["frequency"], self._usable_spend(cols))
-        return pd.Series(values, index=cols.index, name="expected_average_spend")
+        return cols.series(values, "expected_average_spend")
 
     def _usable_spend(self, cols: "_Columns") -> np.ndarray:
         """monetary_value with the population mean in place of a repeat buyer's non-positive one.
@@ -1013,7 +1018,7 @@ def _lifetime_value(bg: Union[BetaGeo, ParetoNBD], gg: GammaGamma, summary: Any,
     with cols.labelled_errors():
         values = _core.customer_lifetime_value(bg_core, gg_core, cols["frequency"], cols["recency"], cols["T"],
                                                gg._usable_spend(cols), horizon, units, rate, margin, if_alive)
-    return pd.Series(values, index=cols.index, name=name)
+    return cols.series(values, name)
 
 
 def value_at_risk(

@@ -139,12 +139,12 @@ impl Scan {
         }
     }
 
-    /// The rows of one block, in two loops written to vectorise: counts of
-    /// failed tests (no `&&`, no `is_finite`: comparisons that NaN and
-    /// infinities fail), then [`LANES`] independent compare-and-select
-    /// maxima (no reassociation; NaN rows are not valid anyway).
-    /// Compiled inside `pulp`'s runtime dispatch ([`ScanRows`]): the CPU's
-    /// widest vectors (exact tests and maxima, so the same findings on any CPU).
+    /// The rows of one block: counts of failed tests (no `&&`, no
+    /// `is_finite`: comparisons that NaN and infinities fail), then
+    /// [`LANES`] independent compare-and-select maxima. [`ScanRows`] makes
+    /// the same tests in the CPU's widest vectors, and leaves this loop the
+    /// rows past its last whole vector (exact tests and maxima, so the same
+    /// findings on any CPU).
     #[allow(clippy::manual_range_contains)] // `contains` is `&&`: a branch per test
     #[inline(always)]
     fn rows(frequency: &[f64], recency: &[f64], t: &[f64]) -> Scan {
@@ -159,7 +159,8 @@ impl Scan {
                 & (age <= f64::MAX)
                 & ((x > 0.0) == (tx > 0.0));
             invalid += usize::from(!valid);
-            not_whole += usize::from(!(small_whole(x) & small_whole(tx) & small_whole(age)));
+            // a valid x is whole; the bounds are the maxima's (t_x <= T)
+            not_whole += usize::from(!(is_whole_below_2_52(tx) & is_whole_below_2_52(age)));
         }
         const LANES: usize = 4;
         let (mut max_x, mut max_t) = ([0.0f64; LANES], [0.0f64; LANES]);
@@ -176,14 +177,9 @@ impl Scan {
             .zip(&t[rest..])
             .chain(max_x.iter().zip(&max_t))
             .fold((0.0f64, 0.0f64), |(mx, mt), (&x, &age)| (mx.max(x), mt.max(age)));
-        Scan { valid: invalid == 0, whole: not_whole == 0, max_x, max_t }
+        let whole = (not_whole == 0) & (max_x <= WHOLE_RANGE_MAX) & (max_t <= WHOLE_RANGE_MAX);
+        Scan { valid: invalid == 0, whole, max_x, max_t }
     }
-}
-
-/// A whole number in the [`WholeRange`] sense.
-#[inline(always)]
-fn small_whole(v: f64) -> bool {
-    (v <= WHOLE_RANGE_MAX) & is_whole_below_2_52(v)
 }
 
 /// [`Scan::rows`] of one block inside `pulp`'s runtime SIMD dispatch.
@@ -196,9 +192,47 @@ struct ScanRows<'a> {
 impl WithSimd for ScanRows<'_> {
     type Output = Scan;
 
+    /// [`Scan::rows`] in the CPU's vectors (lane for lane the same tests
+    /// and maxima; the compiler left the scalar loop scalar), the rows past
+    /// the last whole vector by [`Scan::rows`] itself.
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> Scan {
-        Scan::rows(self.frequency, self.recency, self.t)
+    fn with_simd<S: Simd>(self, simd: S) -> Scan {
+        let (xs, x_rest) = S::as_simd_f64s(self.frequency);
+        let (txs, tx_rest) = S::as_simd_f64s(self.recency);
+        let (ts, t_rest) = S::as_simd_f64s(self.t);
+        let (zero, largest, above) =
+            (simd.splat_f64s(0.0), simd.splat_f64s(f64::MAX), simd.splat_f64s(WHOLE_ABOVE));
+        let whole = |v: S::f64s| simd.equal_f64s(simd.sub_f64s(simd.add_f64s(v, above), above), v);
+        let none = simd.less_than_f64s(zero, zero);
+        let (mut invalid, mut not_whole) = (none, none);
+        let (mut max_x, mut max_t) = (zero, zero);
+        for ((&x, &tx), &age) in xs.iter().zip(txs).zip(ts) {
+            let and = |a, b| simd.and_m64s(a, b);
+            let valid = and(
+                and(
+                    and(simd.less_than_or_equal_f64s(zero, x), simd.less_than_or_equal_f64s(x, largest)),
+                    simd.or_m64s(simd.greater_than_or_equal_f64s(x, above), whole(x)),
+                ),
+                and(
+                    and(simd.less_than_or_equal_f64s(zero, tx), simd.less_than_or_equal_f64s(tx, age)),
+                    and(
+                        simd.less_than_or_equal_f64s(age, largest),
+                        simd.not_m64s(
+                            simd.xor_m64s(simd.greater_than_f64s(x, zero), simd.greater_than_f64s(tx, zero)),
+                        ),
+                    ),
+                ),
+            );
+            invalid = simd.or_m64s(invalid, simd.not_m64s(valid));
+            not_whole = simd.or_m64s(not_whole, simd.not_m64s(and(whole(tx), whole(age))));
+            // the scalar loop's compare and select (NaN never selected)
+            max_x = simd.select_f64s(simd.greater_than_f64s(x, max_x), x, max_x);
+            max_t = simd.select_f64s(simd.greater_than_f64s(age, max_t), age, max_t);
+        }
+        let any = |mask| simd.reduce_max_f64s(simd.select_f64s(mask, simd.splat_f64s(1.0), zero)) > 0.0;
+        let (max_x, max_t) = (simd.reduce_max_f64s(max_x), simd.reduce_max_f64s(max_t));
+        let whole = !any(not_whole) & (max_x <= WHOLE_RANGE_MAX) & (max_t <= WHOLE_RANGE_MAX);
+        Scan { valid: !any(invalid), whole, max_x, max_t }.and(Scan::rows(x_rest, tx_rest, t_rest))
     }
 }
 
@@ -437,6 +471,52 @@ mod tests {
         for w in [&[-1.0][..], &[0.0], &[f64::NAN]] {
             let e = RfmData::new(&[1.0], &[0.5], &[1.0], Some(w)).unwrap_err();
             assert_eq!(field_of(e), Some(WEIGHTS));
+        }
+    }
+
+    /// The vector scan ([`ScanRows`]) and the scalar rows past its last
+    /// vector find the same things wherever the row is: each bad value and
+    /// each value outside the whole-number range, at every position of a
+    /// summary longer than a few vectors.
+    #[test]
+    fn every_position_is_scanned() {
+        let n = 41;
+        let f: Vec<f64> = (0..n).map(|i| (i % 5) as f64).collect();
+        let r: Vec<f64> = f.iter().map(|&x| if x > 0.0 { 3.0 } else { 0.0 }).collect();
+        let t: Vec<f64> = (0..n).map(|i| 10.0 + i as f64).collect();
+        let whole = |f: &[f64], r: &[f64], t: &[f64]| RfmData::new(f, r, t, None).unwrap().whole_range();
+        assert_eq!(whole(&f, &r, &t), Some(WholeRange { max_x: 4, max_t: 50 }));
+        let bad: [(f64, f64, f64, Field); 8] = [
+            (-1.0, 0.0, 1.0, FREQUENCY),
+            (1.5, 1.0, 1.0, FREQUENCY),
+            (f64::NAN, 0.0, 1.0, FREQUENCY),
+            (1.0, -1.0, 1.0, RECENCY),
+            (1.0, 2.0, 1.0, RECENCY),
+            (0.0, 0.5, 1.0, RECENCY),
+            (2.0, 0.0, 1.0, RECENCY),
+            (1.0, 0.5, f64::INFINITY, AGE),
+        ];
+        for p in 0..n {
+            let with = |x: f64, tx: f64, age: f64| {
+                let (mut f, mut r, mut t) = (f.clone(), r.clone(), t.clone());
+                (f[p], r[p], t[p]) = (x, tx, age);
+                (f, r, t)
+            };
+            for (x, tx, age, field) in bad {
+                let (f, r, t) = with(x, tx, age);
+                let Err(Error::Data(e)) = RfmData::new(&f, &r, &t, None) else {
+                    panic!("row {p}: {x} {tx} {age}")
+                };
+                assert_eq!((e.field(), e.row()), (Some(field), Some(p)), "{x} {tx} {age}");
+            }
+            // valid, but not a whole-number summary in range
+            for (x, tx, age) in [(1.0, 2.5, 7.0), (1.0, 2.0, 7.5), (1.0, 2.0, 65_537.0), (65_537.0, 2.0, 7.0)]
+            {
+                let (f, r, t) = with(x, tx, age);
+                assert_eq!(whole(&f, &r, &t), None, "row {p}: {x} {tx} {age}");
+            }
+            let (f, r, t) = with(65_536.0, 1.0, 65_536.0);
+            assert_eq!(whole(&f, &r, &t), Some(WholeRange { max_x: 65_536, max_t: 65_536 }), "row {p}");
         }
     }
 
