@@ -26,6 +26,8 @@
 //! assert!((e - 1.226).abs() < 5e-4);
 //! ```
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use hashbrown::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -761,16 +763,25 @@ impl BetaGeo {
         let ln_time =
             |t: f64| ln_time.cells().get(whole_index(t), t, &|t: f64| [(t / self.alpha).ln_1p()])[0];
         // each row's `P(alive)` times `E[X(T, T+t) | alive]` (tabled with
-        // `A(x, T)`): NaN, and so the row's value, where not computable
-        let factor =
-            |x: f64, t: f64| horizon.map_or(1.0, |h| self.expected_if_alive(h, x, t).unwrap_or(f64::NAN));
+        // `A(x, T)`): NaN, and so the row's value, where not computable (the
+        // cell that finds it says so)
+        let failed = AtomicBool::new(false);
+        let factor = |x: f64, t: f64| {
+            horizon.map_or(1.0, |h| {
+                self.expected_if_alive(h, x, t).unwrap_or_else(|_| {
+                    failed.store(true, Ordering::Relaxed);
+                    f64::NAN
+                })
+            })
+        };
         let to_t_cell = |(x, t): (f64, f64)| [self.odds_to(x, ln_time(t)), factor(x, t)];
         let since_cell = |(x, t_x): (f64, f64)| [self.odds_since(x, t_x, ln_time(t_x))];
-        Some(rows.map(|x, t_x, t, k_t, k_tx| {
+        let out = rows.map(|x, t_x, t, k_t, k_tx| {
             let [a, e] = to_t.get(k_t, (x, t), &to_t_cell);
             let [b] = since.get(k_tx, (x, t_x), &since_cell);
             self.p_alive_of(a, b, x, t_x, t) * e
-        }))
+        });
+        Some((out, failed.into_inner()))
     }
 
     /// [`BetaGeo::p_alive_coded`], times `per_pair[codes.pair(i)]` when

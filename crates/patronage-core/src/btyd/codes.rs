@@ -52,7 +52,7 @@ pub(crate) fn direct_space(n: usize) -> usize {
 /// Blocks of rows that mark the distinct pairs of the direct index.
 const MARK_BLOCKS: usize = 8;
 
-/// A whole number `0 <= v <= 2^16` as an index: its bits after adding
+/// A whole number `0 <= v < 2^52` as an index: its bits after adding
 /// 2^52 (no saturating float-to-integer conversion in the row loops).
 #[inline]
 pub(crate) fn whole_index(v: f64) -> usize {
@@ -293,8 +293,10 @@ impl WholeKeys {
     /// The keys of `(x, T)` and `(x, t_x)`.
     #[inline]
     pub(crate) fn of(&self, x: f64, t_x: f64, t: f64) -> (usize, usize) {
-        let row = whole_index(x) * self.n_t;
-        (row + whole_index(t), row + whole_index(t_x))
+        // in floating point, exact (whole numbers below 2^34): fewer
+        // instructions than three conversions and an integer product
+        let row = x * self.n_t as f64;
+        (whole_index(row + t), whole_index(row + t_x))
     }
 }
 
@@ -334,37 +336,27 @@ impl<'a> WholeRows<'a> {
     }
 
     /// Each row's `row(x, t_x, T, key of (x, T), key of (x, t_x))`, in
-    /// parallel chunks, and whether some value is NaN. Stops between chunks
-    /// on an interrupt (the first rows may fill cells that each take a
-    /// series or a quadrature): the caller then checks [`interrupt::check`].
-    pub(crate) fn map(
-        &self,
-        row: impl Fn(f64, f64, f64, usize, usize) -> f64 + Sync + Copy,
-    ) -> (Vec<f64>, bool) {
+    /// parallel chunks. Stops between chunks on an interrupt (the first rows
+    /// may fill cells that each take a series or a quadrature): the caller
+    /// then checks [`interrupt::check`].
+    pub(crate) fn map(&self, row: impl Fn(f64, f64, f64, usize, usize) -> f64 + Sync + Copy) -> Vec<f64> {
         let stop = interrupt::current();
         let mut out = vec![0.0; self.f.len()];
-        let nan = out
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                if stop.is_raised() {
-                    return false;
-                }
-                let rows = c * CHUNK..c * CHUNK + chunk.len();
-                let columns = self.f[rows.clone()].iter().zip(&self.rec[rows.clone()]).zip(&self.age[rows]);
-                // copies local to the chunk, which the (cold) calls that
-                // fill cells cannot change: the loop need not reload them
-                let (keys, row) = (self.keys, row);
-                let mut nan = false;
-                // iterators, not indices: no bounds checks in the loop
-                for (v, ((&x, &t_x), &t)) in chunk.iter_mut().zip(columns) {
-                    let (k_t, k_tx) = keys.of(x, t_x, t);
-                    *v = row(x, t_x, t, k_t, k_tx);
-                    nan |= v.is_nan();
-                }
-                nan
-            })
-            .reduce(|| false, |a, b| a | b);
-        (out, nan)
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+            if stop.is_raised() {
+                return;
+            }
+            let rows = c * CHUNK..c * CHUNK + chunk.len();
+            let columns = self.f[rows.clone()].iter().zip(&self.rec[rows.clone()]).zip(&self.age[rows]);
+            // copies local to the chunk, which the (cold) calls that fill
+            // cells cannot change: the loop need not reload them
+            let (keys, row) = (self.keys, row);
+            // iterators, not indices: no bounds checks in the loop
+            for (v, ((&x, &t_x), &t)) in chunk.iter_mut().zip(columns) {
+                let (k_t, k_tx) = keys.of(x, t_x, t);
+                *v = row(x, t_x, t, k_t, k_tx);
+            }
+        });
+        out
     }
 }

@@ -615,7 +615,7 @@ impl ParetoNbd {
         };
         let tail_cell = |(x, t_x): (f64, f64)| [self.death_tail(x, t_x)];
         // NaN where the tables do not cover the row
-        let (mut out, uncovered) = rows.map(|x, t_x, t, k_t, k_tx| {
+        let mut out = rows.map(|x, t_x, t, k_t, k_tx| {
             let [p, q, e] = to_t.get(k_t, (x, t), &pair);
             let [h] = tail.get(k_tx, (x, t_x), &tail_cell);
             alive_from_odds(p * h - q) * e
@@ -630,7 +630,7 @@ impl ParetoNbd {
         if bad.load(Ordering::Relaxed) {
             return Some(Err(not_computable((0..out.len()).find(|&i| !factor_of(i).is_finite()))));
         }
-        if uncovered {
+        if out.iter().any(|v| v.is_nan()) {
             if let Err(e) = self.exact_where_uncovered(data, &mut out, factor_of) {
                 return Some(Err(e));
             }
