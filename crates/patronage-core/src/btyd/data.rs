@@ -3,7 +3,7 @@
 //! Columns are reported through [`Field::Feature`] with the positions below
 //! so that bindings can name the user's own column.
 
-use pulp::{Arch, Simd, WithSimd};
+use pulp::{Arch, Scalar, Simd, WithSimd};
 use rayon::prelude::*;
 
 use crate::error::{DataError, Field, Result};
@@ -139,50 +139,49 @@ impl Scan {
         }
     }
 
-    /// The rows of one block: counts of failed tests (no `&&`, no
-    /// `is_finite`: comparisons that NaN and infinities fail), then
-    /// [`LANES`] independent compare-and-select maxima. [`ScanRows`] makes
-    /// the same tests in the CPU's widest vectors, and leaves this loop the
-    /// rows past its last whole vector (exact tests and maxima, so the same
-    /// findings on any CPU).
-    #[allow(clippy::manual_range_contains)] // `contains` is `&&`: a branch per test
+    /// The rows of `S::f64s` vectors (`frequency`, `recency`, `T`), in
+    /// `simd`'s lanes: one set of tests for every CPU and for the rows past
+    /// the last whole vector ([`pulp::Scalar`], one row per "vector"). No
+    /// `&&` and no `is_finite`: comparisons, which NaN and infinities fail,
+    /// combined as masks; maxima by compare and select (NaN never
+    /// selected). Exact tests and maxima, so the same findings on any CPU.
     #[inline(always)]
-    fn rows(frequency: &[f64], recency: &[f64], t: &[f64]) -> Scan {
-        let (mut invalid, mut not_whole) = (0usize, 0usize);
-        for ((&x, &tx), &age) in frequency.iter().zip(recency).zip(t) {
-            // x finite and a count; 0 <= t_x <= T <= f64::MAX makes both finite
-            let valid = (0.0 <= x)
-                & (x <= f64::MAX)
-                & ((x >= WHOLE_ABOVE) | is_whole_below_2_52(x))
-                & (0.0 <= tx)
-                & (tx <= age)
-                & (age <= f64::MAX)
-                & ((x > 0.0) == (tx > 0.0));
-            invalid += usize::from(!valid);
+    fn vectors<S: Simd>(simd: S, xs: &[S::f64s], txs: &[S::f64s], ts: &[S::f64s]) -> Scan {
+        let (zero, largest, above) =
+            (simd.splat_f64s(0.0), simd.splat_f64s(f64::MAX), simd.splat_f64s(WHOLE_ABOVE));
+        // below 2^52, adding 2^52 rounds to a whole number
+        let whole = |v: S::f64s| simd.equal_f64s(simd.sub_f64s(simd.add_f64s(v, above), above), v);
+        let and = |a, b| simd.and_m64s(a, b);
+        let le = |a, b| simd.less_than_or_equal_f64s(a, b);
+        let none = simd.less_than_f64s(zero, zero);
+        let (mut invalid, mut not_whole) = (none, none);
+        let (mut max_x, mut max_t) = (zero, zero);
+        for ((&x, &tx), &age) in xs.iter().zip(txs).zip(ts) {
+            // x finite and a count; 0 <= t_x <= T <= f64::MAX makes both
+            // finite; a repeat purchase exactly when t_x > 0
+            let count = and(
+                and(le(zero, x), le(x, largest)),
+                simd.or_m64s(simd.greater_than_or_equal_f64s(x, above), whole(x)),
+            );
+            let times = and(and(le(zero, tx), le(tx, age)), le(age, largest));
+            let repeat = simd
+                .not_m64s(simd.xor_m64s(simd.greater_than_f64s(x, zero), simd.greater_than_f64s(tx, zero)));
+            invalid = simd.or_m64s(invalid, simd.not_m64s(and(and(count, times), repeat)));
             // a valid x is whole; the bounds are the maxima's (t_x <= T)
-            not_whole += usize::from(!(is_whole_below_2_52(tx) & is_whole_below_2_52(age)));
+            not_whole = simd.or_m64s(not_whole, simd.not_m64s(and(whole(tx), whole(age))));
+            max_x = simd.select_f64s(simd.greater_than_f64s(x, max_x), x, max_x);
+            max_t = simd.select_f64s(simd.greater_than_f64s(age, max_t), age, max_t);
         }
-        const LANES: usize = 4;
-        let (mut max_x, mut max_t) = ([0.0f64; LANES], [0.0f64; LANES]);
-        let lanes = frequency.chunks_exact(LANES).zip(t.chunks_exact(LANES));
-        for (x, age) in lanes {
-            for k in 0..LANES {
-                max_x[k] = if x[k] > max_x[k] { x[k] } else { max_x[k] };
-                max_t[k] = if age[k] > max_t[k] { age[k] } else { max_t[k] };
-            }
-        }
-        let rest = frequency.len() - frequency.len() % LANES;
-        let (max_x, max_t) = frequency[rest..]
-            .iter()
-            .zip(&t[rest..])
-            .chain(max_x.iter().zip(&max_t))
-            .fold((0.0f64, 0.0f64), |(mx, mt), (&x, &age)| (mx.max(x), mt.max(age)));
-        let whole = (not_whole == 0) & (max_x <= WHOLE_RANGE_MAX) & (max_t <= WHOLE_RANGE_MAX);
-        Scan { valid: invalid == 0, whole, max_x, max_t }
+        let any = |mask| simd.reduce_max_f64s(simd.select_f64s(mask, simd.splat_f64s(1.0), zero)) > 0.0;
+        let (max_x, max_t) = (simd.reduce_max_f64s(max_x), simd.reduce_max_f64s(max_t));
+        let whole = !any(not_whole) & (max_x <= WHOLE_RANGE_MAX) & (max_t <= WHOLE_RANGE_MAX);
+        Scan { valid: !any(invalid), whole, max_x, max_t }
     }
 }
 
-/// [`Scan::rows`] of one block inside `pulp`'s runtime SIMD dispatch.
+/// One block's [`Scan`] inside `pulp`'s runtime SIMD dispatch: the CPU's
+/// widest vectors, then the rows past the last whole vector one by one
+/// (the compiler left a scalar loop of these tests scalar).
 struct ScanRows<'a> {
     frequency: &'a [f64],
     recency: &'a [f64],
@@ -192,47 +191,12 @@ struct ScanRows<'a> {
 impl WithSimd for ScanRows<'_> {
     type Output = Scan;
 
-    /// [`Scan::rows`] in the CPU's vectors (lane for lane the same tests
-    /// and maxima; the compiler left the scalar loop scalar), the rows past
-    /// the last whole vector by [`Scan::rows`] itself.
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) -> Scan {
         let (xs, x_rest) = S::as_simd_f64s(self.frequency);
         let (txs, tx_rest) = S::as_simd_f64s(self.recency);
         let (ts, t_rest) = S::as_simd_f64s(self.t);
-        let (zero, largest, above) =
-            (simd.splat_f64s(0.0), simd.splat_f64s(f64::MAX), simd.splat_f64s(WHOLE_ABOVE));
-        let whole = |v: S::f64s| simd.equal_f64s(simd.sub_f64s(simd.add_f64s(v, above), above), v);
-        let none = simd.less_than_f64s(zero, zero);
-        let (mut invalid, mut not_whole) = (none, none);
-        let (mut max_x, mut max_t) = (zero, zero);
-        for ((&x, &tx), &age) in xs.iter().zip(txs).zip(ts) {
-            let and = |a, b| simd.and_m64s(a, b);
-            let valid = and(
-                and(
-                    and(simd.less_than_or_equal_f64s(zero, x), simd.less_than_or_equal_f64s(x, largest)),
-                    simd.or_m64s(simd.greater_than_or_equal_f64s(x, above), whole(x)),
-                ),
-                and(
-                    and(simd.less_than_or_equal_f64s(zero, tx), simd.less_than_or_equal_f64s(tx, age)),
-                    and(
-                        simd.less_than_or_equal_f64s(age, largest),
-                        simd.not_m64s(
-                            simd.xor_m64s(simd.greater_than_f64s(x, zero), simd.greater_than_f64s(tx, zero)),
-                        ),
-                    ),
-                ),
-            );
-            invalid = simd.or_m64s(invalid, simd.not_m64s(valid));
-            not_whole = simd.or_m64s(not_whole, simd.not_m64s(and(whole(tx), whole(age))));
-            // the scalar loop's compare and select (NaN never selected)
-            max_x = simd.select_f64s(simd.greater_than_f64s(x, max_x), x, max_x);
-            max_t = simd.select_f64s(simd.greater_than_f64s(age, max_t), age, max_t);
-        }
-        let any = |mask| simd.reduce_max_f64s(simd.select_f64s(mask, simd.splat_f64s(1.0), zero)) > 0.0;
-        let (max_x, max_t) = (simd.reduce_max_f64s(max_x), simd.reduce_max_f64s(max_t));
-        let whole = !any(not_whole) & (max_x <= WHOLE_RANGE_MAX) & (max_t <= WHOLE_RANGE_MAX);
-        Scan { valid: !any(invalid), whole, max_x, max_t }.and(Scan::rows(x_rest, tx_rest, t_rest))
+        Scan::vectors(simd, xs, txs, ts).and(Scan::vectors(Scalar::new(), x_rest, tx_rest, t_rest))
     }
 }
 
